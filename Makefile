@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`. Both create .venv when needed.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test dev install clean
+
+run: install ## run the whole pipeline on the embedded demo and print a summary
+	$(BIN)/python -m orchestration.run
+
+test: install ## the whole test suite
+	$(BIN)/python -m pytest
+
+dev: install ## the Dagster UI (and daemon) on http://127.0.0.1:3000
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}"'
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+clean: ## remove the demo warehouse, exports, inbox and Dagster history (not .venv)
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs

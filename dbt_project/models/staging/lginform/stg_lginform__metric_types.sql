@@ -1,0 +1,28 @@
+with source as (
+    select * from {{ source('lginform', 'lginform_metric_types') }}
+    {{ latest_version('metric_type_id') }}
+)
+
+select
+    metric_type_id      as indicator_id,
+    label               as title,
+    short_label,
+    help_text           as definition,
+    unit_label          as unit,
+    output_precision,
+    case polarity
+        when 'High value is good' then 'high_is_good'
+        when 'Low value is good' then 'low_is_good'
+        else 'neutral'
+    end                 as polarity,
+    lower(frequency)    as frequency,
+    period_type,
+    dataset_id,
+    null_as_zero,
+    discontinued,
+    source_system,
+    source_reference,
+    source_sha256,
+    ingested_at,
+    run_id
+from source

@@ -1,0 +1,79 @@
+"""Atomic publication of an export folder, and CSV text that a spreadsheet cannot execute."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe (OWASP).
+
+    A value that is a plain number ("-3.5") is data, not a formula, and is left alone.
+    """
+    if not text or not text.startswith(FORMULA_TRIGGERS):
+        return text
+    try:
+        float(text)
+        return text
+    except ValueError:
+        return "'" + text
+
+
+def format_cell(value: Any) -> str:
+    """One CSV cell: empty for missing, repr-exact floats without a trailing .0 on integers."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return neutralise_formula(value)
+    return str(value)
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write a UTF-8 CSV with \\n line ends; return the number of data rows."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([format_cell(v) for v in row])
+            count += 1
+    return count
+
+
+@contextlib.contextmanager
+def staged_folder(destination: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``destination``; on success swap it into place.
+
+    The previous export stays byte for byte as it was until the new one is complete; if the
+    block raises, the temporary folder is removed and the destination is untouched.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    previous = destination.parent / f".{destination.name}.previous"
+    if previous.exists() and not destination.exists():
+        os.replace(previous, destination)  # a run was killed between the two renames below
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.staging-", dir=destination.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+    if destination.exists():
+        os.replace(destination, previous)
+    os.replace(staging, destination)
+    shutil.rmtree(previous, ignore_errors=True)

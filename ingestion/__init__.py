@@ -1,0 +1,1 @@
+"""Plain-Python ingestion: clients, readers, parsers. No Dagster imports here."""

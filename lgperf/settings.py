@@ -1,0 +1,156 @@
+"""Settings: the environment variables of the design and a validated ``pipeline.yml``.
+
+Every setting has one home. Environment variables say *where* things are (warehouse, exports,
+inbox, API); ``pipeline.yml`` says *what* the pipeline does (council, indicators, groups,
+thresholds). Unknown keys and wrong types in ``pipeline.yml`` are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+GSS_CODE = r"^[EWSN]\d{8}$"
+GROUP_ID = r"^[A-Za-z][A-Za-z0-9_]*$"
+PERIODS = r"^(latest(:[1-9]\d*)?|[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?(,[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?)*)$"
+
+
+class ConfigError(ValueError):
+    """pipeline.yml is missing, unreadable or invalid; the message names the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Strict):
+    connect_seconds: Annotated[float, Field(gt=0)] = 5.0
+    read_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+
+class RetrySettings(_Strict):
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    max_total_seconds: Annotated[float, Field(gt=0)] = 120.0
+    initial_backoff_seconds: Annotated[float, Field(ge=0)] = 0.5
+    max_backoff_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+
+class LgInformSettings(_Strict):
+    metric_types: Annotated[list[Annotated[str, StringConstraints(pattern=r"^\d+$")]], Field(min_length=1)]
+    areas: Annotated[list[str], Field(min_length=1)]
+    periods: Annotated[str, StringConstraints(pattern=PERIODS)] = "latest:10"
+    batch_size: Annotated[int, Field(ge=1, le=100)] = 10
+    timeouts: Timeouts = Timeouts()
+    retry: RetrySettings = RetrySettings()
+
+    @field_validator("areas")
+    @classmethod
+    def _areas_are_codes_or_groups(cls, areas: list[str]) -> list[str]:
+        for token in areas:
+            code = token.split(":", 1)[0]
+            if not (re.match(GSS_CODE, code) or re.match(GROUP_ID, token)):
+                raise ValueError(f"{token!r} is neither a GSS code nor a comparison group id")
+        return areas
+
+
+class SpcSettings(_Strict):
+    run_length: Annotated[int, Field(ge=5, le=12)] = 7
+    trend_length: Annotated[int, Field(ge=5, le=12)] = 7
+    min_points_for_limits: Annotated[int, Field(ge=2)] = 12
+    screen_moving_ranges: bool = False
+
+
+class Thresholds(_Strict):
+    rag_tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 5.0
+    no_change_percent: Annotated[float, Field(ge=0, le=100)] = 1.0
+    disclosure_min_count: Annotated[int, Field(ge=1)] = 5
+    row_count_drift_max_share: Annotated[float, Field(gt=0, le=1)] = 0.25
+    spc: SpcSettings = SpcSettings()
+
+
+class InboxSettings(_Strict):
+    max_file_bytes: Annotated[int, Field(gt=0)] = 50 * 1024 * 1024
+
+
+class PipelineConfig(_Strict):
+    council: Annotated[str, StringConstraints(pattern=GSS_CODE)]
+    lginform: LgInformSettings
+    comparison_groups: Annotated[list[Annotated[str, StringConstraints(pattern=GROUP_ID)]], Field(min_length=1)]
+    thresholds: Thresholds = Thresholds()
+    inbox: InboxSettings = InboxSettings()
+
+
+def load_pipeline_config(path: str | os.PathLike[str]) -> PipelineConfig:
+    """Read and validate ``pipeline.yml``; raise ConfigError naming the file and every bad key."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found (set LGPERF_CONFIG or create it)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    try:
+        return PipelineConfig.model_validate(document)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"{key}: {message}")
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where things are, from the environment (all optional; defaults relative to the project)."""
+
+    warehouse_path: Path
+    export_dir: Path
+    inbox_dir: Path
+    config_path: Path
+    lginform_base_url: str | None
+    lginform_application_key: str | None
+    lginform_secret: str | None
+
+    @property
+    def uses_demo(self) -> bool:
+        """No API configured: the embedded demo API and demo inbox stand in for the real ones."""
+        return self.lginform_base_url is None
+
+    def export_to_environ(self) -> None:
+        """Write the resolved absolute paths back, so dbt and Dagster subprocesses see the same files."""
+        os.environ.update(
+            WAREHOUSE_PATH=str(self.warehouse_path),
+            EXPORT_DIR=str(self.export_dir),
+            INBOX_DIR=str(self.inbox_dir),
+            LGPERF_CONFIG=str(self.config_path),
+        )
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> "Environment":
+        env = os.environ if environ is None else environ
+
+        def path(name: str, default: str) -> Path:
+            value = Path(env.get(name) or default)
+            return (value if value.is_absolute() else PROJECT_ROOT / value).resolve()
+
+        return cls(
+            warehouse_path=path("WAREHOUSE_PATH", "data/warehouse.duckdb"),
+            export_dir=path("EXPORT_DIR", "data/exports"),
+            inbox_dir=path("INBOX_DIR", "data/inbox"),
+            config_path=path("LGPERF_CONFIG", "pipeline.yml"),
+            lginform_base_url=env.get("LGINFORM_BASE_URL") or None,
+            lginform_application_key=env.get("LGINFORM_APPLICATION_KEY") or None,
+            lginform_secret=env.get("LGINFORM_SECRET") or None,
+        )

@@ -1,0 +1,147 @@
+"""The DuckDB warehouse: its schemas, the raw and audit tables that Python writes, and a
+connection helper that opens late and closes early (DuckDB allows one writing process).
+
+dbt owns ``staging``, ``intermediate`` and ``marts``; Python owns ``raw`` and ``audit``. Every
+raw table carries the same lineage columns so any row traces back to its request or file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit")
+
+LINEAGE_COLUMNS = """
+    source_system     VARCHAR   NOT NULL,
+    source_reference  VARCHAR   NOT NULL,
+    source_sha256     VARCHAR   NOT NULL,
+    ingested_at       TIMESTAMPTZ NOT NULL,
+    run_id            VARCHAR   NOT NULL
+"""
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS raw.lginform_responses (
+    sha256        VARCHAR PRIMARY KEY,
+    endpoint      VARCHAR NOT NULL,
+    request       VARCHAR NOT NULL,   -- URL without ApplicationKey, Signature or nonce
+    status        INTEGER NOT NULL,
+    bytes         BIGINT  NOT NULL,
+    body_gzip     BLOB    NOT NULL,
+    fetched_at    TIMESTAMPTZ NOT NULL,
+    run_id        VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.lginform_metric_types (
+    metric_type_id      VARCHAR NOT NULL,
+    label               VARCHAR NOT NULL,
+    short_label         VARCHAR,
+    help_text           VARCHAR,
+    unit_label          VARCHAR,
+    measurement_unit_id VARCHAR,
+    output_precision    INTEGER,
+    polarity            VARCHAR,
+    period_type         VARCHAR,
+    frequency           VARCHAR,
+    dataset_id          VARCHAR,
+    null_as_zero        BOOLEAN,
+    discontinued        BOOLEAN,
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.lginform_periods (
+    period_id    VARCHAR NOT NULL,
+    label        VARCHAR NOT NULL,
+    start_date   DATE    NOT NULL,
+    end_date     DATE    NOT NULL,
+    period_type  VARCHAR,
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.lginform_areas (
+    area_code    VARCHAR NOT NULL,
+    label        VARCHAR NOT NULL,
+    short_label  VARCHAR,
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.lginform_group_members (
+    group_id     VARCHAR NOT NULL,
+    area_code    VARCHAR NOT NULL,
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.lginform_values (
+    metric_type_id     VARCHAR NOT NULL,
+    area_code          VARCHAR NOT NULL,
+    period_id          VARCHAR NOT NULL,
+    value_type         VARCHAR NOT NULL,
+    value              DOUBLE,
+    formatted          VARCHAR,
+    value_source       VARCHAR,
+    ci_lower           DOUBLE,
+    ci_upper           DOUBLE,
+    publication_status VARCHAR,
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.inbox_files (
+    folder        VARCHAR NOT NULL,
+    file_name     VARCHAR NOT NULL,
+    bytes         BIGINT  NOT NULL,
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS audit.api_requests (
+    run_id        VARCHAR NOT NULL,
+    request       VARCHAR NOT NULL,
+    status        INTEGER,
+    attempts      INTEGER NOT NULL,
+    bytes         BIGINT,
+    sha256        VARCHAR,
+    error         VARCHAR,
+    fetched_at    TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit.quarantine (
+    run_id            VARCHAR NOT NULL,
+    source_system     VARCHAR NOT NULL,
+    source_reference  VARCHAR NOT NULL,
+    source_sha256     VARCHAR,
+    row_number        BIGINT,
+    column_name       VARCHAR,
+    reason            VARCHAR NOT NULL,
+    raw_record        VARCHAR,
+    quarantined_at    TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit.validation_results (
+    run_id            VARCHAR NOT NULL,
+    suite             VARCHAR NOT NULL,
+    target            VARCHAR NOT NULL,
+    expectation       VARCHAR NOT NULL,
+    kwargs            VARCHAR,
+    severity          VARCHAR NOT NULL,
+    success           BOOLEAN NOT NULL,
+    observed_value    VARCHAR,
+    element_count     BIGINT,
+    unexpected_count  BIGINT,
+    failing_sample    VARCHAR,
+    validated_at      TIMESTAMPTZ NOT NULL
+);
+"""
+
+
+def initialise(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and the Python-owned tables if they are missing (idempotent)."""
+    for schema in SCHEMAS:
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}").fetchall()
+    connection.execute(DDL).fetchall()
+
+
+@contextlib.contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for the shortest useful time; initialise it when writing."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            initialise(connection)
+        yield connection
+    finally:
+        connection.close()

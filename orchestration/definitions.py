@@ -1,0 +1,24 @@
+"""The Dagster code location: every asset, check, job and sensor, and their resources."""
+
+import dagster as dg
+
+from lgperf.settings import Environment
+from orchestration import dbt, exports, ingestion, jobs, quality
+from orchestration.progress import progress_logger
+from orchestration.resources import build_resources
+
+
+def build_definitions(environment: Environment) -> dg.Definitions:
+    # dbt runs in a subprocess that inherits the environment: give it the same absolute paths.
+    environment.export_to_environ()
+    return dg.Definitions(
+        assets=[ingestion.lginform_raw, ingestion.inbox_files, dbt.warehouse_models, exports.open_data, quality.quality_report],
+        asset_checks=quality.build_quality_checks(),
+        jobs=[jobs.refresh_all, jobs.quality_report_job],
+        sensors=[jobs.quality_report_after_success, jobs.quality_report_after_failure],
+        resources={**build_resources(environment), "dbt": dbt.dbt_resource()},
+        loggers={"progress": progress_logger},
+    )
+
+
+defs = build_definitions(Environment.from_environ())

@@ -1,0 +1,32 @@
+"""Jobs, and the sensor that refreshes the auditor's report after every refresh run."""
+
+
+import dagster as dg
+
+REFRESH_GROUPS = ("ingestion", "transformation", "exports")
+
+refresh_all = dg.define_asset_job(
+    "refresh_all",
+    selection=dg.AssetSelection.groups(*REFRESH_GROUPS),
+    description="Ingest, build the marts, run every check and export what passed its gate.",
+)
+
+quality_report_job = dg.define_asset_job(
+    "quality_report_job",
+    selection=dg.AssetSelection.groups("quality"),
+    description="Rewrite the auditor's quality report from audit.validation_results.",
+)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[refresh_all], request_job=quality_report_job
+)
+def quality_report_after_success(context: dg.RunStatusSensorContext):
+    return dg.RunRequest(run_key=f"quality-after-{context.dagster_run.run_id}")
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[refresh_all], request_job=quality_report_job
+)
+def quality_report_after_failure(context: dg.RunStatusSensorContext):
+    return dg.RunRequest(run_key=f"quality-after-{context.dagster_run.run_id}")

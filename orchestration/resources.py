@@ -1,0 +1,98 @@
+"""Resources: the warehouse, the pipeline settings and the LG Inform API.
+
+When ``LGINFORM_BASE_URL`` is unset the API resource starts the embedded demo server on a free
+loopback port for the duration of the run, so ``make run``, ``make dev`` and the tests all use
+one code path against a real HTTP server.
+"""
+
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from pydantic import PrivateAttr
+
+from ingestion.lginform.client import LgInformClient, RetryPolicy
+from lgperf import warehouse
+from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file. Connections are opened late and closed early."""
+
+    path: str
+
+    @contextlib.contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with warehouse.connect(Path(self.path), read_only=read_only) as connection:
+            yield connection
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """``pipeline.yml`` and the folders named by the environment."""
+
+    config_path: str
+    export_dir: str
+    inbox_dir: str
+
+    def load(self) -> PipelineConfig:
+        return load_pipeline_config(self.config_path)
+
+
+class LgInformApi(dg.ConfigurableResource):
+    """The LG Inform API, or the embedded demo when no base URL is configured."""
+
+    base_url: str | None = None
+    application_key: str | None = None
+    secret: str | None = None
+    _demo: object | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if not self.base_url:
+            from demo.server import DemoServer  # the demo is only imported when it is used
+
+            self._demo = DemoServer().start()
+            context.log.info(f"LGINFORM_BASE_URL unset: started the embedded demo API at {self._demo.url}")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._demo is not None:
+            self._demo.stop()
+            self._demo = None
+
+    @property
+    def resolved_base_url(self) -> str:
+        return self.base_url or self._demo.url
+
+    def client(self, config: PipelineConfig) -> LgInformClient:
+        key, secret = self.application_key or "", self.secret or ""
+        if self._demo is not None:
+            from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
+
+            key, secret = DEMO_APPLICATION_KEY, DEMO_SECRET
+        settings = config.lginform
+        return LgInformClient(
+            self.resolved_base_url,
+            key,
+            secret,
+            connect_timeout=settings.timeouts.connect_seconds,
+            read_timeout=settings.timeouts.read_seconds,
+            retry=RetryPolicy(**settings.retry.model_dump()),
+        )
+
+
+def build_resources(environment: Environment | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources with every path made absolute, so Dagster and dbt see the same files."""
+    env = environment or Environment.from_environ()
+    return {
+        "warehouse": WarehouseResource(path=str(env.warehouse_path)),
+        "settings": PipelineSettings(
+            config_path=str(env.config_path), export_dir=str(env.export_dir), inbox_dir=str(env.inbox_dir)
+        ),
+        "lginform": LgInformApi(
+            base_url=env.lginform_base_url,
+            application_key=dg.EnvVar("LGINFORM_APPLICATION_KEY") if env.lginform_application_key else None,
+            secret=dg.EnvVar("LGINFORM_SECRET") if env.lginform_secret else None,
+        ),
+    }

@@ -1,0 +1,81 @@
+"""``make run``: the whole pipeline once, as a real Dagster run, with progress and a summary.
+
+With ``LGINFORM_BASE_URL`` unset it drops the demo survey and complaints files into the inbox
+and the API resource starts the embedded demo API on a free loopback port. The run is recorded
+in the Dagster instance under ``DAGSTER_HOME`` like any scheduled run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import dagster as dg
+
+from lgperf import warehouse
+from lgperf.settings import ConfigError, Environment, load_pipeline_config
+
+QUIET_RUN_CONFIG = {"loggers": {"progress": {}}}
+
+
+def main() -> int:
+    env = Environment.from_environ()
+    env.export_to_environ()
+    try:
+        load_pipeline_config(env.config_path)  # fail before any work, naming the bad key
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    if env.uses_demo:
+        from demo.inbox import write_demo_inbox
+
+        files = write_demo_inbox(env.inbox_dir)
+        print(f"demo: LGINFORM_BASE_URL is unset, so the embedded demo API will serve the data; "
+              f"{len(files)} demo survey and complaints files are in {env.inbox_dir}")
+
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions(env)
+    instance = dg.DagsterInstance.get()
+    refresh = defs.resolve_job_def("refresh_all").execute_in_process(instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False)
+    report = defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False)
+    print(summarise(env, refresh, report, time.monotonic() - started))
+    return 0 if refresh.success and report.success else 1
+
+
+def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.ExecuteInProcessResult, seconds: float) -> str:
+    checks = [e.event_specific_data for e in refresh.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    failed = [c for c in checks if not c.passed]
+    inserted = {
+        e.asset_key.path[-1]: e.event_specific_data.materialization.metadata.get("rows_inserted")
+        for e in refresh.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }
+    lines = ["", "== summary ==", f"  run {refresh.run_id}: {'succeeded' if refresh.success else 'FAILED'} in {seconds:.1f} s"]
+    with warehouse.connect(env.warehouse_path, read_only=True) as connection:
+        lines.append("  rows per source (in raw / inserted by this run):")
+        for table in ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods", "lginform_group_members"):
+            total = connection.execute(f"SELECT count(*) FROM raw.{table}").fetchall()[0][0]
+            new = inserted.get(table)
+            lines.append(f"    LG Inform API  raw.{table:<24} {total:>9,} / {new.value if new else 0:,}")
+        for folder, files, size in connection.execute(
+            "SELECT folder, count(*), sum(bytes) FROM raw.inbox_files GROUP BY folder ORDER BY folder"
+        ).fetchall():
+            lines.append(f"    inbox          {folder:<28} {files:>9,} files, {size:,} bytes")
+    lines.append(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
+    for check in failed:
+        lines.append(f"    FAILED {check.asset_key.to_user_string()}:{check.check_name} ({check.severity.value.lower()})")
+    lines += [
+        "  outputs:",
+        f"    warehouse       {env.warehouse_path}",
+        f"    open data       {env.export_dir / 'open-data'}",
+        f"    quality report  {env.export_dir / 'quality' / 'index.html'}" + ("" if report.success else " (NOT refreshed)"),
+    ]
+    if not refresh.success:
+        lines.append("  the run did not complete: exports downstream of a failed step or check were not written; see above")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

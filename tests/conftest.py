@@ -1,0 +1,66 @@
+"""Shared fixtures: a temporary warehouse, export folder and inbox per test, a small demo
+configuration, and the embedded demo API on a free loopback port."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lgperf.settings import Environment
+
+# A small demo: Trafford and its 15 CIPFA nearest neighbours, four indicators (real Oflog
+# values, a real Trafford corporate-plan series, a quarterly and an annual synthetic series).
+SMALL_METRIC_TYPES = ["90005", "90101", "91003", "91023"]
+SMALL_AREAS = ["Trafford_CIPFA_Near_Neighbours", "E08000009"]
+
+
+def small_config(**overrides) -> dict:
+    config = {
+        "council": "E08000009",
+        "lginform": {
+            "metric_types": SMALL_METRIC_TYPES,
+            "areas": SMALL_AREAS,
+            "periods": "latest:8",
+            "batch_size": 2,
+            "retry": {"max_attempts": 4, "max_total_seconds": 20, "initial_backoff_seconds": 0.01, "max_backoff_seconds": 0.2},
+        },
+        "comparison_groups": ["Trafford_CIPFA_Near_Neighbours"],
+    }
+    for key, value in overrides.items():
+        config["lginform" if key in config["lginform"] else key] |= value if isinstance(value, dict) else {}
+    return config
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
+    """Environment variables pointing at fresh temporary paths and the small demo config."""
+    config_path = tmp_path / "pipeline.yml"
+    config_path.write_text(yaml.safe_dump(small_config()), encoding="utf-8")
+    values = {
+        "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "EXPORT_DIR": str(tmp_path / "exports"),
+        "INBOX_DIR": str(tmp_path / "inbox"),
+        "LGPERF_CONFIG": str(config_path),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    for name in ("LGINFORM_BASE_URL", "LGINFORM_APPLICATION_KEY", "LGINFORM_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    return Environment.from_environ()
+
+
+@pytest.fixture
+def definitions(pipeline_env):
+    from orchestration.definitions import build_definitions
+
+    return build_definitions(pipeline_env)
+
+
+@pytest.fixture
+def demo_server():
+    from demo.server import DemoServer
+
+    with DemoServer() as server:
+        yield server
