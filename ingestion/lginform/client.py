@@ -30,9 +30,23 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from ingestion.lginform.signing import build_url, sign_url
+from ingestion.lginform.signing import build_url, redact_credentials, sign_url
 
 log = logging.getLogger(__name__)
+
+
+class _RedactSignedUrls(logging.Filter):
+    """urllib3 logs each request line at DEBUG; strip the key and signature from it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(redact_credentials(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact_credentials(record.msg)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactSignedUrls())
 
 NONCE_PARAM = "nonce"
 
@@ -138,7 +152,7 @@ class LgInformClient:
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             if isinstance(error, _Transient) and error.retry_after is not None:
-                return min(error.retry_after, self._retry.max_backoff_seconds)
+                return min(error.retry_after, self._retry.max_total_seconds)  # the server knows best
             return wait_exponential_jitter(
                 initial=self._retry.initial_backoff_seconds, max=self._retry.max_backoff_seconds
             )(state)
