@@ -19,14 +19,16 @@ quality_report_job = dg.define_asset_job(
 
 
 @dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[refresh_all], request_job=quality_report_job
+    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[refresh_all], request_job=quality_report_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def quality_report_after_success(context: dg.RunStatusSensorContext):
     return dg.RunRequest(run_key=f"quality-after-{context.dagster_run.run_id}")
 
 
 @dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[refresh_all], request_job=quality_report_job
+    run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[refresh_all], request_job=quality_report_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def quality_report_after_failure(context: dg.RunStatusSensorContext):
     return dg.RunRequest(run_key=f"quality-after-{context.dagster_run.run_id}")

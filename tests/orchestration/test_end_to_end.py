@@ -1,0 +1,151 @@
+"""End to end on the small demo: real demo HTTP server, real DuckDB, real dbt, real GX, a real
+Dagster instance built from the project's dagster.yaml, in temporary folders."""
+
+import hashlib
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from conftest import SMALL_METRIC_TYPES
+from demo.catalogue import TRAFFORD, build_catalogue
+
+PROJECT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def expected_values(periods: int = 8) -> set[tuple[str, str, str, float | None]]:
+    """What the demo catalogue says the small demo must load: every cell, nulls included."""
+    catalogue = build_catalogue()
+    areas = set(catalogue.areas_for_group_or_code("Trafford_CIPFA_Near_Neighbours")) | {TRAFFORD}
+    cells = set()
+    for metric in SMALL_METRIC_TYPES:
+        for period in catalogue.periods_for(metric)[-periods:]:
+            for area in areas:
+                value = catalogue.value(metric, area, period.identifier)
+                cells.add((metric, area, period.identifier, None if value is None else float(value)))
+    return cells
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def query(env, sql: str) -> list[tuple]:
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dagster_home, capsys):
+    from orchestration.run import main
+
+    assert main() == 0
+    first_out = capsys.readouterr().out
+    expected = expected_values()
+    loaded = set(query(pipeline_env, "SELECT indicator_id, area_code, period_id, value FROM marts.fct_indicator_values"))
+    assert loaded == expected  # every cell as the API served it; null stays null
+    assert any(v is None for *_, v in loaded)
+
+    csv_path = pipeline_env.export_dir / "open-data" / "indicator_values.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "indicator_id,area_code,period_id,value"
+    assert len(lines) - 1 == len(expected)
+    assert lines[1:] == sorted(lines[1:])  # stable row order
+    # a known real value: Oflog ASC5 for Trafford reaches the export as published
+    catalogue = build_catalogue()
+    latest = catalogue.periods_for("90005")[-1].identifier
+    assert f"90005,{TRAFFORD},{latest},{catalogue.value('90005', TRAFFORD, latest):g}" in lines
+
+    assert "== ingestion ==" in first_out and "== transformation ==" in first_out and "== exports ==" in first_out
+    assert re.search(rf"raw\.lginform_values\s+{len(expected):,} / {len(expected):,}\n", first_out)
+    assert "checks: " in first_out and ", 0 failed" in first_out
+    assert str(csv_path.parent) in first_out
+    # the demo inbox was dropped and landed, file by file
+    surveys = query(pipeline_env, "SELECT count(*) FROM raw.inbox_files WHERE folder = 'surveys'")[0][0]
+    assert surveys == len(list((pipeline_env.inbox_dir / "surveys").iterdir())) >= 2
+
+    exports_before = digest(pipeline_env.export_dir / "open-data")
+    raw_before = query(pipeline_env, "SELECT (SELECT count(*) FROM raw.lginform_values), (SELECT count(*) FROM raw.lginform_responses), (SELECT count(*) FROM raw.inbox_files)")
+
+    assert main() == 0
+    second_out = capsys.readouterr().out
+    assert re.search(rf"raw\.lginform_values\s+{len(expected):,} / 0\n", second_out)
+    assert query(pipeline_env, "SELECT (SELECT count(*) FROM raw.lginform_values), (SELECT count(*) FROM raw.lginform_responses), (SELECT count(*) FROM raw.inbox_files)") == raw_before
+    assert digest(pipeline_env.export_dir / "open-data") == exports_before
+    # both runs are in the instance's history, and the auditor's report covers both
+    instance = dg.DagsterInstance.get()
+    assert len(instance.get_runs(dg.RunsFilter(job_name="refresh_all"))) == 2
+    report = (pipeline_env.export_dir / "quality" / "index.html").read_text(encoding="utf-8")
+    assert report.count("gate passed") == 2
+
+
+def test_every_value_traces_to_its_stored_response(pipeline_env, definitions):
+    result = definitions.resolve_job_def("refresh_all").execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success
+    untraced = query(
+        pipeline_env,
+        """
+        SELECT count(*) FROM marts.fct_indicator_values f
+        LEFT JOIN raw.lginform_responses r ON r.sha256 = f.source_sha256 AND r.request = f.source_reference
+        WHERE r.sha256 IS NULL OR f.run_id <> r.run_id
+        """,
+    )[0][0]
+    assert untraced == 0
+    stored = query(pipeline_env, "SELECT request, body_gzip, sha256 FROM raw.lginform_responses WHERE endpoint = '/data' LIMIT 1")[0]
+    import gzip
+
+    assert hashlib.sha256(gzip.decompress(stored[1])).hexdigest() == stored[2]
+    assert "ApplicationKey" not in stored[0] and "Signature" not in stored[0]
+
+
+def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeline_env, definitions):
+    job = definitions.resolve_job_def("refresh_all")
+    instance = dg.DagsterInstance.ephemeral()
+    assert job.execute_in_process(instance=instance, raise_on_error=False).success
+    export = pipeline_env.export_dir / "open-data"
+    before = digest(export)
+
+    # a raw row with an area code that is not a GSS code: dbt's tests pass, the GX suite does not
+    with duckdb.connect(str(pipeline_env.warehouse_path)) as connection:
+        connection.execute(
+            """
+            INSERT INTO raw.lginform_values (metric_type_id, area_code, period_id, value_type, value,
+                source_system, source_reference, source_sha256, ingested_at, run_id)
+            VALUES ('91003', 'TRAFFORD', 'fin_2024_25_q1', 'raw', 12.5, 'lginform', 'planted by a test', ?, ?, 'test')
+            """,
+            ["f" * 64, datetime.now(timezone.utc)],
+        ).fetchall()
+
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    evaluations = {e.event_specific_data.check_name: e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    gate = evaluations["gx_fct_indicator_values"]
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    materialised = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert dg.AssetKey(["exports", "open_data"]) not in materialised
+    assert digest(export) == before  # byte for byte
+    failures = query(
+        pipeline_env,
+        f"SELECT expectation, unexpected_count, failing_sample FROM audit.validation_results "
+        f"WHERE run_id = '{result.run_id}' AND NOT success",
+    )
+    assert failures == [("expect_column_values_to_match_regex", 1, '["TRAFFORD"]')]
+
+
+def test_the_project_instance_limits_the_warehouse_pool_to_one(dagster_home):
+    instance = dg.DagsterInstance.get()
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
+    assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
