@@ -81,6 +81,21 @@ def dbt_resource() -> DbtCliResource:
     )
 
 
+RUN_ARTIFACTS_DIR = DBT_PROJECT_DIR / "target" / "runs"
+RUN_ARTIFACTS_KEPT = 20
+
+
+def run_target_path(run_id: str, *, keep: int = RUN_ARTIFACTS_KEPT) -> Path:
+    """A target folder for this run's dbt artifacts (run_results.json, logs); only the newest
+    ``keep`` runs' folders are kept, so scheduled runs do not fill the disk."""
+    RUN_ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    previous = sorted(RUN_ARTIFACTS_DIR.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in previous[max(keep - 1, 0):]:
+        shutil.rmtree(old, ignore_errors=True)
+    return RUN_ARTIFACTS_DIR / run_id
+
+
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(build_args(), context=context).stream()
+    target = run_target_path(context.run.run_id)
+    yield from dbt.cli(build_args(), context=context, target_path=target).stream()

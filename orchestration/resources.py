@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from ingestion.lginform.client import LgInformClient, RetryPolicy
@@ -19,15 +20,23 @@ from lgperf import warehouse
 from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
 
 
-class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file. Connections are opened late and closed early."""
+class WarehouseResource(DuckDBResource):
+    """The DuckDB warehouse file (``database``), with the raw and audit tables in place.
 
-    path: str
+    dagster-duckdb's ``get_connection`` backs off while another process holds the file's lock;
+    this wrapper also closes the connection when the block raises, so a failed step never
+    keeps the lock that the next step (dbt, in its own process) needs.
+    """
 
     @contextlib.contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.connect(Path(self.path), read_only=read_only) as connection:
-            yield connection
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.get_connection() as connection:
+            try:
+                warehouse.initialise(connection)
+                yield connection
+            finally:
+                connection.close()
 
 
 class PipelineSettings(dg.ConfigurableResource):
@@ -86,7 +95,7 @@ def build_resources(environment: Environment | None = None) -> dict[str, dg.Conf
     """The resources with every path made absolute, so Dagster and dbt see the same files."""
     env = environment or Environment.from_environ()
     return {
-        "warehouse": WarehouseResource(path=str(env.warehouse_path)),
+        "warehouse": WarehouseResource(database=str(env.warehouse_path)),
         "settings": PipelineSettings(
             config_path=str(env.config_path), export_dir=str(env.export_dir), inbox_dir=str(env.inbox_dir)
         ),

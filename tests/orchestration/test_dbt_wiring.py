@@ -1,0 +1,29 @@
+"""The plain functions behind the dbt assets."""
+
+import os
+import time
+
+from orchestration import dbt
+
+
+def test_build_args():
+    assert dbt.build_args() == ["build"]
+    assert dbt.build_args(["marts"]) == ["build", "--select", "marts"]
+
+
+def test_run_artifacts_keep_only_the_newest_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(dbt, "RUN_ARTIFACTS_DIR", tmp_path / "runs")
+    for i in range(5):
+        folder = dbt.run_target_path(f"run-{i}", keep=3)
+        folder.mkdir()
+        os.utime(folder, (time.time() + i, time.time() + i))
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run-2", "run-3", "run-4"]
+
+
+def test_manifest_is_current_and_sources_point_at_the_raw_assets():
+    import json
+
+    manifest = json.loads(dbt.ensure_manifest().read_text(encoding="utf-8"))
+    keys = {s["name"]: s["meta"]["dagster"]["asset_key"] for s in manifest["sources"].values()}
+    assert keys["lginform_values"] == ["raw", "lginform_values"]
+    assert all(key[0] == "raw" and key[1] == name for name, key in keys.items())
