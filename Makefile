@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test dev install clean
+.PHONY: run test dev bench install clean
 
 run: install ## run the whole pipeline on the embedded demo and print a summary
 	$(BIN)/python -m orchestration.run
@@ -35,3 +35,6 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 clean: ## remove the demo warehouse, exports, inbox and Dagster history (not .venv)
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs
+
+bench: install ## benchmarks (not part of make test); results in benchmarks/results/
+	$(BIN)/python -m benchmarks.ingest

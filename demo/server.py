@@ -183,6 +183,8 @@ class _Api:
 
     def __init__(self, catalogue: DemoCatalogue):
         self.catalogue = catalogue
+        # metric id -> the real date the server published new data for it (see DemoServer.publish)
+        self.published_on: dict[str, date] = {}
 
     def route(self, path: str, query: dict[str, str]) -> tuple[str, bytes]:
         segments = [s for s in path.split("/") if s]
@@ -253,7 +255,7 @@ class _Api:
                 since = date.fromisoformat(query["dataChangedSince"])
             except ValueError:
                 raise _bad_request(f"dataChangedSince must be a date (YYYY-MM-DD): {query['dataChangedSince']}") from None
-            changed = {m.identifier: self.catalogue.data_changed_on(m.identifier) for m in metrics}
+            changed = {m.identifier: self._changed_on(m.identifier) for m in metrics}
             metrics = [m for m in metrics if (on := changed[m.identifier]) is not None and on > since]
         return {
             "metricType-array": [
@@ -262,6 +264,10 @@ class _Api:
                 for m in metrics
             ]
         }
+
+    def _changed_on(self, identifier: str) -> date | None:
+        dates = [d for d in (self.catalogue.data_changed_on(identifier), self.published_on.get(identifier)) if d]
+        return max(dates) if dates else None
 
     def area_list(self, query: dict[str, str]) -> dict[str, Any]:
         text = query.get("searchText", "").casefold()
@@ -399,6 +405,9 @@ def _error_reply(status: int, message: str, error_code: int, headers: tuple[tupl
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without TCP_NODELAY each keep-alive request
+    # waits ~40 ms for the client's delayed ACK
+    disable_nagle_algorithm = True
     server: _HttpServer
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -500,6 +509,21 @@ class DemoServer:
         self._host, self._port = host, port
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
+
+    def publish(self, as_of: date, *, on: date | None = None) -> list[str]:
+        """Move the catalogue on to ``as_of`` as if the service published it today (or ``on``).
+
+        The metric types whose visible data changed are reported by ``dataChangedSince`` from
+        that real date on, so an incremental client (whose clock is the real one) sees them.
+        Returns their ids.
+        """
+        before = self.catalogue
+        after = build_catalogue(as_of=as_of)
+        changed = [m for m in after.metric_types if before.data_changed_on(m) != after.data_changed_on(m)]
+        self.catalogue = self.api.catalogue = after
+        for metric in changed:
+            self.api.published_on[metric] = on or date.today()
+        return changed
 
     @property
     def url(self) -> str:

@@ -20,6 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 GSS_CODE = r"^[EWSN]\d{8}$"
+# LG Inform metric type ids are digits; the council's own (local) indicators are L + 4 digits.
+INDICATOR_ID = r"^(\d+|L\d{4})$"
 GROUP_ID = r"^[A-Za-z][A-Za-z0-9_]*$"
 PERIODS = r"^(latest(:[1-9]\d*)?|[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?(,[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?)*)$"
 
@@ -51,6 +53,8 @@ class LgInformSettings(_Strict):
     batch_size: Annotated[int, Field(ge=1, le=100)] = 10
     timeouts: Timeouts = Timeouts()
     retry: RetrySettings = RetrySettings()
+    # Fetch every metric type even when dataChangedSince says it has not changed.
+    full_refresh: bool = False
 
     @field_validator("areas")
     @classmethod
@@ -77,6 +81,49 @@ class Thresholds(_Strict):
     spc: SpcSettings = SpcSettings()
 
 
+IndicatorId = Annotated[str, StringConstraints(pattern=INDICATOR_ID)]
+Polarity = Literal["high_is_good", "low_is_good", "neutral"]
+
+
+class ExtractIndicator(_Strict):
+    """Which rows of a tidy extract are which indicator; label etc. describe a local indicator."""
+
+    indicator: str
+    measure: str | None = None
+    metric_type: IndicatorId
+    label: str | None = None
+    unit: str | None = None
+    polarity: Polarity | None = None
+
+
+class _Extract(_Strict):
+    path: str  # relative to the project root, or absolute
+
+
+class LgInformCsvExtract(_Extract):
+    """An LG Inform ``data.csv`` export (rows = areas, columns = periods) of one metric type."""
+
+    format: Literal["lginform_csv"]
+    metric_type: IndicatorId
+
+
+class TidyExtract(_Extract):
+    """A tidy file: area_code, area_name, period, indicator, measure, unit, value."""
+
+    format: Literal["tidy"]
+    indicators: Annotated[list[ExtractIndicator], Field(min_length=1)]
+
+
+class OflogExtract(_Extract):
+    """Oflog's published CSV; ``codes`` maps its measure codes (ASC1...) to indicator ids."""
+
+    format: Literal["oflog_csv"]
+    codes: Annotated[dict[str, IndicatorId], Field(min_length=1)]
+
+
+Extract = Annotated[LgInformCsvExtract | TidyExtract | OflogExtract, Field(discriminator="format")]
+
+
 class InboxSettings(_Strict):
     max_file_bytes: Annotated[int, Field(gt=0)] = 50 * 1024 * 1024
 
@@ -87,6 +134,8 @@ class PipelineConfig(_Strict):
     comparison_groups: Annotated[list[Annotated[str, StringConstraints(pattern=GROUP_ID)]], Field(min_length=1)]
     thresholds: Thresholds = Thresholds()
     inbox: InboxSettings = InboxSettings()
+    # Published files loaded through the same raw tables as the API (see README).
+    extracts: list[Extract] = []
 
 
 def load_pipeline_config(path: str | os.PathLike[str]) -> PipelineConfig:

@@ -82,6 +82,14 @@ CREATE TABLE IF NOT EXISTS raw.lginform_values (
     publication_status VARCHAR,
     {LINEAGE_COLUMNS}
 );
+CREATE TABLE IF NOT EXISTS raw.extract_files (
+    path              VARCHAR NOT NULL,
+    format            VARCHAR NOT NULL,
+    rows_received     BIGINT  NOT NULL,
+    rows_accepted     BIGINT  NOT NULL,
+    rows_quarantined  BIGINT  NOT NULL,
+    {LINEAGE_COLUMNS}
+);
 CREATE TABLE IF NOT EXISTS raw.inbox_files (
     folder        VARCHAR NOT NULL,
     file_name     VARCHAR NOT NULL,
@@ -97,6 +105,12 @@ CREATE TABLE IF NOT EXISTS audit.api_requests (
     sha256        VARCHAR,
     error         VARCHAR,
     fetched_at    TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit.lginform_sync_state (
+    metric_type_id       VARCHAR PRIMARY KEY,
+    request_fingerprint  VARCHAR NOT NULL,  -- areas + periods asked for: a change means a full pull
+    last_success_at      TIMESTAMPTZ NOT NULL,
+    run_id               VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit.quarantine (
     run_id            VARCHAR NOT NULL,

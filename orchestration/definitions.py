@@ -15,6 +15,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
         assets=[ingestion.lginform_raw, ingestion.inbox_files, dbt.warehouse_models, exports.open_data, quality.quality_report],
         asset_checks=quality.build_quality_checks(),
         jobs=[jobs.refresh_all, jobs.quality_report_job],
+        schedules=[jobs.monthly_refresh],
         sensors=[jobs.quality_report_after_success, jobs.quality_report_after_failure],
         resources={**build_resources(environment), "dbt": dbt.dbt_resource()},
         loggers={"progress": progress_logger},

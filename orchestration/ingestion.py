@@ -1,55 +1,90 @@
-"""Ingestion assets: the LG Inform API and the inbox into the ``raw`` schema."""
-
+"""Ingestion assets: the LG Inform API and published extracts, and the inbox, into ``raw``."""
 
 from pathlib import Path
 
 import dagster as dg
 
+from ingestion.extracts import pending_extracts
 from ingestion.inbox import land_inbox_files, scan_inbox
+from ingestion.lginform.client import NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.load import KEYS as LGINFORM_TABLES
-from ingestion.lginform.load import load_pull
-from ingestion.lginform.pull import pull_lginform
+from ingestion.lginform.load import load_pull, loaded_extract_hashes, read_last_pulls
+from ingestion.lginform.pull import pull_lginform, request_fingerprint
 from orchestration.dbt import WAREHOUSE_POOL
 from orchestration.resources import LgInformApi, PipelineSettings, WarehouseResource
 
 INGESTION_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
+class LgInformPullConfig(dg.Config):
+    """Run configuration: ask for every metric type, changed or not (or set
+    ``lginform.full_refresh`` in pipeline.yml)."""
+
+    full_refresh: bool = False
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["raw", table], group_name="ingestion", description=f"raw.{table}, loaded from the LG Inform API with lineage")
+        dg.AssetSpec(["raw", table], group_name="ingestion", description=f"raw.{table}: LG Inform API answers and published extracts, with lineage")
         for table in LGINFORM_TABLES
     ],
     pool=WAREHOUSE_POOL,
     retry_policy=INGESTION_RETRY,
     can_subset=False,
 )
-def lginform_raw(context: dg.AssetExecutionContext, lginform: LgInformApi, settings: PipelineSettings, warehouse: WarehouseResource):
-    """Pull the configured metric types, areas and periods; load what changed, in one transaction."""
-    config = settings.load()
-    client = lginform.client(config)
+def lginform_raw(
+    context: dg.AssetExecutionContext,
+    config: LgInformPullConfig,
+    lginform: LgInformApi,
+    settings: PipelineSettings,
+    warehouse: WarehouseResource,
+):
+    """Pull what changed since the last successful pull, read new extract files, and load it
+    all in one transaction: a failure leaves raw as it was."""
+    pipeline = settings.load()
+    api = pipeline.lginform
+    fingerprint = request_fingerprint(api.areas, api.periods)
+    with warehouse.connect() as connection:
+        last_pulls = read_last_pulls(connection, fingerprint)
+        extracts = pending_extracts(pipeline.extracts, loaded_extract_hashes(connection))
+    client = lginform.client(pipeline)
     try:
         result = pull_lginform(
             client,
-            metric_types=config.lginform.metric_types,
-            areas=config.lginform.areas,
-            periods=config.lginform.periods,
-            batch_size=config.lginform.batch_size,
+            metric_types=api.metric_types,
+            areas=api.areas,
+            periods=api.periods,
+            batch_size=api.batch_size,
+            last_pulls=last_pulls,
+            full_refresh=config.full_refresh or api.full_refresh,
         )
+    except (NotAuthorised, UsageLimitExceeded) as error:
+        # the operator must act: retrying the step would only spend the allowance
+        raise dg.Failure(description=str(error), allow_retries=False) from None
     finally:
         client.close()
     with warehouse.connect() as connection:
-        inserted = load_pull(connection, result, run_id=context.run.run_id, request_log=client.request_log)
-    context.log.info(f"LG Inform: {len(result.responses)} requests, {result.bytes:,} bytes, rows inserted {inserted}")
+        inserted = load_pull(
+            connection, result, run_id=context.run.run_id, request_log=client.request_log, extracts=extracts, fingerprint=fingerprint
+        )
+    context.log.info(
+        f"LG Inform: {len(result.responses)} requests, {result.bytes:,} bytes; metric types fetched "
+        f"{len(result.fetched_metric_types)}, unchanged and skipped {len(result.skipped_metric_types)}; "
+        f"extract files read {len(extracts)}; rows inserted {inserted}"
+    )
+    shared = {
+        "requests": len(result.responses),
+        "bytes": result.bytes,
+        "metric_types_fetched": len(result.fetched_metric_types),
+        "metric_types_unchanged_skipped": len(result.skipped_metric_types),
+        "changed_since": str(result.changed_since) if result.changed_since else "full pull",
+        "extract_files_read": len(extracts),
+        "extract_rows_quarantined": inserted["quarantined"],
+    }
     for table in LGINFORM_TABLES:
+        received = len(result.rows[table]) + sum(len(e.tables.get(table, [])) for e in extracts)
         yield dg.MaterializeResult(
-            asset_key=["raw", table],
-            metadata={
-                "rows_received": len(result.rows[table]),
-                "rows_inserted": inserted[table],
-                "requests": len(result.responses),
-                "bytes": result.bytes,
-            },
+            asset_key=["raw", table], metadata={"rows_received": received, "rows_inserted": inserted[table], **shared}
         )
 
 

@@ -1,4 +1,4 @@
-"""Jobs, and the sensor that refreshes the auditor's report after every refresh run."""
+"""Jobs, the monthly schedule, and the sensors that refresh the auditor's report after every refresh run."""
 
 
 import dagster as dg
@@ -9,6 +9,15 @@ refresh_all = dg.define_asset_job(
     "refresh_all",
     selection=dg.AssetSelection.groups(*REFRESH_GROUPS),
     description="Ingest, build the marts, run every check and export what passed its gate.",
+)
+
+monthly_refresh = dg.ScheduleDefinition(
+    name="monthly_refresh",
+    job=refresh_all,
+    cron_schedule="0 6 2 * *",
+    execution_timezone="Europe/London",
+    description="06:00 UK time on the 2nd of each month. Incremental: only the metric types that "
+    "LG Inform reports as changed since the last successful pull are fetched.",
 )
 
 quality_report_job = dg.define_asset_job(

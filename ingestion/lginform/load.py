@@ -1,5 +1,6 @@
-"""Load one pull into ``raw``: the response bodies (gzip, by SHA-256), the parsed rows and the
-request log, all in one transaction."""
+"""Load one pull (API answers and published extracts) into ``raw`` in one transaction: the
+response bodies (gzip, by SHA-256), the parsed rows, the extract files and their quarantined
+rows, the request log, and the per-metric-type sync state that incremental pulls read."""
 
 from __future__ import annotations
 
@@ -10,16 +11,31 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ingestion.extracts import ExtractResult
 from ingestion.lginform.pull import PullResult
 from ingestion.raw_load import insert_new_versions
 
+# A source's rows are versioned on their own: the API and an extract can both report a cell
+# without each load flipping the other's version; staging picks one by source priority.
 KEYS: dict[str, tuple[str, ...]] = {
-    "lginform_metric_types": ("metric_type_id",),
-    "lginform_periods": ("period_id",),
-    "lginform_areas": ("area_code",),
-    "lginform_group_members": ("group_id", "area_code"),
-    "lginform_values": ("metric_type_id", "area_code", "period_id", "value_type"),
+    "lginform_metric_types": ("metric_type_id", "source_system"),
+    "lginform_periods": ("period_id", "source_system"),
+    "lginform_areas": ("area_code", "source_system"),
+    "lginform_group_members": ("group_id", "area_code", "source_system"),
+    "lginform_values": ("metric_type_id", "area_code", "period_id", "value_type", "source_system"),
 }
+
+
+def read_last_pulls(connection: duckdb.DuckDBPyConnection, fingerprint: str) -> dict[str, datetime]:
+    """metric type -> its last successful pull for the same areas and periods."""
+    rows = connection.execute(
+        "SELECT metric_type_id, last_success_at FROM audit.lginform_sync_state WHERE request_fingerprint = ?", [fingerprint]
+    ).fetchall()
+    return dict(rows)
+
+
+def loaded_extract_hashes(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in connection.execute("SELECT source_sha256 FROM raw.extract_files").fetchall()}
 
 
 def load_pull(
@@ -28,30 +44,68 @@ def load_pull(
     *,
     run_id: str,
     request_log: Sequence[dict[str, Any]] = (),
+    extracts: Sequence[ExtractResult] = (),
+    fingerprint: str | None = None,
 ) -> dict[str, int]:
-    """Write the pull; return rows inserted per raw table (0 everywhere when nothing changed)."""
-    ingested_at = datetime.now(timezone.utc)
+    """Write everything or nothing; return rows inserted per raw table (0s when nothing changed)."""
+    now = datetime.now(timezone.utc)
+    rows = {table: list(result.rows[table]) for table in KEYS}
+    for extract in extracts:
+        for table, extract_rows in extract.tables.items():
+            rows[table].extend(extract_rows)
     inserted: dict[str, int] = {}
     connection.begin()
     try:
         inserted["lginform_responses"] = _insert_responses(connection, result, run_id)
         for table, keys in KEYS.items():
-            inserted[table] = insert_new_versions(
-                connection, f"raw.{table}", result.rows[table], keys=keys, run_id=run_id, ingested_at=ingested_at
+            inserted[table] = insert_new_versions(connection, f"raw.{table}", rows[table], keys=keys, run_id=run_id, ingested_at=now)
+        inserted["extract_files"] = _insert_extract_files(connection, extracts, run_id, now)
+        inserted["quarantined"] = _insert_frame(
+            connection,
+            "audit.quarantine",
+            [{**q, "run_id": run_id, "quarantined_at": now} for e in extracts for q in e.quarantined],
+        )
+        _insert_frame(connection, "audit.api_requests", [{**r, "run_id": run_id} for r in request_log])
+        if fingerprint:
+            _insert_frame(
+                connection,
+                "audit.lginform_sync_state",
+                [{"metric_type_id": m, "request_fingerprint": fingerprint, "last_success_at": now, "run_id": run_id}
+                 for m in result.fetched_metric_types],
+                upsert=True,
             )
-        if request_log:
-            log = pd.DataFrame.from_records(list(request_log)).assign(run_id=run_id)
-            connection.register("_requests", log)
-            connection.execute(
-                "INSERT INTO audit.api_requests (run_id, request, status, attempts, bytes, sha256, error, fetched_at) "
-                "SELECT run_id, request, status, attempts, bytes, sha256, error, fetched_at FROM _requests"
-            ).fetchall()
-            connection.unregister("_requests")
         connection.commit()
     except BaseException:
         connection.rollback()
         raise
     return inserted
+
+
+def _insert_frame(connection: duckdb.DuckDBPyConnection, table: str, records: list[dict[str, Any]], *, upsert: bool = False) -> int:
+    """Insert records by column name (columns the table lacks are an error, not dropped)."""
+    if not records:
+        return 0
+    frame = pd.DataFrame.from_records(records)
+    columns = ", ".join(frame.columns)
+    connection.register("_records", frame)
+    try:
+        verb = "INSERT OR REPLACE" if upsert else "INSERT"
+        connection.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM _records").fetchall()
+    finally:
+        connection.unregister("_records")
+    return len(frame)
+
+
+def _insert_extract_files(connection: duckdb.DuckDBPyConnection, extracts: Sequence[ExtractResult], run_id: str, now: datetime) -> int:
+    return _insert_frame(
+        connection,
+        "raw.extract_files",
+        [
+            {"path": str(e.path), "format": e.format, "rows_received": e.rows_received, "rows_accepted": e.rows_accepted,
+             "rows_quarantined": len(e.quarantined), **e.lineage(), "ingested_at": now, "run_id": run_id}
+            for e in extracts
+        ],
+    )
 
 
 def _insert_responses(connection: duckdb.DuckDBPyConnection, result: PullResult, run_id: str) -> int:
@@ -61,19 +115,9 @@ def _insert_responses(connection: duckdb.DuckDBPyConnection, result: PullResult,
         if r.sha256 in seen:
             continue
         seen.add(r.sha256)
-        records.append((r.sha256, r.endpoint, r.request, r.status, len(r.body), r.body_gzip(), r.fetched_at, run_id))
+        records.append({"sha256": r.sha256, "endpoint": r.endpoint, "request": r.request, "status": r.status,
+                        "bytes": len(r.body), "body_gzip": r.body_gzip(), "fetched_at": r.fetched_at, "run_id": run_id})
     if not records:
         return 0
-    frame = pd.DataFrame.from_records(
-        records, columns=["sha256", "endpoint", "request", "status", "bytes", "body_gzip", "fetched_at", "run_id"]
-    )
-    connection.register("_responses", frame)
-    try:
-        before = connection.execute("SELECT count(*) FROM raw.lginform_responses").fetchall()[0][0]
-        connection.execute(
-            "INSERT INTO raw.lginform_responses SELECT * FROM _responses n "
-            "WHERE NOT EXISTS (SELECT 1 FROM raw.lginform_responses r WHERE r.sha256 = n.sha256)"
-        ).fetchall()
-        return connection.execute("SELECT count(*) FROM raw.lginform_responses").fetchall()[0][0] - before
-    finally:
-        connection.unregister("_responses")
+    known = {row[0] for row in connection.execute("SELECT sha256 FROM raw.lginform_responses").fetchall()}
+    return _insert_frame(connection, "raw.lginform_responses", [r for r in records if r["sha256"] not in known])

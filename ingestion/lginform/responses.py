@@ -61,6 +61,14 @@ class MetricTypeDocument(_Shape):
     metric_type: MetricType = Field(alias="metricType")
 
 
+class MetricTypeSummary(_Shape):
+    identifier: str
+
+
+class MetricTypeListDocument(_Shape):
+    metric_types: list[MetricTypeSummary] = Field(alias="metricType-array")
+
+
 class Period(_Shape):
     identifier: str
     label: str
@@ -129,6 +137,11 @@ def metric_type_row(response: ApiResponse) -> dict[str, Any]:
         "null_as_zero": metric.null_as_zero,
         "discontinued": metric.discontinued,
     }
+
+
+def changed_metric_types(response: ApiResponse) -> set[str]:
+    """The ids a ``/metricTypes?dataChangedSince=`` answer lists."""
+    return {m.identifier for m in _validate(MetricTypeListDocument, response).metric_types}
 
 
 def period_rows(response: ApiResponse) -> list[dict[str, Any]]:
