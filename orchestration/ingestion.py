@@ -9,11 +9,13 @@ from ingestion.inbox import land_inbox_files, scan_inbox
 from ingestion.lginform.client import NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.load import KEYS as LGINFORM_TABLES
 from ingestion.lginform.load import load_pull, loaded_extract_hashes, read_last_pulls
-from ingestion.lginform.pull import pull_lginform, request_fingerprint
+from ingestion.lginform.pull import PullFailed, pull_lginform, request_fingerprint
 from orchestration.dbt import WAREHOUSE_POOL
 from orchestration.resources import LgInformApi, PipelineSettings, WarehouseResource
 
-INGESTION_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+# For the unexpected (a lost connection to the warehouse, a full disk for a moment): the API
+# client has its own bounded retries, so its failures are final for this step (see below).
+INGESTION_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 class LgInformPullConfig(dg.Config):
@@ -61,6 +63,10 @@ def lginform_raw(
     except (NotAuthorised, UsageLimitExceeded) as error:
         # the operator must act: retrying the step would only spend the allowance
         raise dg.Failure(description=str(error), allow_retries=False) from None
+    except PullFailed as error:
+        raise dg.Failure(
+            description=str(error), metadata={"failed_requests": [f.request for f in error.failures]}, allow_retries=False
+        ) from None
     finally:
         client.close()
     with warehouse.connect() as connection:

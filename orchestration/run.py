@@ -47,22 +47,19 @@ def main() -> int:
 def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.ExecuteInProcessResult, seconds: float) -> str:
     checks = [e.event_specific_data for e in refresh.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     failed = [c for c in checks if not c.passed]
-    inserted = {
-        e.asset_key.path[-1]: e.event_specific_data.materialization.metadata.get("rows_inserted")
-        for e in refresh.all_events
-        if e.event_type_value == "ASSET_MATERIALIZATION"
-    }
     lines = ["", "== summary ==", f"  run {refresh.run_id}: {'succeeded' if refresh.success else 'FAILED'} in {seconds:.1f} s"]
     with warehouse.connect(env.warehouse_path, read_only=True) as connection:
         lines.append("  rows per source (in raw / inserted by this run):")
-        for table in ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods", "lginform_group_members"):
-            total = connection.execute(f"SELECT count(*) FROM raw.{table}").fetchall()[0][0]
-            new = inserted.get(table)
-            lines.append(f"    LG Inform API  raw.{table:<24} {total:>9,} / {new.value if new else 0:,}")
-        for folder, files, size in connection.execute(
-            "SELECT folder, count(*), sum(bytes) FROM raw.inbox_files GROUP BY folder ORDER BY folder"
-        ).fetchall():
-            lines.append(f"    inbox          {folder:<28} {files:>9,} files, {size:,} bytes")
+        for table in ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods", "lginform_group_members", "inbox_files"):
+            for source, total, new in connection.execute(
+                f"SELECT source_system, count(*), count(*) FILTER (WHERE run_id = ?) FROM raw.{table} GROUP BY 1 ORDER BY 1",
+                [refresh.run_id],
+            ).fetchall():
+                lines.append(f"    {source:<22} raw.{table:<24} {total:>9,} / {new:,}")
+        quarantined = connection.execute(
+            "SELECT count(*), count(*) FILTER (WHERE run_id = ?) FROM audit.quarantine", [refresh.run_id]
+        ).fetchall()[0]
+        lines.append(f"    quarantined (audit.quarantine, with reasons)          {quarantined[0]:>9,} / {quarantined[1]:,}")
     lines.append(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
         lines.append(f"    FAILED {check.asset_key.to_user_string()}:{check.check_name} ({check.severity.value.lower()})")

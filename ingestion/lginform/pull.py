@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ingestion.lginform.client import ApiResponse, LgInformClient, LgInformError, NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.responses import changed_metric_types, data_rows, metric_type_row, period_rows
@@ -20,6 +20,7 @@ from ingestion.lginform.responses import changed_metric_types, data_rows, metric
 SOURCE_SYSTEM = "lginform"
 RAW_TABLES = ("lginform_metric_types", "lginform_periods", "lginform_areas", "lginform_group_members", "lginform_values")
 _GSS = re.compile(r"^[EWSN]\d{8}$")
+T = TypeVar("T")
 
 
 class PullFailed(RuntimeError):
@@ -87,30 +88,33 @@ def pull_lginform(
     result = PullResult()
     failures: list[LgInformError] = []
 
-    def fetch(path: str, params: list[tuple[str, str]]) -> ApiResponse | None:
+    def fetch(path: str, params: list[tuple[str, str]], parse: Callable[[ApiResponse], T]) -> tuple[ApiResponse, T] | None:
+        """One call and the parsing of its answer; a failure of either is noted, not raised,
+        so that every failed request is named at the end."""
         try:
             response = client.get_json(path, params)
+            parsed = parse(response)
         except (NotAuthorised, UsageLimitExceeded):
             raise  # the operator must act; more calls would only make it worse
         except LgInformError as error:
             failures.append(error)
             return None
         result.responses.append(response)
-        return response
+        return response, parsed
 
+    if answer := fetch("/periods", [], period_rows):
+        result.add("lginform_periods", *answer)
     null_as_zero: set[str] = set()
-    if response := fetch("/periods", []):
-        result.add("lginform_periods", response, period_rows(response))
     for metric_type in metric_types:
-        if response := fetch(f"/metricTypes/{metric_type}", []):
-            row = metric_type_row(response)
+        if answer := fetch(f"/metricTypes/{metric_type}", [], metric_type_row):
+            response, row = answer
             if row["null_as_zero"]:
                 null_as_zero.add(row["metric_type_id"])
             result.add("lginform_metric_types", response, [row])
     to_fetch = list(metric_types)
     since = None if full_refresh else changed_since(last_pulls or {}, metric_types)
-    if since is not None and (response := fetch("/metricTypes", [("dataChangedSince", since.isoformat())])):
-        changed = changed_metric_types(response)
+    if since is not None and (answer := fetch("/metricTypes", [("dataChangedSince", since.isoformat())], changed_metric_types)):
+        changed = answer[1]
         to_fetch = [m for m in metric_types if m in changed]
         result.changed_since = since
         result.skipped_metric_types = [m for m in metric_types if m not in changed]
@@ -118,9 +122,9 @@ def pull_lginform(
     for batch in batches(to_fetch, batch_size):
         for token in areas:
             params = [("metricType", ",".join(batch)), ("area", token), ("period", periods), ("value.valueType", "raw")]
-            if not (response := fetch("/data", params)):
+            if not (answer := fetch("/data", params, lambda r: data_rows(r, frozenset(null_as_zero)))):
                 continue
-            values, area_rows = data_rows(response, frozenset(null_as_zero))
+            response, (values, area_rows) = answer
             result.add("lginform_values", response, values)
             result.add("lginform_areas", response, area_rows)
             if not _GSS.match(token.split(":", 1)[0]):

@@ -28,6 +28,7 @@ def describe(defs: dg.Definitions) -> dict:
         "assets": assets,
         "jobs": sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")),
         "sensors": sorted(s.name for s in defs.sensors or []),
+        "schedules": sorted(f"{s.name}: {s.cron_schedule} {s.execution_timezone} -> {s.job_name}" for s in defs.schedules or []),
     }
 
 
@@ -62,5 +63,5 @@ def test_exports_depend_on_a_mart_with_a_blocking_gx_check(definitions):
 def test_dbt_sources_are_the_ingestion_assets(definitions):
     graph = definitions.resolve_asset_graph()
     staging = graph.get(dg.AssetKey(["staging", "stg_lginform__values"]))
-    assert staging.parent_keys == {dg.AssetKey(["raw", "lginform_values"])}
+    assert staging.parent_keys == {dg.AssetKey(["raw", "lginform_values"]), dg.AssetKey(["raw", "lginform_periods"])}
     assert graph.get(dg.AssetKey(["raw", "lginform_values"])).is_materializable

@@ -11,3 +11,4 @@ select
     v.run_id
 from {{ ref('stg_lginform__values') }} as v
 where v.value_type = 'raw'
+  and v.period_id is not null  -- unrecognised spellings: see intermediate.int_values_rejected

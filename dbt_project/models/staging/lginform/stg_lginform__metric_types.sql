@@ -1,6 +1,6 @@
 with source as (
     select * from {{ source('lginform', 'lginform_metric_types') }}
-    {{ latest_version('metric_type_id') }}
+    {{ preferred_version('metric_type_id') }}
 )
 
 select

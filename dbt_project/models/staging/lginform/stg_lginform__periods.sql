@@ -1,6 +1,6 @@
 with source as (
     select * from {{ source('lginform', 'lginform_periods') }}
-    {{ latest_version('period_id') }}
+    {{ preferred_version('period_id') }}
 )
 
 select
