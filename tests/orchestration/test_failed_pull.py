@@ -23,7 +23,7 @@ def raw_fingerprint(path) -> dict[str, str]:
         }
 
 
-@pytest.mark.parametrize("fault", ["wrong_shape", "malformed_json", "server_error"])
+@pytest.mark.parametrize("fault", ["wrong_shape", "server_error"])
 def test_a_failed_pull_leaves_raw_exactly_as_it_was(pipeline_env, monkeypatch, fault):
     from orchestration.definitions import build_definitions
 

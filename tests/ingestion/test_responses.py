@@ -1,0 +1,57 @@
+"""Parsing of the API's answers: shapes, nulls and nullAsZero."""
+
+import json
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+from ingestion.lginform.client import ApiResponse, ResponseNotUnderstood
+from ingestion.lginform.responses import changed_metric_types, data_rows, metric_type_row
+
+
+def answer(document, endpoint="/data") -> ApiResponse:
+    body = json.dumps(document).encode()
+    return ApiResponse(endpoint, f"http://127.0.0.1{endpoint}?x=1", 200, body, "0" * 64, 1, datetime.now(timezone.utc), document)
+
+
+DATA = {
+    "columns": [
+        {"metricType": {"identifier": "1", "label": "a"}, "period": {"identifier": "fin_2020_21", "label": "2020/21"}, "valueType": {"identifier": "raw"}},
+        {"metricType": {"identifier": "2", "label": "b"}, "period": {"identifier": "fin_2020_21", "label": "2020/21"}, "valueType": {"identifier": "raw"}},
+    ],
+    "rows": [{"area": {"identifier": "E08000009", "label": "Trafford"},
+              "values": [{"value": None, "formatted": "-"}, {"value": None, "formatted": "-"}]}],
+}
+
+
+def test_null_stays_null_unless_the_metric_says_null_as_zero():
+    values, areas = data_rows(answer(DATA), null_as_zero=frozenset({"2"}))
+    assert {(v["metric_type_id"], v["value"]) for v in values} == {("1", None), ("2", 0.0)}
+    assert areas == [{"area_code": "E08000009", "label": "Trafford", "short_label": None}]
+
+
+def test_a_row_with_too_few_values_is_an_error_naming_the_request():
+    broken = {**DATA, "rows": [{"area": {"identifier": "E08000009"}, "values": [{"value": 1}]}]}
+    with pytest.raises(ResponseNotUnderstood, match=r"row 0 \(area E08000009\) has 1 values for 2 columns.*request: http://127.0.0.1/data"):
+        data_rows(answer(broken))
+
+
+@pytest.mark.parametrize("document, where", [
+    ({"columns": []}, "rows"),
+    ({"columns": [{"metricType": {}}], "rows": []}, "columns.0.metricType.identifier"),
+    ([], "(top level)"),
+])
+def test_wrong_shapes_name_the_field(document, where):
+    with pytest.raises(ResponseNotUnderstood, match=re.escape(f"unexpected JSON shape at {where}:")):
+        data_rows(answer(document))
+
+
+def test_metric_type_metadata_and_change_lists():
+    document = {"metricType": {"identifier": "3281", "label": "Population", "outputPrecision": 0, "polarity": "Not applicable",
+                               "nullAsZero": True, "measure": {"measurementUnit": {"identifier": "count", "label": "people"}},
+                               "dataset": {"identifier": "841", "periodType": {"identifier": "FinancialYear", "frequency": "Annually"}}}}
+    row = metric_type_row(answer(document, "/metricTypes/3281"))
+    assert (row["unit_label"], row["frequency"], row["period_type"], row["dataset_id"], row["null_as_zero"]) == (
+        "people", "Annually", "FinancialYear", "841", True)
+    assert changed_metric_types(answer({"metricType-array": [{"identifier": "1"}, {"identifier": "7"}]}, "/metricTypes")) == {"1", "7"}
