@@ -1,80 +1,183 @@
-"""The drop folders: list the files waiting in ``INBOX_DIR/surveys`` and ``INBOX_DIR/complaints``
-and land them in ``raw.inbox_files`` by SHA-256, so the same file dropped twice lands once.
+"""The drop folders ``INBOX_DIR/surveys`` and ``INBOX_DIR/complaints``: each new file is read,
+matched to a layout, checked row by row and loaded in one transaction.
 
-Parsing the files into canonical survey and complaint rows is the readers' job (issue 4); this
-module only proves where each file came from.
+Nothing received is lost: every file is archived (gzip, by SHA-256) in ``raw.inbox_files``
+with its outcome; accepted rows go to ``raw.survey_responses`` / ``raw.complaints``; every
+other row goes to ``audit.quarantine`` with its row number, column and reason, so accepted +
+quarantined = received for every file. A refused file (too big, a zip bomb, formulas or
+external links, no layout fits, outside the inbox) is recorded with its reason. The same
+bytes dropped twice load once; a file dropped again under the same name with other bytes is a
+corrected re-issue, and staging reads only the latest version of each file name.
 """
 
 from __future__ import annotations
 
-import hashlib
+import gzip
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from ingestion.raw_load import insert_new_versions
+from ingestion.files import FileRefused, read_table, sha256_of
+from ingestion.inbox_rows import CheckedRow, check_rows
+from ingestion.layouts import Layout, NoLayoutFits, choose_layout
+from ingestion.raw_load import insert_records
+from ingestion.redaction import redact
 
-INBOX_FOLDERS = ("surveys", "complaints")
-ACCEPTED_SUFFIXES = frozenset({".csv", ".txt", ".xlsx"})
-
-
-class InboxError(ValueError):
-    """A file that cannot be taken from the inbox; the message names it."""
+KIND_OF_FOLDER = {"surveys": "survey", "complaints": "complaint"}
+TABLE_OF_KIND = {"survey": "raw.survey_responses", "complaint": "raw.complaints"}
+FREE_TEXT_FIELDS = {"complaint": ("summary",), "survey": ()}
 
 
 @dataclass(frozen=True)
-class InboxFile:
+class FileOutcome:
     folder: str
-    path: Path
+    file_name: str
     sha256: str
-    bytes: int
+    status: str  # loaded | refused | already loaded
+    layout: str | None = None
+    rows_received: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+    sheet: str | None = None
 
 
-def scan_inbox(inbox_dir: Path, *, max_file_bytes: int) -> list[InboxFile]:
-    """Every file in the drop folders, in a stable order; refuses files outside the inbox or too big."""
-    root = inbox_dir.resolve()
-    found: list[InboxFile] = []
-    for folder in INBOX_FOLDERS:
-        directory = root / folder
-        if not directory.is_dir():
+def inbox_files(inbox_dir: Path, folder: str) -> list[Path]:
+    """The files waiting in one drop folder, in a stable order (hidden files ignored)."""
+    directory = inbox_dir / folder
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if not p.name.startswith(".") and (p.is_file() or p.is_symlink()))
+
+
+def loaded_hashes(connection: duckdb.DuckDBPyConnection, folder: str) -> set[str]:
+    rows = connection.execute("SELECT source_sha256 FROM raw.inbox_files WHERE folder = ?", [folder]).fetchall()
+    return {r[0] for r in rows}
+
+
+def ingest_folder(
+    connection: duckdb.DuckDBPyConnection,
+    inbox_dir: Path,
+    folder: str,
+    *,
+    layouts: Sequence[Layout],
+    vocabulary: Mapping[str, Mapping[str, str]],
+    max_file_bytes: int,
+    run_id: str,
+) -> list[FileOutcome]:
+    """Ingest every file in the folder that was not loaded before; one transaction per file."""
+    known = loaded_hashes(connection, folder)
+    outcomes = []
+    for path in inbox_files(inbox_dir, folder):
+        try:
+            digest = sha256_of(path)
+        except OSError as error:
+            digest = f"unreadable:{path.name}"
+            reason = f"{path}: cannot be read: {error}"
+            outcomes.append(_record(connection, _refused(folder, path, digest, reason), None, [], run_id, set()))
             continue
-        for path in sorted(directory.iterdir()):
-            if path.name.startswith(".") or not path.is_file():
-                continue
-            resolved = path.resolve()
-            if not resolved.is_relative_to(root):
-                raise InboxError(f"{path}: resolves to {resolved}, outside the inbox {root}; refused")
-            if path.suffix.lower() not in ACCEPTED_SUFFIXES:
-                raise InboxError(f"{path}: unsupported file type {path.suffix!r} (expected CSV or XLSX)")
-            size = resolved.stat().st_size
-            if size > max_file_bytes:
-                raise InboxError(f"{path}: {size:,} bytes is over the limit of {max_file_bytes:,} (inbox.max_file_bytes)")
-            found.append(InboxFile(folder, resolved, _sha256(resolved), size))
-    return found
+        if digest in known:
+            outcomes.append(FileOutcome(folder, path.name, digest, "already loaded"))
+            continue
+        outcome, content, rows, free_text = _read(path, digest, folder, layouts, vocabulary, max_file_bytes, inbox_dir)
+        outcomes.append(_record(connection, outcome, content, rows, run_id, free_text))
+        known.add(digest)
+    return outcomes
 
 
-def land_inbox_files(connection: duckdb.DuckDBPyConnection, files: list[InboxFile], *, run_id: str) -> int:
-    rows = [
-        {
-            "folder": f.folder,
-            "file_name": f.path.name,
-            "bytes": f.bytes,
-            "source_system": f"inbox/{f.folder}",
-            "source_reference": f"{f.folder}/{f.path.name}",
-            "source_sha256": f.sha256,
-        }
-        for f in files
-    ]
-    return insert_new_versions(
-        connection, "raw.inbox_files", rows, keys=("source_sha256",), run_id=run_id, ingested_at=datetime.now(timezone.utc)
-    )
+def _read(path, digest, folder, layouts, vocabulary, max_file_bytes, inbox_dir) -> tuple[FileOutcome, bytes | None, list[CheckedRow], set[str]]:
+    """(outcome, the bytes to archive, the checked rows, the file columns holding free text)."""
+    kind = KIND_OF_FOLDER[folder]
+    try:
+        table = read_table(
+            path,
+            expected_columns=[layout.signature for layout in layouts if layout.kind == kind],
+            max_bytes=max_file_bytes,
+            root=inbox_dir,
+        )
+        layout = choose_layout(table.header, layouts, kind=kind, file_name=path.name)
+    except (FileRefused, NoLayoutFits) as error:
+        content = path.read_bytes() if path.stat().st_size <= max_file_bytes and not path.is_symlink() else None
+        return _refused(folder, path, digest, str(error)), content, [], set()
+    rows = check_rows(table.rows, layout, vocabulary)
+    accepted = sum(r.accepted for r in rows)
+    outcome = FileOutcome(folder, path.name, digest, "loaded", layout.name, len(rows), accepted, len(rows) - accepted, sheet=table.sheet)
+    free_text = {layout.columns[f] for f in FREE_TEXT_FIELDS[kind] if f in layout.columns}
+    return outcome, path.read_bytes(), rows, free_text
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _refused(folder: str, path: Path, digest: str, reason: str) -> FileOutcome:
+    return FileOutcome(folder, path.name, digest, "refused", reason=reason)
+
+
+def _record(
+    connection: duckdb.DuckDBPyConnection, outcome: FileOutcome, content: bytes | None, rows: list[CheckedRow], run_id: str, free_text: set[str]
+) -> FileOutcome:
+    """Write the file's archive record, its accepted rows and its quarantined rows, atomically."""
+    now = datetime.now(timezone.utc)
+    kind = KIND_OF_FOLDER[outcome.folder]
+    lineage = {"source_system": f"inbox/{outcome.folder}", "source_sha256": outcome.sha256, "ingested_at": now, "run_id": run_id}
+    file_record = {
+        "folder": outcome.folder, "file_name": outcome.file_name, "status": outcome.status, "layout": outcome.layout,
+        "rows_received": outcome.rows_received, "rows_accepted": outcome.rows_accepted,
+        "rows_quarantined": outcome.rows_quarantined, "reason": outcome.reason,
+        "bytes": None if content is None else len(content),
+        "content_gzip": None if content is None else gzip.compress(content, mtime=0),
+        "source_reference": f"{outcome.folder}/{outcome.file_name}", **lineage,
+    }
+    accepted = [_raw_row(row, outcome, kind, lineage) for row in rows if row.accepted]
+    quarantined = [_quarantine_row(row, outcome, lineage, free_text) for row in rows if not row.accepted]
+    if outcome.status == "refused":
+        quarantined.append({"run_id": run_id, "source_system": lineage["source_system"], "source_reference": file_record["source_reference"],
+                            "source_sha256": outcome.sha256, "row_number": None, "column_name": None,
+                            "reason": f"file refused: {outcome.reason}", "raw_record": None, "quarantined_at": now})
+    connection.begin()
+    try:
+        insert_records(connection, "raw.inbox_files", [file_record])
+        insert_records(connection, TABLE_OF_KIND[kind], accepted)
+        insert_records(connection, "audit.quarantine", quarantined)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    return outcome
+
+
+def _reference(outcome: FileOutcome, row: CheckedRow) -> str:
+    sheet = f"#sheet={outcome.sheet}" if outcome.sheet else ""
+    return f"{outcome.folder}/{outcome.file_name}{sheet}#row={row.row_number}"
+
+
+def _raw_row(row: CheckedRow, outcome: FileOutcome, kind: str, lineage: dict[str, Any]) -> dict[str, Any]:
+    record = {**row.canonical, "file_name": outcome.file_name, "row_number": row.row_number, "layout": outcome.layout,
+              "extra": _json(row.extra) if row.extra else None, "source_reference": _reference(outcome, row), **lineage}
+    if kind == "complaint":
+        redacted = redact(row.canonical.get("summary"))
+        record["summary_redacted"] = redacted.text
+        record["redaction_counts"] = _json(redacted.counts)
+    return record
+
+
+def _quarantine_row(row: CheckedRow, outcome: FileOutcome, lineage: dict[str, Any], free_text: set[str]) -> dict[str, Any]:
+    """The row as received, its free text (and any unmapped column) redacted: audit.quarantine
+    is outside raw."""
+    redact_columns = free_text | set(row.extra)
+    record = {k: (redact(v).text if isinstance(v, str) and k in redact_columns else v) for k, v in row.record.items()}
+    column, _ = row.problems[0]
+    return {
+        "run_id": lineage["run_id"], "source_system": lineage["source_system"], "source_reference": _reference(outcome, row),
+        "source_sha256": outcome.sha256, "row_number": row.row_number, "column_name": column,
+        "reason": "; ".join(reason for _, reason in row.problems), "raw_record": _json(record), "quarantined_at": lineage["ingested_at"],
+    }
+
+
+def _json(value: Any) -> str:
+    def default(v: Any) -> Any:
+        return v.isoformat() if isinstance(v, (date, datetime)) else str(v)
+
+    return json.dumps(value, default=default, ensure_ascii=False, sort_keys=True)

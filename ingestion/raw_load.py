@@ -60,6 +60,21 @@ def insert_new_versions(
         connection.unregister("_incoming")
 
 
+def insert_records(connection: duckdb.DuckDBPyConnection, table: str, records: Sequence[dict[str, Any]], *, upsert: bool = False) -> int:
+    """Insert records by column name (a column the table lacks is an error, not dropped)."""
+    if not records:
+        return 0
+    frame = pd.DataFrame.from_records(list(records))
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    connection.register("_records", frame)
+    try:
+        verb = "INSERT OR REPLACE" if upsert else "INSERT"
+        connection.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM _records").fetchall()
+    finally:
+        connection.unregister("_records")
+    return len(frame)
+
+
 def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     schema, name = table.split(".")
     return [

@@ -126,6 +126,8 @@ Extract = Annotated[LgInformCsvExtract | TidyExtract | OflogExtract, Field(discr
 
 class InboxSettings(_Strict):
     max_file_bytes: Annotated[int, Field(gt=0)] = 50 * 1024 * 1024
+    # layout files (one per supplier layout) and the council's vocabulary.yml
+    layouts_dir: str = "ingestion/layouts"
 
 
 class PipelineConfig(_Strict):

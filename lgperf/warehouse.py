@@ -91,9 +91,62 @@ CREATE TABLE IF NOT EXISTS raw.extract_files (
     {LINEAGE_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS raw.inbox_files (
-    folder        VARCHAR NOT NULL,
-    file_name     VARCHAR NOT NULL,
-    bytes         BIGINT  NOT NULL,
+    folder            VARCHAR NOT NULL,   -- surveys | complaints
+    file_name         VARCHAR NOT NULL,
+    status            VARCHAR NOT NULL,   -- loaded | refused
+    layout            VARCHAR,
+    rows_received     BIGINT  NOT NULL,
+    rows_accepted     BIGINT  NOT NULL,
+    rows_quarantined  BIGINT  NOT NULL,   -- accepted + quarantined = received
+    reason            VARCHAR,            -- why a file was refused
+    bytes             BIGINT,
+    content_gzip      BLOB,               -- the file as received (restricted: may hold personal data)
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.survey_responses (
+    file_name           VARCHAR NOT NULL,
+    row_number          BIGINT  NOT NULL,
+    layout              VARCHAR NOT NULL,
+    respondent_id       VARCHAR NOT NULL,
+    fieldwork_start     DATE    NOT NULL,
+    fieldwork_end       DATE    NOT NULL,
+    weight              DOUBLE  NOT NULL,
+    age_band            VARCHAR,
+    sex                 VARCHAR,
+    ethnicity           VARCHAR,
+    disability          VARCHAR,
+    ward                VARCHAR,
+    q_local_area        INTEGER,  -- answer codes: 1 = most positive ... 4 or 5; 9 = don't know
+    q_runs_things       INTEGER,
+    q_value_for_money   INTEGER,
+    q_acts_on_concerns  INTEGER,
+    q_kept_informed     INTEGER,
+    q_trust             INTEGER,
+    extra               VARCHAR,  -- JSON of received columns the layout does not map
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.complaints (
+    file_name           VARCHAR NOT NULL,
+    row_number          BIGINT  NOT NULL,
+    layout              VARCHAR NOT NULL,
+    complaint_id        VARCHAR NOT NULL,
+    received_date       DATE    NOT NULL,
+    stage               VARCHAR NOT NULL,  -- 1 | 2 | ombudsman
+    service             VARCHAR NOT NULL,
+    channel             VARCHAR,
+    theme               VARCHAR,
+    summary             VARCHAR,           -- as received: restricted, never read outside raw
+    summary_redacted    VARCHAR,
+    redaction_counts    VARCHAR,           -- JSON: kind -> number redacted
+    due_date            DATE,
+    responded_date      DATE,
+    outcome             VARCHAR,           -- upheld | partly_upheld | not_upheld | withdrawn
+    ward                VARCHAR,
+    age_band            VARCHAR,
+    sex                 VARCHAR,
+    ethnicity           VARCHAR,
+    disability          VARCHAR,
+    extra               VARCHAR,
     {LINEAGE_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS audit.api_requests (

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from lgperf.settings import Environment
-from orchestration import dbt, exports, ingestion, jobs, quality
+from orchestration import dbt, exports, inbox, ingestion, jobs, quality
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
 
@@ -12,11 +12,16 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     # dbt runs in a subprocess that inherits the environment: give it the same absolute paths.
     environment.export_to_environ()
     return dg.Definitions(
-        assets=[ingestion.lginform_raw, ingestion.inbox_files, dbt.warehouse_models, exports.open_data, quality.quality_report],
+        assets=[ingestion.lginform_raw, inbox.inbox_raw, dbt.warehouse_models, exports.open_data, quality.quality_report],
         asset_checks=quality.build_quality_checks(),
-        jobs=[jobs.refresh_all, jobs.quality_report_job],
+        jobs=[jobs.refresh_all, jobs.quality_report_job, inbox.inbox_job],
         schedules=[jobs.monthly_refresh],
-        sensors=[jobs.quality_report_after_success, jobs.quality_report_after_failure],
+        sensors=[
+            jobs.quality_report_after_success,
+            jobs.quality_report_after_failure,
+            inbox.surveys_inbox_sensor,
+            inbox.complaints_inbox_sensor,
+        ],
         resources={**build_resources(environment), "dbt": dbt.dbt_resource()},
         loggers={"progress": progress_logger},
     )

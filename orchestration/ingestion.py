@@ -1,11 +1,8 @@
-"""Ingestion assets: the LG Inform API and published extracts, and the inbox, into ``raw``."""
-
-from pathlib import Path
+"""Ingestion asset for the LG Inform API and published extracts, into ``raw``."""
 
 import dagster as dg
 
 from ingestion.extracts import pending_extracts
-from ingestion.inbox import land_inbox_files, scan_inbox
 from ingestion.lginform.client import NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.load import KEYS as LGINFORM_TABLES
 from ingestion.lginform.load import load_pull, loaded_extract_hashes, read_last_pulls
@@ -92,15 +89,3 @@ def lginform_raw(
         yield dg.MaterializeResult(
             asset_key=["raw", table], metadata={"rows_received": received, "rows_inserted": inserted[table], **shared}
         )
-
-
-@dg.asset(key=["raw", "inbox_files"], group_name="ingestion", pool=WAREHOUSE_POOL)
-def inbox_files(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Land every survey and complaints file in the inbox by its SHA-256 (parsed by the readers)."""
-    config = settings.load()
-    files = scan_inbox(Path(settings.inbox_dir), max_file_bytes=config.inbox.max_file_bytes)
-    with warehouse.connect() as connection:
-        inserted = land_inbox_files(connection, files, run_id=context.run.run_id)
-    return dg.MaterializeResult(
-        metadata={"files_seen": len(files), "files_inserted": inserted, "bytes": sum(f.bytes for f in files)}
-    )

@@ -50,7 +50,8 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
     lines = ["", "== summary ==", f"  run {refresh.run_id}: {'succeeded' if refresh.success else 'FAILED'} in {seconds:.1f} s"]
     with warehouse.connect(env.warehouse_path, read_only=True) as connection:
         lines.append("  rows per source (in raw / inserted by this run):")
-        for table in ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods", "lginform_group_members", "inbox_files"):
+        for table in ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods", "lginform_group_members",
+                      "inbox_files", "survey_responses", "complaints"):
             for source, total, new in connection.execute(
                 f"SELECT source_system, count(*), count(*) FILTER (WHERE run_id = ?) FROM raw.{table} GROUP BY 1 ORDER BY 1",
                 [refresh.run_id],

@@ -9,11 +9,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from ingestion.extracts import ExtractResult
 from ingestion.lginform.pull import PullResult
-from ingestion.raw_load import insert_new_versions
+from ingestion.raw_load import insert_new_versions, insert_records
 
 # A source's rows are versioned on their own: the API and an extract can both report a cell
 # without each load flipping the other's version; staging picks one by source priority.
@@ -60,14 +59,14 @@ def load_pull(
         for table, keys in KEYS.items():
             inserted[table] = insert_new_versions(connection, f"raw.{table}", rows[table], keys=keys, run_id=run_id, ingested_at=now)
         inserted["extract_files"] = _insert_extract_files(connection, extracts, run_id, now)
-        inserted["quarantined"] = _insert_frame(
+        inserted["quarantined"] = insert_records(
             connection,
             "audit.quarantine",
             [{**q, "run_id": run_id, "quarantined_at": now} for e in extracts for q in e.quarantined],
         )
-        _insert_frame(connection, "audit.api_requests", [{**r, "run_id": run_id} for r in request_log])
+        insert_records(connection, "audit.api_requests", [{**r, "run_id": run_id} for r in request_log])
         if fingerprint:
-            _insert_frame(
+            insert_records(
                 connection,
                 "audit.lginform_sync_state",
                 [{"metric_type_id": m, "request_fingerprint": fingerprint, "last_success_at": now, "run_id": run_id}
@@ -81,23 +80,8 @@ def load_pull(
     return inserted
 
 
-def _insert_frame(connection: duckdb.DuckDBPyConnection, table: str, records: list[dict[str, Any]], *, upsert: bool = False) -> int:
-    """Insert records by column name (columns the table lacks are an error, not dropped)."""
-    if not records:
-        return 0
-    frame = pd.DataFrame.from_records(records)
-    columns = ", ".join(frame.columns)
-    connection.register("_records", frame)
-    try:
-        verb = "INSERT OR REPLACE" if upsert else "INSERT"
-        connection.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM _records").fetchall()
-    finally:
-        connection.unregister("_records")
-    return len(frame)
-
-
 def _insert_extract_files(connection: duckdb.DuckDBPyConnection, extracts: Sequence[ExtractResult], run_id: str, now: datetime) -> int:
-    return _insert_frame(
+    return insert_records(
         connection,
         "raw.extract_files",
         [
@@ -120,4 +104,4 @@ def _insert_responses(connection: duckdb.DuckDBPyConnection, result: PullResult,
     if not records:
         return 0
     known = {row[0] for row in connection.execute("SELECT sha256 FROM raw.lginform_responses").fetchall()}
-    return _insert_frame(connection, "raw.lginform_responses", [r for r in records if r["sha256"] not in known])
+    return insert_records(connection, "raw.lginform_responses", [r for r in records if r["sha256"] not in known])
