@@ -193,11 +193,43 @@ CREATE TABLE IF NOT EXISTS audit.validation_results (
 """
 
 
-def initialise(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the schemas and the Python-owned tables if they are missing (idempotent)."""
+class WarehouseLayoutError(RuntimeError):
+    """A Python-owned table has columns other than this version of the code expects."""
+
+
+def _create(connection: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}").fetchall()
     connection.execute(DDL).fetchall()
+
+
+def _python_owned_columns(connection: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    rows = connection.execute(
+        "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema IN ('raw', 'audit') ORDER BY 1, ordinal_position"
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def initialise(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and the Python-owned tables if they are missing (idempotent), and
+    refuse a warehouse whose tables an earlier version laid out differently: loading into it
+    would fail half-way with a less helpful message."""
+    _create(connection)
+    with duckdb.connect() as reference:
+        _create(reference)
+        expected = _python_owned_columns(reference)
+    actual = _python_owned_columns(connection)
+    stale = {t: sorted(set(c) ^ set(actual.get(t, []))) for t, c in expected.items() if actual.get(t) != c}
+    if stale:
+        details = "; ".join(f"{t} differs in {', '.join(c) or 'column order'}" for t, c in stale.items())
+        raise WarehouseLayoutError(
+            f"the warehouse was laid out by another version of lgperf ({details}). For the demo "
+            "warehouse run `make clean`; for a council's warehouse, migrate those tables first."
+        )
 
 
 @contextlib.contextmanager

@@ -49,6 +49,8 @@ class ProgressHandler(logging.Handler):
             self._print(_stage(evaluation.asset_key), f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} {verdict}")
         elif kind == "STEP_FAILURE":
             error = event.event_specific_data.error
+            while error is not None and error.cause is not None:  # Dagster wraps the user's error
+                error = error.cause
             message = (error.message if error else "").strip().splitlines()
             print(f"  ! step {event.step_key} failed: {message[0] if message else ''}", file=self.stream, flush=True)
         elif kind == "STEP_SKIPPED":

@@ -33,7 +33,10 @@ class WarehouseResource(DuckDBResource):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with self.get_connection() as connection:
             try:
-                warehouse.initialise(connection)
+                try:
+                    warehouse.initialise(connection)
+                except warehouse.WarehouseLayoutError as error:
+                    raise dg.Failure(description=str(error), allow_retries=False) from None  # retrying cannot help
                 yield connection
             finally:
                 connection.close()

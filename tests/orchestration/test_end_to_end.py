@@ -13,6 +13,7 @@ import pytest
 
 from conftest import SMALL_METRIC_TYPES
 from demo.catalogue import TRAFFORD, build_catalogue
+from demo.inbox import demo_manifest
 
 PROJECT = Path(__file__).parents[2]
 
@@ -75,6 +76,15 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     # the demo inbox was dropped and landed, file by file
     surveys = query(pipeline_env, "SELECT count(*) FROM raw.inbox_files WHERE folder = 'surveys'")[0][0]
     assert surveys == len(list((pipeline_env.inbox_dir / "surveys").iterdir())) >= 2
+    # every demo row is either accepted or quarantined, as the demo planted it
+    received, accepted, quarantined = query(pipeline_env, "SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined) FROM raw.inbox_files")[0]
+    manifest = demo_manifest()
+    assert received == sum(f.rows_received for f in manifest) == accepted + quarantined
+    assert quarantined == sum(n for f in manifest for r, n in f.messy_reasons.items() if r != "corrected_record_from_earlier_file")
+    staged = query(pipeline_env, "SELECT (SELECT count(*) FROM staging.stg_inbox__survey_responses), (SELECT count(*) FROM staging.stg_inbox__complaints)")[0]
+    corrected = sum(f.messy_reasons.get("corrected_record_from_earlier_file", 0) for f in manifest)
+    surveys_accepted, complaints_accepted = query(pipeline_env, "SELECT (SELECT count(*) FROM raw.survey_responses), (SELECT count(*) FROM raw.complaints)")[0]
+    assert staged == (surveys_accepted, complaints_accepted - corrected)  # the corrected record replaces the first
 
     exports_before = digest(pipeline_env.export_dir / "open-data")
     counts = "SELECT (SELECT count(*) FROM raw.lginform_values), (SELECT count(*) FROM raw.inbox_files), (SELECT count(*) FROM raw.lginform_responses WHERE endpoint = '/data')"
