@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from lgperf.settings import PROJECT_ROOT, Extract, LgInformCsvExtract, OflogExtract, TidyExtract
+from lgperf.settings import Extract, LgInformCsvExtract, OflogExtract, TidyExtract, project_path
 
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
 MISSING = frozenset({"", "-", "..", ":", "NA", "N/A", "n/a", "x", "c", "*"})
@@ -74,11 +74,6 @@ class ExtractResult:
         )
 
 
-def resolve_path(path: str) -> Path:
-    candidate = Path(path)
-    return (candidate if candidate.is_absolute() else PROJECT_ROOT / candidate).resolve()
-
-
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -87,7 +82,7 @@ def pending_extracts(extracts: Iterable[Extract], loaded: set[str]) -> list[Extr
     """Read the configured extracts whose exact bytes were not loaded before (by SHA-256)."""
     results = []
     for extract in extracts:
-        path = resolve_path(extract.path)
+        path = project_path(extract.path)
         if not path.is_file():
             raise ExtractError(f"{path}: extract file not found (pipeline.yml extracts, format {extract.format})")
         digest = file_sha256(path)
@@ -98,7 +93,7 @@ def pending_extracts(extracts: Iterable[Extract], loaded: set[str]) -> list[Extr
 
 def read_extract(extract: Extract, *, sha256: str | None = None) -> ExtractResult:
     """Parse one configured extract into raw rows and quarantined rows."""
-    path = resolve_path(extract.path)
+    path = project_path(extract.path)
     if not path.is_file():
         raise ExtractError(f"{path}: extract file not found (pipeline.yml extracts, format {extract.format})")
     result = ExtractResult(path, extract.format, sha256 or file_sha256(path))

@@ -90,7 +90,15 @@ def ingest_folder(
     return outcomes
 
 
-def _read(path, digest, folder, layouts, vocabulary, max_file_bytes, inbox_dir) -> tuple[FileOutcome, bytes | None, list[CheckedRow], set[str]]:
+def _read(
+    path: Path,
+    digest: str,
+    folder: str,
+    layouts: Sequence[Layout],
+    vocabulary: Mapping[str, Mapping[str, str]],
+    max_file_bytes: int,
+    inbox_dir: Path,
+) -> tuple[FileOutcome, bytes | None, list[CheckedRow], set[str]]:
     """(outcome, the bytes to archive, the checked rows, the file columns holding free text)."""
     kind = KIND_OF_FOLDER[folder]
     try:

@@ -6,7 +6,9 @@ cannot run here. The UK-specific kinds are ours: one compiled pattern per kind, 
 order that keeps them from eating each other (case references before phone numbers, whose
 digits they contain; titled names before sign-offs, so "Regards, Mr Brown" counts one name).
 Each finding becomes a ``[kind]`` marker; markers are never matched again, so redacting twice
-changes nothing.
+changes nothing. Known limit: a bare first name with no title, greeting or sign-off around it
+("my neighbour Sarah said") is not caught; that needs a named-entity model we cannot install
+offline.
 """
 
 from __future__ import annotations

@@ -26,6 +26,12 @@ GROUP_ID = r"^[A-Za-z][A-Za-z0-9_]*$"
 PERIODS = r"^(latest(:[1-9]\d*)?|[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?(,[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?)*)$"
 
 
+def project_path(path: str | os.PathLike[str]) -> Path:
+    """A path from pipeline.yml: absolute as given, or relative to the project root."""
+    candidate = Path(path)
+    return (candidate if candidate.is_absolute() else PROJECT_ROOT / candidate).resolve()
+
+
 class ConfigError(ValueError):
     """pipeline.yml is missing, unreadable or invalid; the message names the file and key."""
 

@@ -9,7 +9,7 @@ import dagster as dg
 from ingestion.files import sha256_of
 from ingestion.inbox import KIND_OF_FOLDER, ingest_folder, inbox_files
 from ingestion.layouts import load_layouts, load_vocabulary
-from lgperf.settings import PROJECT_ROOT
+from lgperf.settings import project_path
 from orchestration.dbt import WAREHOUSE_POOL
 from orchestration.resources import PipelineSettings, WarehouseResource
 
@@ -29,8 +29,7 @@ def inbox_raw(context: dg.AssetExecutionContext, settings: PipelineSettings, war
     """Read every new file in INBOX_DIR/surveys and INBOX_DIR/complaints, check it row by row
     and load it; refused files and rejected rows are kept with their reasons."""
     config = settings.load()
-    layouts_dir = Path(config.inbox.layouts_dir)
-    layouts_dir = layouts_dir if layouts_dir.is_absolute() else PROJECT_ROOT / layouts_dir
+    layouts_dir = project_path(config.inbox.layouts_dir)
     layouts, vocabulary = load_layouts(layouts_dir), load_vocabulary(layouts_dir)
     outcomes = []
     with warehouse.connect() as connection:
