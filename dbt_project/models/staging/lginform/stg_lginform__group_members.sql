@@ -1,0 +1,15 @@
+-- Comparison-group memberships as learnt from group ids expanded in data answers.
+with source as (
+    select * from {{ source('lginform', 'lginform_group_members') }}
+    {{ preferred_version('group_id, area_code') }}
+)
+
+select
+    group_id as comparison_group_id,
+    area_code,
+    source_system,
+    source_reference,
+    source_sha256,
+    ingested_at,
+    run_id
+from source

@@ -1,0 +1,62 @@
+-- Every area the ONS lookups know: current districts, upper-tier authorities (counties among
+-- them), regions and countries, each with its tier, region and country.
+with districts as (
+    select
+        LADCD as area_code, LADNM as area_name, UTLACD as upper_tier_code,
+        RGNCD as region_code, RGNNM as region_name, CTRYCD as country_code, CTRYNM as country_name
+    from {{ ref('ons_lad_codes') }}
+    where "Current"
+),
+
+upper_tiers as (
+    select
+        UTLACD as area_code, UTLANM as area_name, UTLACD as upper_tier_code,
+        RGNCD as region_code, RGNNM as region_name, CTRYCD as country_code, CTRYNM as country_name
+    from {{ ref('ons_utla_codes') }}
+    where UTLACD not in (select area_code from districts)
+      and UTLACD in (select upper_tier_code from districts)  -- current upper tiers only
+),
+
+regions as (
+    select distinct
+        region_code as area_code, region_name as area_name, null as upper_tier_code,
+        region_code, region_name, country_code, country_name
+    from districts
+    where region_code is not null
+),
+
+countries as (
+    select distinct
+        country_code as area_code, country_name as area_name, null as upper_tier_code,
+        null as region_code, null as region_name, country_code, country_name
+    from districts
+),
+
+unioned as (
+    select * from districts
+    union all select * from upper_tiers
+    union all select * from regions
+    union all select * from countries
+)
+
+select
+    area_code,
+    area_name,
+    case left(area_code, 3)
+        when 'E06' then 'unitary'
+        when 'E07' then 'non_metropolitan_district'
+        when 'E08' then 'metropolitan_district'
+        when 'E09' then 'london_borough'
+        when 'E10' then 'county'
+        when 'W06' then 'welsh_unitary'
+        when 'S12' then 'scottish_council'
+        when 'N09' then 'ni_district'
+        when 'E12' then 'region'
+        else 'country'
+    end as tier,
+    upper_tier_code,
+    region_code,
+    region_name,
+    country_code,
+    country_name
+from unioned
