@@ -28,7 +28,8 @@ the kinds overlap:
 4. ``phone`` before addresses: "Tel 0161 496 0123" must not become a house number.
 5. ``postcode`` before addresses, so "45 Cross Street, M33 7ZP" gives one of each.
 6. ``address``.
-7. names last, once every marker is in place: titled names, then greetings and sign-offs
+7. names last, once every marker is in place: titled names, then greetings, introductions
+   ("my name is ...") and sign-offs
    (which skip a title, so "Regards, Mr Brown" counts one name), then a bare name on the line
    just above a redacted phone or email (a signature block).
 
@@ -55,10 +56,10 @@ _NAME = r"[A-Z][a-zA-Z]*(?:['’\-](?!s\b)[A-Za-z]+)*"
 _FULL_NAME = rf"{_NAME}(?:[ \t]+{_NAME}){{0,2}}"
 # One word of a street name, where a possessive belongs to it: "St Mary's Road".
 _PLACE = r"[A-Z][a-zA-Z]*(?:['’\-][A-Za-z]+)*"
-_TITLES = r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Prof)"
+_TITLES = r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Prof|Cllr|Councillor)"
 # Words that follow "Dear", "Hello" or "Regards," without being a person.
 _NOT_A_NAME = (
-    r"(?:Sir|Sirs|Madam|Sir/Madam|All|Council|Councillors?|Team|Colleagues?|Customer|Customers|"
+    r"(?:Sir|Sirs|Madam|Sir/Madam|All|Council|Councillors|Team|Colleagues?|Customer|Customers|"
     r"Residents?|Officer|Manager|Complaints|Trafford|Everyone|Again|For|In|To)\b"
 )
 _STREET_TYPES = (
@@ -123,6 +124,9 @@ GREETING = re.compile(
     rf"\b((?:Dear|Hello|Hi)[ \t]+)(?!{_TITLES}\b|{_NOT_A_NAME})({_NAME}(?:[ \t]+{_NAME})?)"
     r"(?=[ \t]*(?:[,.!:\n]|$))"
 )
+
+# My name is John Smith, Name: Priya Shah.
+INTRODUCTION = re.compile(rf"((?i:\bmy[ \t]+name[ \t]+is|\bname:)[ \t]*)(?!{_TITLES}\b)({_FULL_NAME})")
 
 # Regards, John Smith / Kind regards\nSarah O'Neill / Thanks, Priya / Yours sincerely, A Brown.
 # The name must end its line (or be followed by punctuation), so "Thanks to Adult Social
@@ -220,6 +224,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("address", _substitute(ADDRESS, "address")),
     ("name", _substitute(TITLED_NAME, "name", keep_prefix=True)),
     ("name", _substitute(GREETING, "name", keep_prefix=True)),
+    ("name", _substitute(INTRODUCTION, "name", keep_prefix=True)),
     ("name", _substitute(SIGN_OFF, "name", keep_prefix=True)),
     ("name", _substitute(SIGNATURE, "name", keep_prefix=True)),
 )

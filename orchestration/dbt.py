@@ -6,6 +6,7 @@ error-severity test blocks what is downstream of it.
 """
 
 
+import json
 import shutil
 import subprocess
 import sys
@@ -16,10 +17,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from lgperf.settings import DBT_PROJECT_DIR
+from lgperf.settings import DBT_PROJECT_DIR, PipelineConfig
+from orchestration.resources import WAREHOUSE_POOL, PipelineSettings
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
-WAREHOUSE_POOL = "warehouse"
 
 
 def dbt_executable() -> str:
@@ -51,10 +52,28 @@ def ensure_manifest() -> Path:
     return MANIFEST_PATH
 
 
-def build_args(selection: Sequence[str] = ()) -> list[str]:
-    """The dbt command for a materialisation: ``build`` runs models and their tests in DAG order.
-    Dagster adds its own ``--select`` for a subset; ``selection`` is for callers outside Dagster."""
+def dbt_vars(config: PipelineConfig) -> dict[str, Any]:
+    """The thresholds of pipeline.yml as dbt vars (their defaults are in dbt_project.yml)."""
+    thresholds = config.thresholds
+    return {
+        "council": config.council,
+        "comparison_groups": list(config.comparison_groups),
+        "rag_tolerance_percent": thresholds.rag_tolerance_percent,
+        "no_change_percent": thresholds.no_change_percent,
+        "spc_run_length": thresholds.spc.run_length,
+        "spc_trend_length": thresholds.spc.trend_length,
+        "spc_min_points_for_limits": thresholds.spc.min_points_for_limits,
+        "spc_screen_moving_ranges": thresholds.spc.screen_moving_ranges,
+    }
+
+
+def build_args(config: PipelineConfig | None = None, selection: Sequence[str] = ()) -> list[str]:
+    """The dbt command for a materialisation: ``build`` runs models and their tests in DAG order,
+    with pipeline.yml's thresholds as vars. Dagster adds its own ``--select`` for a subset;
+    ``selection`` is for callers outside Dagster."""
     args = ["build"]
+    if config is not None:
+        args += ["--vars", json.dumps(dbt_vars(config), sort_keys=True)]
     if selection:
         args += ["--select", " ".join(selection)]
     return args
@@ -96,6 +115,6 @@ def run_target_path(run_id: str, *, keep: int = RUN_ARTIFACTS_KEPT) -> Path:
 
 
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings):
     target = run_target_path(context.run.run_id)
-    yield from dbt.cli(build_args(), context=context, target_path=target).stream()
+    yield from dbt.cli(build_args(settings.load()), context=context, target_path=target).stream()

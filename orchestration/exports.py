@@ -7,8 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from exports.open_data import write_open_data
-from orchestration.dbt import WAREHOUSE_POOL
-from orchestration.resources import PipelineSettings, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
 
 @dg.asset(

@@ -10,8 +10,7 @@ from ingestion.files import sha256_of
 from ingestion.inbox import KIND_OF_FOLDER, ingest_folder, inbox_files
 from ingestion.layouts import load_layouts, load_vocabulary
 from lgperf.settings import project_path
-from orchestration.dbt import WAREHOUSE_POOL
-from orchestration.resources import PipelineSettings, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
 INBOX_TABLES = ("inbox_files", "survey_responses", "complaints")
 

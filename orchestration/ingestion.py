@@ -7,8 +7,7 @@ from ingestion.lginform.client import NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.load import KEYS as LGINFORM_TABLES
 from ingestion.lginform.load import load_pull, loaded_extract_hashes, read_last_pulls
 from ingestion.lginform.pull import PullFailed, pull_lginform, request_fingerprint
-from orchestration.dbt import WAREHOUSE_POOL
-from orchestration.resources import LgInformApi, PipelineSettings, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, LgInformApi, PipelineSettings, WarehouseResource
 
 # For the unexpected (a lost connection to the warehouse, a full disk for a moment): the API
 # client has its own bounded retries, so its failures are final for this step (see below).

@@ -17,8 +17,7 @@ import pandas as pd
 
 from exports.quality_report import write_quality_report
 from expectations.runner import ExpectationOutcome, Suite, load_suites, validate
-from orchestration.dbt import WAREHOUSE_POOL
-from orchestration.resources import PipelineSettings, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
 
 def _json(value: Any) -> str | None:

@@ -20,6 +20,11 @@ from lgperf import warehouse
 from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
 
 
+# Every step that opens the warehouse holds this Dagster concurrency pool: DuckDB allows one
+# writing process. Its limit (1) is set in dagster.yaml (concurrency.pools.default_limit).
+WAREHOUSE_POOL = "warehouse"
+
+
 class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse file (``database``), with the raw and audit tables in place.
 

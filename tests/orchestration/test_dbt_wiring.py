@@ -6,9 +6,26 @@ import time
 from orchestration import dbt
 
 
-def test_build_args():
+def test_build_args_pass_the_thresholds_of_pipeline_yml_as_vars():
+    import json
+    from pathlib import Path
+
+    from lgperf.settings import load_pipeline_config
+
     assert dbt.build_args() == ["build"]
-    assert dbt.build_args(["marts"]) == ["build", "--select", "marts"]
+    assert dbt.build_args(selection=["marts"]) == ["build", "--select", "marts"]
+    config = load_pipeline_config(Path(__file__).parents[2] / "pipeline.yml")
+    args = dbt.build_args(config)
+    assert args[:2] == ["build", "--vars"]
+    passed = json.loads(args[2])
+    assert passed["council"] == "E08000009"
+    assert passed["spc_run_length"] == config.thresholds.spc.run_length == 7
+    assert passed["comparison_groups"] == ["AllLaInCountry_England", "Trafford_CIPFA_Near_Neighbours"]
+    # every var has a default in dbt_project.yml, so dbt run by hand behaves the same
+    import yaml
+
+    defaults = yaml.safe_load((Path(__file__).parents[2] / "dbt_project" / "dbt_project.yml").read_text())["vars"]
+    assert set(passed) == set(defaults)
 
 
 def test_run_artifacts_keep_only_the_newest_runs(tmp_path, monkeypatch):

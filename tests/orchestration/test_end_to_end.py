@@ -130,15 +130,15 @@ def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeli
     export = pipeline_env.export_dir / "open-data"
     before = digest(export)
 
-    # a raw row with an area code that is not a GSS code: dbt's tests pass, the GX suite does not
+    # a raw row whose lineage hash is not a SHA-256: dbt's tests pass, the GX suite does not
     with duckdb.connect(str(pipeline_env.warehouse_path)) as connection:
         connection.execute(
             """
             INSERT INTO raw.lginform_values (metric_type_id, area_code, period_id, value_type, value,
                 source_system, source_reference, source_sha256, ingested_at, run_id)
-            VALUES ('91003', 'TRAFFORD', 'fin_2024_25_q1', 'raw', 12.5, 'lginform', 'planted by a test', ?, ?, 'test')
+            VALUES ('91003', 'E08000009', 'fin_2024_25_q1', 'raw', 12.5, 'lginform', 'planted by a test', 'planted-by-test', ?, 'test')
             """,
-            ["f" * 64, datetime.now(timezone.utc)],
+            [datetime.now(timezone.utc)],
         ).fetchall()
 
     result = job.execute_in_process(instance=instance, raise_on_error=False)
@@ -154,7 +154,7 @@ def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeli
         f"SELECT expectation, unexpected_count, failing_sample FROM audit.validation_results "
         f"WHERE run_id = '{result.run_id}' AND NOT success",
     )
-    assert failures == [("expect_column_values_to_match_regex", 1, '["TRAFFORD"]')]
+    assert failures == [("expect_column_values_to_match_regex", 1, '["planted-by-test"]')]
 
 
 def test_the_project_instance_limits_the_warehouse_pool_to_one(dagster_home):
