@@ -136,12 +136,21 @@ class InboxSettings(_Strict):
     layouts_dir: str = "ingestion/layouts"
 
 
+class LibrarySettings(_Strict):
+    """Paths (relative to the project) of the council's indicator library files."""
+
+    indicators: str = "library/indicators.yml"
+    targets: str = "library/targets.yml"
+    commentary: str = "library/commentary.yml"
+
+
 class PipelineConfig(_Strict):
     council: Annotated[str, StringConstraints(pattern=GSS_CODE)]
     lginform: LgInformSettings
     comparison_groups: Annotated[list[Annotated[str, StringConstraints(pattern=GROUP_ID)]], Field(min_length=1)]
     thresholds: Thresholds = Thresholds()
     inbox: InboxSettings = InboxSettings()
+    library: LibrarySettings = LibrarySettings()
     # Published files loaded through the same raw tables as the API (see README).
     extracts: list[Extract] = []
 

@@ -149,6 +149,32 @@ CREATE TABLE IF NOT EXISTS raw.complaints (
     extra               VARCHAR,
     {LINEAGE_COLUMNS}
 );
+CREATE TABLE IF NOT EXISTS raw.library_indicators (
+    indicator_id      VARCHAR NOT NULL,
+    owner             VARCHAR NOT NULL,
+    rationale         VARCHAR NOT NULL,
+    theme             VARCHAR NOT NULL,
+    perspective       VARCHAR NOT NULL,
+    priority          VARCHAR NOT NULL,
+    definition        VARCHAR,
+    rag_off_periods   VARCHAR,  -- comma-separated period spellings
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.library_targets (
+    indicator_id      VARCHAR NOT NULL,
+    year              INTEGER NOT NULL,
+    target            DOUBLE  NOT NULL,
+    tolerance_percent DOUBLE  NOT NULL,
+    set_on            DATE    NOT NULL,
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.library_commentary (
+    indicator_id      VARCHAR NOT NULL,
+    period_label      VARCHAR NOT NULL,
+    author            VARCHAR NOT NULL,
+    text              VARCHAR NOT NULL,
+    {LINEAGE_COLUMNS}
+);
 CREATE TABLE IF NOT EXISTS audit.api_requests (
     run_id        VARCHAR NOT NULL,
     request       VARCHAR NOT NULL,

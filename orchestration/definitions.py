@@ -12,7 +12,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     # dbt runs in a subprocess that inherits the environment: give it the same absolute paths.
     environment.export_to_environ()
     return dg.Definitions(
-        assets=[ingestion.lginform_raw, inbox.inbox_raw, dbt.warehouse_models, exports.open_data, quality.quality_report],
+        assets=[ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, exports.open_data, quality.quality_report],
         asset_checks=quality.build_quality_checks(),
         jobs=[jobs.refresh_all, jobs.quality_report_job, inbox.inbox_job],
         schedules=[jobs.monthly_refresh],

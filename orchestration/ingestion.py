@@ -1,12 +1,17 @@
-"""Ingestion asset for the LG Inform API and published extracts, into ``raw``."""
+"""Ingestion assets: the LG Inform API and published extracts, and the council's indicator library, into ``raw``."""
+
+from datetime import datetime, timezone
 
 import dagster as dg
 
 from ingestion.extracts import pending_extracts
+from ingestion.library import FILES, LibraryError, read_library_file
+from ingestion.raw_load import insert_records
 from ingestion.lginform.client import NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.load import KEYS as LGINFORM_TABLES
 from ingestion.lginform.load import load_pull, loaded_extract_hashes, read_last_pulls
 from ingestion.lginform.pull import PullFailed, pull_lginform, request_fingerprint
+from lgperf.settings import project_path
 from orchestration.resources import WAREHOUSE_POOL, LgInformApi, PipelineSettings, WarehouseResource
 
 # For the unexpected (a lost connection to the warehouse, a full disk for a moment): the API
@@ -88,3 +93,29 @@ def lginform_raw(
         yield dg.MaterializeResult(
             asset_key=["raw", table], metadata={"rows_received": received, "rows_inserted": inserted[table], **shared}
         )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["raw", f"library_{kind}"], group_name="ingestion", description=f"raw.library_{kind}: the council's indicator library ({kind}), every version")
+        for kind in FILES
+    ],
+    pool=WAREHOUSE_POOL,
+    can_subset=False,
+)
+def library_raw(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource):
+    """Load each library file whole when its bytes changed (by SHA-256); staging reads the latest."""
+    config = settings.load()
+    with warehouse.connect() as connection:
+        loaded = {r[0] for r in connection.execute(
+            "SELECT DISTINCT source_sha256 FROM raw.library_indicators UNION SELECT DISTINCT source_sha256 FROM raw.library_targets "
+            "UNION SELECT DISTINCT source_sha256 FROM raw.library_commentary").fetchall()}
+        now = datetime.now(timezone.utc)
+        for kind, (_, _, table) in FILES.items():
+            try:
+                digest, rows = read_library_file(kind, project_path(getattr(config.library, kind)))
+            except LibraryError as error:
+                raise dg.Failure(description=str(error), allow_retries=False) from None
+            new = [] if digest in loaded else [{**r, "ingested_at": now, "run_id": context.run.run_id} for r in rows]
+            insert_records(connection, table, new)
+            yield dg.MaterializeResult(asset_key=["raw", f"library_{kind}"], metadata={"entries": len(rows), "rows_inserted": len(new)})

@@ -1,16 +1,25 @@
--- Every indicator: the API's (or an extract's) metadata, polarity normalised.
+-- Every indicator: the API's (or an extract's) metadata merged with the council's own library
+-- (owner, rationale, theme, perspective, priority, periods with RAG off).
 select
-    indicator_id,
-    title,
-    short_label as short_title,
-    definition,
-    unit,
-    output_precision,
-    polarity,
-    frequency,
-    period_type,
-    dataset_id,
-    discontinued,
-    indicator_id like 'L%' as is_local,
-    source_system
-from {{ ref('stg_lginform__metric_types') }}
+    m.indicator_id,
+    m.title,
+    m.short_label as short_title,
+    coalesce(l.definition, m.definition) as definition,
+    m.unit,
+    m.output_precision,
+    m.polarity,
+    m.frequency,
+    m.period_type,
+    m.dataset_id,
+    m.discontinued,
+    m.indicator_id like 'L%' as is_local,
+    l.owner,
+    l.rationale,
+    l.theme,
+    l.perspective,
+    l.priority,
+    l.rag_off_periods,
+    l.indicator_id is not null as in_library,
+    m.source_system
+from {{ ref('stg_lginform__metric_types') }} as m
+left join {{ ref('stg_library__indicators') }} as l on l.indicator_id = m.indicator_id

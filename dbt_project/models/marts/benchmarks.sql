@@ -1,0 +1,137 @@
+-- Benchmarks: every reported value placed in each comparison group its area belongs to, with
+-- the group's distribution (size, mean, median, quartiles, unscaled MAD) and the area's
+-- robust distance from the median and polarity-aware rank, percentile and quartile band.
+--
+-- Groups:
+--   configured  each id in var('comparison_groups'), members as learnt from LG Inform
+--               (stg_lginform__group_members). Owner rule: a CIPFA nearest-neighbour group
+--               (id ending in '_CIPFA_Near_Neighbours') lists its owner's neighbours but not the
+--               owner, so var('council') is added to every such configured group (a no-op when
+--               it is already a member). Assumes such groups are var('council')'s own.
+--   derived     Tier_<tier>_<country_code>: all councils (dim_areas.is_council) of one tier in
+--               one country.
+-- A group's statistics are over its members that report a non-null value for that indicator
+-- and period.
+{%- set council = var('council') -%}
+{%- set configured_groups = var('comparison_groups') -%}
+{%- if configured_groups is string -%}{%- set configured_groups = [configured_groups] -%}{%- endif %}
+
+with reported as (
+    select indicator_id, area_code, period_id, value
+    from {{ ref('fct_indicator_values') }}
+    where value is not null
+),
+
+learnt_members as (
+    select comparison_group_id, area_code
+    from {{ ref('stg_lginform__group_members') }}
+    where {% if configured_groups | length > 0 -%}
+        comparison_group_id in (
+            {%- for group_id in configured_groups %}'{{ group_id | string | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor -%}
+        )
+    {%- else -%}
+        false  -- no configured groups
+    {%- endif %}
+),
+
+-- The owner council in its own CIPFA nearest-neighbour group (see the header).
+owners_of_cipfa_groups as (
+    select distinct comparison_group_id, '{{ council | string | replace("'", "''") }}' as area_code
+    from learnt_members
+    where comparison_group_id like '%\_CIPFA\_Near\_Neighbours' escape '\'
+),
+
+derived_members as (
+    select 'Tier_' || tier || '_' || country_code as comparison_group_id, area_code
+    from {{ ref('dim_areas') }}
+    where is_council and tier is not null and country_code is not null
+),
+
+members as (
+    select comparison_group_id, area_code from learnt_members
+    union  -- distinct: an owner already listed is not counted twice
+    select comparison_group_id, area_code from owners_of_cipfa_groups
+    union
+    select comparison_group_id, area_code from derived_members
+),
+
+in_group as (
+    select m.comparison_group_id, r.indicator_id, r.period_id, r.area_code, r.value
+    from members as m
+    inner join reported as r on r.area_code = m.area_code
+),
+
+group_stats as (
+    select
+        comparison_group_id,
+        indicator_id,
+        period_id,
+        count(*) as group_size,
+        avg(value) as group_mean,
+        quantile_cont(value, 0.5) as group_median,
+        quantile_cont(value, 0.25) as group_q1,
+        quantile_cont(value, 0.75) as group_q3
+    from in_group
+    group by comparison_group_id, indicator_id, period_id
+),
+
+with_median as (
+    select
+        g.comparison_group_id,
+        g.indicator_id,
+        g.period_id,
+        g.area_code,
+        g.value,
+        s.group_size,
+        s.group_mean,
+        s.group_median,
+        s.group_q1,
+        s.group_q3,
+        quantile_cont(abs(g.value - s.group_median), 0.5) over (
+            partition by g.comparison_group_id, g.indicator_id, g.period_id
+        ) as group_mad,
+        i.polarity
+    from in_group as g
+    inner join group_stats as s
+        on s.comparison_group_id = g.comparison_group_id
+       and s.indicator_id = g.indicator_id
+       and s.period_id = g.period_id
+    left join {{ ref('dim_indicators') }} as i on i.indicator_id = g.indicator_id
+),
+
+ranked as (
+    select
+        *,
+        case polarity
+            when 'high_is_good' then rank() over (
+                partition by comparison_group_id, indicator_id, period_id order by value desc)
+            when 'low_is_good' then rank() over (
+                partition by comparison_group_id, indicator_id, period_id order by value asc)
+        end as rank  -- null for neutral (or unknown) polarity
+    from with_median
+)
+
+select
+    comparison_group_id,
+    indicator_id,
+    period_id,
+    area_code,
+    value,
+    group_size,
+    group_mean,
+    group_median,
+    group_q1,
+    group_q3,
+    group_mad,
+    case when group_mad <> 0 then (value - group_median) / group_mad end as mads_from_median,
+    rank,
+    case
+        when rank is null then null
+        when group_size = 1 then cast(100 as double)
+        else 100 * cast(group_size - rank as double) / (group_size - 1)
+    end as percentile,
+    -- guarded: DuckDB's least() skips nulls, so least(4, null) would be 4
+    case when rank is not null
+        then cast(least(4, 1 + floor(4.0 * (rank - 1) / group_size)) as integer)
+    end as quartile_band
+from ranked

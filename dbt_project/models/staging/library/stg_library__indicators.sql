@@ -1,0 +1,14 @@
+-- The council's library entry per indicator, from the latest version of library/indicators.yml.
+select
+    indicator_id,
+    owner,
+    rationale,
+    theme,
+    perspective,
+    priority,
+    definition,
+    rag_off_periods,
+    source_reference,
+    source_sha256,
+    ingested_at
+from ({{ latest_library_version(source('library', 'library_indicators')) }})
