@@ -162,3 +162,20 @@ def test_the_project_instance_limits_the_warehouse_pool_to_one(dagster_home):
     assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+
+
+def test_the_scorecard_narrative_uses_only_the_rows_own_numbers(pipeline_env, definitions):
+    result = definitions.resolve_job_def("refresh_all").execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success
+    with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as connection:
+        cursor = connection.execute("SELECT * FROM marts.indicator_performance")
+        columns = [d[0] for d in cursor.description]
+        rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
+    assert {r["indicator_id"] for r in rows} == set(SMALL_METRIC_TYPES)
+    assert any(r["neighbours_rank"] is not None and r["neighbours_size"] == 16 for r in rows)  # Trafford among its 15 neighbours
+    for row in rows:
+        facts = " ".join(str(v) for k, v in row.items() if k != "narrative" and v is not None)
+        precision = row["output_precision"] if row["output_precision"] is not None else 2
+        shown = {str(round(row[k], precision)) for k in ("value", "target", "previous_value") if row[k] is not None}
+        for number in re.findall(r"\d+(?:\.\d+)?", row["narrative"]):
+            assert number in shown or number in facts, (number, row["narrative"])

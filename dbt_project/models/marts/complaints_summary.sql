@@ -1,0 +1,74 @@
+-- Complaints per financial year (April-March, by received_date), service and theme, with
+-- subtotal rows (theme = 'all' per service) and the council total (service = 'all',
+-- theme = 'all'). Counts of stages, decisions and escalations count complaint-stage rows;
+-- received counts distinct complaints. Rate per 10,000 residents uses the council's latest
+-- population (LG Inform 3281) whose period starts on or before the financial year's start.
+with complaints as (
+    select
+        *,
+        {{ period_fin_id_from_year(
+            "case when extract(month from received_date) >= 4 then extract(year from received_date)
+                  else extract(year from received_date) - 1 end") }} as period_id,
+        coalesce(theme, 'not recorded') as theme_or_unknown
+    from {{ ref('stg_inbox__complaints') }}
+),
+
+counted as (
+    select
+        period_id,
+        case when grouping(service) = 1 then 'all' else service end          as service,
+        case when grouping(theme_or_unknown) = 1 then 'all' else theme_or_unknown end as theme,
+        count(distinct complaint_id)                                                   as received,
+        count(case when stage = '1' and responded_date is not null then 1 end)         as stage_1_answered,
+        count(case when stage = '1' and responded_date <= due_date then 1 end)         as stage_1_within_target,
+        count(case when stage = '2' and responded_date is not null then 1 end)         as stage_2_answered,
+        count(case when stage = '2' and responded_date <= due_date then 1 end)         as stage_2_within_target,
+        count(case when outcome in ('upheld', 'partly_upheld', 'not_upheld') then 1 end) as decided,
+        count(case when outcome in ('upheld', 'partly_upheld') then 1 end)             as upheld,
+        count(case when stage = 'ombudsman' then 1 end)                                as ombudsman_escalations
+    from complaints
+    group by grouping sets ((period_id, service, theme_or_unknown), (period_id, service), (period_id))
+),
+
+population as (
+    select
+        period_id,
+        value,
+        {{ period_start_from_id('period_id') }} as period_start
+    from {{ ref('fct_indicator_values') }}
+    where indicator_id = '3281'
+      and area_code = '{{ var("council") }}'
+),
+
+years as (
+    select distinct
+        period_id,
+        {{ period_start_from_id('period_id') }} as year_start
+    from counted
+),
+
+population_for_year as (
+    select years.period_id, population.value as population
+    from years
+    inner join population on population.period_start <= years.year_start
+    qualify row_number() over (partition by years.period_id order by population.period_start desc) = 1
+)
+
+select
+    counted.period_id,
+    counted.service,
+    counted.theme,
+    counted.received,
+    round(10000.0 * counted.received / nullif(population_for_year.population, 0), 2) as received_per_10000_residents,
+    counted.stage_1_answered,
+    counted.stage_1_within_target,
+    round(100.0 * counted.stage_1_within_target / nullif(counted.stage_1_answered, 0), 1) as stage_1_percent_within_target,
+    counted.stage_2_answered,
+    counted.stage_2_within_target,
+    round(100.0 * counted.stage_2_within_target / nullif(counted.stage_2_answered, 0), 1) as stage_2_percent_within_target,
+    counted.decided,
+    counted.upheld,
+    round(100.0 * counted.upheld / nullif(counted.decided, 0), 1) as percent_upheld,
+    counted.ombudsman_escalations
+from counted
+left join population_for_year on population_for_year.period_id = counted.period_id

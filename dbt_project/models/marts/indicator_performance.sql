@@ -1,0 +1,131 @@
+-- The home council's scorecard, one row per indicator and period: value, target, RAG, direction
+-- of travel, SPC icons, benchmark position and commentary, and a narrative built only from the
+-- row's own facts (every number in it is a column of the row, rounded to the indicator's precision).
+with values_of_council as (
+    select f.indicator_id, f.period_id, f.value, p.period_label, p.period_start, p.frequency
+    from {{ ref('fct_indicator_values') }} as f
+    inner join {{ ref('dim_periods') }} as p on p.period_id = f.period_id
+    where f.area_code = '{{ var("council") }}' and f.value is not null
+),
+
+with_history as (
+    select
+        v.*,
+        lag(v.value) over (partition by v.indicator_id, v.frequency order by v.period_start) as previous_value,
+        lag(v.period_id) over (partition by v.indicator_id, v.frequency order by v.period_start) as previous_period_id,
+        lag(v.period_label) over (partition by v.indicator_id, v.frequency order by v.period_start) as previous_period_label,
+        a_year_ago.value as year_ago_value,
+        a_year_ago.period_id as year_ago_period_id,
+        -- the financial year containing the period's start: targets are set per financial year
+        case when month(v.period_start) >= 4 then year(v.period_start) else year(v.period_start) - 1 end as target_year
+    from values_of_council as v
+    left join values_of_council as a_year_ago
+        on a_year_ago.indicator_id = v.indicator_id
+        and a_year_ago.frequency = v.frequency
+        and a_year_ago.period_start = v.period_start - interval 1 year
+),
+
+targets as (
+    select indicator_id, target_year, target, tolerance_percent
+    from {{ ref('stg_library__targets') }}
+    where is_current
+),
+
+positions as (
+    select
+        indicator_id,
+        period_id,
+        max(case when comparison_group_id like '%\_CIPFA\_Near\_Neighbours' escape '\' then rank end) as neighbours_rank,
+        max(case when comparison_group_id like '%\_CIPFA\_Near\_Neighbours' escape '\' then group_size end) as neighbours_size,
+        max(case when comparison_group_id like '%\_CIPFA\_Near\_Neighbours' escape '\' then quartile_band end) as neighbours_quartile_band,
+        max(case when comparison_group_id like 'AllLaInCountry\_%' escape '\' then rank end) as country_rank,
+        max(case when comparison_group_id like 'AllLaInCountry\_%' escape '\' then group_size end) as country_size,
+        max(case when comparison_group_id like 'AllLaInCountry\_%' escape '\' then quartile_band end) as country_quartile_band,
+        max(case when comparison_group_id like 'Tier\_%' escape '\' then rank end) as tier_rank,
+        max(case when comparison_group_id like 'Tier\_%' escape '\' then group_size end) as tier_size,
+        max(case when comparison_group_id like 'Tier\_%' escape '\' then quartile_band end) as tier_quartile_band
+    from {{ ref('benchmarks') }}
+    where area_code = '{{ var("council") }}'
+    group by indicator_id, period_id
+),
+
+scored as (
+    select
+        h.indicator_id,
+        i.title,
+        i.unit,
+        i.polarity,
+        i.output_precision,
+        i.theme,
+        i.priority,
+        i.owner,
+        h.period_id,
+        h.period_label,
+        h.period_start,
+        h.value,
+        t.target,
+        t.tolerance_percent,
+        case
+            when list_contains(string_split(coalesce(i.rag_off_periods, ''), ','), h.period_id) then 'not_rated'
+            else {{ rag_status('h.value', 't.target', 't.tolerance_percent', 'i.polarity') }}
+        end as rag,
+        h.previous_period_id,
+        h.previous_period_label,
+        h.previous_value,
+        {{ direction_of_travel('h.value', 'h.previous_value', 'i.polarity') }} as direction_vs_previous,
+        h.year_ago_period_id,
+        h.year_ago_value,
+        {{ direction_of_travel('h.value', 'h.year_ago_value', 'i.polarity') }} as direction_vs_year_ago,
+        s.variation_icon,
+        s.special_cause_rule,
+        {{ assurance_icon('t.target', 's.lower_process_limit', 's.upper_process_limit', 'i.polarity') }} as assurance_icon,
+        s.trial_limits,
+        p.neighbours_rank,
+        p.neighbours_size,
+        p.neighbours_quartile_band,
+        p.country_rank,
+        p.country_size,
+        p.country_quartile_band,
+        p.tier_rank,
+        p.tier_size,
+        p.tier_quartile_band,
+        c.commentary,
+        c.author as commentary_author
+    from with_history as h
+    inner join {{ ref('dim_indicators') }} as i on i.indicator_id = h.indicator_id
+    left join targets as t on t.indicator_id = h.indicator_id and t.target_year = h.target_year
+    left join {{ ref('spc') }} as s
+        on s.indicator_id = h.indicator_id and s.period_id = h.period_id and s.area_code = '{{ var("council") }}'
+    left join positions as p on p.indicator_id = h.indicator_id and p.period_id = h.period_id
+    left join {{ ref('stg_library__commentary') }} as c on c.indicator_id = h.indicator_id and c.period_id = h.period_id
+)
+
+select
+    *,
+    rag = 'green' and 4 in (neighbours_quartile_band, country_quartile_band, tier_quartile_band) as green_but_bottom_quartile,
+    trim(title || ': ' || {{ narrative_number('value', 'output_precision') }} || coalesce(' ' || unit, '') || ' in ' || period_label
+        || case when target is not null
+                then ', against a target of ' || {{ narrative_number('target', 'output_precision') }} || ' (' || replace(rag, '_', ' ') || ')'
+                else '' end
+        || '. '
+        || case when previous_value is not null
+                then 'Compared with ' || previous_period_label || ' (' || {{ narrative_number('previous_value', 'output_precision') }} || ') it is '
+                     || case direction_vs_previous
+                            when 'no_change' then 'about the same'
+                            when 'increased' then 'higher'
+                            when 'decreased' then 'lower'
+                            else direction_vs_previous
+                        end || '. '
+                else '' end
+        || case when neighbours_rank is not null
+                then 'It ranks ' || cast(neighbours_rank as varchar) || ' of ' || cast(neighbours_size as varchar)
+                     || ' among its nearest neighbours ('
+                     || case neighbours_quartile_band when 1 then 'top' when 2 then 'second' when 3 then 'third' else 'bottom' end
+                     || ' quartile). '
+                else '' end
+        || case when variation_icon is not null and variation_icon <> 'common_cause'
+                then 'Statistical process control marks this point as a special cause of '
+                     || case when variation_icon like '%improvement' then 'improvement' when variation_icon like '%concern' then 'concern' else 'note' end || '.'
+                else '' end)
+        as narrative
+from scored
