@@ -6,11 +6,10 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 
-from demo.inbox import demo_manifest, write_demo_inbox
+from demo.inbox import write_demo_inbox
 from ingestion.inbox import ingest_folder
 from ingestion.layouts import LAYOUTS_DIR, load_layouts, load_vocabulary
 from lgperf import warehouse
