@@ -1,4 +1,4 @@
--- Resident satisfaction (LGA question set) per wave, question and breakdown: weighted %
+-- Resident satisfaction (LGA question set) per survey programme, wave, question and breakdown: weighted %
 -- positive with its 95% confidence interval (Kish effective n), the national benchmark and the
 -- change since the previous wave, each with a two-sample z-test (macros/survey_statistics.sql).
 -- Valid answers are codes 1-5; 9 (don't know) is counted but excluded from the base; null (not
@@ -15,6 +15,7 @@ with responses as (
 answers as (
     {%- for q in questions %}
     select
+        coalesce(layout, 'unknown') as survey,  -- a survey programme: its own layout and method
         fieldwork_start, fieldwork_end, weight,
         age_band, sex, ethnicity, disability, ward,
         '{{ q }}'   as question,
@@ -42,6 +43,7 @@ broken_down as (
 
 groups as (
     select
+        survey,
         fieldwork_start                                                         as wave_start,
         fieldwork_end                                                           as wave_end,
         question,
@@ -54,40 +56,43 @@ groups as (
         coalesce(sum(case when {{ positive }} then weight end), 0)
             / nullif(sum(case when {{ valid }} then weight end), 0)             as p
     from broken_down
-    group by fieldwork_start, fieldwork_end, question, breakdown, breakdown_value
+    group by survey, fieldwork_start, fieldwork_end, question, breakdown, breakdown_value
     -- a question nobody in the group answered (not even "don't know") gives no row
     having count(answer) > 0
 ),
 
 waves as (
     select
+        survey,
         wave_start,
         wave_end,
-        dense_rank() over (order by wave_start, wave_end) as wave_number
-    from (select distinct wave_start, wave_end from groups) as w
+        -- waves are numbered within a programme: a panel wave is not the council survey's next wave
+        dense_rank() over (partition by survey order by wave_start, wave_end) as wave_number
+    from (select distinct survey, wave_start, wave_end from groups) as w
 ),
 
 numbered as (
     select groups.*, waves.wave_number
     from groups
-    inner join waves using (wave_start, wave_end)
+    inner join waves using (survey, wave_start, wave_end)
 ),
 
 -- latest benchmark round whose fieldwork month is not after the wave's fieldwork end
 benchmark_for_wave as (
     select
+        numbered.survey,
         numbered.wave_start,
         numbered.wave_end,
         numbered.question,
         b.round_label,
         b.percent_positive / 100.0 as benchmark_p,
         b.sample_size              as benchmark_n
-    from (select distinct wave_start, wave_end, question from numbered) as numbered
+    from (select distinct survey, wave_start, wave_end, question from numbered) as numbered
     inner join {{ ref('lga_satisfaction_benchmarks') }} as b
         on b.question = numbered.question
        and b.fieldwork_month <= numbered.wave_end
     qualify row_number() over (
-        partition by numbered.wave_start, numbered.wave_end, numbered.question
+        partition by numbered.survey, numbered.wave_start, numbered.wave_end, numbered.question
         order by b.fieldwork_month desc
     ) = 1
 ),
@@ -104,12 +109,14 @@ compared as (
     -- national figures are not broken down: only the whole-sample row gets a benchmark
     left join benchmark_for_wave as bm
         on  cur.breakdown = 'all'
+        and bm.survey = cur.survey
         and bm.wave_start = cur.wave_start
         and bm.wave_end = cur.wave_end
         and bm.question = cur.question
-    -- the immediately preceding wave of the survey, same question and group
+    -- the immediately preceding wave of the same survey programme, same question and group
     left join numbered as prev
-        on  prev.wave_number = cur.wave_number - 1
+        on  prev.survey = cur.survey
+        and prev.wave_number = cur.wave_number - 1
         and prev.question = cur.question
         and prev.breakdown = cur.breakdown
         and prev.breakdown_value = cur.breakdown_value
@@ -125,6 +132,7 @@ tested as (
 )
 
 select
+    survey,
     wave_start,
     wave_end,
     question,
