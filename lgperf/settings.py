@@ -77,6 +77,8 @@ class SpcSettings(_Strict):
     trend_length: Annotated[int, Field(ge=5, le=12)] = 7
     min_points_for_limits: Annotated[int, Field(ge=2)] = 12
     screen_moving_ranges: bool = False
+    # indicator id -> periods that start a new baseline (e.g. after a change of definition)
+    rebase_periods: dict[Annotated[str, StringConstraints(pattern=INDICATOR_ID)], list[Annotated[str, StringConstraints(pattern=PERIODS)]]] = {}
 
 
 class Thresholds(_Strict):

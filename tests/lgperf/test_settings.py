@@ -44,6 +44,7 @@ def test_project_pipeline_yml_is_valid():
         (VALID.replace('"latest:8"', '"recent"'), "lginform.periods"),
         (VALID.replace('["3281", "90001"]', '["3281", "abc"]'), "lginform.metric_types.1"),
         (VALID.replace("areas: [E08000009,", "areas: [not a code!,"), "lginform.areas"),
+        (VALID + "thresholds:\n  spc:\n    rebase_periods: {abc: [fin_2020_21]}\n", "thresholds.spc.rebase_periods.abc"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, change, named):

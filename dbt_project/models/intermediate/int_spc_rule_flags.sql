@@ -1,20 +1,38 @@
 -- XmR chart per indicator and area (NHS England "Making Data Count"): one row per point with
 -- the series' mean, moving ranges, limits and one boolean per special-cause rule. The mart
 -- spc picks the first rule that applies and maps it to point types and icons.
--- Baseline: every point of the series (no rebase periods yet).
-{%- set series = 'indicator_id, area_code' %}
+-- Baseline: every point of the series, or, where var('spc_rebase_periods') names periods for
+-- an indicator, every point of its segment: a rebase period starts a new baseline (new mean,
+-- moving ranges and limits; rules are evaluated within the segment).
+{%- set series = 'indicator_id, area_code, baseline_segment' %}
+{%- set rebase = var('spc_rebase_periods', {}) or {} %}
 {%- set run_length = var('spc_run_length') | int %}
 {%- set trend_length = var('spc_trend_length') | int %}
 {%- set min_points = var('spc_min_points_for_limits') | int %}
 {%- set screen = var('spc_screen_moving_ranges') in [true, 'true', 'True', 1, '1'] %}
 
-with points as (
+with rebase_starts as (
+    {%- if rebase %}
+    select r.indicator_id, p.period_start
+    from (values
+        {%- for indicator_id, periods in rebase.items() %}{% for period_id in periods %}
+        ('{{ indicator_id | string | replace("'", "''") }}', '{{ period_id | string | replace("'", "''") }}'){{ "," if not loop.last }}
+        {%- endfor %}{{ "," if not loop.last }}{% endfor %}
+    ) as r(indicator_id, period_id)
+    inner join {{ ref('dim_periods') }} as p on p.period_id = r.period_id
+    {%- else %}
+    select cast(null as varchar) as indicator_id, cast(null as date) as period_start where false
+    {%- endif %}
+),
+
+points as (
     select
         v.indicator_id,
         v.area_code,
         v.period_id,
         p.period_start,
         cast(v.value as double) as value,
+        (select count(*) from rebase_starts as r where r.indicator_id = v.indicator_id and r.period_start <= p.period_start) as baseline_segment,
         row_number() over (partition by v.indicator_id, v.area_code order by p.period_start, v.period_id) as point_index
     from {{ ref('fct_indicator_values') }} as v
     inner join {{ ref('dim_periods') }} as p on p.period_id = v.period_id
@@ -34,11 +52,12 @@ series_stats as (
     select
         indicator_id,
         area_code,
+        baseline_segment,
         count(*) as point_count,
         avg(value) as process_mean,
         avg(moving_range) as raw_mean_moving_range
     from moving_ranges
-    group by indicator_id, area_code
+    group by indicator_id, area_code, baseline_segment
 ),
 
 screened as (
@@ -46,18 +65,21 @@ screened as (
     select
         m.indicator_id,
         m.area_code,
+        m.baseline_segment,
         avg(m.moving_range) filter (
             where m.moving_range < {{ spc_moving_range_screen_factor() }} * s.raw_mean_moving_range
         ) as screened_mean_moving_range
     from moving_ranges as m
-    inner join series_stats as s on s.indicator_id = m.indicator_id and s.area_code = m.area_code
-    group by m.indicator_id, m.area_code
+    inner join series_stats as s
+        on s.indicator_id = m.indicator_id and s.area_code = m.area_code and s.baseline_segment = m.baseline_segment
+    group by m.indicator_id, m.area_code, m.baseline_segment
 ),
 
 limits as (
     select
         s.indicator_id,
         s.area_code,
+        s.baseline_segment,
         s.point_count,
         s.process_mean,
         {% if screen -%}
@@ -67,13 +89,15 @@ limits as (
         s.raw_mean_moving_range
         {%- endif %} as mean_moving_range
     from series_stats as s
-    left join screened as sc on sc.indicator_id = s.indicator_id and sc.area_code = s.area_code
+    left join screened as sc
+        on sc.indicator_id = s.indicator_id and sc.area_code = s.area_code and sc.baseline_segment = s.baseline_segment
 ),
 
 charted as (
     select
         m.indicator_id,
         m.area_code,
+        m.baseline_segment,
         m.period_id,
         m.period_start,
         m.value,
@@ -89,7 +113,8 @@ charted as (
         sign(m.value - l.process_mean) as side_of_mean,
         m.step_direction
     from moving_ranges as m
-    inner join limits as l on l.indicator_id = m.indicator_id and l.area_code = m.area_code
+    inner join limits as l
+        on l.indicator_id = m.indicator_id and l.area_code = m.area_code and l.baseline_segment = m.baseline_segment
 ),
 
 islands_started as (
@@ -145,6 +170,7 @@ trend_membership as (
 select
     indicator_id,
     area_code,
+    baseline_segment,
     period_id,
     period_start,
     value,
