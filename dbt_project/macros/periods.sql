@@ -166,3 +166,8 @@ case
         then substr({{ id }}, 5, 4) || ' Census'
 end
 {%- endmacro %}
+
+{#- The first calendar year of the financial year (April-March) that contains a date. -#}
+{% macro financial_year_of(date_expr) -%}
+(case when extract(month from {{ date_expr }}) >= 4 then extract(year from {{ date_expr }}) else extract(year from {{ date_expr }}) - 1 end)
+{%- endmacro %}

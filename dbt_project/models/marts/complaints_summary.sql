@@ -6,9 +6,7 @@
 with complaints as (
     select
         *,
-        {{ period_fin_id_from_year(
-            "case when extract(month from received_date) >= 4 then extract(year from received_date)
-                  else extract(year from received_date) - 1 end") }} as period_id,
+        {{ period_fin_id_from_year(financial_year_of('received_date')) }} as period_id,
         coalesce(theme, 'not recorded') as theme_or_unknown
     from {{ ref('stg_inbox__complaints') }}
 ),

@@ -17,7 +17,7 @@ with_history as (
         a_year_ago.value as year_ago_value,
         a_year_ago.period_id as year_ago_period_id,
         -- the financial year containing the period's start: targets are set per financial year
-        case when month(v.period_start) >= 4 then year(v.period_start) else year(v.period_start) - 1 end as target_year
+        {{ financial_year_of('v.period_start') }} as target_year
     from values_of_council as v
     left join values_of_council as a_year_ago
         on a_year_ago.indicator_id = v.indicator_id

@@ -3,7 +3,7 @@
 select
     indicator_id,
     year as target_year,
-    'fin_' || cast(year as varchar) || '_' || lpad(cast((year + 1) % 100 as varchar), 2, '0') as financial_year_id,
+    {{ period_fin_id_from_year('year') }} as financial_year_id,
     target,
     tolerance_percent,
     set_on,
