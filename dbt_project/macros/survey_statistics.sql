@@ -15,8 +15,8 @@
     Equal weights give the row count; unequal weights give fewer. -#}
 {% macro kish_effective_n(weight, condition) -%}
 (
-    power(sum(case when {{ condition }} then {{ weight }} end), 2)
-    / nullif(sum(case when {{ condition }} then {{ weight }} * {{ weight }} end), 0)
+    power({{ deterministic_sum('case when ' ~ condition ~ ' then ' ~ weight ~ ' end') }}, 2)
+    / nullif({{ deterministic_sum('case when ' ~ condition ~ ' then ' ~ weight ~ ' * ' ~ weight ~ ' end') }}, 0)
 )
 {%- endmacro %}
 

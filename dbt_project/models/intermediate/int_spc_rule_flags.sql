@@ -54,8 +54,8 @@ series_stats as (
         area_code,
         baseline_segment,
         count(*) as point_count,
-        avg(value) as process_mean,
-        avg(moving_range) as raw_mean_moving_range
+        {{ deterministic_avg('value') }} as process_mean,
+        {{ deterministic_avg('moving_range') }} as raw_mean_moving_range
     from moving_ranges
     group by indicator_id, area_code, baseline_segment
 ),
@@ -66,7 +66,7 @@ screened as (
         m.indicator_id,
         m.area_code,
         m.baseline_segment,
-        avg(m.moving_range) filter (
+        {{ deterministic_avg('m.moving_range') }} filter (
             where m.moving_range < {{ spc_moving_range_screen_factor() }} * s.raw_mean_moving_range
         ) as screened_mean_moving_range
     from moving_ranges as m

@@ -12,6 +12,20 @@
 --               one country.
 -- A group's statistics are over its members that report a non-null value for that indicator
 -- and period.
+--
+-- Incremental (macros/incremental.sql): a build recomputes only the indicator-periods that
+-- received a value since the last build; a change of groups, members, tiers or polarity
+-- rebuilds the table.
+{%- set increment = benchmarks_increment() %}
+{%- set plan = incremental_plan(increment) %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=increment.slice_columns,
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ clear_for_build(benchmarks_increment()) }}",
+    post_hook="{{ record_mart_build(benchmarks_increment()) }}",
+) }}
 {%- set council = var('council') -%}
 {%- set configured_groups = var('comparison_groups') -%}
 {%- if configured_groups is string -%}{%- set configured_groups = [configured_groups] -%}{%- endif %}
@@ -20,6 +34,9 @@ with reported as (
     select indicator_id, area_code, period_id, value
     from {{ ref('fct_indicator_values') }}
     where value is not null
+    {%- if plan.mode == 'incremental' %}
+      and (indicator_id, period_id) in ({{ changed_slices(increment, plan) }})
+    {%- endif %}
 ),
 
 learnt_members as (
@@ -67,7 +84,7 @@ group_stats as (
         indicator_id,
         period_id,
         count(*) as group_size,
-        avg(value) as group_mean,
+        {{ deterministic_avg('value') }} as group_mean,
         quantile_cont(value, 0.5) as group_median,
         quantile_cont(value, 0.25) as group_q1,
         quantile_cont(value, 0.75) as group_q3

@@ -51,10 +51,10 @@ groups as (
         breakdown_value,
         count(case when {{ valid }} then 1 end)                                 as unweighted_n,
         count(case when answer = 9 then 1 end)                                  as dont_know_n,
-        coalesce(sum(case when {{ valid }} then weight end), 0)                 as weighted_base,
+        coalesce({{ deterministic_sum('case when ' ~ valid ~ ' then weight end') }}, 0) as weighted_base,
         {{ kish_effective_n('weight', valid) }}                                 as n_eff,
-        coalesce(sum(case when {{ positive }} then weight end), 0)
-            / nullif(sum(case when {{ valid }} then weight end), 0)             as p
+        coalesce({{ deterministic_sum('case when ' ~ positive ~ ' then weight end') }}, 0)
+            / nullif({{ deterministic_sum('case when ' ~ valid ~ ' then weight end') }}, 0) as p
     from broken_down
     group by survey, fieldwork_start, fieldwork_end, question, breakdown, breakdown_value
     -- a question nobody in the group answered (not even "don't know") gives no row

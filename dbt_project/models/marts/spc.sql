@@ -1,6 +1,21 @@
 -- XmR chart points (NHS England "Making Data Count"): limits and rule flags come from
 -- int_spc_rule_flags; here the first rule that applies names the signal, and polarity turns
 -- its side into improvement or concern.
+--
+-- Incremental (macros/incremental.sql): a build recomputes the whole series (limits depend on
+-- every point) of each indicator and area that received a value since the last build; a
+-- change of rule lengths, screening, rebase periods or polarity rebuilds the table.
+{%- set increment = spc_increment() %}
+{%- set plan = incremental_plan(increment) %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=increment.slice_columns,
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ clear_for_build(spc_increment()) }}",
+    post_hook="{{ record_mart_build(spc_increment()) }}",
+) }}
+
 with flagged as (
     select
         f.*,
@@ -13,6 +28,11 @@ with flagged as (
         i.polarity
     from {{ ref('int_spc_rule_flags') }} as f
     left join {{ ref('dim_indicators') }} as i on i.indicator_id = f.indicator_id
+    {%- if plan.mode == 'incremental' %}
+    -- the indicator filter is pushed below the series' window functions, the pair filter is not
+    where f.indicator_id in (select indicator_id from {{ increment.input }} where {{ arrived_since(plan) }})
+      and (f.indicator_id, f.area_code) in ({{ changed_slices(increment, plan) }})
+    {%- endif %}
 ),
 
 typed as (

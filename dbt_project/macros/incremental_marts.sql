@@ -1,0 +1,38 @@
+{#- What each incremental mart depends on (see macros/incremental.sql for the fields). -#}
+
+{% macro fct_indicator_values_increment() -%}
+    {{ return({
+        'input': source('lginform', 'lginform_values'),
+        'rules_sql': {
+            'api_period_ids': 'select distinct period_id from ' ~ source('lginform', 'lginform_periods'),
+        },
+        'rules_vars': [],
+        'slice_columns': ['indicator_id', 'area_code', 'period_id'],
+        'clear_changed_slices': false,
+        'recomputed_where': 'arrived_since',
+    }) }}
+{%- endmacro %}
+
+{% macro benchmarks_increment() -%}
+    {{ return({
+        'input': ref('fct_indicator_values'),
+        'rules_sql': {
+            'group_members': 'select comparison_group_id, area_code from ' ~ ref('stg_lginform__group_members'),
+            'areas': 'select area_code, tier, country_code, is_council from ' ~ ref('dim_areas'),
+            'polarity': 'select indicator_id, polarity from ' ~ ref('dim_indicators'),
+        },
+        'rules_vars': ['council', 'comparison_groups'],
+        'slice_columns': ['indicator_id', 'period_id'],
+    }) }}
+{%- endmacro %}
+
+{% macro spc_increment() -%}
+    {{ return({
+        'input': ref('fct_indicator_values'),
+        'rules_sql': {
+            'polarity': 'select indicator_id, polarity from ' ~ ref('dim_indicators'),
+        },
+        'rules_vars': ['spc_run_length', 'spc_trend_length', 'spc_min_points_for_limits', 'spc_screen_moving_ranges', 'spc_rebase_periods'],
+        'slice_columns': ['indicator_id', 'area_code'],
+    }) }}
+{%- endmacro %}
