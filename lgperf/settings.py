@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -81,12 +82,25 @@ class SpcSettings(_Strict):
     rebase_periods: dict[Annotated[str, StringConstraints(pattern=INDICATOR_ID)], list[Annotated[str, StringConstraints(pattern=PERIODS)]]] = {}
 
 
+class FreshnessSettings(_Strict):
+    """How long after a period ends its value may still be the latest one (publication lag
+    included), by the indicator's frequency; judged on ``as_of`` (default: the run's date)."""
+
+    as_of: date | None = None
+    max_days_after_period_end: dict[Literal["annually", "quarterly", "monthly"], Annotated[int, Field(ge=1)]] = {
+        "annually": 730,
+        "quarterly": 365,
+        "monthly": 180,
+    }
+
+
 class Thresholds(_Strict):
     rag_tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 5.0
     no_change_percent: Annotated[float, Field(ge=0, le=100)] = 1.0
     disclosure_min_count: Annotated[int, Field(ge=1)] = 5
     row_count_drift_max_share: Annotated[float, Field(gt=0, le=1)] = 0.25
     spc: SpcSettings = SpcSettings()
+    freshness: FreshnessSettings = FreshnessSettings()
 
 
 IndicatorId = Annotated[str, StringConstraints(pattern=INDICATOR_ID)]

@@ -24,3 +24,6 @@ def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Ma
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(destination)), **{f"rows:{name}": n for name, n in rows.items()}}
     )
+
+
+EXPORT_KEYS = [open_data.key]  # every export; the quality report says which a run wrote

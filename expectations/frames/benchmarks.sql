@@ -1,0 +1,17 @@
+-- Benchmarks, with the unit kind of their indicator and the lineage of each member's value.
+select
+    b.*,
+    unit_kind(i.unit) as unit_kind,
+    case when a.area_code is null then 'area ' || b.area_code || ' is not in dim_areas' end as area_problem,
+    case when i.indicator_id is null then 'indicator ' || b.indicator_id || ' is not in dim_indicators' end as indicator_problem,
+    case when f.source_sha256 is null
+        then 'no fact with lineage for ' || b.indicator_id || ' ' || b.area_code || ' ' || b.period_id end as lineage_problem,
+    case
+        when b.rank is not null and (b.rank < 1 or b.rank > b.group_size) then 'rank ' || b.rank || ' outside 1..' || b.group_size
+        when b.group_q1 > b.group_median or b.group_median > b.group_q3 then 'quartiles out of order'
+    end as order_problem
+from marts.benchmarks as b
+left join marts.dim_areas as a on a.area_code = b.area_code
+left join marts.dim_indicators as i on i.indicator_id = b.indicator_id
+left join marts.fct_indicator_values as f
+    on f.indicator_id = b.indicator_id and f.area_code = b.area_code and f.period_id = b.period_id
