@@ -27,28 +27,38 @@ def small_config(**overrides) -> dict:
             "retry": {"max_attempts": 4, "max_total_seconds": 20, "initial_backoff_seconds": 0.01, "max_backoff_seconds": 0.2},
         },
         "comparison_groups": ["Trafford_CIPFA_Near_Neighbours"],
+        # freshness judged as at the demo catalogue's date, so the gate does not age with the calendar
+        "thresholds": {"freshness": {"as_of": "2025-11-01"}},
     }
     for key, value in overrides.items():
         config["lginform" if key in config["lginform"] else key] |= value if isinstance(value, dict) else {}
     return config
 
 
-@pytest.fixture
-def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
-    """Environment variables pointing at fresh temporary paths and the small demo config."""
-    config_path = tmp_path / "pipeline.yml"
-    config_path.write_text(yaml.safe_dump(small_config()), encoding="utf-8")
+def point_environment(monkeypatch: pytest.MonkeyPatch, folder: Path, *, config: dict | None = None, **extra: str) -> Environment:
+    """Environment variables pointing at ``folder`` (warehouse, exports, inbox, pipeline.yml with
+    the small demo config unless given); ``extra`` sets more, e.g. LGINFORM_BASE_URL."""
+    config_path = folder / "pipeline.yml"
+    config_path.write_text(yaml.safe_dump(config or small_config()), encoding="utf-8")
     values = {
-        "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
-        "EXPORT_DIR": str(tmp_path / "exports"),
-        "INBOX_DIR": str(tmp_path / "inbox"),
+        "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"),
+        "EXPORT_DIR": str(folder / "exports"),
+        "INBOX_DIR": str(folder / "inbox"),
         "LGPERF_CONFIG": str(config_path),
+        **extra,
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     for name in ("LGINFORM_BASE_URL", "LGINFORM_APPLICATION_KEY", "LGINFORM_SECRET"):
-        monkeypatch.delenv(name, raising=False)
+        if name not in extra:
+            monkeypatch.delenv(name, raising=False)
     return Environment.from_environ()
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
+    """Environment variables pointing at fresh temporary paths and the small demo config."""
+    return point_environment(monkeypatch, tmp_path)
 
 
 @pytest.fixture

@@ -71,7 +71,9 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
 
     assert "== ingestion ==" in first_out and "== transformation ==" in first_out and "== exports ==" in first_out
     assert re.search(rf"lginform\s+raw\.lginform_values\s+{len(expected):,} / {len(expected):,}\n", first_out)
-    assert "checks: " in first_out and ", 0 failed" in first_out
+    # the one failure is a warning: Oflog's ASC5 and the ASCOF 90101 series end in 2022/23 and
+    # 2021/22, longer before the demo's date than an annual indicator allows
+    assert re.search(r"checks: \d+ passed, 1 failed\n    FAILED marts/fct_indicator_values:gx_fct_indicator_values \(warn\)\n", first_out)
     assert str(csv_path.parent) in first_out
     # the demo inbox was dropped and landed, file by file
     surveys = query(pipeline_env, "SELECT count(*) FROM raw.inbox_files WHERE folder = 'surveys'")[0][0]
@@ -152,7 +154,7 @@ def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeli
     failures = query(
         pipeline_env,
         f"SELECT expectation, unexpected_count, failing_sample FROM audit.validation_results "
-        f"WHERE run_id = '{result.run_id}' AND NOT success",
+        f"WHERE run_id = '{result.run_id}' AND NOT success AND severity = 'error'",
     )
     assert failures == [("expect_column_values_to_match_regex", 1, '["planted-by-test"]')]
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-import yaml
 
-from conftest import small_config
+from conftest import point_environment
 from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
 from demo.server import DemoServer
 from lgperf.settings import DBT_PROJECT_DIR, Environment, load_pipeline_config
@@ -46,15 +45,8 @@ def warehouse(first_build, tmp_path, monkeypatch, demo_server) -> Environment:
 
 
 def use_environment(monkeypatch, folder: Path, server: DemoServer) -> Environment:
-    config_path = folder / "pipeline.yml"
-    config_path.write_text(yaml.safe_dump(small_config()), encoding="utf-8")
-    for name, value in {
-        "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"), "EXPORT_DIR": str(folder / "exports"),
-        "INBOX_DIR": str(folder / "inbox"), "LGPERF_CONFIG": str(config_path), "LGINFORM_BASE_URL": server.url,
-        "LGINFORM_APPLICATION_KEY": DEMO_APPLICATION_KEY, "LGINFORM_SECRET": DEMO_SECRET,
-    }.items():
-        monkeypatch.setenv(name, value)
-    return Environment.from_environ()
+    return point_environment(monkeypatch, folder, LGINFORM_BASE_URL=server.url,
+                             LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY, LGINFORM_SECRET=DEMO_SECRET)
 
 
 def snapshot(env: Environment) -> dict[str, list[tuple]]:

@@ -1,0 +1,266 @@
+"""The quality gate, family by family: data broken on purpose after a good run; the export is
+blocked, the old export is untouched, and the auditor's report shows the failure with its rows.
+
+One real refresh_all of the small demo is the baseline (built once); each case copies it,
+breaks one thing in the warehouse, and runs the gate the way production does: the GX check and
+the export in one Dagster run (so the blocking check stands between them), then the quality
+report job. Families whose marts have no export yet are checked at suite level below.
+"""
+
+import csv
+import hashlib
+import json
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from conftest import point_environment, small_config
+from expectations.runner import load_suites, read_frame, validate
+from lgperf.settings import Environment
+
+FACT = dg.AssetKey(["marts", "fct_indicator_values"])
+OPEN_DATA = dg.AssetKey(["exports", "open_data"])
+SUITES = {s.name: s for s in load_suites()}
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("baseline")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        env = point_environment(monkeypatch, folder)
+        from demo.inbox import write_demo_inbox
+        from orchestration.definitions import build_definitions
+
+        write_demo_inbox(env.inbox_dir)  # surveys and complaints, as `make run` drops them
+
+        result = build_definitions(env).resolve_job_def("refresh_all").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        assert result.success
+    return folder
+
+
+@pytest.fixture
+def copy(baseline, tmp_path, monkeypatch):
+    """copy(config=None) -> this test's copy of the baseline, the environment pointing at it."""
+
+    def make(config: dict | None = None) -> Environment:
+        folder = tmp_path / "run"
+        shutil.copytree(baseline, folder)
+        return point_environment(monkeypatch, folder, config=config)
+
+    return make
+
+
+def execute(env: Environment, sql: str) -> None:
+    with duckdb.connect(str(env.warehouse_path)) as connection:
+        connection.execute(sql).fetchall()
+
+
+def run_gate(env: Environment) -> tuple[dg.ExecuteInProcessResult, str]:
+    """The fact's GX check and the open-data export in one run, then the quality report job."""
+    from orchestration.definitions import build_definitions
+
+    probe = dg.define_asset_job(
+        "gate_and_export",
+        selection=dg.AssetSelection.checks(dg.AssetCheckKey(FACT, "gx_fct_indicator_values")) | dg.AssetSelection.assets(OPEN_DATA),
+    )
+    defs = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[probe]))
+    instance = dg.DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("gate_and_export").execute_in_process(instance=instance, raise_on_error=False)
+    assert defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, raise_on_error=False).success
+    report = (env.export_dir / "quality" / "index.html").read_text(encoding="utf-8")
+    return result, report
+
+
+def failures(env: Environment, run_id: str) -> set[tuple[str, str, str]]:
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT expectation, kwargs, severity FROM audit.validation_results WHERE run_id = ? AND NOT success", [run_id]).fetchall()
+    return {(e, json.loads(k).get("column") or ",".join(json.loads(k).get("column_list", [])) or "table", s) for e, k, s in rows}
+
+
+LATEST = "(SELECT max(period_id) FROM marts.fct_indicator_values WHERE indicator_id = '90005')"
+ONE_ROW = f"indicator_id = '90005' AND area_code = 'E08000009' AND period_id = {LATEST}"
+
+BROKEN = {
+    "completeness": (
+        f"UPDATE marts.fct_indicator_values SET period_id = NULL WHERE {ONE_ROW}",
+        {("expect_column_values_to_not_be_null", "period_id", "error")}),
+    "uniqueness on the grain": (
+        f"INSERT INTO marts.fct_indicator_values SELECT * FROM marts.fct_indicator_values WHERE {ONE_ROW}",
+        {("expect_compound_columns_to_be_unique", "indicator_id,area_code,period_id", "error")}),
+    "allowed values": (
+        f"UPDATE marts.fct_indicator_values SET source_system = 'a spreadsheet' WHERE {ONE_ROW}",
+        {("expect_column_values_to_be_in_set", "source_system", "error")}),
+    "a percentage within 0-100": (
+        f"UPDATE marts.fct_indicator_values SET value = 112.5 WHERE {ONE_ROW}",
+        {("expect_column_values_to_be_between", "value", "error")}),
+    "a count is a whole number": (
+        "UPDATE marts.dim_indicators SET unit = 'count' WHERE indicator_id = '91003'",  # days with decimals, now called a count
+        {("expect_column_values_to_be_null", "whole_number_problem", "error")}),
+    "referential integrity": (
+        f"INSERT INTO marts.fct_indicator_values SELECT indicator_id, 'E09999999', period_id, value, source_system, "
+        f"source_reference, source_sha256, ingested_at, run_id FROM marts.fct_indicator_values WHERE {ONE_ROW}",
+        {("expect_column_values_to_be_null", "area_problem", "error")}),
+    "lineage on every row": (
+        f"UPDATE marts.fct_indicator_values SET source_sha256 = 'typed in by hand' WHERE {ONE_ROW}",
+        {("expect_column_values_to_match_regex", "source_sha256", "error")}),
+    "row-count drift": (
+        # 91003's 8 quarters x 16 areas are 128 of the 512 rows, exactly the 25% allowed: one row more goes
+        f"DELETE FROM marts.fct_indicator_values WHERE indicator_id = '91003' OR ({ONE_ROW})",
+        {("expect_table_row_count_to_be_between", "table", "error")}),
+}
+
+
+# what identifies the planted row in the failing rows' CSV
+PLANTED = {
+    "completeness": ("area_code", "E08000009"),
+    "uniqueness on the grain": ("area_code", "E08000009"),
+    "allowed values": ("source_system", "a spreadsheet"),
+    "a percentage within 0-100": ("value", "112.5"),
+    "a count is a whole number": ("indicator_id", "91003"),
+    "referential integrity": ("area_code", "E09999999"),
+    "lineage on every row": ("source_sha256", "typed in by hand"),
+}
+
+
+@pytest.mark.parametrize("family", BROKEN)
+def test_a_broken_fact_blocks_the_export_and_the_report_shows_why(family, copy):
+    sql, expected = BROKEN[family]
+    env = copy()
+    export = env.export_dir / "open-data"
+    before = digest(export)
+    execute(env, sql)
+
+    result, report = run_gate(env)
+
+    assert not result.success
+    materialised = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert OPEN_DATA not in materialised
+    assert digest(export) == before  # byte for byte
+    # (the demo's real Oflog series end in 2021/22 and 2022/23: a freshness warning on every run)
+    assert {f for f in failures(env, result.run_id) if f[2] == "error"} == expected
+    run = report[report.index(f"id='run-{result.run_id}'"):]
+    assert "gate failed" in run[:400] and "not written (blocked or not run)</span>: exports/open_data" in run
+    assert "FAILED" in run.split("<h2", 1)[0]
+    # the failing rows are a click away (a table-level expectation has none): the planted row is among them
+    failed_rows = [row for row in run.split("<h2", 1)[0].split("<tr>") if "class='fail'>FAILED" in row]
+    links = [link for row in failed_rows for link in re.findall(r"href='(failing/[^']+)'", row)]
+    if family in PLANTED:
+        column, value = PLANTED[family]
+        with (env.export_dir / "quality" / links[0]).open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert any(r[column] == value for r in rows), rows[:3]
+    else:
+        assert links == []
+
+
+def test_a_stale_indicator_is_a_warning_and_does_not_block(copy):
+    config = small_config()
+    config["thresholds"]["freshness"]["as_of"] = "2030-01-01"
+    env = copy(config)
+    result, report = run_gate(env)
+    assert result.success
+    assert OPEN_DATA in {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert failures(env, result.run_id) == {("expect_column_values_to_be_null", "freshness_problem", "warning")}
+    run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
+    assert "gate passed" in run and "failed (warning)" in run and "No export was blocked." in run
+    assert "indicator 91003 (quarterly): latest period" in run
+
+
+def test_every_run_has_its_data_docs_page_linked_from_the_index(copy):
+    env = copy()
+    result, report = run_gate(env)
+    assert result.success
+    pages = re.findall(r"href='(gx/validations/fct_indicator_values/[^']+\.html)'", report)
+    assert pages and (env.export_dir / "quality" / pages[0]).exists()
+    assert result.run_id in pages[0]
+    page = (env.export_dir / "quality" / pages[0]).read_text(encoding="utf-8")
+    assert "expect_compound_columns_to_be_unique" in page or "compound" in page.lower()
+
+
+# Suite level: the families on marts and raw tables whose exports come later, judged directly.
+
+@pytest.fixture
+def warehouse(copy):
+    return copy()
+
+
+def judge(env: Environment, suite_name: str, sql: str) -> set[tuple[str, str, str]]:
+    execute(env, sql)
+    suite = SUITES[suite_name]
+    parameters = {"run_id": None, "council": "E08000009", "as_of": date(2025, 11, 1),
+                  "max_days_annually": 730, "max_days_quarterly": 365, "max_days_monthly": 180}
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        if "$run_id" in suite.frame_sql:
+            parameters["run_id"] = connection.execute(f"SELECT max(run_id) FROM {suite.target}").fetchall()[0][0]
+        frame = read_frame(connection, suite, parameters)
+    outcomes = validate(frame, suite, expectation_parameters={"previous_rows_min": 0, "previous_rows_max": None}).outcomes
+    return {(o.expectation, o.kwargs.get("column") or "table", o.severity) for o in outcomes if not o.success}
+
+
+SUITE_CASES = {
+    "no personal data in the narrative": ("indicator_performance",
+        "UPDATE marts.indicator_performance SET narrative = narrative || ' Call Jo on 0161 496 0123.' "
+        "WHERE period_id = (SELECT max(period_id) FROM marts.indicator_performance)",
+        {("expect_column_values_to_not_match_regex_list", "narrative", "error")}),
+    "no personal data in a complaints label": ("complaints_summary",
+        "UPDATE marts.complaints_summary SET theme = 'jo.bloggs@example.org' WHERE received = (SELECT max(received) FROM marts.complaints_summary)",
+        {("expect_column_values_to_not_match_regex_list", "theme", "error")}),
+    "allowed RAG values": ("indicator_performance",
+        "UPDATE marts.indicator_performance SET rag = 'purple'",
+        {("expect_column_values_to_be_in_set", "rag", "error")}),
+    "quartile bands": ("benchmarks",
+        "UPDATE marts.benchmarks SET quartile_band = 5 WHERE quartile_band = 4",
+        {("expect_column_values_to_be_in_set", "quartile_band", "error")}),
+    "benchmark lineage through the fact": ("benchmarks",
+        "DELETE FROM marts.fct_indicator_values WHERE indicator_id = '91003' AND area_code = 'E08000009'",
+        {("expect_column_values_to_be_null", "lineage_problem", "error")}),
+    "an estimate inside its interval": ("resident_satisfaction",
+        "UPDATE marts.resident_satisfaction SET percent_positive = ci_upper + 1 WHERE breakdown = 'all'",
+        {("expect_column_values_to_be_null", "interval_problem", "error")}),
+    "nothing received is lost": ("raw_inbox_files",
+        "UPDATE raw.inbox_files SET rows_accepted = rows_accepted - 1 WHERE folder = 'surveys'",
+        {("expect_column_values_to_be_null", "accounting_problem", "error")}),
+    "survey weights are positive": ("raw_survey_responses",
+        "UPDATE raw.survey_responses SET weight = -1 WHERE row_number = 2",
+        {("expect_column_values_to_be_between", "weight", "error")}),
+    "answers on their scale": ("raw_survey_responses",
+        "UPDATE raw.survey_responses SET q_trust = 7 WHERE row_number = 3",
+        {("expect_column_values_to_be_in_set", "q_trust", "error")}),
+    "no personal data in the redacted summary": ("raw_complaints",
+        "UPDATE raw.complaints SET summary_redacted = 'Mrs Smith, SW1A 1AA, asked us to call' WHERE row_number = 2",
+        {("expect_column_values_to_not_match_regex_list", "summary_redacted", "error")}),
+    "complaint dates in order": ("raw_complaints",
+        "UPDATE raw.complaints SET responded_date = received_date - 3 WHERE row_number = 4 AND responded_date IS NOT NULL",
+        {("expect_column_values_to_be_null", "date_order_problem", "error")}),
+    "raw codes": ("raw_lginform_values",
+        "UPDATE raw.lginform_values SET area_code = 'Trafford' WHERE area_code = 'E08000009' AND metric_type_id = '90005'",
+        {("expect_column_values_to_match_regex", "area_code", "error")}),
+}
+
+
+@pytest.mark.parametrize("case", SUITE_CASES)
+def test_each_suite_catches_its_family(case, warehouse):
+    suite, sql, expected = SUITE_CASES[case]
+    assert judge(warehouse, suite, "SELECT 1") == set()  # the baseline passes
+    assert judge(warehouse, suite, sql) == expected
+
+
+def test_every_raw_source_and_exported_mart_has_a_suite():
+    raw = {"raw_lginform_values", "raw_extract_files", "raw_inbox_files", "raw_survey_responses", "raw_complaints"}
+    marts = {"fct_indicator_values", "benchmarks", "indicator_performance", "resident_satisfaction", "complaints_summary"}
+    assert raw | marts == set(SUITES)
+    for name in marts:
+        kinds = {e["type"] for e in SUITES[name].document["expectations"]}
+        assert "expect_table_row_count_to_be_between" in kinds, f"{name}: no row-count drift"
+        assert {"expect_compound_columns_to_be_unique"} <= kinds, f"{name}: no uniqueness on the grain"
