@@ -1,23 +1,215 @@
-"""The open-data export: public marts as CSV in a stable row order (a Frictionless data package
-around them comes with the exports issue)."""
+"""The open-data export: a Frictionless Data Package of the public marts.
+
+``EXPORT_DIR/open-data/`` holds one CSV per resource and ``datapackage.json`` (licence
+OGL-UK-3.0, sources, created, version, and a Table Schema per CSV: types, constraints, primary
+key, missing values). Counts about people (complaints, survey respondents) pass through
+statistical disclosure control (exports/disclosure.py) and a suppressed cell reads ``c``.
+Text that a spreadsheet would run as a formula is neutralised. Rows are in primary-key order
+and ``created`` is the newest ingestion time of the data, so an unchanged warehouse gives
+byte-identical files.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timezone
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import yaml
 
+from exports.disclosure import SUPPRESSED, Relation, suppress
 from exports.publish import staged_folder, write_csv
+from lgperf.settings import DBT_PROJECT_DIR
 
-INDICATOR_VALUES_COLUMNS = ("indicator_id", "area_code", "period_id", "value")
+LICENCE = {
+    "name": "OGL-UK-3.0",
+    "title": "Open Government Licence v3.0",
+    "path": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+}
+MISSING_VALUES = ["", SUPPRESSED]
+GSS = r"^[EWSNK]\d{8}$"
+INDICATOR_ID = r"^(\d+|L\d{4})$"
+PERCENT = {"minimum": 0, "maximum": 100}
+COUNT = {"minimum": 0}
+
+_TYPES = {"VARCHAR": "string", "DOUBLE": "number", "FLOAT": "number", "BIGINT": "integer", "INTEGER": "integer",
+          "HUGEINT": "integer", "DATE": "date", "BOOLEAN": "boolean", "TIMESTAMP WITH TIME ZONE": "datetime"}
 
 
-def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path) -> dict[str, int]:
-    """Write ``indicator_values.csv`` into ``destination`` atomically; return rows per file."""
-    cursor = connection.execute(
-        f"SELECT {', '.join(INDICATOR_VALUES_COLUMNS)} FROM marts.fct_indicator_values "
-        "ORDER BY indicator_id, area_code, period_id"
-    )
+@dataclass(frozen=True)
+class PublicResource:
+    """One CSV of the package: which mart, which columns, its key, constraints and SDC."""
+
+    name: str
+    title: str
+    mart: str
+    columns: tuple[str, ...]
+    primary_key: tuple[str, ...]
+    constraints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: tuple[str, ...] = ()  # counts of people: disclosure control applies
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # suppressed with their sources
+    where: str = "true"
+
+
+RESOURCES = (
+    PublicResource(
+        "indicator_values", "Indicator values", "fct_indicator_values",
+        ("indicator_id", "area_code", "period_id", "value"), ("indicator_id", "area_code", "period_id"),
+        {"indicator_id": {"pattern": INDICATOR_ID}, "area_code": {"pattern": GSS}},
+    ),
+    PublicResource(
+        "benchmarks", "Benchmarks against comparison groups", "benchmarks",
+        ("comparison_group_id", "indicator_id", "period_id", "area_code", "value", "group_size", "group_mean",
+         "group_median", "group_q1", "group_q3", "group_mad", "mads_from_median", "rank", "percentile", "quartile_band"),
+        ("comparison_group_id", "indicator_id", "period_id", "area_code"),
+        {"area_code": {"pattern": GSS}, "group_size": {"minimum": 1}, "rank": {"minimum": 1},
+         "percentile": PERCENT, "quartile_band": {"enum": [1, 2, 3, 4]}},
+    ),
+    PublicResource(
+        "performance_scorecard", "The council's performance scorecard", "indicator_performance",
+        ("indicator_id", "title", "unit", "polarity", "theme", "priority", "owner", "period_id", "period_label", "value",
+         "target", "tolerance_percent", "rag", "previous_period_id", "previous_value", "direction_vs_previous",
+         "year_ago_period_id", "year_ago_value", "direction_vs_year_ago", "variation_icon", "special_cause_rule",
+         "assurance_icon", "trial_limits", "neighbours_rank", "neighbours_size", "neighbours_quartile_band",
+         "country_rank", "country_size", "country_quartile_band", "green_but_bottom_quartile", "commentary", "narrative"),
+        ("indicator_id", "period_id"),
+        {"rag": {"enum": ["green", "amber", "red", "not_rated", "no_target"]},
+         "polarity": {"enum": ["high_is_good", "low_is_good", "neutral"]},
+         "neighbours_quartile_band": {"enum": [1, 2, 3, 4]}, "country_quartile_band": {"enum": [1, 2, 3, 4]}},
+    ),
+    PublicResource(
+        "resident_satisfaction", "Resident satisfaction by survey wave and question", "resident_satisfaction",
+        ("survey", "wave_start", "wave_end", "question", "breakdown", "breakdown_value", "unweighted_n", "dont_know_n",
+         "weighted_base", "effective_n", "percent_positive", "ci_lower", "ci_upper", "benchmark_percent",
+         "benchmark_difference", "benchmark_significant", "previous_wave_percent", "change_vs_previous_wave",
+         "change_significant"),
+        ("survey", "wave_start", "question", "breakdown", "breakdown_value"),
+        {"unweighted_n": COUNT, "dont_know_n": COUNT, "percent_positive": PERCENT, "ci_lower": PERCENT, "ci_upper": PERCENT},
+        counts=("unweighted_n", "dont_know_n"),
+        derived={c: ("unweighted_n",) for c in ("weighted_base", "effective_n", "percent_positive", "ci_lower", "ci_upper",
+                                                "benchmark_difference", "benchmark_significant", "change_vs_previous_wave",
+                                                "change_significant")},
+    ),
+    PublicResource(
+        "complaints_summary", "Complaints by period, service and theme", "complaints_summary",
+        ("period_id", "service", "theme", "received", "received_per_10000_residents", "stage_1_answered",
+         "stage_1_within_target", "stage_1_percent_within_target", "stage_2_answered", "stage_2_within_target",
+         "stage_2_percent_within_target", "decided", "upheld", "percent_upheld", "ombudsman_escalations"),
+        ("period_id", "service", "theme"),
+        {"received": COUNT, "stage_1_percent_within_target": PERCENT, "stage_2_percent_within_target": PERCENT,
+         "percent_upheld": PERCENT},
+        counts=("received", "stage_1_answered", "stage_1_within_target", "stage_2_answered", "stage_2_within_target",
+                "decided", "upheld", "ombudsman_escalations"),
+        derived={"received_per_10000_residents": ("received",),
+                 "stage_1_percent_within_target": ("stage_1_answered", "stage_1_within_target"),
+                 "stage_2_percent_within_target": ("stage_2_answered", "stage_2_within_target"),
+                 "percent_upheld": ("decided", "upheld")},
+    ),
+)
+
+
+def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclosure_min_count: int) -> dict[str, int]:
+    """Write the data package into ``destination`` atomically; return rows per CSV."""
+    written: dict[str, int] = {}
+    descriptors = []
     with staged_folder(destination) as folder:
-        rows = write_csv(folder / "indicator_values.csv", INDICATOR_VALUES_COLUMNS, iter(cursor.fetchone, None))
-    return {"indicator_values.csv": rows}
+        for resource in RESOURCES:
+            cursor = connection.execute(
+                f"SELECT {', '.join(resource.columns)} FROM marts.{resource.mart} WHERE {resource.where} "
+                f"ORDER BY {', '.join(resource.primary_key)}"
+            )
+            types = {d[0]: _TYPES.get(str(d[1]).upper(), "string") for d in cursor.description}
+            rows = [dict(zip(resource.columns, r)) for r in cursor.fetchall()]
+            if resource.counts:
+                rows = _controlled(resource, rows, disclosure_min_count)
+            path = f"{resource.name}.csv"
+            written[path] = write_csv(folder / path, resource.columns, ([row[c] for c in resource.columns] for row in rows))
+            descriptors.append(_resource_descriptor(resource, path, types))
+        package = _package_descriptor(connection, descriptors, disclosure_min_count)
+        (folder / "datapackage.json").write_text(json.dumps(package, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return written
+
+
+def _controlled(resource: PublicResource, rows: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
+    by_key = {tuple(r[c] for c in resource.primary_key): r for r in rows}
+    controlled = suppress(by_key, counts=resource.counts, relations=_relations(resource, by_key),
+                          derived=resource.derived, threshold=threshold)
+    return [controlled[k] for k in by_key]
+
+
+def _relations(resource: PublicResource, by_key: dict[tuple, dict]) -> list[Relation]:
+    """Which rows are totals of which (the marts publish their totals as 'all' rows)."""
+    groups: dict[tuple, list[tuple]] = {}
+    if resource.name == "complaints_summary":  # (period, service, 'all') = sum over themes; (period, 'all', 'all') over services
+        for period, service, theme in by_key:
+            if theme != "all":
+                groups.setdefault((period, service, "all"), []).append((period, service, theme))
+            elif service != "all":
+                groups.setdefault((period, "all", "all"), []).append((period, service, theme))
+    elif resource.name == "resident_satisfaction":  # each breakdown's groups within the wave's 'all' row
+        relations: dict[tuple, list[tuple]] = {}
+        for survey, wave, question, breakdown, value in by_key:
+            if breakdown != "all":
+                relations.setdefault((survey, wave, question, breakdown), []).append((survey, wave, question, breakdown, value))
+        return [Relation((s, w, q, "all", "all"), tuple(parts)) for (s, w, q, _), parts in sorted(relations.items(), key=str)]
+    return [Relation(total, tuple(parts)) for total, parts in sorted(groups.items(), key=str)]
+
+
+def _column_descriptions(mart: str) -> dict[str, str]:
+    """The column descriptions the dbt project documents for ``mart`` (one source of truth)."""
+    for path in sorted((DBT_PROJECT_DIR / "models" / "marts").glob("_*.yml")):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
+            if model["name"] == mart:
+                return {c["name"]: " ".join(str(c.get("description", "")).split()) for c in model.get("columns", [])}
+    return {}
+
+
+def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, str]) -> dict[str, Any]:
+    descriptions = _column_descriptions(resource.mart)
+    fields = []
+    for column in resource.columns:
+        constraints = dict(resource.constraints.get(column, {}))
+        if column in resource.primary_key:
+            constraints["required"] = True
+        described = descriptions.get(column, "")
+        if column in resource.counts or column in resource.derived:
+            described = (described + f" Suppressed ('{SUPPRESSED}') where it could identify fewer than the disclosure threshold of people.").strip()
+        fields.append({"name": column, "type": types[column], "description": described, **({"constraints": constraints} if constraints else {})})
+    return {
+        "name": resource.name,
+        "title": resource.title,
+        "path": path,
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "schema": {"fields": fields, "primaryKey": list(resource.primary_key), "missingValues": MISSING_VALUES},
+    }
+
+
+def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequence[dict], threshold: int) -> dict[str, Any]:
+    created = connection.execute("SELECT max(ingested_at) FROM marts.fct_indicator_values").fetchall()[0][0]
+    return {
+        "profile": "tabular-data-package",
+        "name": "council-performance",
+        "title": "Council performance: indicators, benchmarks, scorecard, resident satisfaction and complaints",
+        "description": (
+            "Published by the council's performance pipeline (lgperf). Indicator values come from LG Inform "
+            "(Local Government Association) and the council's own published files; satisfaction and complaints from "
+            f"the council's surveys and case records. Counts of 1 to {threshold - 1} people, and any figure that would "
+            f"reveal one, are shown as '{SUPPRESSED}'. Text that a spreadsheet would run as a formula starts with an apostrophe."
+        ),
+        "licenses": [LICENCE],
+        "sources": [
+            {"title": "LG Inform (Local Government Association)", "path": "https://lginform.local.gov.uk/"},
+            {"title": "The council's resident surveys and complaints records"},
+        ],
+        "created": created.astimezone(timezone.utc).replace(microsecond=0).isoformat() if created else None,
+        "version": version("lgperf"),
+        "resources": list(resources),
+    }

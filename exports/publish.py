@@ -72,6 +72,7 @@ def staged_folder(destination: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    staging.chmod(0o755)  # mkdtemp makes it private; the portal and BI tools read the published folder
     shutil.rmtree(previous, ignore_errors=True)
     if destination.exists():
         os.replace(destination, previous)

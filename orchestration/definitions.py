@@ -12,10 +12,10 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     # dbt runs in a subprocess that inherits the environment: give it the same absolute paths.
     environment.export_to_environ()
     return dg.Definitions(
-        assets=[ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, exports.open_data, quality.quality_report],
+        assets=[ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, *exports.EXPORT_ASSETS, quality.quality_report],
         asset_checks=quality.build_quality_checks(),
-        jobs=[jobs.refresh_all, jobs.quality_report_job, inbox.inbox_job],
-        schedules=[jobs.monthly_refresh],
+        jobs=[jobs.refresh_all, jobs.quarterly_performance_report, jobs.quality_report_job, inbox.inbox_job],
+        schedules=[jobs.monthly_refresh, jobs.quarterly_report_schedule],
         sensors=[
             jobs.quality_report_after_success,
             jobs.quality_report_after_failure,

@@ -20,6 +20,22 @@ monthly_refresh = dg.ScheduleDefinition(
     "LG Inform reports as changed since the last successful pull are fetched.",
 )
 
+quarterly_performance_report = dg.define_asset_job(
+    "quarterly_performance_report",
+    selection=dg.AssetSelection.groups(*REFRESH_GROUPS),
+    description="Everything refreshed for the quarterly performance report: ingestion, marts, every check, and the "
+    "open data, BI and councillors' report exports that passed their gates.",
+)
+
+quarterly_report_schedule = dg.ScheduleDefinition(
+    name="quarterly_report_schedule",
+    job=quarterly_performance_report,
+    cron_schedule="0 7 15 2,5,8,11 *",
+    execution_timezone="Europe/London",
+    description="07:00 UK time on the 15th of the second month after each quarter ends (Feb, May, Aug, Nov), "
+    "when the quarter's returns are in, ahead of the committee cycle.",
+)
+
 quality_report_job = dg.define_asset_job(
     "quality_report_job",
     selection=dg.AssetSelection.groups("quality"),
@@ -28,7 +44,7 @@ quality_report_job = dg.define_asset_job(
 
 
 @dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[refresh_all], request_job=quality_report_job,
+    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[refresh_all, quarterly_performance_report], request_job=quality_report_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def quality_report_after_success(context: dg.RunStatusSensorContext):
@@ -36,7 +52,7 @@ def quality_report_after_success(context: dg.RunStatusSensorContext):
 
 
 @dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[refresh_all], request_job=quality_report_job,
+    run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[refresh_all, quarterly_performance_report], request_job=quality_report_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def quality_report_after_failure(context: dg.RunStatusSensorContext):

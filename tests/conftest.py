@@ -74,3 +74,22 @@ def demo_server():
 
     with DemoServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def demo_baseline(tmp_path_factory) -> Path:
+    """A folder after one real refresh_all of the small demo with the demo inbox (warehouse,
+    exports, inbox, pipeline.yml), built once per session; tests copy it, never change it."""
+    import dagster as dg
+
+    from demo.inbox import write_demo_inbox
+    from orchestration.definitions import build_definitions
+
+    folder = tmp_path_factory.mktemp("demo-baseline")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        env = point_environment(monkeypatch, folder)
+        write_demo_inbox(env.inbox_dir)  # surveys and complaints, as `make run` drops them
+        result = build_definitions(env).resolve_job_def("refresh_all").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        assert result.success
+    return folder

@@ -1,0 +1,140 @@
+"""The open-data package: valid Frictionless, disclosure-controlled, formula-safe, byte-stable."""
+
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import frictionless
+import pytest
+
+from exports.disclosure import SUPPRESSED, Relation, suppress
+from exports.open_data import RESOURCES, write_open_data
+
+THRESHOLD = 5
+
+
+# -- the disclosure rule on its own ------------------------------------------------------------
+
+def test_small_counts_are_suppressed_and_a_zero_is_not():
+    rows = {"a": {"n": 3}, "b": {"n": 0}, "c": {"n": 5}, "d": {"n": None}}
+    out = suppress(rows, counts=["n"], relations=[], derived={}, threshold=THRESHOLD)
+    assert {k: r["n"] for k, r in out.items()} == {"a": SUPPRESSED, "b": 0, "c": 5, "d": None}
+
+
+def test_a_total_cannot_give_back_a_suppressed_part():
+    # total 30 = 3 + 12 + 15: with only the 3 hidden, 30 - 12 - 15 would reveal it; the next smallest goes too
+    rows = {"total": {"n": 30}, "x": {"n": 3}, "y": {"n": 12}, "z": {"n": 15}}
+    out = suppress(rows, counts=["n"], relations=[Relation("total", ("x", "y", "z"))], derived={}, threshold=THRESHOLD)
+    assert {k: r["n"] for k, r in out.items()} == {"total": 30, "x": SUPPRESSED, "y": SUPPRESSED, "z": 15}
+
+
+def test_secondary_suppression_cascades_through_nested_totals():
+    # a service total (S1 = 4) and both its parts are small; the grand total would give S1 back
+    # from S2, so S2 is hidden too
+    rows = {"all": {"n": 50}, "S1": {"n": 4}, "S2": {"n": 46}, "S1a": {"n": 1}, "S1b": {"n": 3}}
+    relations = [Relation("all", ("S1", "S2")), Relation("S1", ("S1a", "S1b"))]
+    out = suppress(rows, counts=["n"], relations=relations, derived={}, threshold=THRESHOLD)
+    hidden = {k for k, r in out.items() if r["n"] == SUPPRESSED}
+    assert hidden == {"S1", "S2", "S1a", "S1b"}
+    for relation in relations:
+        assert sum(k in hidden for k in (relation.total, *relation.parts)) != 1
+
+
+def test_figures_computed_from_a_suppressed_count_go_with_it():
+    rows = {"a": {"answered": 4, "within": 4, "percent": 100.0}, "b": {"answered": 10, "within": 7, "percent": 70.0}}
+    out = suppress(rows, counts=["answered", "within"], relations=[], derived={"percent": ("answered", "within")}, threshold=THRESHOLD)
+    assert out["a"] == {"answered": SUPPRESSED, "within": SUPPRESSED, "percent": SUPPRESSED}
+    assert out["b"] == rows["b"]
+
+
+# -- the package written from a real warehouse ----------------------------------------------------
+
+@pytest.fixture
+def warehouse(demo_baseline, tmp_path) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_baseline / "warehouse.duckdb", path)
+    return path
+
+
+def write(warehouse: Path, destination: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return write_open_data(connection, destination, disclosure_min_count=THRESHOLD)
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_package_is_valid_frictionless_with_the_open_government_licence(warehouse, tmp_path):
+    rows = write(warehouse, tmp_path / "open-data")
+    report = frictionless.validate(str(tmp_path / "open-data" / "datapackage.json"))
+    assert report.valid, report.flatten(["resourceName", "rowNumber", "fieldName", "message"])[:5]
+    package = json.loads((tmp_path / "open-data" / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["licenses"][0]["name"] == "OGL-UK-3.0" and package["sources"] and package["version"] and package["created"]
+    assert [r["name"] for r in package["resources"]] == [r.name for r in RESOURCES]
+    for resource in package["resources"]:
+        assert resource["schema"]["primaryKey"] and resource["schema"]["missingValues"] == ["", SUPPRESSED]
+        assert rows[resource["path"]] == len(read(tmp_path / "open-data" / resource["path"])) > 0
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        assert rows["indicator_values.csv"] == connection.execute("SELECT count(*) FROM marts.fct_indicator_values").fetchall()[0][0]
+
+
+def test_an_unchanged_warehouse_gives_the_same_bytes(warehouse, tmp_path):
+    def digest(folder: Path) -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+    write(warehouse, tmp_path / "first")
+    write(warehouse, tmp_path / "second")
+    assert digest(tmp_path / "first") == digest(tmp_path / "second")
+
+
+def test_no_count_of_one_to_four_people_is_published_and_no_total_gives_one_back(warehouse, tmp_path):
+    write(warehouse, tmp_path / "open-data")
+    complaints = read(tmp_path / "open-data" / "complaints_summary.csv")
+    counts = [c for c in RESOURCES if c.name == "complaints_summary"][0].counts
+    published = [int(r[c]) for r in complaints for c in counts if r[c] not in ("", SUPPRESSED)]
+    assert published and not [n for n in published if 0 < n < THRESHOLD]
+    suppressed = sum(r[c] == SUPPRESSED for r in complaints for c in counts)
+    assert suppressed > 0  # the demo has small cells
+    # every (period, service) total with its themes: never exactly one hidden cell per count
+    by_key = {(r["period_id"], r["service"], r["theme"]): r for r in complaints}
+    for (period, service, theme), total in by_key.items():
+        if theme != "all" or service == "all":
+            continue
+        parts = [r for (p, s, t), r in by_key.items() if p == period and s == service and t != "all"]
+        for column in counts:
+            assert sum(r[column] == SUPPRESSED for r in [total, *parts]) != 1, (period, service, column)
+    satisfaction = read(tmp_path / "open-data" / "resident_satisfaction.csv")
+    small = [r for r in satisfaction if r["unweighted_n"] not in ("", SUPPRESSED) and 0 < int(r["unweighted_n"]) < THRESHOLD]
+    assert small == []
+    assert all(r["percent_positive"] == SUPPRESSED for r in satisfaction if r["unweighted_n"] == SUPPRESSED)
+
+
+def test_published_numbers_equal_the_marts(warehouse, tmp_path):
+    write(warehouse, tmp_path / "open-data")
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        received = connection.execute(
+            "SELECT received FROM marts.complaints_summary WHERE service = 'all' AND theme = 'all' ORDER BY period_id").fetchall()
+        asc5 = connection.execute(
+            "SELECT value FROM marts.fct_indicator_values WHERE indicator_id = '90005' AND area_code = 'E08000009' "
+            "ORDER BY period_id DESC LIMIT 1").fetchall()[0][0]
+    totals = [r for r in read(tmp_path / "open-data" / "complaints_summary.csv") if r["service"] == r["theme"] == "all"]
+    assert [int(r["received"]) for r in totals] == [n for (n,) in received]
+    values = [r for r in read(tmp_path / "open-data" / "indicator_values.csv") if r["indicator_id"] == "90005" and r["area_code"] == "E08000009"]
+    assert float(values[-1]["value"]) == asc5
+
+
+def test_text_a_spreadsheet_would_run_is_neutralised(warehouse, tmp_path):
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "UPDATE marts.indicator_performance SET commentary = '=HYPERLINK(\"http://x.example\",\"click\")' "
+            "WHERE indicator_id = '90005'").fetchall()
+    write(warehouse, tmp_path / "open-data")
+    scorecard = read(tmp_path / "open-data" / "performance_scorecard.csv")
+    commentary = {r["commentary"] for r in scorecard if r["indicator_id"] == "90005"}
+    assert commentary == {"'=HYPERLINK(\"http://x.example\",\"click\")"}
+    assert not any(v.startswith(("=", "+", "@")) for r in scorecard for v in r.values())
