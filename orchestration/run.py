@@ -67,7 +67,9 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
     lines += [
         "  outputs:",
         f"    warehouse       {env.warehouse_path}",
-        f"    open data       {env.export_dir / 'open-data'}",
+        f"    open data       {env.export_dir / 'open-data' / 'datapackage.json'}",
+        f"    BI              {env.export_dir / 'bi'}",
+        f"    report          {env.export_dir / 'report' / 'index.html'}",
         f"    quality report  {env.export_dir / 'quality' / 'index.html'}" + ("" if report.success else " (NOT refreshed)"),
     ]
     if not refresh.success:

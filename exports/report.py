@@ -1,0 +1,611 @@
+"""The councillors' performance report: ``EXPORT_DIR/report/`` with three static pages.
+
+``index.html`` has one tile per indicator (value, status in words and symbols, a trend chart
+with the target line, benchmark position) and an information panel per tile; filters by
+priority and theme. ``satisfaction.html`` shows the resident surveys with confidence intervals,
+``complaints.html`` the complaints per service. Every page is self-contained (inline CSS, SVG
+and script, a Content-Security-Policy that forbids any request), works offline, and is
+byte-stable: the same warehouse gives the same bytes. Every number shown is read from the
+``marts`` schema; the report only formats and words it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jinja2
+from markupsafe import Markup, escape
+
+from exports.publish import staged_folder
+
+# --- plain-language wording for the codes in the marts -------------------------------------
+
+RAG = {  # code: (symbol, words); the symbol and the words carry the status, colour only repeats it
+    "green": ("✔", "Meeting target"),
+    "amber": ("▲", "Just missing target (within tolerance)"),
+    "red": ("✖", "Missing target"),
+    "not_rated": ("–", "Not rated for this period"),
+    "no_target": ("○", "No target set"),
+}
+DIRECTION = {
+    "improving": ("↑", "Getting better"),
+    "worsening": ("↓", "Getting worse"),
+    "no_change": ("→", "About the same"),
+    "not_comparable": ("–", "Cannot be compared"),
+}
+VARIATION = {  # NHS "Making Data Count" variation icons, as words
+    "common_cause": ("C", "Usual variation: nothing unusual happening"),
+    "special_cause_improvement": ("I", "Unusual change: an improvement"),
+    "special_cause_concern": ("!", "Unusual change: a concern"),
+    "special_cause_neutral": ("N", "Unusual change: neither better nor worse"),
+}
+ASSURANCE = {
+    "consistently_fails": ("F", "Will keep missing the target unless something changes"),
+    "consistently_passes": ("P", "Will keep meeting the target"),
+    "hit_and_miss": ("?", "May or may not meet the target: it lies within usual variation"),
+}
+QUARTILE = {1: "top quartile (best 25%)", 2: "second quartile", 3: "third quartile", 4: "bottom quartile (worst 25%)"}
+QUESTIONS = {  # the LGA resident satisfaction question set
+    "q_local_area": "Satisfied with the local area as a place to live",
+    "q_runs_things": "Satisfied with the way the council runs things",
+    "q_value_for_money": "Agree the council provides value for money",
+    "q_acts_on_concerns": "Agree the council acts on residents' concerns",
+    "q_kept_informed": "Feel the council keeps residents well informed",
+    "q_trust": "Trust the council",
+}
+
+# --- reading the marts ----------------------------------------------------------------------
+
+LATEST_SQL = """
+SELECT p.*, d.short_title, d.definition, d.rationale, d.perspective, d.frequency
+FROM marts.indicator_performance AS p
+LEFT JOIN marts.dim_indicators AS d USING (indicator_id)
+QUALIFY row_number() OVER (PARTITION BY p.indicator_id ORDER BY p.period_start DESC, p.period_id DESC) = 1
+ORDER BY p.priority NULLS LAST, p.indicator_id
+"""
+SERIES_SQL = """
+SELECT indicator_id, period_id, period_label, value, target
+FROM marts.indicator_performance
+ORDER BY indicator_id, period_start, period_id
+"""
+BENCHMARK_SQL = """
+SELECT b.indicator_id, b.comparison_group_id, b.group_size, b.group_median, b.group_q1, b.group_q3, b.rank, b.quartile_band
+FROM marts.benchmarks AS b
+JOIN (SELECT indicator_id, max_by(period_id, period_start) AS period_id
+      FROM marts.indicator_performance GROUP BY indicator_id) AS latest USING (indicator_id, period_id)
+WHERE b.area_code = ? AND (b.comparison_group_id LIKE '%\\_CIPFA\\_Near\\_Neighbours' ESCAPE '\\'
+                           OR b.comparison_group_id LIKE 'AllLaInCountry\\_%' ESCAPE '\\')
+ORDER BY b.indicator_id, b.comparison_group_id
+"""
+SPC_POINTS_SQL = """
+SELECT indicator_id, count(value) AS points
+FROM marts.spc WHERE area_code = ?
+GROUP BY indicator_id ORDER BY indicator_id
+"""
+SATISFACTION_SQL = """
+SELECT survey, wave_start, wave_end, question, breakdown, breakdown_value, unweighted_n, effective_n,
+       percent_positive, ci_lower, ci_upper, benchmark_percent, benchmark_round, benchmark_significant,
+       change_vs_previous_wave, change_significant, change_statement
+FROM marts.resident_satisfaction
+ORDER BY survey, wave_start DESC, wave_end DESC, breakdown <> 'all', breakdown, breakdown_value, question
+"""
+COMPLAINTS_SQL = """
+SELECT c.period_id, coalesce(p.period_label, c.period_id) AS period_label, service, theme, received, received_per_10000_residents, stage_1_percent_within_target,
+       stage_2_percent_within_target, percent_upheld, ombudsman_escalations
+FROM marts.complaints_summary AS c
+LEFT JOIN marts.dim_periods AS p USING (period_id)
+ORDER BY c.period_id DESC, service = 'all', service, theme <> 'all', theme
+"""
+
+
+def _records(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Rows as dictionaries keyed by column name (parameterised: no value is pasted into SQL)."""
+    cursor = connection.execute(sql, list(parameters))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def number(value: float | None, precision: int | None = 1) -> str:
+    """A warehouse number at its published precision; a dash, never 0, for a missing one."""
+    if value is None or math.isnan(value):
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{precision if precision is not None else 1}f}"
+
+
+def with_unit(value: float | None, unit: str | None, precision: int | None) -> str:
+    """``48.3%`` or ``29.8 days``: the unit beside the number, so it reads as a sentence."""
+    text = number(value, precision)
+    if value is None or not unit:
+        return text
+    return f"{text}%" if unit == "%" else f"{text} {unit}"
+
+
+def pretty(code: str | None) -> str:
+    """``reducing_health`` → ``Reducing health``: a code read aloud."""
+    if not code:
+        return "Not set"
+    text = code.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def survey_name(code: str) -> str:
+    """The survey's id without its file-format suffix, in words."""
+    parts = [p for p in code.split("_") if p not in {"csv", "xlsx", "xls"}]
+    return pretty("_".join(parts))
+
+
+def _coordinate(value: float) -> str:
+    return f"{value:.1f}"
+
+
+# --- SVG charts (inline, each an image with its own alt text) -------------------------------
+
+
+def _tick(css: str, point: str) -> str:
+    """A lone point of a line (a target set for one period only) as a short horizontal dash."""
+    x, y = (float(c) for c in point.split(","))
+    return f'<polyline class="{css}" points="{_coordinate(x - 8)},{_coordinate(y)} {_coordinate(x + 8)},{_coordinate(y)}"/>'
+
+
+def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, precision: int | None) -> Markup:
+    """A small line chart of the values with the target as a dashed line; alt text lists both."""
+    width, height, pad = 260, 90, 8
+    numbers = [p[k] for p in points for k in ("value", "target") if p[k] is not None]
+    described = "; ".join(
+        f"{p['period_label']}: {with_unit(p['value'], unit, precision)}"
+        + (f" (target {with_unit(p['target'], unit, precision)})" if p["target"] is not None else "")
+        for p in points
+    )
+    label = f"Trend for {title}. {described}." if points else f"Trend for {title}: no values."
+    if not numbers:
+        return Markup(f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
+                      f"<title>{escape(label)}</title></svg>")
+    low, high = min(numbers), max(numbers)
+    span = (high - low) or 1.0
+    step = (width - 2 * pad) / max(len(points) - 1, 1)
+
+    def xy(index: int, value: float) -> str:
+        return f"{_coordinate(pad + index * step)},{_coordinate(height - pad - (value - low) / span * (height - 2 * pad))}"
+
+    def polyline(key: str, css: str) -> str:
+        segments, current = [], []
+        for index, point in enumerate(points):
+            if point[key] is None:
+                if current:
+                    segments.append(current)
+                current = []
+            else:
+                current.append(xy(index, point[key]))
+        if current:
+            segments.append(current)
+        return "".join(f'<polyline class="{css}" points="{" ".join(s)}"/>' if len(s) > 1 else _tick(css, s[0]) for s in segments)
+
+    dots = "".join(f'<circle class="dot" cx="{xy(i, p["value"]).split(",")[0]}" cy="{xy(i, p["value"]).split(",")[1]}" r="2.5"/>'
+                   for i, p in enumerate(points) if p["value"] is not None)
+    return Markup(
+        f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
+        f"<title>{escape(label)}</title>{polyline('target', 'target-line')}{polyline('value', 'value-line')}{dots}</svg>"
+    )
+
+
+def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
+    """Horizontal bars of % positive with 95% confidence-interval whiskers and the national
+    benchmark as a diamond; the scale is 0-100 so bars compare honestly."""
+    label_width, bar_width, row_height, top = 300, 400, 30, 24
+    height = top + row_height * len(rows) + 10
+    scale = bar_width / 100.0
+    parts = [f'<text x="{label_width}" y="14" class="axis">0%</text>',
+             f'<text x="{label_width + bar_width}" y="14" class="axis" text-anchor="end">100%</text>']
+    alt = []
+    for index, row in enumerate(rows):
+        y = top + index * row_height
+        question = QUESTIONS.get(row["question"], pretty(row["question"]))
+        value = row["percent_positive"]
+        parts.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{escape(question)}</text>')
+        if value is not None:
+            parts.append(f'<rect class="bar" x="{label_width}" y="{y + 4}" width="{_coordinate(value * scale)}" height="16"/>')
+            parts.append(f'<text x="{_coordinate(label_width + value * scale + 4)}" y="{y + 26}" class="value">{number(value)}%</text>')
+        if row["ci_lower"] is not None and row["ci_upper"] is not None:
+            x1, x2 = _coordinate(label_width + row["ci_lower"] * scale), _coordinate(label_width + row["ci_upper"] * scale)
+            parts.append(f'<path class="whisker" d="M{x1} {y + 12}H{x2}M{x1} {y + 6}V{y + 18}M{x2} {y + 6}V{y + 18}"/>')
+        if row["benchmark_percent"] is not None:
+            bx = label_width + row["benchmark_percent"] * scale
+            parts.append(f'<path class="benchmark" d="M{_coordinate(bx)} {y + 5}l5 7l-5 7l-5 -7z"/>')
+        text = f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to {number(row['ci_upper'])}%)"
+        if row["benchmark_percent"] is not None:
+            text += f", national benchmark {number(row['benchmark_percent'])}%"
+        alt.append(text)
+    label = f"{caption}. " + "; ".join(alt) + "."
+    return Markup(f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
+                  f"<title>{escape(label)}</title>{''.join(parts)}</svg>")
+
+
+def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
+    """Horizontal bars of complaints received per service, scaled to the largest."""
+    label_width, bar_width, row_height, top = 200, 400, 24, 6
+    height = top + row_height * len(rows) + 6
+    largest = max((r["received"] or 0 for r in rows), default=0) or 1
+    parts, alt = [], []
+    for index, row in enumerate(rows):
+        y = top + index * row_height
+        received = row["received"] or 0
+        width = received / largest * bar_width
+        parts.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end">{escape(row["service"])}</text>')
+        parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{_coordinate(width)}" height="15"/>')
+        parts.append(f'<text x="{_coordinate(label_width + width + 4)}" y="{y + 15}" class="value">{number(row["received"])}</text>')
+        alt.append(f"{row['service']}: {number(row['received'])}")
+    label = f"{caption}. " + "; ".join(alt) + "."
+    return Markup(f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
+                  f"<title>{escape(label)}</title>{''.join(parts)}</svg>")
+
+
+# --- the indicator tiles --------------------------------------------------------------------
+
+
+def benchmark_sentence(rank: int | None, size: int | None, band: int | None, group: str) -> str:
+    """``Ranks 15 of 16 among its nearest neighbours (bottom quartile)`` or why there is none."""
+    if rank is None or size is None:
+        return f"No comparison with {group} is available for this period."
+    sentence = f"Ranks {rank} of {size} among {group} (1 is best)"
+    return sentence + (f", {QUARTILE[band]}." if band in QUARTILE else ".")
+
+
+def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_points: int | None) -> list[str]:
+    """What a reader should know before trusting the tile, said from the row, never invented."""
+    notes = []
+    if row["value"] is None:
+        notes.append(f"No value has been published for {row['period_label']}.")
+    if row["rag"] == "not_rated":
+        notes.append("Status is not rated for this period: RAG is switched off for it (for example the pandemic year).")
+    elif row["rag"] == "no_target":
+        notes.append("No target is set for this period, so there is no red, amber or green status.")
+    if row["green_but_bottom_quartile"]:
+        notes.append("Caution: this indicator meets its target but is in the bottom quartile of its nearest neighbours.")
+    if row["trial_limits"]:
+        points = f"only {spc_points} points" if spc_points is not None else "too few points"
+        notes.append(f"The statistical process control limits are trial limits, based on {points}; read the variation icon with care.")
+    if row["direction_vs_previous"] == "not_comparable":
+        notes.append("This period cannot be compared with the previous one (a value is missing or the definition changed).")
+    if neighbours is None or neighbours.get("group_size") is None:
+        notes.append("There is no nearest-neighbour benchmark for this period.")
+    else:
+        notes.append(f"The nearest-neighbour benchmark compares {neighbours['group_size']} councils, this council included.")
+    if row["country_rank"] is None:
+        notes.append("There is no England-wide comparison for this period.")
+    if row["commentary"] is None:
+        notes.append("No commentary has been written for this period.")
+    return notes
+
+
+def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dict[str, Any]]:
+    """One dictionary per indicator with everything its tile and information panel show."""
+    latest = _records(connection, LATEST_SQL)
+    series: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for point in _records(connection, SERIES_SQL):
+        series[point["indicator_id"]].append(point)
+    neighbours, england = {}, {}
+    for bench in _records(connection, BENCHMARK_SQL, [council]):
+        (england if bench["comparison_group_id"].startswith("AllLaInCountry_") else neighbours)[bench["indicator_id"]] = bench
+    spc_points = {r["indicator_id"]: r["points"] for r in _records(connection, SPC_POINTS_SQL, [council])}
+
+    tiles = []
+    for row in latest:
+        unit, precision = row["unit"], row["output_precision"]
+        near = neighbours.get(row["indicator_id"])
+        def fmt(v: float | None, unit: str | None = unit, precision: int | None = precision) -> str:
+            return with_unit(v, unit, precision)
+
+        near_text = benchmark_sentence(row["neighbours_rank"], row["neighbours_size"], row["neighbours_quartile_band"],
+                                       "its nearest neighbours")
+        if near is not None and near["group_median"] is not None:
+            near_text += (f" Neighbours' median {fmt(near['group_median'])}; middle half from "
+                          f"{fmt(near['group_q1'])} to {fmt(near['group_q3'])}.")
+        england_text = benchmark_sentence(row["country_rank"], row["country_size"], row["country_quartile_band"], "councils in England")
+        bench_england = england.get(row["indicator_id"])
+        if bench_england is not None and bench_england["group_median"] is not None:
+            england_text += f" England median {fmt(bench_england['group_median'])}."
+        target = (f"{fmt(row['target'])}, with a tolerance of {number(row['tolerance_percent'])}%"
+                  if row["target"] is not None else "No target is set for this period.")
+        tiles.append({
+            **row,
+            "value_text": fmt(row["value"]),
+            "previous_text": fmt(row["previous_value"]),
+            "target_short": fmt(row["target"]) if row["target"] is not None else "not set",
+            "target_text": target,
+            "rag_symbol": RAG.get(row["rag"], ("?", pretty(row["rag"])))[0],
+            "rag_text": RAG.get(row["rag"], ("?", pretty(row["rag"])))[1],
+            "direction": DIRECTION.get(row["direction_vs_previous"], ("–", "Cannot be compared")),
+            "direction_year": DIRECTION.get(row["direction_vs_year_ago"], ("–", "Cannot be compared")),
+            "variation": VARIATION.get(row["variation_icon"], ("–", "No variation assessment")),
+            "assurance": ASSURANCE.get(row["assurance_icon"], ("–", "No assurance assessment: there is no target to test")),
+            "neighbours_text": near_text,
+            "england_text": england_text,
+            "short_position": (f"ranks {row['neighbours_rank']} of {row['neighbours_size']} nearest neighbours"
+                               if row["neighbours_rank"] is not None else "No nearest-neighbour rank"),
+            "limitations": limitations(row, near, spc_points.get(row["indicator_id"])),
+            "chart": trend_chart(row["title"], series[row["indicator_id"]], unit, precision),
+        })
+    return tiles
+
+
+# --- the satisfaction and complaints pages ---------------------------------------------------
+
+
+def build_waves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per survey and wave (newest first): the whole-sample chart and table, then breakdowns."""
+    waves: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = (row["survey"], row["wave_start"], row["wave_end"])
+        wave = waves.setdefault(key, {"survey": survey_name(row["survey"]), "start": row["wave_start"].isoformat(),
+                                      "end": row["wave_end"].isoformat(), "overall": [], "breakdowns": []})
+        row = {**row, "question_text": QUESTIONS.get(row["question"], pretty(row["question"]))}
+        wave["overall" if row["breakdown"] == "all" else "breakdowns"].append(row)
+    for wave in waves.values():
+        caption = f"{wave['survey']}, {wave['start']} to {wave['end']}: percentage positive per question"
+        wave["chart"] = satisfaction_chart(caption, wave["overall"])
+    return list(waves.values())  # already in SATISFACTION_SQL's order
+
+
+def build_periods(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per period (newest first): the service totals, the council total, the themes per service."""
+    periods: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        period = periods.setdefault(row["period_id"], {"period_id": row["period_id"], "label": row["period_label"],
+                                                       "services": [], "total": None, "themes": []})
+        if row["service"] == "all":
+            period["total"] = row
+        elif row["theme"] == "all":
+            period["services"].append(row)
+        else:
+            period["themes"].append(row)
+    for period in periods.values():
+        period["chart"] = complaints_chart(f"Complaints received per service, {period['label']}", period["services"])
+    return list(periods.values())
+
+
+# --- templates ------------------------------------------------------------------------------
+
+STYLE = """
+*{box-sizing:border-box}body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:0;color:#1b1b1b;background:#f6f6f4;line-height:1.45}
+a{color:#1d4f91}a:focus,summary:focus,select:focus,button:focus{outline:3px solid #ffbf47;outline-offset:2px}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:2}
+header{background:#1d2b3a;color:#fff;padding:1rem 2rem}header a{color:#fff}nav ul{list-style:none;padding:0;margin:.5rem 0 0;display:flex;gap:1.5rem}
+nav a[aria-current=page]{font-weight:bold;text-decoration-thickness:3px}
+main{padding:1rem 2rem 3rem;max-width:80rem}h1{margin:.2rem 0;font-size:1.6rem}
+.filters{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:end;margin:1rem 0}.filters label{display:block;font-weight:bold}
+select{font-size:1rem;padding:.3rem}
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr));gap:1rem;list-style:none;padding:0}
+.tile{background:#fff;border:1px solid #b1b4b6;border-left:8px solid #505a5f;padding:1rem;border-radius:4px}
+.tile[hidden],[hidden]{display:none!important}
+.tile h2{font-size:1.1rem;margin:0 0 .4rem}.value{font-size:2rem;font-weight:bold;margin:0}.period{color:#505a5f;margin:0 0 .5rem}
+.status{display:flex;flex-wrap:wrap;gap:.4rem;margin:.4rem 0;padding:0;list-style:none}
+.badge{display:inline-block;border:2px solid currentColor;border-radius:1rem;padding:.05rem .6rem;font-size:.9rem;background:#fff}
+.badge .sym{font-weight:bold;margin-right:.3rem}
+.rag-green{border-left-color:#00703c}.rag-green .rag{color:#00703c}.rag-amber{border-left-color:#b25900}.rag-amber .rag{color:#8a4500}
+.rag-red{border-left-color:#c00}.rag-red .rag{color:#a00}.rag-not_rated .rag,.rag-no_target .rag{color:#505a5f}
+.trend{width:100%;max-width:260px;height:90px;display:block;margin:.4rem 0;overflow:visible}
+.value-line{fill:none;stroke:#1d4f91;stroke-width:2}.target-line{fill:none;stroke:#a00;stroke-width:1.5;stroke-dasharray:5 4}.dot{fill:#1d4f91}
+.key{font-size:.85rem;color:#505a5f}.key .line{display:inline-block;width:1.5rem;border-top:2px solid #1d4f91;vertical-align:middle}
+.key .dash{display:inline-block;width:1.5rem;border-top:2px dashed #a00;vertical-align:middle}
+details{margin-top:.6rem}summary{cursor:pointer;color:#1d4f91;font-weight:bold;padding:.2rem 0}
+dl{margin:.5rem 0}dt{font-weight:bold;margin-top:.5rem}dd{margin:0}
+.warning{background:#fff4e5;border-left:4px solid #b25900;padding:.3rem .6rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;background:#fff}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:bold;padding:.3rem 0}
+.chart{width:100%;max-width:48rem;background:#fff;border:1px solid #b1b4b6;margin:.5rem 0}.chart text{font-size:12px;fill:#1b1b1b}
+.chart .axis{fill:#505a5f}.bar{fill:#1d4f91}.whisker{stroke:#1b1b1b;stroke-width:1.5;fill:none}.benchmark{fill:#fff;stroke:#a00;stroke-width:2}
+"""
+
+SCRIPT = """
+(function () {
+  var priority = document.getElementById('filter-priority');
+  var theme = document.getElementById('filter-theme');
+  var status = document.getElementById('filter-status');
+  var tiles = Array.prototype.slice.call(document.querySelectorAll('.tile'));
+  function apply() {
+    var shown = 0;
+    tiles.forEach(function (tile) {
+      var visible = (priority.value === 'all' || tile.dataset.priority === priority.value) &&
+                    (theme.value === 'all' || tile.dataset.theme === theme.value);
+      tile.hidden = !visible;
+      if (visible) { shown += 1; }
+    });
+    status.textContent = 'Showing ' + shown + ' of ' + tiles.length + ' indicators.';
+  }
+  priority.addEventListener('change', apply);
+  theme.addEventListener('change', apply);
+  apply();
+})();
+"""
+
+TEMPLATES = {
+    "base.html.j2": """<!doctype html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<link rel="icon" href="data:,">
+<title>{{ page_title }} – performance report</title>
+<style>{{ style }}</style>
+</head>
+<body>
+<a class="skip" href="#content">Skip to the content</a>
+<header>
+<p>Performance report for councillors · {{ council }}</p>
+<nav aria-label="Report pages"><ul>
+{% for href, text in pages %}<li><a href="{{ href }}"{% if href == current %} aria-current="page"{% endif %}>{{ text }}</a></li>
+{% endfor %}</ul></nav>
+</header>
+<main id="content" tabindex="-1">
+<h1>{{ page_title }}</h1>
+{% block content %}{% endblock %}
+</main>
+{% block script %}{% endblock %}
+</body>
+</html>
+""",
+    "index.html.j2": """{% extends "base.html.j2" %}
+{% block content %}
+<p>One tile per indicator, showing its latest figure. Status is given in words and symbols as well as colour.
+Open “About this indicator” on a tile for why it matters, the target, how it compares, who is responsible, and what to bear in mind.</p>
+<form class="filters" aria-label="Filter the indicators" onsubmit="return false">
+<div><label for="filter-priority">Priority</label>
+<select id="filter-priority"><option value="all">All priorities</option>
+{% for p in priorities %}<option value="{{ p }}">{{ p }}</option>
+{% endfor %}</select></div>
+<div><label for="filter-theme">Theme</label>
+<select id="filter-theme"><option value="all">All themes</option>
+{% for t in themes %}<option value="{{ t }}">{{ t | pretty }}</option>
+{% endfor %}</select></div>
+<p id="filter-status" role="status" aria-live="polite">Showing {{ tiles | length }} of {{ tiles | length }} indicators.</p>
+</form>
+<p class="key"><span class="line"></span> value &nbsp; <span class="dash"></span> target (dashed) &nbsp; Symbols: ✔ meeting target, ▲ just missing, ✖ missing, – not rated, ○ no target.</p>
+<ul class="tiles">
+{% for t in tiles %}<li class="tile rag-{{ t.rag }}" id="tile-{{ t.indicator_id }}" data-indicator="{{ t.indicator_id }}" data-priority="{{ t.priority or '' }}" data-theme="{{ t.theme or '' }}">
+<h2 class="tile-title">{{ t.title }}</h2>
+<p class="value" data-value>{{ t.value_text }}</p>
+<p class="period">{{ t.period_label }} · target {{ t.target_short }}</p>
+<ul class="status" aria-label="Status">
+<li class="badge rag" data-rag="{{ t.rag }}"><span class="sym" aria-hidden="true">{{ t.rag_symbol }}</span>{{ t.rag_text }}</li>
+<li class="badge"><span class="sym" aria-hidden="true">{{ t.direction[0] }}</span>{{ t.direction[1] }} since {{ t.previous_period_label or 'the previous period' }}</li>
+<li class="badge spc" title="Statistical process control: variation"><span class="sym" aria-hidden="true">{{ t.variation[0] }}</span>{{ t.variation[1] }}</li>
+<li class="badge spc" title="Statistical process control: assurance"><span class="sym" aria-hidden="true">{{ t.assurance[0] }}</span>{{ t.assurance[1] }}</li>
+</ul>
+{{ t.chart }}
+<p class="position">Benchmark: {{ t.short_position }}{% if t.neighbours_quartile_band %}, {{ t.neighbours_quartile_band | quartile }}{% endif %}.</p>
+{% if t.green_but_bottom_quartile %}<p class="warning"><strong>Warning:</strong> on target, but in the bottom quartile of its nearest neighbours.</p>{% endif %}
+<details class="info">
+<summary>About this indicator</summary>
+<dl>
+<dt>What it measures</dt><dd>{{ t.definition or 'No definition recorded.' }}</dd>
+<dt>Why it matters</dt><dd class="rationale">{{ t.rationale or 'No rationale recorded.' }}</dd>
+<dt>Commentary</dt><dd>{% if t.commentary %}{{ t.commentary | trim }}{% if t.commentary_author %} ({{ t.commentary_author }}){% endif %}{% else %}No commentary for this period.{% endif %}</dd>
+<dt>Target</dt><dd>{{ t.target_text }}</dd>
+<dt>Compared with last time</dt><dd>{{ t.direction[1] }}: {{ t.previous_text }} in {{ t.previous_period_label or 'the previous period' }}. Against the same period a year ago: {{ t.direction_year[1] | lower }}.</dd>
+<dt>Compared with nearest neighbours</dt><dd>{{ t.neighbours_text }}</dd>
+<dt>Compared with England</dt><dd>{{ t.england_text }}</dd>
+<dt>Accountable owner</dt><dd class="owner">{{ t.owner or 'Not recorded' }}</dd>
+<dt>Priority and theme</dt><dd>{{ t.priority or 'Not set' }} · {{ t.theme | pretty }}{% if t.perspective %} · {{ t.perspective | pretty }} perspective{% endif %}</dd>
+<dt>In brief</dt><dd>{{ t.narrative or '' }}</dd>
+<dt>Limitations of the data</dt><dd><ul class="limitations">{% for note in t.limitations %}<li>{{ note }}</li>{% endfor %}</ul></dd>
+</dl>
+</details>
+</li>
+{% endfor %}</ul>
+{% endblock %}
+{% block script %}<script>{{ script }}</script>{% endblock %}
+""",
+    "satisfaction.html.j2": """{% extends "base.html.j2" %}
+{% block content %}
+<p>The share of residents answering positively (for example “very” or “fairly satisfied”), weighted to the population.
+The whisker on each bar is the 95% confidence interval: the true figure is likely to lie within it.
+The diamond marks the national benchmark where there is one. A change is only called a change when it is statistically significant.</p>
+{% for w in waves %}<section class="wave" aria-labelledby="wave-{{ loop.index }}">
+<h2 id="wave-{{ loop.index }}">{{ w.survey }}: {{ w.start }} to {{ w.end }}</h2>
+{{ w.chart }}
+<table>
+<caption>{{ w.survey }}, {{ w.start }} to {{ w.end }}: all respondents</caption>
+<thead><tr><th scope="col">Question</th><th scope="col">% positive</th><th scope="col">95% confidence interval</th><th scope="col">Respondents</th><th scope="col">Effective sample</th><th scope="col">National benchmark</th><th scope="col">Against benchmark</th><th scope="col">Since the previous wave</th></tr></thead>
+<tbody>
+{% for r in w.overall %}<tr><th scope="row">{{ r.question_text }}</th><td class="n">{{ r.percent_positive | pct }}</td><td class="n">{{ r.ci_lower | pct }} to {{ r.ci_upper | pct }}</td><td class="n">{{ r.unweighted_n | num }}</td><td class="n">{{ r.effective_n | num(0) }}</td>
+<td>{% if r.benchmark_percent is not none %}{{ r.benchmark_percent | pct }} ({{ r.benchmark_round }}){% else %}None available{% endif %}</td>
+<td>{% if r.benchmark_significant is none %}–{% elif r.benchmark_significant %}{% if r.percent_positive > r.benchmark_percent %}Significantly higher{% else %}Significantly lower{% endif %}{% else %}No significant difference{% endif %}</td>
+<td>{{ r.change_statement | pretty }}{% if r.change_vs_previous_wave is not none %} ({{ r.change_vs_previous_wave | signed }} points){% endif %}</td></tr>
+{% endfor %}</tbody></table>
+{% if w.breakdowns %}<details><summary>Results by group ({{ w.breakdowns | length }} rows)</summary>
+<table>
+<caption>{{ w.survey }}, {{ w.start }} to {{ w.end }}: by group</caption>
+<thead><tr><th scope="col">Group</th><th scope="col">Question</th><th scope="col">% positive</th><th scope="col">95% confidence interval</th><th scope="col">Respondents</th></tr></thead>
+<tbody>
+{% for r in w.breakdowns %}<tr><th scope="row">{{ r.breakdown | pretty }}: {{ r.breakdown_value }}</th><td>{{ r.question_text }}</td><td class="n">{{ r.percent_positive | pct }}</td><td class="n">{{ r.ci_lower | pct }} to {{ r.ci_upper | pct }}</td><td class="n">{{ r.unweighted_n | num }}</td></tr>
+{% endfor %}</tbody></table></details>{% endif %}
+</section>
+{% else %}<p>No survey results are in the warehouse yet.</p>
+{% endfor %}
+{% endblock %}
+""",
+    "complaints.html.j2": """{% extends "base.html.j2" %}
+{% block content %}
+<p>Complaints received per service, how many were answered within the target time at each stage,
+how many were upheld (fully or in part), and how many went on to the Local Government and Social Care Ombudsman.</p>
+{% for p in periods %}<section class="period-section" aria-labelledby="period-{{ p.period_id }}">
+<h2 id="period-{{ p.period_id }}">{{ p.label }}</h2>
+{% if p.total %}<p>In total {{ p.total.received | num }} complaints were received{% if p.total.received_per_10000_residents is not none %} ({{ p.total.received_per_10000_residents | num }} per 10,000 residents){% endif %};
+{{ p.total.stage_1_percent_within_target | pct }} of stage 1 answers were on time; {{ p.total.percent_upheld | pct }} were upheld;
+{{ p.total.ombudsman_escalations | num }} went to the Ombudsman.</p>{% endif %}
+{% if p.services and p.services | selectattr('received_per_10000_residents', 'none') | list | length == p.services | length %}<p>The rate per 10,000 residents is not available for this period: the warehouse has no population figure for it.</p>{% endif %}
+{{ p.chart }}
+<table>
+<caption>Complaints per service, {{ p.label }}</caption>
+<thead><tr><th scope="col">Service</th><th scope="col">Received</th><th scope="col">Per 10,000 residents</th><th scope="col">Stage 1 answered on time</th><th scope="col">Stage 2 answered on time</th><th scope="col">Upheld</th><th scope="col">To the Ombudsman</th></tr></thead>
+<tbody>
+{% for r in p.services + ([p.total] if p.total else []) %}<tr><th scope="row">{{ 'All services' if r.service == 'all' else r.service }}</th><td class="n">{{ r.received | num }}</td><td class="n">{{ r.received_per_10000_residents | num }}</td><td class="n">{{ r.stage_1_percent_within_target | pct }}</td><td class="n">{{ r.stage_2_percent_within_target | pct }}</td><td class="n">{{ r.percent_upheld | pct }}</td><td class="n">{{ r.ombudsman_escalations | num }}</td></tr>
+{% endfor %}</tbody></table>
+{% if p.themes %}<details><summary>What the complaints were about, per service ({{ p.themes | length }} rows)</summary>
+<table>
+<caption>Complaint themes per service, {{ p.label }}</caption>
+<thead><tr><th scope="col">Service</th><th scope="col">Theme</th><th scope="col">Received</th><th scope="col">Upheld</th></tr></thead>
+<tbody>
+{% for r in p.themes %}<tr><th scope="row">{{ r.service }}</th><td>{{ r.theme }}</td><td class="n">{{ r.received | num }}</td><td class="n">{{ r.percent_upheld | pct }}</td></tr>
+{% endfor %}</tbody></table></details>{% endif %}
+</section>
+{% else %}<p>No complaints data is in the warehouse yet.</p>
+{% endfor %}
+{% endblock %}
+""",
+}
+
+PAGES = (("index.html", "Indicators"), ("satisfaction.html", "Resident satisfaction"), ("complaints.html", "Complaints"))
+
+
+def _environment() -> jinja2.Environment:
+    """Autoescaping Jinja with the report's filters; a missing variable is an error, not blank."""
+    environment = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True,
+                                     undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    environment.filters.update(
+        num=number,
+        pct=lambda v: "–" if v is None else f"{number(v)}%",
+        pretty=pretty,
+        quartile=lambda band: QUARTILE.get(band, "quartile not known"),
+        signed=lambda v: ("+" if v is not None and v > 0 else "") + number(v),
+    )
+    return environment
+
+
+def _render(environment: jinja2.Environment, name: str, council: str, title: str, **context: Any) -> str:
+    return environment.get_template(f"{name}.j2").render(
+        page_title=title, council=council, pages=PAGES, current=name, style=Markup(STYLE), script=Markup(SCRIPT), **context)
+
+
+def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, council: str) -> dict[str, int]:
+    """Write ``index.html``, ``satisfaction.html`` and ``complaints.html`` into ``destination``
+    atomically; return how many indicators, survey rows and complaint rows they show."""
+    tiles = build_tiles(connection, council)
+    named = connection.execute("SELECT area_name FROM marts.dim_areas WHERE area_code = ?", [council]).fetchall()
+    council_label = f"{named[0][0]} ({council})" if named else council
+    satisfaction = _records(connection, SATISFACTION_SQL)
+    complaints = _records(connection, COMPLAINTS_SQL)
+    environment = _environment()
+    pages = {
+        "index.html": _render(environment, "index.html", council_label, "How the council is performing", tiles=tiles,
+                              priorities=sorted({t["priority"] for t in tiles if t["priority"]}),
+                              themes=sorted({t["theme"] for t in tiles if t["theme"]})),
+        "satisfaction.html": _render(environment, "satisfaction.html", council_label, "What residents think",
+                                     waves=build_waves(satisfaction)),
+        "complaints.html": _render(environment, "complaints.html", council_label, "Complaints", periods=build_periods(complaints)),
+    }
+    with staged_folder(destination) as folder:
+        for name, text in pages.items():
+            (folder / name).write_text(text, encoding="utf-8", newline="\n")
+    return {"indicators": len(tiles), "satisfaction_rows": len(satisfaction), "complaints_rows": len(complaints)}

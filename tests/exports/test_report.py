@@ -1,0 +1,253 @@
+"""The councillors' report in a real headless Chromium: built from one real refresh_all of the
+small demo (once per module), then opened from disk with no network.
+
+Every expectation is read back from the warehouse the report was built from, so the test checks
+that the page shows the warehouse's numbers, not numbers of its own.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from exports.report import write_report
+
+COUNCIL = "E08000009"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PAGES = ("index.html", "satisfaction.html", "complaints.html")
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_baseline, tmp_path_factory) -> Path:
+    """A copy of the warehouse of conftest's demo_baseline: one real refresh_all of the small demo,
+    surveys and complaints included (the baseline itself is never touched)."""
+    copy = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    shutil.copyfile(demo_baseline / "warehouse.duckdb", copy)
+    return copy
+
+
+def query(warehouse: Path, sql: str, parameters: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute(sql, parameters or []).fetchall()
+
+
+def build(warehouse: Path, destination: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return write_report(connection, destination, council=COUNCIL)
+
+
+@pytest.fixture(scope="module")
+def report(warehouse, tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    destination = tmp_path_factory.mktemp("exports") / "report"
+    return destination, build(warehouse, destination)
+
+
+@pytest.fixture(scope="module")
+def latest(warehouse) -> dict[str, dict]:
+    """The latest scorecard row per indicator, with its dimension's rationale."""
+    cursor_sql = """
+        SELECT p.indicator_id, p.title, p.value, p.output_precision, p.unit, p.rag, p.theme, p.priority, p.owner,
+               p.trial_limits, d.rationale
+        FROM marts.indicator_performance p JOIN marts.dim_indicators d USING (indicator_id)
+        QUALIFY row_number() OVER (PARTITION BY p.indicator_id ORDER BY p.period_start DESC) = 1"""
+    names = ["indicator_id", "title", "value", "precision", "unit", "rag", "theme", "priority", "owner", "trial_limits", "rationale"]
+    return {row[0]: dict(zip(names, row)) for row in query(warehouse, cursor_sql)}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1800"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, folder: Path, name: str) -> list[dict]:
+    """Load a page from disk; return its SEVERE console entries (reading the log empties it)."""
+    browser.get_log("browser")
+    browser.get((folder / name).as_uri())
+    assert browser.execute_script("return document.readyState") == "complete"
+    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def shown(value: float, precision: int, unit: str) -> str:
+    text = f"{value:,.{precision}f}"
+    return f"{text}%" if unit == "%" else f"{text} {unit}"
+
+
+def visible_tiles(browser) -> set[str]:
+    return {t.get_attribute("data-indicator") for t in browser.find_elements(By.CSS_SELECTOR, ".tile") if t.is_displayed()}
+
+
+# --- the files -------------------------------------------------------------------------------
+
+
+def test_the_counts_are_the_marts_rows(report, warehouse):
+    folder, counts = report
+    assert sorted(p.name for p in folder.iterdir()) == sorted(PAGES)
+    assert counts == {
+        "indicators": query(warehouse, "SELECT count(DISTINCT indicator_id) FROM marts.indicator_performance")[0][0],
+        "satisfaction_rows": query(warehouse, "SELECT count(*) FROM marts.resident_satisfaction")[0][0],
+        "complaints_rows": query(warehouse, "SELECT count(*) FROM marts.complaints_summary")[0][0],
+    }
+    assert counts["indicators"] == 4 and counts["satisfaction_rows"] > 0 and counts["complaints_rows"] > 0
+
+
+def test_the_same_warehouse_gives_the_same_bytes(report, warehouse, tmp_path):
+    folder, _ = report
+    again = tmp_path / "report"
+    build(warehouse, again)
+    build(warehouse, again)  # over an existing report too
+    for name in PAGES:
+        assert (again / name).read_bytes() == (folder / name).read_bytes(), name
+
+
+def test_no_page_asks_for_anything_outside_itself(report):
+    folder, _ = report
+    for name in PAGES:
+        text = (folder / name).read_text(encoding="utf-8")
+        assert "http://" not in text and "https://" not in text
+        for link in re.findall(r"""(?:src|href)=["']([^"']*)["']""", text):
+            assert link in PAGES or link.startswith(("#", "data:")), (name, link)
+        assert "default-src 'none'" in text  # the browser itself refuses any request
+
+
+# --- the indicator page in Chromium ----------------------------------------------------------
+
+
+def test_every_indicator_has_a_tile_with_its_title_value_and_status(report, browser, latest):
+    folder, _ = report
+    assert open_page(browser, folder, "index.html") == []
+    tiles = browser.find_elements(By.CSS_SELECTOR, ".tile")
+    assert len(tiles) == len(latest)
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "report.png"))
+    for tile in tiles:
+        row = latest[tile.get_attribute("data-indicator")]
+        assert tile.is_displayed()
+        assert tile.find_element(By.CSS_SELECTOR, ".tile-title").text == row["title"]
+        assert tile.find_element(By.CSS_SELECTOR, ".value").text == shown(row["value"], row["precision"], row["unit"])
+        rag = tile.find_element(By.CSS_SELECTOR, ".rag")
+        assert rag.get_attribute("data-rag") == row["rag"]
+        assert rag.text and rag.text[0] in "✔▲✖–○"  # a symbol and words, not colour alone
+        chart = tile.find_element(By.CSS_SELECTOR, "svg.trend[role=img]")
+        assert shown(row["value"], row["precision"], row["unit"]) in chart.get_attribute("aria-label")
+
+
+def test_a_trend_chart_names_every_period_and_target_of_the_scorecard(report, browser, warehouse):
+    folder, _ = report
+    open_page(browser, folder, "index.html")
+    for (indicator,) in query(warehouse, "SELECT DISTINCT indicator_id FROM marts.indicator_performance"):
+        label = browser.find_element(By.CSS_SELECTOR, f"#tile-{indicator} svg.trend").get_attribute("aria-label")
+        rows = query(warehouse, "SELECT period_label, target, output_precision FROM marts.indicator_performance "
+                                "WHERE indicator_id = ? ORDER BY period_start", [indicator])
+        assert [p for p, _, _ in rows] == re.findall(r"(?:\. |; )([^:;]+): ", label)
+        for _, target, precision in rows:
+            if target is not None:
+                assert f"(target {target:,.{precision}f}" in label
+
+
+def test_the_theme_and_priority_filters_hide_the_other_tiles(report, browser, latest):
+    folder, _ = report
+    open_page(browser, folder, "index.html")
+    theme = Select(browser.find_element(By.ID, "filter-theme"))
+    for value in sorted({r["theme"] for r in latest.values()}):
+        theme.select_by_value(value)
+        assert visible_tiles(browser) == {i for i, r in latest.items() if r["theme"] == value}
+        assert browser.find_element(By.ID, "filter-status").text == f"Showing {len(visible_tiles(browser))} of {len(latest)} indicators."
+    theme.select_by_value("all")
+    assert visible_tiles(browser) == set(latest)
+
+    priority = Select(browser.find_element(By.ID, "filter-priority"))
+    chosen = min(r["priority"] for r in latest.values())
+    priority.select_by_value(chosen)
+    assert visible_tiles(browser) == {i for i, r in latest.items() if r["priority"] == chosen}
+    both = {i for i, r in latest.items() if r["priority"] == chosen and r["theme"] == "efficiency"}
+    theme.select_by_value("efficiency")
+    assert visible_tiles(browser) == both
+    priority.select_by_value("all")
+    theme.select_by_value("all")
+    assert visible_tiles(browser) == set(latest)
+    assert open_page(browser, folder, "index.html") == []  # and nothing went wrong on the way
+
+
+def test_an_information_panel_opens_from_the_keyboard(report, browser, latest, warehouse):
+    folder, _ = report
+    open_page(browser, folder, "index.html")
+    indicator = "91003"  # the quarterly series: trial limits, commentary, a special cause of concern
+    row = latest[indicator]
+    summary = browser.find_element(By.CSS_SELECTOR, f"#tile-{indicator} details.info > summary")
+    panel = browser.find_element(By.CSS_SELECTOR, f"#tile-{indicator} details.info")
+    rationale = panel.find_element(By.CSS_SELECTOR, ".rationale")
+    assert not rationale.is_displayed()
+
+    # reach it the way a keyboard user does: Tab until the summary has the focus, then Enter
+    browser.find_element(By.TAG_NAME, "body").click()
+    for _ in range(40):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if browser.switch_to.active_element == summary:
+            break
+    assert browser.switch_to.active_element == summary
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+
+    assert panel.get_attribute("open") is not None
+    assert rationale.is_displayed() and rationale.text == row["rationale"]
+    assert panel.find_element(By.CSS_SELECTOR, ".owner").text == row["owner"]
+    points = query(warehouse, "SELECT count(value) FROM marts.spc WHERE indicator_id = ? AND area_code = ?", [indicator, COUNCIL])[0][0]
+    notes = [li.text for li in panel.find_elements(By.CSS_SELECTOR, ".limitations li")]
+    assert row["trial_limits"] and any(f"trial limits, based on only {points} points" in n for n in notes)
+    size = query(warehouse, "SELECT group_size FROM marts.benchmarks WHERE indicator_id = ? AND area_code = ? "
+                            "AND comparison_group_id LIKE '%_CIPFA_Near_Neighbours' ORDER BY period_id DESC LIMIT 1",
+                 [indicator, COUNCIL])[0][0]
+    assert f"compares {size} councils" in " ".join(notes)
+    median = query(warehouse, "SELECT group_median FROM marts.benchmarks WHERE indicator_id = ? AND area_code = ? "
+                              "AND comparison_group_id LIKE '%_CIPFA_Near_Neighbours' ORDER BY period_id DESC LIMIT 1",
+                   [indicator, COUNCIL])[0][0]
+    assert f"Neighbours' median {median:,.1f} days" in panel.text
+    summary.send_keys(Keys.ENTER)
+    assert panel.get_attribute("open") is None and not rationale.is_displayed()
+
+
+# --- the satisfaction and complaints pages -----------------------------------------------------
+
+
+def test_the_satisfaction_page_shows_each_wave_with_confidence_intervals(report, browser, warehouse):
+    folder, _ = report
+    assert open_page(browser, folder, "satisfaction.html") == []
+    waves = query(warehouse, "SELECT DISTINCT survey, wave_start FROM marts.resident_satisfaction")
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")
+    assert len(charts) == len(waves) and all(c.get_attribute("aria-label") for c in charts)
+    # the newest wave of the first survey comes first; its chart names every question's % and interval
+    first = query(warehouse, "SELECT survey, max(wave_start) FROM marts.resident_satisfaction GROUP BY survey ORDER BY survey LIMIT 1")[0]
+    rows = query(warehouse, "SELECT percent_positive, ci_lower, ci_upper FROM marts.resident_satisfaction "
+                            "WHERE survey = ? AND wave_start = ? AND breakdown = 'all'", list(first))
+    label = charts[0].get_attribute("aria-label")
+    for value, lower, upper in rows:
+        assert f"{value:.1f}% (95% confidence interval {lower:.1f}% to {upper:.1f}%)" in label
+    assert len(charts[0].find_elements(By.CSS_SELECTOR, ".whisker")) == len(rows)
+
+
+def test_the_complaints_page_shows_each_period_per_service(report, browser, warehouse):
+    folder, _ = report
+    assert open_page(browser, folder, "complaints.html") == []
+    periods = query(warehouse, "SELECT DISTINCT period_id FROM marts.complaints_summary ORDER BY period_id DESC")
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")
+    assert len(charts) == len(periods)
+    services = query(warehouse, "SELECT service, received FROM marts.complaints_summary WHERE period_id = ? "
+                                "AND theme = 'all' AND service <> 'all' ORDER BY service", [periods[0][0]])
+    label = charts[0].get_attribute("aria-label")
+    assert label.endswith("; ".join(f"{s}: {r:,}" for s, r in services) + ".")
+    assert len(charts[0].find_elements(By.CSS_SELECTOR, "rect.bar")) == len(services)
+    total = query(warehouse, "SELECT received, ombudsman_escalations FROM marts.complaints_summary "
+                             "WHERE period_id = ? AND service = 'all' AND theme = 'all'", [periods[0][0]])[0]
+    assert f"In total {total[0]:,} complaints were received" in browser.find_element(By.TAG_NAME, "main").text
