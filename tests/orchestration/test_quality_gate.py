@@ -25,6 +25,7 @@ from lgperf.settings import Environment
 
 FACT = dg.AssetKey(["marts", "fct_indicator_values"])
 OPEN_DATA = dg.AssetKey(["exports", "open_data"])
+REPORT = dg.AssetKey(["exports", "report"])
 SUITES = {s.name: s for s in load_suites()}
 
 
@@ -49,13 +50,14 @@ def execute(env: Environment, sql: str) -> None:
         connection.execute(sql).fetchall()
 
 
-def run_gate(env: Environment) -> tuple[dg.ExecuteInProcessResult, str]:
-    """The fact's GX check and the open-data export in one run, then the quality report job."""
+def run_gate(env: Environment, mart: str = "fct_indicator_values") -> tuple[dg.ExecuteInProcessResult, str]:
+    """A mart's GX check and the exports in one run, then the quality report job."""
     from orchestration.definitions import build_definitions
 
     probe = dg.define_asset_job(
         "gate_and_export",
-        selection=dg.AssetSelection.checks(dg.AssetCheckKey(FACT, "gx_fct_indicator_values")) | dg.AssetSelection.assets(OPEN_DATA),
+        selection=dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(["marts", mart]), f"gx_{mart}"))
+        | dg.AssetSelection.assets(OPEN_DATA, REPORT),
     )
     defs = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[probe]))
     instance = dg.DagsterInstance.ephemeral()
@@ -149,6 +151,21 @@ def test_a_broken_fact_blocks_the_export_and_the_report_shows_why(family, copy):
         assert links == []
 
 
+def test_personal_data_in_the_scorecard_blocks_the_open_data_and_the_report(copy):
+    env = copy()
+    before = {name: digest(env.export_dir / name) for name in ("open-data", "report")}
+    execute(env, "UPDATE marts.indicator_performance SET narrative = narrative || ' Ask Jo Bloggs, jo.bloggs@example.org.' "
+                 "WHERE indicator_id = '91003'")
+    result, report = run_gate(env, "indicator_performance")
+    assert not result.success
+    materialised = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert not materialised & {OPEN_DATA, REPORT}
+    assert {name: digest(env.export_dir / name) for name in ("open-data", "report")} == before
+    assert ("expect_column_values_to_not_match_regex_list", "narrative", "error") in failures(env, result.run_id)
+    run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
+    assert "jo.bloggs@example.org" in run  # the auditor sees what was caught; the public never does
+
+
 def test_a_stale_indicator_is_a_warning_and_does_not_block(copy):
     config = small_config()
     config["thresholds"]["freshness"]["as_of"] = "2030-01-01"
@@ -174,7 +191,7 @@ def test_every_run_has_its_data_docs_page_linked_from_the_index(copy):
     assert "expect_compound_columns_to_be_unique" in page or "compound" in page.lower()
 
 
-# Suite level: the families on marts and raw tables whose exports come later, judged directly.
+# Suite level: each suite's families judged directly on its frame (fast; the gate wiring is proven above).
 
 @pytest.fixture
 def warehouse(copy):
