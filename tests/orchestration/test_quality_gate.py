@@ -4,7 +4,7 @@ blocked, the old export is untouched, and the auditor's report shows the failure
 One real refresh_all of the small demo is the baseline (conftest's demo_baseline); each case copies it,
 breaks one thing in the warehouse, and runs the gate the way production does: the GX check and
 the export in one Dagster run (so the blocking check stands between them), then the quality
-report job. Families whose marts have no export yet are checked at suite level below.
+report job. Every suite's families are also checked one by one at suite level below.
 """
 
 import csv
