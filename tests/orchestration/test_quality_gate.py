@@ -270,3 +270,14 @@ def test_every_raw_source_and_exported_mart_has_a_suite():
         kinds = {e["type"] for e in SUITES[name].document["expectations"]}
         assert "expect_table_row_count_to_be_between" in kinds, f"{name}: no row-count drift"
         assert {"expect_compound_columns_to_be_unique"} <= kinds, f"{name}: no uniqueness on the grain"
+
+
+def test_no_free_text_reaches_the_auditors_failing_rows(warehouse):
+    """Failing rows are written to EXPORT_DIR/quality/failing/: the unredacted complaint summary
+    and the unmapped (free-text) columns of surveys and complaints stay out of every frame."""
+    with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as connection:
+        for name in ("raw_complaints", "raw_survey_responses"):
+            suite = SUITES[name]
+            run_id = connection.execute(f"SELECT max(run_id) FROM {suite.target}").fetchall()[0][0]
+            frame = read_frame(connection, suite, {"run_id": run_id})
+            assert len(frame) > 0 and not {"summary", "extra"} & set(frame.columns), name
