@@ -38,3 +38,4 @@ clean: ## remove the demo warehouse, exports, inbox and Dagster history (not .ve
 
 bench: install ## benchmarks (not part of make test); results in benchmarks/results/
 	$(BIN)/python -m benchmarks.ingest
+	$(BIN)/python -m benchmarks.run

@@ -1,0 +1,420 @@
+"""Two peers of the dbt pipeline for the benchmarks: the same three large marts
+(``fct_indicator_values``, ``benchmarks``, ``spc``) from the same raw table.
+
+* the floor (:func:`run_floor`): one hand-written DuckDB script, ``benchmarks/floor.sql``,
+  writing schema ``floor``;
+* the analyst's peer (:func:`run_pandas`): plain SELECTs of the inputs, everything else in pandas
+  (groupby / transform / shift / rolling).
+
+Both must agree with the marts (:func:`compare`) before anything is timed.
+
+Simplifications (the benchmark brief allows them):
+
+* the small tables are read as dbt built them: ``marts.dim_areas`` (tier, country_code,
+  is_council), ``marts.dim_indicators`` (polarity), ``marts.dim_periods`` (period_start) and
+  ``staging.stg_lginform__group_members``;
+* full rebuilds only: no incremental logic, no build bookkeeping;
+* period spellings are normalised as ``macros/periods.sql`` does (both peers implement the
+  same rules; a spelling listed in ``raw.lginform_periods`` is kept as is; anything else is
+  left out, as the mart leaves it out).
+
+Exactness (values must agree within 1e-9, and SPC flags compare values with means and limits,
+so the last bit matters): the marts take means over sorted terms (``avg(x order by x)``,
+``macros/deterministic.sql``), i.e. a sequential sum in ascending order. pandas' own groupby
+sums are compensated (Kahan) and numpy's are pairwise, so the pandas peer sums sorted terms
+sequentially itself (:func:`_sorted_mean`). DuckDB's ``quantile_cont`` interpolates as
+``fma(1 - d, lo, hi * d)`` (measured on this build: the first product is fused), which
+neither pandas nor numpy's ``quantile`` reproduce bit for bit; :func:`_quantile_cont` does,
+with exact rational arithmetic for the few interpolations that need it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FLOOR_SQL = Path(__file__).with_name("floor.sql")
+
+KEYS = {
+    "fct_indicator_values": ["indicator_id", "area_code", "period_id"],
+    "benchmarks": ["comparison_group_id", "indicator_id", "period_id", "area_code"],
+    "spc": ["indicator_id", "area_code", "period_id"],
+}
+
+SOURCE_PRIORITY = {"lginform": 1, "extract:lginform_csv": 2, "extract:oflog_csv": 3, "extract:tidy": 4}
+
+SPC_DEFAULTS = {
+    "run_length": 7,
+    "trend_length": 7,
+    "min_points_for_limits": 12,
+    "screen_moving_ranges": False,
+    "rebase_periods": {},
+}
+LIMIT_FACTOR = 2.66
+TWO_SIGMA_FACTOR = 2.0 / 3.0 * 2.66
+SCREEN_FACTOR = 3.267
+
+
+def _spc(spc: dict | None) -> dict:
+    settings = {**SPC_DEFAULTS, **(spc or {})}
+    settings["rebase_periods"] = settings.get("rebase_periods") or {}
+    return settings
+
+
+# ------------------------------------------------------------------------------------ floor
+
+def run_floor(connection, *, council: str, comparison_groups: list[str], spc: dict | None = None) -> None:
+    """Build ``floor.fct_indicator_values``, ``floor.benchmarks`` and ``floor.spc`` with
+    benchmarks/floor.sql. ``spc``: run_length, trend_length, min_points_for_limits,
+    screen_moving_ranges, rebase_periods ({indicator_id: [period_id, ...]})."""
+    settings = _spc(spc)
+    rebase = [{"indicator_id": str(i), "period_id": str(p)}
+              for i, periods in settings["rebase_periods"].items() for p in periods]
+    variables = {
+        "council": str(council),
+        "comparison_groups": [str(g) for g in comparison_groups],
+        "spc_run_length": int(settings["run_length"]),
+        "spc_trend_length": int(settings["trend_length"]),
+        "spc_min_points_for_limits": int(settings["min_points_for_limits"]),
+        "spc_screen_moving_ranges": bool(settings["screen_moving_ranges"]),
+    }
+    for name, value in variables.items():
+        if isinstance(value, list):
+            connection.execute(f"SET VARIABLE {name} = $1::VARCHAR[]", [value])
+        else:
+            connection.execute(f"SET VARIABLE {name} = $1", [value])
+    connection.execute(
+        "SET VARIABLE spc_rebase_periods = $1::STRUCT(indicator_id VARCHAR, period_id VARCHAR)[]", [rebase])
+    connection.execute(FLOOR_SQL.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------------------ pandas
+
+_MONTHS = {m: f"{i:02d}" for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_MONTH_RE = re.compile(r"^(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?"
+                       r"|sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?) +[0-9]{4}$")
+
+
+def _follows(first: str, second: str) -> bool:
+    return int(second) == (int(first) + 1) % 100
+
+
+def canonical_period_id(label: str | None) -> str | None:
+    """macros/periods.sql period_id_from_label, in Python."""
+    if label is None:
+        return None
+    s = label.strip().lower()
+    if re.match(r"^fin_[0-9]{4}_[0-9]{2}(_q[1-4])?$", s):
+        return s if _follows(s[4:8], s[9:11]) else None
+    if re.match(r"^(cal_[0-9]{4}(_m(0[1-9]|1[0-2]))?|cen_[0-9]{4})$", s):
+        return s
+    if re.match(r"^[0-9]{4}[/-][0-9]{2}$", s):
+        return f"fin_{s[:4]}_{s[5:7]}" if _follows(s[:4], s[5:7]) else None
+    if re.match(r"^[0-9]{4}[/-][0-9]{2}[; ]+q[1-4]$", s):
+        return f"fin_{s[:4]}_{s[5:7]}_q{s[-1]}" if _follows(s[:4], s[5:7]) else None
+    if re.match(r"^[0-9]{4}$", s):
+        return f"cal_{s}"
+    if _MONTH_RE.match(s):
+        return f"cal_{s[-4:]}_m{_MONTHS[s[:3]]}"
+    if re.match(r"^[0-9]{4}-(06-30|09-30|12-31)$", s):
+        year = int(s[:4])
+        return f"fin_{year}_{(year + 1) % 100:02d}_" + {"06-30": "q1", "09-30": "q2"}.get(s[5:10], "q3")
+    if re.match(r"^[0-9]{4}-03-31$", s):
+        year = int(s[:4]) - 1
+        return f"fin_{year}_{(year + 1) % 100:02d}_q4"
+    return None
+
+
+def _sorted_mean(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
+    """Mean of ``column`` per ``keys`` as DuckDB's ``avg(x order by x)``: non-null terms added
+    one by one in ascending order, divided by their count; null where there are none. Vectorised
+    across groups: step k adds every group's k-th smallest term."""
+    terms = frame.loc[frame[column].notna(), keys + [column]].sort_values(keys + [column], kind="mergesort")
+    group = terms.groupby(keys, sort=False).ngroup().to_numpy()
+    position = terms.groupby(keys, sort=False).cumcount().to_numpy()
+    values = terms[column].to_numpy(dtype="float64")
+    totals = np.zeros(group.max() + 1 if len(group) else 0)
+    for k in range(position.max() + 1 if len(position) else 0):
+        at = position == k
+        totals[group[at]] += values[at]
+    counts = np.bincount(group, minlength=len(totals))
+    index = terms.drop_duplicates(keys).set_index(keys).index
+    means = pd.Series(totals / counts, index=index, name=column)
+    all_keys = frame[keys].drop_duplicates().set_index(keys).index
+    return means.reindex(all_keys)
+
+
+def _interpolate(lo: float, hi: float, d: float) -> float:
+    """DuckDB: lo * (1 - d) + hi * d, the first product fused (one rounding)."""
+    if d == 0.0:
+        return lo
+    low_weight = 1.0 - d
+    high_part = hi * d
+    if low_weight * lo == Fraction(low_weight) * Fraction(lo):  # exact product: no fusing needed
+        return low_weight * lo + high_part
+    return float(Fraction(low_weight) * Fraction(lo) + Fraction(high_part))
+
+
+def _quantile_cont(values: pd.Series, q: float) -> float:
+    ordered = np.sort(values.to_numpy(dtype="float64"))
+    if len(ordered) == 0:
+        return math.nan
+    rn = (len(ordered) - 1) * q
+    lo, hi = math.floor(rn), math.ceil(rn)
+    if lo == hi:
+        return float(ordered[lo])
+    return _interpolate(float(ordered[lo]), float(ordered[hi]), rn - lo)
+
+
+def _read(connection, sql: str) -> pd.DataFrame:
+    return connection.execute(sql).df()
+
+
+def pandas_fct_indicator_values(raw: pd.DataFrame, api_period_ids: set[str]) -> pd.DataFrame:
+    labels = pd.Series(raw["period_id"].dropna().unique())
+    mapping = {label: canonical_period_id(label) or (label if label in api_period_ids else None) for label in labels}
+    values = raw[raw["value_type"] == "raw"].copy()
+    values["period_id"] = values["period_id"].map(mapping)
+    values = values[values["period_id"].notna()]
+    values["priority"] = values["source_system"].map(SOURCE_PRIORITY).fillna(9)
+    values = values.sort_values(["priority", "ingested_at", "source_sha256"], ascending=[True, False, False],
+                                kind="mergesort")
+    values = values.drop_duplicates(["metric_type_id", "area_code", "period_id"], keep="first")
+    return values.rename(columns={"metric_type_id": "indicator_id"})[[
+        "indicator_id", "area_code", "period_id", "value",
+        "source_system", "source_reference", "source_sha256", "ingested_at", "run_id",
+    ]].reset_index(drop=True)
+
+
+def pandas_benchmarks(fct: pd.DataFrame, *, council: str, comparison_groups: list[str], members: pd.DataFrame,
+                      areas: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    learnt = members.loc[members["comparison_group_id"].isin(comparison_groups), ["comparison_group_id", "area_code"]]
+    cipfa = learnt["comparison_group_id"].drop_duplicates()
+    cipfa = cipfa[cipfa.str.endswith("_CIPFA_Near_Neighbours")]
+    owners = pd.DataFrame({"comparison_group_id": cipfa, "area_code": council})
+    councils = areas[areas["is_council"].fillna(False).astype(bool) & areas["tier"].notna() & areas["country_code"].notna()]
+    derived = pd.DataFrame({"comparison_group_id": "Tier_" + councils["tier"] + "_" + councils["country_code"],
+                            "area_code": councils["area_code"]})
+    group_members = pd.concat([learnt, owners, derived]).drop_duplicates()
+
+    reported = fct.loc[fct["value"].notna(), ["indicator_id", "area_code", "period_id", "value"]]
+    frame = group_members.merge(reported, on="area_code")
+    keys = ["comparison_group_id", "indicator_id", "period_id"]
+    grouped = frame.groupby(keys, sort=False)["value"]
+    frame["group_size"] = grouped.transform("size").astype("int64")
+    frame["group_mean"] = frame.set_index(keys).index.map(_sorted_mean(frame, keys, "value")).to_numpy(dtype="float64")
+    for column, q in (("group_median", 0.5), ("group_q1", 0.25), ("group_q3", 0.75)):
+        frame[column] = grouped.transform(lambda v, q=q: _quantile_cont(v, q))
+    frame["abs_deviation"] = (frame["value"] - frame["group_median"]).abs()
+    frame["group_mad"] = frame.groupby(keys, sort=False)["abs_deviation"].transform(lambda v: _quantile_cont(v, 0.5))
+    mad = frame["group_mad"]
+    frame["mads_from_median"] = ((frame["value"] - frame["group_median"]) / mad).where(mad != 0)
+
+    polarity = frame["indicator_id"].map(indicators.set_index("indicator_id")["polarity"])
+    high = grouped.rank(method="min", ascending=False)
+    low = grouped.rank(method="min", ascending=True)
+    rank = high.where(polarity == "high_is_good", low.where(polarity == "low_is_good"))
+    frame["rank"] = rank.astype("Int64")
+    size = frame["group_size"]
+    percentile = 100 * (size - rank).astype("float64") / (size - 1)
+    frame["percentile"] = percentile.where(size != 1, 100.0).where(rank.notna())
+    band = np.minimum(4, 1 + np.floor(4.0 * (rank - 1) / size))
+    frame["quartile_band"] = band.astype("Int32")
+    return frame[[
+        "comparison_group_id", "indicator_id", "period_id", "area_code", "value", "group_size", "group_mean",
+        "group_median", "group_q1", "group_q3", "group_mad", "mads_from_median", "rank", "percentile", "quartile_band",
+    ]].reset_index(drop=True)
+
+
+def _starts_island(key: pd.Series, series: pd.core.groupby.SeriesGroupBy) -> pd.Series:
+    """1 where the key differs from the previous point's (null equals null; a series' first
+    point compares with null), else 0."""
+    previous = series.shift()
+    same = (key == previous) | (key.isna() & previous.isna())
+    return (~same).astype("int64")
+
+
+def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataFrame, spc: dict | None = None) -> pd.DataFrame:
+    settings = _spc(spc)
+    points = fct.loc[fct["value"].notna(), ["indicator_id", "area_code", "period_id", "value"]].merge(
+        periods[["period_id", "period_start"]], on="period_id")
+    points["value"] = points["value"].astype("float64")
+    points = points.sort_values(["indicator_id", "area_code", "period_start", "period_id"], kind="mergesort")
+    points["point_index"] = points.groupby(["indicator_id", "area_code"]).cumcount().astype("int64") + 1
+
+    starts = periods.set_index("period_id")["period_start"]
+    points["seg"] = 0
+    for indicator_id, rebase_ids in settings["rebase_periods"].items():
+        rebase_starts = [starts[p] for p in rebase_ids if p in starts.index]
+        mine = points["indicator_id"] == str(indicator_id)
+        for start in rebase_starts:
+            points.loc[mine & (points["period_start"] >= start), "seg"] += 1
+
+    series = ["indicator_id", "area_code", "seg"]
+    by_series = points.groupby(series, sort=False)
+    step = points["value"] - by_series["value"].shift()
+    points["moving_range"] = step.abs()
+    points["step_direction"] = np.sign(step)
+
+    limits = pd.DataFrame({"point_count": by_series.size()})
+    limits["process_mean"] = _sorted_mean(points, series, "value")
+    limits["mean_moving_range"] = _sorted_mean(points, series, "moving_range")
+    if settings["screen_moving_ranges"]:
+        raw = points.set_index(series).index.map(limits["mean_moving_range"]).to_numpy(dtype="float64")
+        kept = points.assign(moving_range=points["moving_range"].where(points["moving_range"] < SCREEN_FACTOR * raw))
+        limits["mean_moving_range"] = _sorted_mean(kept, series, "moving_range").fillna(limits["mean_moving_range"])
+    frame = points.merge(limits.reset_index(), on=series)
+    frame = frame.sort_values(series + ["point_index"], kind="mergesort").reset_index(drop=True)
+
+    mean, mr = frame["process_mean"], frame["mean_moving_range"]
+    frame["upper_process_limit"] = mean + LIMIT_FACTOR * mr
+    frame["lower_process_limit"] = mean - LIMIT_FACTOR * mr
+    frame["upper_two_sigma"] = mean + TWO_SIGMA_FACTOR * mr
+    frame["lower_two_sigma"] = mean - TWO_SIGMA_FACTOR * mr
+    frame["trial_limits"] = frame["point_count"] < int(settings["min_points_for_limits"])
+    frame["side_of_mean"] = np.sign(frame["value"] - mean)
+
+    by_series = frame.groupby(series, sort=False)
+    frame["side_island"] = _starts_island(frame["side_of_mean"], by_series["side_of_mean"]).groupby(
+        [frame[c] for c in series], sort=False).cumsum()
+    frame["step_island"] = _starts_island(frame["step_direction"], by_series["step_direction"]).groupby(
+        [frame[c] for c in series], sort=False).cumsum()
+    side_points = frame.groupby(series + ["side_island"], sort=False)["value"].transform("size")
+    step_points = frame.groupby(series + ["step_island"], sort=False)["value"].transform("size") + 1
+
+    frame["is_outside_limits"] = (frame["value"] > frame["upper_process_limit"]) | (frame["value"] < frame["lower_process_limit"])
+    frame["is_run"] = (frame["side_of_mean"] != 0) & (side_points >= int(settings["run_length"]))
+    trend_length = int(settings["trend_length"])
+    stepping = frame["step_direction"].notna() & (frame["step_direction"] != 0)
+    ends_trend = stepping & (step_points >= trend_length)
+    next_direction = by_series["step_direction"].shift(-1)
+    next_points = step_points.groupby([frame[c] for c in series], sort=False).shift(-1)
+    starts_trend = next_direction.notna() & (next_direction != 0) & (next_points >= trend_length)
+    trend_direction = frame["step_direction"].where(ends_trend, next_direction.where(starts_trend))
+
+    upper = frame["value"] > frame["upper_two_sigma"]
+    lower = frame["value"] < frame["lower_two_sigma"]
+    flags = pd.DataFrame({"upper": upper.astype("int64"), "lower": lower.astype("int64")})
+    keys = [frame[c] for c in series]
+    two_of_three = pd.Series(False, index=frame.index)
+    for column, beyond in (("upper", upper), ("lower", lower)):
+        # points beyond the line in the window of three ending here (a rolling sum of 3 within the series)
+        by_flag = flags[column].groupby(keys, sort=False)
+        in_window = flags[column] + by_flag.shift(1, fill_value=0) + by_flag.shift(2, fill_value=0)
+        # the largest count of any window of three containing this point: windows ending here and at the next two
+        ahead = pd.concat([in_window.groupby(keys, sort=False).shift(-k) for k in range(3)], axis=1).max(axis=1)
+        two_of_three |= beyond & (ahead >= 2)
+
+    rule = np.select(
+        [frame["is_outside_limits"], frame["is_run"], ends_trend | starts_trend, two_of_three],
+        ["outside_limits", "run", "trend", "two_of_three"], default=None)
+    frame["special_cause_rule"] = pd.Series(rule, index=frame.index, dtype="object")
+    direction = frame["side_of_mean"].replace(0, np.nan).fillna(trend_direction)
+    frame["point_type"] = np.where(frame["special_cause_rule"].isna(), "common_cause",
+                                   np.where(direction > 0, "special_cause_high", "special_cause_low"))
+    polarity = frame["indicator_id"].map(indicators.set_index("indicator_id")["polarity"])
+    improvement = ((polarity == "high_is_good") & (frame["point_type"] == "special_cause_high")) | (
+        (polarity == "low_is_good") & (frame["point_type"] == "special_cause_low"))
+    concern = ((polarity == "high_is_good") & (frame["point_type"] == "special_cause_low")) | (
+        (polarity == "low_is_good") & (frame["point_type"] == "special_cause_high"))
+    frame["variation_icon"] = np.select(
+        [frame["point_type"] == "common_cause", improvement, concern],
+        ["common_cause", "special_cause_improvement", "special_cause_concern"], default="special_cause_neutral")
+    frame["assurance_icon"] = None
+    return frame[[
+        "indicator_id", "area_code", "period_id", "period_start", "value", "point_index", "process_mean",
+        "upper_process_limit", "lower_process_limit", "upper_two_sigma", "lower_two_sigma", "moving_range",
+        "mean_moving_range", "special_cause_rule", "point_type", "variation_icon", "assurance_icon", "trial_limits",
+    ]].reset_index(drop=True)
+
+
+def run_pandas(connection, *, council: str, comparison_groups: list[str], spc: dict | None = None) -> dict[str, pd.DataFrame]:
+    """The three marts computed in pandas from plain SELECTs of the inputs."""
+    raw = _read(connection, "select metric_type_id, area_code, period_id, value_type, value, source_system, "
+                            "source_reference, source_sha256, ingested_at, run_id from raw.lginform_values")
+    api_period_ids = set(_read(connection, "select distinct period_id from raw.lginform_periods")["period_id"])
+    members = _read(connection, "select comparison_group_id, area_code from staging.stg_lginform__group_members")
+    areas = _read(connection, "select area_code, tier, country_code, is_council from marts.dim_areas")
+    indicators = _read(connection, "select indicator_id, polarity from marts.dim_indicators")
+    periods = _read(connection, "select period_id, period_start from marts.dim_periods")
+
+    fct = pandas_fct_indicator_values(raw, api_period_ids)
+    return {
+        "fct_indicator_values": fct,
+        "benchmarks": pandas_benchmarks(fct, council=council, comparison_groups=list(comparison_groups),
+                                        members=members, areas=areas, indicators=indicators),
+        "spc": pandas_spc(fct, periods=periods, indicators=indicators, spc=spc),
+    }
+
+
+# ------------------------------------------------------------------------------------ compare
+
+def _is_float(series: pd.Series) -> bool:
+    return pd.api.types.is_float_dtype(series.dtype)
+
+
+def _normalise(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return column.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return column.astype("datetime64[us]")
+    return column
+
+
+def compare(expected: pd.DataFrame, actual: pd.DataFrame, *, keys: list[str], tolerance: float = 1e-9,
+            max_examples: int = 5) -> list[str]:
+    """Differences between two tables matched on ``keys``, as sentences; [] when they agree.
+
+    Rows: missing (in expected only), extra (in actual only), duplicate keys. Columns: missing or
+    extra columns; values of a float column differ when ``|a - b| > tolerance * max(1, |a|)``
+    (absolute within 1e-9, relative for magnitudes above 1); every other column (integers,
+    booleans, strings, dates, timestamps) must be equal. Null equals null and nothing else.
+    """
+    problems: list[str] = []
+    missing_columns = [c for c in expected.columns if c not in actual.columns]
+    extra_columns = [c for c in actual.columns if c not in expected.columns]
+    if missing_columns:
+        problems.append(f"columns missing: {missing_columns}")
+    if extra_columns:
+        problems.append(f"columns extra: {extra_columns}")
+    for name, frame in (("expected", expected), ("actual", actual)):
+        duplicated = frame[frame.duplicated(keys, keep=False)]
+        if len(duplicated):
+            problems.append(f"{name}: {len(duplicated)} rows share a key, e.g. {duplicated[keys].head(max_examples).to_dict('records')}")
+
+    merged = expected.merge(actual, on=keys, how="outer", suffixes=("__expected", "__actual"), indicator=True)
+    for side, label in (("left_only", "missing"), ("right_only", "extra")):
+        rows = merged.loc[merged["_merge"] == side, keys]
+        if len(rows):
+            problems.append(f"{len(rows)} rows {label} (by {keys}), e.g. {rows.head(max_examples).to_dict('records')}")
+    both = merged[merged["_merge"] == "both"]
+    for column in [c for c in expected.columns if c in actual.columns and c not in keys]:
+        left = _normalise(both[f"{column}__expected"])
+        right = _normalise(both[f"{column}__actual"])
+        left_null, right_null = left.isna().to_numpy(), right.isna().to_numpy()
+        if _is_float(expected[column]) or _is_float(actual[column]):
+            a = pd.to_numeric(left, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            b = pd.to_numeric(right, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                close = np.abs(a - b) <= tolerance * np.maximum(1.0, np.abs(a))
+            differ = (left_null != right_null) | (~left_null & ~right_null & ~close)
+        else:
+            equal = np.array([bool(ln or rn or x == y) for x, y, ln, rn in
+                              zip(left.tolist(), right.tolist(), left_null, right_null)], dtype=bool)
+            differ = (left_null != right_null) | (~left_null & ~right_null & ~equal)
+        if differ.any():
+            rows = both.loc[differ, keys].head(max_examples).to_dict("records")
+            pairs = list(zip(left[differ].head(max_examples).tolist(), right[differ].head(max_examples).tolist()))
+            problems.append(f"{column}: {int(differ.sum())} rows differ (tolerance {tolerance:g}), e.g. "
+                            f"{[dict(row, expected=p[0], actual=p[1]) for row, p in zip(rows, pairs)]}")
+    return problems
+
+
+def read_table(connection, table: str) -> pd.DataFrame:
+    return connection.execute(f"select * from {table}").df()
