@@ -12,7 +12,7 @@ byte-identical files.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timezone
 from importlib.metadata import version
@@ -124,15 +124,22 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
                 f"ORDER BY {', '.join(resource.primary_key)}"
             )
             types = {d[0]: _TYPES.get(str(d[1]).upper(), "string") for d in cursor.description}
-            rows = [dict(zip(resource.columns, r)) for r in cursor.fetchall()]
-            if resource.counts:
-                rows = _controlled(resource, rows, disclosure_min_count)
+            if resource.counts:  # disclosure control needs the whole table (totals and their parts)
+                rows = _controlled(resource, [dict(zip(resource.columns, r)) for r in cursor.fetchall()], disclosure_min_count)
+                cells: Iterable[Sequence[Any]] = ([row[c] for c in resource.columns] for row in rows)
+            else:  # streamed: the large marts never sit in memory whole
+                cells = _batches(cursor)
             path = f"{resource.name}.csv"
-            written[path] = write_csv(folder / path, resource.columns, ([row[c] for c in resource.columns] for row in rows))
+            written[path] = write_csv(folder / path, resource.columns, cells)
             descriptors.append(_resource_descriptor(resource, path, types))
         package = _package_descriptor(connection, descriptors, disclosure_min_count)
         (folder / "datapackage.json").write_text(json.dumps(package, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return written
+
+
+def _batches(cursor: duckdb.DuckDBPyConnection, size: int = 50_000) -> Iterator[tuple]:
+    while batch := cursor.fetchmany(size):
+        yield from batch
 
 
 def _controlled(resource: PublicResource, rows: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ raw table carries the same lineage columns so any row traces back to its request
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -258,12 +259,19 @@ def initialise(connection: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+def connection_config() -> dict[str, str]:
+    """DuckDB settings for every connection the pipeline opens (dbt's are in profiles.yml):
+    a memory limit (``DUCKDB_MEMORY_LIMIT``, default 1GB) so that large sorts and joins spill to
+    disk instead of taking most of the machine's memory, which DuckDB's default (80%) allows."""
+    return {"memory_limit": os.environ.get("DUCKDB_MEMORY_LIMIT", "1GB")}
+
+
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse for the shortest useful time; initialise it when writing."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path), read_only=read_only)
+    connection = duckdb.connect(str(path), read_only=read_only, config=connection_config())
     try:
         if not read_only:
             initialise(connection)

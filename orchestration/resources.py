@@ -103,7 +103,7 @@ def build_resources(environment: Environment | None = None) -> dict[str, dg.Conf
     """The resources with every path made absolute, so Dagster and dbt see the same files."""
     env = environment or Environment.from_environ()
     return {
-        "warehouse": WarehouseResource(database=str(env.warehouse_path)),
+        "warehouse": WarehouseResource(database=str(env.warehouse_path), connection_config=warehouse.connection_config()),
         "settings": PipelineSettings(
             config_path=str(env.config_path), export_dir=str(env.export_dir), inbox_dir=str(env.inbox_dir)
         ),
