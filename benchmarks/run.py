@@ -40,10 +40,16 @@ def machine() -> dict[str, Any]:
 
 
 def run_scale(scale: str) -> dict[str, Any]:
-    output = Path(tempfile.mkdtemp()) / f"{scale}.json"
-    subprocess.run([sys.executable, "-m", "benchmarks.pipeline", "--scale", scale, "--output", str(output)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return json.loads(output.read_text(encoding="utf-8"))
+    """One run of one scale in a fresh process; its log is kept beside its output."""
+    folder = Path(tempfile.mkdtemp(prefix=f"lgperf-bench-run-{scale}-"))
+    with (folder / "pipeline.log").open("w", encoding="utf-8") as log:
+        finished = subprocess.run([sys.executable, "-m", "benchmarks.pipeline", "--scale", scale, "--output", str(folder / "result.json")],
+                                  stdout=log, stderr=subprocess.STDOUT)
+    if finished.returncode != 0:
+        lines = (folder / "pipeline.log").read_text(encoding="utf-8").splitlines()
+        causes = [line.strip() for line in lines if "Runtime Error in" in line or " Error: " in line][:4] or lines[-2:]
+        raise RuntimeError(f"scale {scale} failed: {' | '.join(causes)} (log: {folder / 'pipeline.log'})")
+    return json.loads((folder / "result.json").read_text(encoding="utf-8"))
 
 
 def time_peers(folder: Path, scale: str, repeats: int) -> dict[str, Any]:
@@ -116,8 +122,11 @@ def table(results: dict[str, Any]) -> str:
     """The README table, generated from latest.json."""
     lines = ["| scale | values | full pipeline s | dbt build s | gate s | exports s | incremental s | floor s | pandas s | "
              "build/floor | pandas/build | incr/full | peak GB | gate share |",
-             "| --- | " + " | ".join(["---:"] * 14) + " |"]
+             "| --- | " + " | ".join(["---:"] * 13) + " |"]
     for name, s in results["scales"].items():
+        if "failed" in s:
+            lines.append(f"| {name} | failed: {s['failed'][:300]} |" + " |" * 12)
+            continue
         r = s["ratios"]
 
         def fmt(v: Any, digits: int = 2) -> str:
@@ -147,15 +156,21 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     arguments = parser.parse_args()
     results: dict[str, Any] = {"machine": machine(), "scales": {}}
+    failed = False
     for scale in arguments.scales.split(","):
-        runs = [run_scale(scale) for _ in range(arguments.repeats if scale != "L" else max(1, arguments.repeats // 2))]
-        peers = time_peers(Path(runs[-1]["folder"]), scale, arguments.repeats)
-        results["scales"][scale] = summarise(runs, peers)
-        print(f"{scale}: {json.dumps(results['scales'][scale]['ratios'])}", flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    write_readme_table(results)
-    return 0
+        try:
+            runs = [run_scale(scale) for _ in range(arguments.repeats if scale != "L" else max(1, arguments.repeats // 2))]
+        except RuntimeError as error:  # recorded, and the other scales still run
+            results["scales"][scale] = {"failed": str(error)}
+            failed = True
+        else:
+            peers = time_peers(Path(runs[-1]["folder"]), scale, arguments.repeats)
+            results["scales"][scale] = summarise(runs, peers)
+        print(f"{scale}: {json.dumps(results['scales'][scale].get('ratios') or results['scales'][scale])}", flush=True)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")  # after every scale
+        write_readme_table(results)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
