@@ -2,21 +2,33 @@
 gate passed in the same run."""
 
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from exports.bi import write_bi
 from exports.open_data import RESOURCES as OPEN_DATA_RESOURCES
 from exports.open_data import write_open_data
 from exports.report import write_report
+from orchestration.dbt import warehouse_models
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
-# every mart dbt builds (the BI export copies them all; the asset graph test lists the marts)
-BI_MARTS = ("dim_areas", "dim_indicators", "dim_periods", "fct_indicator_values", "benchmarks", "spc",
-            "indicator_performance", "resident_satisfaction", "complaints_summary")
+# every mart dbt builds: the BI export copies them all
+BI_MARTS = tuple(sorted(key.path[1] for key in warehouse_models.keys if key.path[0] == "marts"))
 REPORT_MARTS = ("dim_areas", "dim_indicators", "benchmarks", "spc", "indicator_performance", "resident_satisfaction",
                 "complaints_summary")
+
+
+def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: str,
+            write: Callable[[duckdb.DuckDBPyConnection, Path], Mapping[str, int]], *, page: str | None = None) -> dg.MaterializeResult:
+    """Write one export into EXPORT_DIR/<folder> and report its path and row counts to Dagster."""
+    destination = Path(settings.export_dir) / folder
+    with warehouse.connect() as connection:
+        counts = write(connection, destination)
+    path = destination / page if page else destination
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), **{f"rows:{k}": n for k, n in counts.items()}})
 
 
 @dg.asset(
@@ -28,13 +40,8 @@ REPORT_MARTS = ("dim_areas", "dim_indicators", "benchmarks", "spc", "indicator_p
     "open-data portal, with disclosure control on counts of people.",
 )
 def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    destination = Path(settings.export_dir) / "open-data"
-    with warehouse.connect() as connection:
-        rows = write_open_data(connection, destination, disclosure_min_count=settings.load().thresholds.disclosure_min_count)
-    return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(destination)), **{f"rows:{name}": n for name, n in rows.items()}}
-    )
-
+    threshold = settings.load().thresholds.disclosure_min_count
+    return publish(settings, warehouse, "open-data", lambda c, d: write_open_data(c, d, disclosure_min_count=threshold))
 
 @dg.asset(
     key=["exports", "bi"],
@@ -45,13 +52,7 @@ def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Ma
     "so BI tools never open the live warehouse.",
 )
 def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    destination = Path(settings.export_dir) / "bi"
-    with warehouse.connect() as connection:
-        rows = write_bi(connection, destination)
-    return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(destination)), **{f"rows:{name}": n for name, n in rows.items()}}
-    )
-
+    return publish(settings, warehouse, "bi", write_bi)
 
 @dg.asset(
     key=["exports", "report"],
@@ -62,11 +63,8 @@ def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Materiali
     "satisfaction.html, complaints.html), static and self-contained.",
 )
 def report(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    destination = Path(settings.export_dir) / "report"
-    with warehouse.connect() as connection:
-        counts = write_report(connection, destination, council=settings.load().council)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(destination / "index.html")), **counts})
-
+    council = settings.load().council
+    return publish(settings, warehouse, "report", lambda c, d: write_report(c, d, council=council), page="index.html")
 
 EXPORT_ASSETS = [open_data, bi, report]
 EXPORT_KEYS = [a.key for a in EXPORT_ASSETS]  # every export; the quality report says which a run wrote

@@ -79,6 +79,19 @@
                    for marts where a slice can shrink or vanish
 -#}
 
+{#- The config of an incremental mart whose spec is the macro `<name>_increment`
+    (macros/incremental_marts.sql): delete+insert on its slices, cleared and recorded by hooks. -#}
+{% macro incremental_mart_config(name, increment) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=increment.slice_columns,
+        on_schema_change='sync_all_columns',
+        pre_hook="{{ clear_for_build(" ~ name ~ "_increment()) }}",
+        post_hook="{{ record_mart_build(" ~ name ~ "_increment()) }}",
+    ) }}
+{%- endmacro %}
+
 {#- The fingerprint of everything but the data that the model's numbers depend on. -#}
 {% macro rules_fingerprint(spec) -%}
     {%- set parts = ['sql:' ~ upstream_checksums(model.unique_id, [])] -%}
@@ -103,7 +116,7 @@
 {%- endmacro %}
 
 {#-
-  The plan of this build: {mode, reason, since}. Outside a real incremental build (parsing,
+  The plan of this build: {mode, reason, since, and the rules fingerprint when it was needed}. Outside a real incremental build (parsing,
   unit tests, the first build, --full-refresh) it asks nothing of the warehouse.
 -#}
 {% macro incremental_plan(spec) -%}
@@ -115,10 +128,13 @@
         ' where model = \'' ~ model.name ~ '\' order by built_at desc limit 1') -%}
     {%- if last.rows | length == 0 -%}
         {{ return({'mode': 'full', 'reason': 'no earlier build recorded', 'since': none}) }}
-    {%- elif last.rows[0][0] != rules_fingerprint(spec) -%}
-        {{ return({'mode': 'rebuild', 'reason': 'rules changed since the last build', 'since': none}) }}
     {%- endif -%}
-    {{ return({'mode': 'incremental', 'reason': 'input newer than ' ~ (last.rows[0][1] or 'nothing'), 'since': last.rows[0][1]}) }}
+    {%- set fingerprint = rules_fingerprint(spec) -%}
+    {%- if last.rows[0][0] != fingerprint -%}
+        {{ return({'mode': 'rebuild', 'reason': 'rules changed since the last build', 'since': none, 'fingerprint': fingerprint}) }}
+    {%- endif -%}
+    {{ return({'mode': 'incremental', 'reason': 'input newer than ' ~ (last.rows[0][1] or 'nothing'), 'since': last.rows[0][1],
+               'fingerprint': fingerprint}) }}
 {%- endmacro %}
 
 {#- A SQL predicate: the input row arrived after the last build (always true outside incremental mode). -#}
@@ -175,7 +191,7 @@
         now(),
         '{{ plan.mode }}',
         '{{ plan.reason | replace("'", "''") }}',
-        '{{ rules_fingerprint(spec) }}',
+        '{{ plan.get('fingerprint') or rules_fingerprint(spec) }}',
         (select max(ingested_at) from {{ spec.input }}),
         {%- if plan.mode == 'incremental' %}
         (select count(*) from {{ this }} where {{ recomputed_rows(spec, plan) }}),

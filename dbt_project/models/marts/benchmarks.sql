@@ -18,14 +18,7 @@
 -- rebuilds the table.
 {%- set increment = benchmarks_increment() %}
 {%- set plan = incremental_plan(increment) %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=increment.slice_columns,
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ clear_for_build(benchmarks_increment()) }}",
-    post_hook="{{ record_mart_build(benchmarks_increment()) }}",
-) }}
+{{ incremental_mart_config('benchmarks', increment) }}
 {%- set council = var('council') -%}
 {%- set configured_groups = var('comparison_groups') -%}
 {%- if configured_groups is string -%}{%- set configured_groups = [configured_groups] -%}{%- endif %}

@@ -5,14 +5,7 @@
 -- area is not pushed below the ranking, measured: no faster than no filter at all).
 {%- set increment = fct_indicator_values_increment() %}
 {%- set plan = incremental_plan(increment) %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=increment.slice_columns,
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ clear_for_build(fct_indicator_values_increment()) }}",
-    post_hook="{{ record_mart_build(fct_indicator_values_increment()) }}",
-) }}
+{{ incremental_mart_config('fct_indicator_values', increment) }}
 
 select
     v.indicator_id,

@@ -7,14 +7,7 @@
 -- change of rule lengths, screening, rebase periods or polarity rebuilds the table.
 {%- set increment = spc_increment() %}
 {%- set plan = incremental_plan(increment) %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=increment.slice_columns,
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ clear_for_build(spc_increment()) }}",
-    post_hook="{{ record_mart_build(spc_increment()) }}",
-) }}
+{{ incremental_mart_config('spc', increment) }}
 
 with flagged as (
     select
