@@ -1,12 +1,15 @@
 {#- Floating-point sums depend on the order of their terms, and DuckDB's parallel aggregation
-    combines partial sums in whatever order its threads finish: the last bit of a mean can differ
-    between two builds of the same data (or an incremental build and a full one). Feeding the
-    terms in sorted order makes the result a function of the values alone, so marts and exports
-    are byte-stable. -#}
+    combines partial sums in whatever order its threads finish: the last bit of a mean could differ
+    between two builds of the same data (or an incremental build and a full one). Summing exact
+    decimals (10 decimal places, a 128-bit integer underneath) makes the result a function of the
+    values alone, so marts and exports are byte-stable. Unlike sorting the terms (the first
+    version), it needs no memory per group and so scales to the benchmark's largest size.
+    Values are rounded to 1e-10 before summing: far below any published precision. -#}
 {% macro deterministic_sum(expression) -%}
-    sum({{ expression }} order by {{ expression }})
+    cast(sum(cast({{ expression }} as decimal(38, 10))) as double)
 {%- endmacro %}
 
+{#- A bare aggregate (DuckDB's avg of a decimal is a double), so a FILTER clause can follow it. -#}
 {% macro deterministic_avg(expression) -%}
-    avg({{ expression }} order by {{ expression }})
+    avg(cast({{ expression }} as decimal(38, 10)))
 {%- endmacro %}

@@ -12,8 +12,8 @@ def test_build_args_pass_the_thresholds_of_pipeline_yml_as_vars():
 
     from lgperf.settings import load_pipeline_config
 
-    assert dbt.build_args() == ["build"]
-    assert dbt.build_args(selection=["marts"]) == ["build", "--select", "marts"]
+    assert dbt.build_args(unit_tests=True) == ["build"]
+    assert dbt.build_args(selection=["marts"], unit_tests=True) == ["build", "--select", "marts"]
     config = load_pipeline_config(Path(__file__).parents[2] / "pipeline.yml")
     args = dbt.build_args(config)
     assert args[:2] == ["build", "--vars"]
@@ -44,3 +44,30 @@ def test_manifest_is_current_and_sources_point_at_the_raw_assets():
     keys = {s["name"]: s["meta"]["dagster"]["asset_key"] for s in manifest["sources"].values()}
     assert keys["lginform_values"] == ["raw", "lginform_values"]
     assert all(key[0] == "raw" and key[1] == name for name, key in keys.items())
+
+
+def test_every_unit_test_passes_though_scheduled_builds_leave_them_out(demo_baseline, tmp_path):
+    """Scheduled builds run with --exclude-resource-type unit_test; this is where they run."""
+    import json
+    import shutil
+    import subprocess
+
+    from lgperf.settings import DBT_PROJECT_DIR, load_pipeline_config
+
+    assert dbt.build_args()[-2:] == ["--exclude-resource-type", "unit_test"]
+    shutil.copy(demo_baseline / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    config = load_pipeline_config(demo_baseline / "pipeline.yml")
+    target = tmp_path / "dbt-target"
+    completed = subprocess.run(
+        [dbt.dbt_executable(), "test", "--select", "test_type:unit", "--vars", json.dumps(dbt.dbt_vars(config)),
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)],
+        cwd=DBT_PROJECT_DIR, env={**os.environ, "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")},
+        capture_output=True, text=True,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    manifest = json.loads(dbt.ensure_manifest().read_text(encoding="utf-8"))
+    declared = {key for key in manifest["unit_tests"]}
+    results = [r for r in json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+               if r["unique_id"].startswith("unit_test.")]  # not the on-run-start hook
+    assert {r["unique_id"] for r in results} == declared and len(declared) >= 30
+    assert {r["status"] for r in results} == {"pass"}

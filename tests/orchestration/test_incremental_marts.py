@@ -66,7 +66,7 @@ def dbt_build(env: Environment, *extra: str, config=None, command: str = "run") 
     subject here (``build`` runs them, as every Dagster run does)."""
     config = config or load_pipeline_config(env.config_path)
     subprocess.run(
-        [dbt_executable(), command, *build_args(config, ["intermediate", "marts"])[1:], *extra, "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+        [dbt_executable(), command, *build_args(config, ["intermediate", "marts"], unit_tests=True)[1:], *extra, "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(env.warehouse_path.parent / "dbt-target")],
         check=True, cwd=DBT_PROJECT_DIR,
     )

@@ -85,6 +85,21 @@ group_stats as (
     group by comparison_group_id, indicator_id, period_id
 ),
 
+deviations as (
+    -- the unscaled MAD as a grouped aggregate, not a window: grouped aggregates spill to disk
+    select
+        g.comparison_group_id,
+        g.indicator_id,
+        g.period_id,
+        quantile_cont(abs(g.value - s.group_median), 0.5) as group_mad
+    from in_group as g
+    inner join group_stats as s
+        on s.comparison_group_id = g.comparison_group_id
+       and s.indicator_id = g.indicator_id
+       and s.period_id = g.period_id
+    group by g.comparison_group_id, g.indicator_id, g.period_id
+),
+
 with_median as (
     select
         g.comparison_group_id,
@@ -97,15 +112,17 @@ with_median as (
         s.group_median,
         s.group_q1,
         s.group_q3,
-        quantile_cont(abs(g.value - s.group_median), 0.5) over (
-            partition by g.comparison_group_id, g.indicator_id, g.period_id
-        ) as group_mad,
+        d.group_mad,
         i.polarity
     from in_group as g
     inner join group_stats as s
         on s.comparison_group_id = g.comparison_group_id
        and s.indicator_id = g.indicator_id
        and s.period_id = g.period_id
+    inner join deviations as d
+        on d.comparison_group_id = g.comparison_group_id
+       and d.indicator_id = g.indicator_id
+       and d.period_id = g.period_id
     left join {{ ref('dim_indicators') }} as i on i.indicator_id = g.indicator_id
 ),
 
