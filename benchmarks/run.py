@@ -132,7 +132,7 @@ def table(results: dict[str, Any]) -> str:
         def fmt(v: Any, digits: int = 2) -> str:
             return "n/a" if v is None else f"{v:.{digits}f}"
 
-        lines.append(f"| {name} | {s['values']:,} | {fmt(s['full_pipeline_seconds'], 1)} | {fmt(s['dbt_build_seconds'], 1)} | "
+        lines.append(f"| {name} ({s['repeats']}) | {s['values']:,} | {fmt(s['full_pipeline_seconds'], 1)} | {fmt(s['dbt_build_seconds'], 1)} | "
                      f"{fmt(s['quality_gate_seconds'], 1)} | {fmt(s['exports_seconds'], 1)} | {fmt(s['incremental_dbt_build_seconds'], 1)} | "
                      f"{fmt(s.get('floor_seconds'), 1)} | {fmt(s.get('pandas_seconds'), 1)} | {fmt(r['full build / floor'])} | "
                      f"{fmt(r['pandas peer / full build'])} | {fmt(r['incremental / full build'])} | {fmt(r['peak memory GB'])} | "
@@ -158,6 +158,7 @@ def main() -> int:
     results: dict[str, Any] = {"machine": machine(), "scales": {}}
     failed = False
     for scale in arguments.scales.split(","):
+        load_before = os.getloadavg()[0]
         try:
             runs = [run_scale(scale) for _ in range(arguments.repeats if scale != "L" else max(1, arguments.repeats // 2))]
         except RuntimeError as error:  # recorded, and the other scales still run
@@ -166,6 +167,8 @@ def main() -> int:
         else:
             peers = time_peers(Path(runs[-1]["folder"]), scale, arguments.repeats)
             results["scales"][scale] = summarise(runs, peers)
+        # other work on the machine shows here: the 1-minute load before and after the scale
+        results["scales"][scale]["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
         print(f"{scale}: {json.dumps(results['scales'][scale].get('ratios') or results['scales'][scale])}", flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")  # after every scale
