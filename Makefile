@@ -7,13 +7,17 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test dev bench install clean
+.PHONY: run test soak dev bench install clean
 
 run: install ## run the whole pipeline on the embedded demo and print a summary
 	$(BIN)/python -m orchestration.run
 
 test: install ## the whole test suite
 	$(BIN)/python -m pytest
+
+soak: install ## every reliability case, the long soak runs included (not part of make test), then the README table
+	$(BIN)/python -m pytest -m "soak or not soak" tests/reliability
+	$(BIN)/python -m tests.reliability.table
 
 dev: install ## the Dagster UI (and daemon) on http://127.0.0.1:3000
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
