@@ -9,7 +9,9 @@ normalised once, in dbt staging.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ingestion.files import FileRefused, _decode, _detect_delimiter, _first_non_blank_line, _refuse_unclosed_quote, csv_cell_limit
 from lgperf.settings import Extract, LgInformCsvExtract, OflogExtract, TidyExtract, project_path
 
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
@@ -108,16 +111,55 @@ def read_extract(extract: Extract, *, sha256: str | None = None) -> ExtractResul
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    """The file's records as strings, indexed by the line each starts on (the header is line 1
+    when nothing is above it), read like an inbox file: UTF-8 with or without a BOM, else
+    Windows-1252; ``,`` ``;`` tab or ``|``. A blank line carries nothing and is skipped (the
+    line numbers of the rows after it stay true); a row with fewer or more cells than the
+    header (empty trailing cells aside), the same column name twice, NUL bytes, mixed
+    encodings or an unclosed quote refuse the file, naming the line."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=None, engine="python")
-    except (UnicodeDecodeError, pd.errors.ParserError) as error:
-        raise ExtractError(f"{path}: not a readable UTF-8 CSV: {error}") from None
+        text, _ = _decode(path, path.read_bytes())
+        lines = list(io.StringIO(text, newline=""))
+        start = _first_non_blank_line(lines)
+        if start is None:
+            raise ExtractError(f"{path}: empty: no header row")
+        reader = csv.reader(lines[start:], delimiter=_detect_delimiter(lines[start:start + 20]), strict=False)
+        records, line_before = [], 0
+        with csv_cell_limit():
+            for cells in reader:
+                records.append((start + line_before + 1, cells))
+                line_before = reader.line_num
+        _refuse_unclosed_quote(path, lines, records[-1][0] - 1, start + reader.line_num)
+    except FileRefused as error:
+        raise ExtractError(str(error)) from None
+    except csv.Error as error:
+        raise ExtractError(f"{path}: unreadable CSV: {error}") from None
+    header = [c.strip() for c in records[0][1]]
+    repeated = sorted({c for c in header if c and header.count(c) > 1})
+    if repeated:
+        raise ExtractError(f"{path}: the same column name twice in the header: {', '.join(map(repr, repeated))}")
+    rows, numbers = [], []
+    for number, cells in records[1:]:
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) < len(header) or any(c.strip() for c in cells[len(header):]):
+            raise ExtractError(f"{path}: line {number} has {len(cells)} cells but the header has {len(header)}; "
+                               "a truncated or shifted row: its values would land in the wrong columns")
+        rows.append(cells[:len(header)])
+        numbers.append(number)
+    frame = pd.DataFrame(rows, columns=header, index=numbers, dtype=str)
+    if "" in header:  # a trailing delimiter: a column without a name, dropped when it holds nothing
+        unnamed = frame.iloc[:, [i for i, c in enumerate(header) if c == ""]]
+        if unnamed.apply(lambda column: column.str.strip() != "").any().any():
+            raise ExtractError(f"{path}: a column without a name in the header holds values")
+        frame = frame.loc[:, [c != "" for c in header]]
+    return frame
 
 
 def _rows(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, str]]]:
-    """(file line number, record): the header is line 1, so data starts at line 2."""
-    for index, record in enumerate(frame.to_dict(orient="records")):
-        yield index + 2, {k: (v.strip() if isinstance(v, str) else v) for k, v in record.items()}
+    """(file line number, record), the line number being the frame's index."""
+    for line, record in zip(frame.index, frame.to_dict(orient="records")):
+        yield int(line), {k: (v.strip() if isinstance(v, str) else v) for k, v in record.items()}
 
 
 def _require(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:

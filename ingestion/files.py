@@ -8,12 +8,17 @@ file, so the caller can account for every row it received.
 
 A file that is unsafe or unreadable as a whole raises ``FileRefused``: too big, not a zip, a
 zip bomb (checked with ``zipfile`` before openpyxl parses any XML), formulas, external links,
-an unknown encoding, an unsupported extension or a path leaving the inbox. openpyxl parses with
+more than ``MAX_ROWS`` rows or ``MAX_COLUMNS`` columns (a sheet's extent is taken from the
+cells holding values, so a stray cell at XFD1048576 is refused at once instead of being walked
+cell by cell), NUL bytes, an unknown encoding or UTF-8 mixed with other bytes (named by line),
+a quote never closed (which would swallow the rest of the file into one cell), an unsupported
+extension or a path leaving the inbox. openpyxl parses with
 the standard library's expat (2.4+ limits entity expansion; external entities are not fetched).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -23,7 +28,7 @@ import stat
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,12 +38,14 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["FileRefused", "Table", "read_table", "sha256_of", "SUPPORTED_EXTENSIONS"]
+__all__ = ["FileRefused", "Table", "check_location", "read_table", "sha256_of", "SUPPORTED_EXTENSIONS"]
 
 MiB = 1024 * 1024
 SUPPORTED_EXTENSIONS = (".csv", ".txt", ".xlsx")
 CSV_DELIMITERS = ",;\t|"
 HEADER_SCAN_ROWS = 20  # how far down a sheet the header row may be
+MAX_ROWS = 200_000  # rows in one file: a survey wave or a year of complaints is far fewer
+MAX_COLUMNS = 1_000  # columns in one file: every layout has fewer than 20
 _SNIFF_LINES = 20
 _SNIFF_CHARS = 64 * 1024  # Sniffer's regexes are slow on very long lines
 
@@ -87,29 +94,33 @@ def read_table(
     max_bytes: int,
     max_uncompressed_bytes: int = 200 * MiB,
     max_compression_ratio: float = 100,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
     root: Path | None = None,
 ) -> Table:
     """Read a CSV/TXT or XLSX file; ``expected_columns`` are the column-name signatures the
-    caller knows, used to find the sheet and header row in a workbook."""
+    caller knows, used to find the sheet and header row in a workbook. A file with more than
+    ``max_rows`` rows or ``max_columns`` columns is refused before its cells are kept (a
+    sparse sheet with one cell at XFD1048576 would otherwise be 17 billion cells)."""
     path = Path(path)
     extension = path.suffix.lower()
     if extension not in SUPPORTED_EXTENSIONS:
         raise FileRefused(path, f"unsupported file type {path.suffix or '(none)'!r}; "
                                 f"expected one of {', '.join(SUPPORTED_EXTENSIONS)}")
-    _check_location(path, root)
+    check_location(path, root)
     content = _read_bounded(path, max_bytes)
     if not content:
         return Table(path, None, [], [], None, None)
     if extension == ".xlsx":
         _check_zip(path, content, max_uncompressed_bytes, max_compression_ratio)
-        return _read_xlsx(path, content, [set(s) for s in expected_columns])
-    return _read_csv(path, content)
+        return _read_xlsx(path, content, [set(s) for s in expected_columns], max_rows, max_columns)
+    return _read_csv(path, content, max_rows, max_columns)
 
 
 # --------------------------------------------------------------------------- file checks
 
 
-def _check_location(path: Path, root: Path | None) -> None:
+def check_location(path: Path, root: Path | None) -> None:
     """Refuse a path (a symlink, or ``..``) that resolves outside ``root``, and anything that
     is not a regular file: reading a FIFO or device would block or never end."""
     try:
@@ -162,8 +173,21 @@ def _check_zip(path: Path, content: bytes, max_uncompressed: int, max_ratio: flo
 
 # --------------------------------------------------------------------------- CSV
 
+MAX_CELL_CHARS = 131_072  # the csv module's default field limit, made the file reader's own
 
-def _read_csv(path: Path, content: bytes) -> Table:
+
+@contextlib.contextmanager
+def csv_cell_limit(limit: int = MAX_CELL_CHARS) -> Iterator[None]:
+    """The csv module's field limit is process-wide and other libraries raise it (frictionless
+    does on import): a read pins its own limit, so a file is refused or not whatever else ran."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> Table:
     text, encoding = _decode(path, content)
     lines = list(io.StringIO(text, newline=""))  # physical lines, each ended by \r\n, \n or \r
     start = _first_non_blank_line(lines)
@@ -173,13 +197,21 @@ def _read_csv(path: Path, content: bytes) -> Table:
     reader = csv.reader(lines[start:], delimiter=delimiter, strict=False)
     records: list[tuple[int, list[str]]] = []
     try:
-        line_before = 0
-        for cells in reader:
-            records.append((start + line_before + 1, [c.strip() for c in cells]))
-            line_before = reader.line_num
+        with csv_cell_limit():
+            line_before = 0
+            for cells in reader:
+                if len(cells) > max_columns:
+                    raise FileRefused(path, f"too wide: line {start + line_before + 1} has {len(cells):,} "
+                                            f"columns, the limit is {max_columns:,}")
+                if len(records) > max_rows:  # the header and max_rows data rows are kept
+                    raise FileRefused(path, f"too many rows: over {max_rows:,} data rows; "
+                                            f"split it into smaller files")
+                records.append((start + line_before + 1, [c.strip() for c in cells]))
+                line_before = reader.line_num
     except csv.Error as error:
         raise FileRefused(path, f"unreadable CSV near line {start + reader.line_num}: "
                                 f"{error}") from error
+    _refuse_unclosed_quote(path, lines, records[-1][0] - 1 if records else 0, start + reader.line_num)
     while records and not records[-1][1]:
         records.pop()  # empty lines at the very end carry nothing
     (_, raw_header), body = records[0], records[1:]
@@ -190,22 +222,54 @@ def _read_csv(path: Path, content: bytes) -> Table:
     return Table(path, None, header, rows, encoding, delimiter)
 
 
+def _refuse_unclosed_quote(path: Path, lines: Sequence[str], first: int, end: int) -> None:
+    """A quote opened and never closed makes the csv module read the rest of the file as one
+    cell, silently swallowing every row after it: refuse the file, naming the line. Only the
+    last record can be such a cell; it is one when it spans several lines with an odd number
+    of quote characters (a closed quoted cell, its doubled quotes included, has an even one)."""
+    if end - first > 1 and sum(line.count('"') for line in lines[first:end]) % 2:
+        raise FileRefused(path, f"a quote opened on line {first + 1} is never closed: the "
+                                f"{end - first - 1:,} line(s) after it would be read as one cell")
+
+
 def _decode(path: Path, content: bytes) -> tuple[str, str]:
     """UTF-8 (BOM or not) when it decodes strictly, else Windows-1252; anything else (bytes
     that cp1252 leaves undefined, NUL bytes of UTF-16 or binary files) is refused."""
-    if b"\x00" in content:
-        raise FileRefused(path, "contains NUL bytes: a binary or UTF-16 file, not CSV text; "
-                                "save it as 'CSV UTF-8'")
+    nul = content.find(b"\x00")
+    if nul >= 0:
+        what = ("UTF-16 text" if content[:2] in (b"\xff\xfe", b"\xfe\xff") else
+                "a PNG image" if content.startswith(b"\x89PNG") else "a binary or UTF-16 file")
+        line = _line_of(content, nul)
+        raise FileRefused(path, f"contains NUL bytes (first at line {line}, "
+                                f"offset {nul}): {what}, not CSV text; save it as 'CSV UTF-8'")
+    bom = 3 if content.startswith(b"\xef\xbb\xbf") else 0
     try:
-        text = content.decode("utf-8-sig")
-        return text, "utf-8-sig" if content.startswith(b"\xef\xbb\xbf") else "utf-8"
-    except UnicodeDecodeError:
-        pass
+        return content[bom:].decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError as error:
+        offset = bom + error.start
+        if _UTF8_MULTIBYTE.search(content, 0, offset):
+            # valid UTF-8 (é, ’, £, a BOM) before a byte that is not: read as Windows-1252 the
+            # file would turn every earlier one into mojibake ("’" -> "â€™"), silently
+            line = _line_of(content, offset)
+            raise FileRefused(path, f"mixed text encodings: UTF-8 text, then byte "
+                                    f"0x{content[offset]:02X} at line {line} (offset "
+                                    f"{offset}) that is not UTF-8; save it as 'CSV UTF-8'") from error
     try:
         return content.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as error:
         raise FileRefused(path, f"unknown text encoding: byte 0x{content[error.start]:02X} at "
                                 f"offset {error.start} is neither UTF-8 nor Windows-1252") from error
+
+
+def _line_of(content: bytes, offset: int) -> int:
+    """The 1-based line holding byte ``offset``, lines ended by CRLF, LF or a lone CR."""
+    return len(re.findall(rb"\r\n|\r|\n", content[:offset])) + 1
+
+
+_UTF8_MULTIBYTE = re.compile(  # one well-formed non-ASCII UTF-8 sequence
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
 
 
 def _first_non_blank_line(lines: Sequence[str]) -> int | None:
@@ -232,12 +296,15 @@ def _detect_delimiter(sample_lines: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- XLSX
 
 
-def _read_xlsx(path: Path, content: bytes, signatures: list[set[str]]) -> Table:
+def _read_xlsx(path: Path, content: bytes, signatures: list[set[str]],
+               max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> Table:
     workbook = _open_workbook(path, content)
     try:
         if getattr(workbook, "_external_links", None):
             raise FileRefused(path, "external links to other workbooks are not accepted")
         _refuse_formulas(path, workbook)
+        for worksheet in workbook.worksheets:
+            _bound_sheet(path, worksheet, max_rows, max_columns)
         sheet, header_row = _find_header(workbook.worksheets, signatures)
         if sheet is None:
             return Table(path, None, [], [], None, None)
@@ -271,11 +338,34 @@ def _open_workbook(path: Path, content: bytes) -> openpyxl.Workbook:
 def _refuse_formulas(path: Path, workbook: openpyxl.Workbook) -> None:
     """A formula's value is whatever Excel last computed, or nothing: refuse, naming a cell."""
     for sheet in workbook.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    raise FileRefused(path, f"contains formulas (first at {sheet.title}!"
-                                            f"{cell.coordinate}); paste values and send it again")
+        # the cells stored, never the sheet's whole range (iter_rows would create every cell)
+        formulas = sorted((cell.row, cell.column, cell.coordinate) for cell in _stored_cells(sheet)
+                          if cell.data_type == "f")
+        if formulas:
+            raise FileRefused(path, f"contains formulas (first at {sheet.title}!"
+                                    f"{formulas[0][2]}); paste values and send it again")
+
+
+def _stored_cells(sheet: Worksheet) -> list[Any]:
+    return list(getattr(sheet, "_cells", {}).values())
+
+
+def _bound_sheet(path: Path, sheet: Worksheet, max_rows: int, max_columns: int) -> None:
+    """Refuse a sheet whose cells holding a value reach beyond the limits, and shrink the
+    sheet's range to those cells, so that iterating it never walks empty styled space."""
+    filled = [(cell.row, cell.column) for cell in _stored_cells(sheet) if not _blank_cell(cell.value)]
+    last_row = max((r for r, _ in filled), default=0)
+    last_column = max((c for _, c in filled), default=0)
+    if last_column > max_columns:
+        raise FileRefused(path, f"too wide: sheet {sheet.title!r} has a value in column "
+                                f"{get_column_letter(last_column)} ({last_column:,}), the limit is "
+                                f"{max_columns:,} columns")
+    if last_row > max_rows + HEADER_SCAN_ROWS:
+        raise FileRefused(path, f"too many rows: sheet {sheet.title!r} has a value on row "
+                                f"{last_row:,}, the limit is {max_rows:,} data rows; split it into "
+                                f"smaller files")
+    for key in [k for k, cell in sheet._cells.items() if k[0] > last_row or k[1] > last_column]:
+        del sheet._cells[key]  # styled but empty cells beyond the data
 
 
 def _sheet_values(sheet: Worksheet) -> list[list[Any]]:

@@ -4,8 +4,11 @@ matched to a layout, checked row by row and loaded in one transaction.
 Nothing received is lost: every file is archived (gzip, by SHA-256) in ``raw.inbox_files``
 with its outcome; accepted rows go to ``raw.survey_responses`` / ``raw.complaints``; every
 other row goes to ``audit.quarantine`` with its row number, column and reason, so accepted +
-quarantined = received for every file. A refused file (too big, a zip bomb, formulas or
-external links, no layout fits, outside the inbox) is recorded with its reason. The same
+quarantined = received for every file. A refused file (empty, too big, too many rows or
+columns, a zip bomb, formulas or external links, no layout fits, outside the inbox: a link
+leaving it is refused before its target is read, even to hash it) is recorded with its
+reason. Personal data (emails, phones, postcodes, NI numbers) in an id is a row problem, and
+quarantined rows and their reasons carry it redacted, whatever column it came in. The same
 bytes dropped twice load once; a file dropped again under the same name with other bytes is a
 corrected re-issue, and staging reads only the latest version of each file name.
 """
@@ -13,6 +16,7 @@ corrected re-issue, and staging reads only the latest version of each file name.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,11 +26,11 @@ from typing import Any
 
 import duckdb
 
-from ingestion.files import FileRefused, read_table, sha256_of
+from ingestion.files import FileRefused, check_location, read_table, sha256_of
 from ingestion.inbox_rows import CheckedRow, check_rows
 from ingestion.layouts import Layout, NoLayoutFits, choose_layout
 from ingestion.raw_load import insert_records
-from ingestion.redaction import redact
+from ingestion.redaction import redact, redact_personal_data
 
 KIND_OF_FOLDER = {"surveys": "survey", "complaints": "complaint"}
 TABLE_OF_KIND = {"survey": "raw.survey_responses", "complaint": "raw.complaints"}
@@ -71,9 +75,21 @@ def ingest_folder(
     run_id: str,
 ) -> list[FileOutcome]:
     """Ingest every file in the folder that was not loaded before; one transaction per file."""
+    if folder not in KIND_OF_FOLDER:  # never list (or hash) a folder outside the inbox
+        raise ValueError(f"{folder!r} is not an inbox folder; expected one of {', '.join(KIND_OF_FOLDER)}")
     known = loaded_hashes(connection, folder)
     outcomes = []
     for path in inbox_files(inbox_dir, folder):
+        try:  # a link leaving the inbox (or to a FIFO or device) is refused before its target is read, even to hash it
+            check_location(path, inbox_dir)
+        except FileRefused as error:
+            digest = hashlib.sha256(f"refused:{folder}/{path.name}:{error.reason}".encode()).hexdigest()
+            if digest in known:
+                outcomes.append(FileOutcome(folder, path.name, digest, "already loaded"))
+            else:
+                outcomes.append(_record(connection, _refused(folder, path, digest, str(error)), None, [], run_id, set()))
+                known.add(digest)
+            continue
         try:
             digest = sha256_of(path)
         except OSError as error:
@@ -108,6 +124,8 @@ def _read(
             max_bytes=max_file_bytes,
             root=inbox_dir,
         )
+        if not table.header:
+            raise FileRefused(path, f"empty: no header row and no data ({path.stat().st_size:,} bytes)")
         layout = choose_layout(table.header, layouts, kind=kind, file_name=path.name)
     except (FileRefused, NoLayoutFits) as error:
         content = path.read_bytes() if path.stat().st_size <= max_file_bytes and not path.is_symlink() else None
@@ -175,13 +193,26 @@ def _quarantine_row(row: CheckedRow, outcome: FileOutcome, lineage: dict[str, An
     """The row as received, its free text (and any unmapped column) redacted: audit.quarantine
     is outside raw."""
     redact_columns = free_text | set(row.extra)
-    record = {k: (redact(v).text if isinstance(v, str) and k in redact_columns else v) for k, v in row.record.items()}
+    # every other cell too, where it holds an email, phone, postcode or NI number: a Service
+    # cell with an address in it, or the reason quoting that cell, must not carry it out of raw
+    record = {k: (redact(v).text if k in redact_columns else redact_personal_data(v)) if isinstance(v, str) else v
+              for k, v in row.record.items()}
     column, _ = row.problems[0]
     return {
         "run_id": lineage["run_id"], "source_system": lineage["source_system"], "source_reference": _reference(outcome, row),
         "source_sha256": outcome.sha256, "row_number": row.row_number, "column_name": column,
-        "reason": "; ".join(reason for _, reason in row.problems), "raw_record": _json(record), "quarantined_at": lineage["ingested_at"],
+        "reason": "; ".join(_redact_reason(reason, row.record) for _, reason in row.problems), "raw_record": _json(record),
+        "quarantined_at": lineage["ingested_at"],
     }
+
+
+def _redact_reason(reason: str, record: dict[str, Any]) -> str:
+    """The reason with any cell it quotes redacted as that cell is ("'[email]' is not an
+    allowed service"), then whatever personal data is left."""
+    for value in record.values():
+        if isinstance(value, str) and value and value in reason:
+            reason = reason.replace(value, redact_personal_data(value))
+    return redact_personal_data(reason)
 
 
 def _json(value: Any) -> str:

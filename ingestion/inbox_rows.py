@@ -15,10 +15,12 @@ from typing import Any
 
 from ingestion.inbox_schema import COMPLAINT_REQUIRED, QUESTIONS, SCALES, SURVEY_REQUIRED
 from ingestion.layouts import Layout, normalise_label
+from ingestion.redaction import personal_data_kinds
 
 DATE_FIELDS = frozenset({"fieldwork_start", "fieldwork_end", "received_date", "due_date", "responded_date"})
 LABEL_FIELDS = frozenset({"age_band", "sex", "ethnicity", "disability", "ward", "stage", "outcome", "service", "channel", "theme"})
 ID_FIELDS = {"survey": "respondent_id", "complaint": "complaint_id"}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
 
 
 @dataclass
@@ -118,7 +120,14 @@ def _convert(row: CheckedRow, name: str, column: str, value: Any, layout: Layout
             row.problems.append((column, f"{value!r} is not an allowed {name.replace('_', ' ')}"))
         row.canonical[name] = canonical
     else:
-        row.canonical[name] = _text(value)
+        text = _text(value)
+        if name in ID_FIELDS.values():
+            kinds = personal_data_kinds(text)
+            if kinds:
+                row.problems.append((column, f"{name.replace('_', ' ')} holds personal data ({', '.join(kinds)}), not an id"))
+            elif text.startswith(FORMULA_START):
+                row.problems.append((column, f"{name.replace('_', ' ')} {text!r} starts with {text[0]!r}, which a spreadsheet would run as a formula"))
+        row.canonical[name] = text
 
 
 def _check_rules(row: CheckedRow, layout: Layout, column_of: Mapping[str, str]) -> None:
