@@ -2,8 +2,9 @@
 
 The pipeline's one client talks to it exactly as to the real service: signed URLs, one-use
 signatures, the same JSON documents and error bodies. Switchable faults (rate limits, 5xx,
-slow, truncated or dropped responses, bad JSON, usage limits) let tests prove the client's
-retry and failure handling against real sockets. Credentials are never logged or recorded.
+slow, truncated or dropped responses, bad or cut-short JSON, usage limits, and /data answers
+with duplicated or reordered rows or a comparison group that expands to no areas) let tests
+prove the client's and the pull's retry and failure handling against real sockets. Credentials are never logged or recorded.
 
 Run standalone: ``python -m demo.server --port 8765``.
 """
@@ -32,7 +33,10 @@ from ingestion.lginform.signing import redact_credentials, split_signed_url, ver
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("rate_limit", "server_error", "slow", "truncated", "drop", "malformed_json", "wrong_shape", "usage_limit")
+FAULT_KINDS = ("rate_limit", "server_error", "slow", "truncated", "drop", "malformed_json", "wrong_shape", "usage_limit",
+               "truncated_json", "duplicate_rows", "reorder_rows", "empty_group")
+# faults that change the content of a /data (JSON) answer; on any other path the answer is unchanged
+DATA_FAULTS = frozenset({"duplicate_rows", "reorder_rows", "empty_group"})
 MAX_REMEMBERED_SIGNATURES = 100_000
 JSON_TYPE = "application/json; charset=utf-8"
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -382,6 +386,42 @@ class _Api:
         return buffer.getvalue().encode("utf-8")
 
 
+def _alter_data(document: dict[str, Any], kind: str, params: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    """A /data document as a faulty service might send it.
+
+    ``duplicate_rows``: the first ``count`` rows (default 1) are sent twice, the copies right
+    after the originals; with ``conflicting=True`` each copy's numeric values are changed (+1).
+    ``reorder_rows``: the rows in reverse order (each row keeps its own cells).
+    ``empty_group``: a comparison group in ``area`` (or the one named ``group=``) expands to
+    no areas; the area codes asked for by GSS code are still answered.
+    """
+    rows = document["rows"]
+    if kind == "duplicate_rows":
+        count = int(params.get("count", 1))
+        copies = json.loads(json.dumps(rows[:count]))
+        if params.get("conflicting"):
+            for row in copies:
+                for cell in row["values"]:
+                    if isinstance(cell.get("value"), (int, float)):
+                        cell["value"] += 1
+                        cell["formatted"] = f"{cell['value']}"
+        document["rows"] = [*rows[:count], *copies, *rows[count:]]
+    elif kind == "reorder_rows":
+        document["rows"] = list(reversed(rows))
+    elif kind == "empty_group":
+        tokens = _split(query.get("area", ""))
+        group = params.get("group")
+        groups = [t for t in tokens if (t == group if group else not _is_gss(t))]
+        if groups:
+            asked = {t for t in tokens if _is_gss(t)}
+            document["rows"] = [r for r in rows if r["area"]["identifier"] in asked]
+    return document
+
+
+def _is_gss(token: str) -> bool:
+    return len(token) == 9 and token[0] in "EWSN" and token[1:].isdigit()
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -453,6 +493,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "wrong_shape":
             return _Reply(200, JSON_TYPE, _encode({"unexpected": []}))
         content_type, body = self.server.demo.api.route(path, query)
+        if kind == "truncated_json":  # a complete HTTP answer (its own length announced) whose JSON is cut short
+            return _Reply(200, content_type, body[: len(body) // 2])
+        if kind in DATA_FAULTS and content_type == JSON_TYPE and path.rstrip("/").removesuffix(".json").endswith("/data"):
+            body = _encode(_alter_data(json.loads(body), kind, params, query))
         return _Reply(200, content_type, body, truncate=kind == "truncated")
 
     def _send(self, reply: _Reply) -> None:

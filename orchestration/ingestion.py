@@ -87,7 +87,12 @@ def lginform_raw(
         "changed_since": str(result.changed_since) if result.changed_since else "full pull",
         "extract_files_read": len(extracts),
         "extract_rows_quarantined": inserted["quarantined"],
+        "duplicate_rows_dropped": result.duplicate_rows_dropped,
     }
+    if result.duplicate_rows_dropped:
+        context.log.warning(
+            f"LG Inform: {result.duplicate_rows_dropped} identical duplicate row(s) in /data answers were loaded once"
+        )
     for table in LGINFORM_TABLES:
         received = len(result.rows[table]) + sum(len(e.tables.get(table, [])) for e in extracts)
         yield dg.MaterializeResult(

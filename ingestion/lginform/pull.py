@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from ingestion.lginform.client import ApiResponse, LgInformClient, LgInformError, NotAuthorised, UsageLimitExceeded
-from ingestion.lginform.responses import changed_metric_types, data_rows, metric_type_row, period_rows
+from ingestion.lginform.responses import changed_metric_types, data_rows_deduplicated, metric_type_row, period_rows
 
 SOURCE_SYSTEM = "lginform"
 RAW_TABLES = ("lginform_metric_types", "lginform_periods", "lginform_areas", "lginform_group_members", "lginform_values")
@@ -39,6 +39,7 @@ class PullResult:
     fetched_metric_types: list[str] = field(default_factory=list)
     skipped_metric_types: list[str] = field(default_factory=list)  # unchanged since the last pull
     changed_since: date | None = None  # the dataChangedSince asked, None for a full pull
+    duplicate_rows_dropped: int = 0  # identical repeated rows within a /data answer, loaded once
 
     def add(self, table: str, response: ApiResponse, rows: list[dict[str, Any]]) -> None:
         lineage = {"source_system": SOURCE_SYSTEM, "source_reference": response.request, "source_sha256": response.sha256}
@@ -122,14 +123,33 @@ def pull_lginform(
     for batch in batches(to_fetch, batch_size):
         for token in areas:
             params = [("metricType", ",".join(batch)), ("area", token), ("period", periods), ("value.valueType", "raw")]
-            if not (answer := fetch("/data", params, lambda r: data_rows(r, frozenset(null_as_zero)))):
+            is_group = not _GSS.match(token.split(":", 1)[0])
+
+            def parse(response: ApiResponse, token: str = token, is_group: bool = is_group):
+                return _group_not_empty(response, token, is_group, data_rows_deduplicated(response, frozenset(null_as_zero)))
+
+            if not (answer := fetch("/data", params, parse)):
                 continue
-            response, (values, area_rows) = answer
+            response, (values, area_rows, duplicates) = answer
+            result.duplicate_rows_dropped += duplicates
             result.add("lginform_values", response, values)
             result.add("lginform_areas", response, area_rows)
-            if not _GSS.match(token.split(":", 1)[0]):
+            if is_group:
                 members = [{"group_id": token, "area_code": a["area_code"]} for a in area_rows]
                 result.add("lginform_group_members", response, members)
     if failures:
         raise PullFailed(failures)
     return result
+
+
+def _group_not_empty(response: ApiResponse, token: str, is_group: bool, parsed: T) -> T:
+    """A comparison group that expands to no areas would give an empty benchmark without a
+    word: refuse the answer, naming the group."""
+    if is_group and not parsed[1]:
+        raise LgInformError(
+            response.request,
+            f"comparison group {token!r} expanded to no areas: its benchmarks would be empty; "
+            "check the group id in pipeline.yml (lginform.areas) and on the service",
+            response.status,
+        )
+    return parsed

@@ -153,9 +153,24 @@ def period_rows(response: ApiResponse) -> list[dict[str, Any]]:
 
 def data_rows(response: ApiResponse, null_as_zero: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(value rows, area rows) of a /data answer; a row whose cells do not match the columns is an error."""
+    values, areas, _ = data_rows_deduplicated(response, null_as_zero)
+    return values, areas
+
+
+def data_rows_deduplicated(
+    response: ApiResponse, null_as_zero: frozenset[str] = frozenset()
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """(value rows, area rows, duplicate rows dropped) of a /data answer.
+
+    An area that comes twice with identical cells is loaded once and counted; twice with
+    different cells, the answer contradicts itself and is refused (naming the request and the
+    area): which value is right cannot be known, and loading either would be a guess.
+    """
     document = _validate(DataDocument, response)
     values: list[dict[str, Any]] = []
     areas: list[dict[str, Any]] = []
+    seen: dict[str, _Row] = {}
+    duplicates = 0
     for index, row in enumerate(document.rows):
         if len(row.values) != len(document.columns):
             raise ResponseNotUnderstood(
@@ -163,6 +178,16 @@ def data_rows(response: ApiResponse, null_as_zero: frozenset[str] = frozenset())
                 f"row {index} (area {row.area.identifier}) has {len(row.values)} values for {len(document.columns)} columns",
                 response.status,
             )
+        if (first := seen.get(row.area.identifier)) is not None:
+            if first != row:
+                raise ResponseNotUnderstood(
+                    response.request,
+                    f"row {index} repeats area {row.area.identifier} with different values: conflicting duplicate rows, nothing loaded",
+                    response.status,
+                )
+            duplicates += 1
+            continue
+        seen[row.area.identifier] = row
         areas.append({"area_code": row.area.identifier, "label": row.area.label or row.area.identifier, "short_label": None})
         for column, cell in zip(document.columns, row.values):
             value = cell.value
@@ -182,4 +207,4 @@ def data_rows(response: ApiResponse, null_as_zero: frozenset[str] = frozenset())
                     "publication_status": cell.publication_status,
                 }
             )
-    return values, areas
+    return values, areas, duplicates
