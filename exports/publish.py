@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import os
 import shutil
 import tempfile
@@ -60,21 +61,66 @@ def staged_folder(destination: Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``destination``; on success swap it into place.
 
     The previous export stays byte for byte as it was until the new one is complete; if the
-    block raises, the temporary folder is removed and the destination is untouched.
+    block raises, the temporary folder is removed and the destination is untouched. The swap
+    is one atomic exchange of the two folders where the system allows it (Linux
+    ``renameat2(RENAME_EXCHANGE)``), so a reader, or a run killed at any moment, sees the old
+    complete folder or the new complete one, never neither. Staging folders left by a run
+    that was killed are removed first.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     previous = destination.parent / f".{destination.name}.previous"
     if previous.exists() and not destination.exists():
-        os.replace(previous, destination)  # a run was killed between the two renames below
+        os.replace(previous, destination)  # a run was killed between the two renames of the fallback below
+    shutil.rmtree(previous, ignore_errors=True)
+    for leftover in destination.parent.glob(f".{destination.name}.staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)  # a killed run's half-written export: never published
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.staging-", dir=destination.parent))
     try:
         yield staging
+        _fsync_tree(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     staging.chmod(0o755)  # mkdtemp makes it private; the portal and BI tools read the published folder
-    shutil.rmtree(previous, ignore_errors=True)
+    if destination.exists() and _exchange(staging, destination):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous export
+        return
     if destination.exists():
         os.replace(destination, previous)
     os.replace(staging, destination)
     shutil.rmtree(previous, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2); False where that is not available."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False  # the file system or kernel cannot: fall back to two renames
+    raise OSError(error, os.strerror(error), str(b))
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of the new export to disk before it is published."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
