@@ -24,6 +24,7 @@ GSS_CODE = r"^[EWSN]\d{8}$"
 # LG Inform metric type ids are digits; the council's own (local) indicators are L + 4 digits.
 INDICATOR_ID = r"^(\d+|L\d{4})$"
 GROUP_ID = r"^[A-Za-z][A-Za-z0-9_]*$"
+AREA_QUALIFIER = r"^[A-Za-z0-9_]+$"
 PERIODS = r"^(latest(:[1-9]\d*)?|[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?(,[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?)*)$"
 
 
@@ -67,7 +68,11 @@ class LgInformSettings(_Strict):
     @classmethod
     def _areas_are_codes_or_groups(cls, areas: list[str]) -> list[str]:
         for token in areas:
-            code = token.split(":", 1)[0]
+            code, colon, qualifier = token.partition(":")
+            # "E08000009:<qualifier>" is passed to the API; the qualifier is a plain word, so no
+            # quote, semicolon or space ever travels from pipeline.yml into a request or the warehouse
+            if colon and not re.match(AREA_QUALIFIER, qualifier):
+                raise ValueError(f"{token!r}: the part after ':' must be letters, digits or '_'")
             if not (re.match(GSS_CODE, code) or re.match(GROUP_ID, token)):
                 raise ValueError(f"{token!r} is neither a GSS code nor a comparison group id")
         return areas

@@ -7,6 +7,7 @@ one code path against a real HTTP server.
 
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,48 @@ from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
 # Every step that opens the warehouse holds this Dagster concurrency pool: DuckDB allows one
 # writing process. Its limit (1) is set in dagster.yaml (concurrency.pools.default_limit).
 WAREHOUSE_POOL = "warehouse"
+WAREHOUSE_POOL_LIMIT = 1
+
+
+def ensure_warehouse_pool(instance: dg.DagsterInstance) -> None:
+    """Make sure ``instance`` enforces the warehouse pool across processes before a run starts.
+
+    Dagster enforces a pool only through the instance's storage (op concurrency slots) and only
+    for a pool with a limit: ``concurrency.pools.default_limit`` in DAGSTER_HOME/dagster.yaml, or
+    a limit set in storage. A DAGSTER_HOME without the project's dagster.yaml (created by hand,
+    or by a tool) would let two runs open the warehouse at once, and DuckDB refuses the second
+    writer ("Could not set lock on file"). Then the limit is set in storage; an instance that
+    cannot hold slots at all is refused.
+    """
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        raise dg.DagsterInvariantViolationError(
+            f"the Dagster instance ({type(storage).__name__}) cannot enforce the concurrency pool "
+            f"{WAREHOUSE_POOL!r}; use the SQLite or PostgreSQL storage of dagster.yaml")
+    if instance.get_concurrency_config().pool_config.default_pool_limit is not None:
+        return  # dagster.yaml's default limit applies (the pool is created on its first claim)
+    if WAREHOUSE_POOL not in {pool.name for pool in storage.get_pool_limits()}:
+        storage.set_concurrency_slots(WAREHOUSE_POOL, WAREHOUSE_POOL_LIMIT)
+
+
+@contextlib.contextmanager
+def holding_warehouse_pool(instance: dg.DagsterInstance, run_id: str, step_key: str) -> Iterator[None]:
+    """Hold a slot of the warehouse pool outside a step (e.g. ``make run``'s summary, which
+    reads the warehouse after its run while another run may be writing), as a step of
+    ``run_id`` named ``step_key``; waits for the slot like a step does."""
+    from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+
+    run = instance.get_run_by_id(run_id)
+    if run is None or not instance.event_log_storage.supports_global_concurrency_limits:
+        yield
+        return
+    with InstanceConcurrencyContext(instance, run) as slots:
+        while not slots.claim(WAREHOUSE_POOL, step_key):
+            time.sleep(0.2)  # claim() itself backs off between queries of the storage
+        try:
+            yield
+        finally:
+            slots.free_step(step_key)
 
 
 class WarehouseResource(DuckDBResource):

@@ -35,12 +35,16 @@ def main() -> int:
               f"{len(files)} demo survey and complaints files are in {env.inbox_dir}")
 
     from orchestration.definitions import build_definitions
+    from orchestration.resources import ensure_warehouse_pool, holding_warehouse_pool
 
     defs = build_definitions(env)
     instance = dg.DagsterInstance.get()
+    ensure_warehouse_pool(instance)  # another run (a schedule, a sensor, a second `make run`) may be writing
     refresh = defs.resolve_job_def("refresh_all").execute_in_process(instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False)
     report = defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False)
-    print(summarise(env, refresh, report, time.monotonic() - started))
+    with holding_warehouse_pool(instance, report.run_id, "make_run_summary"):
+        summary = summarise(env, refresh, report, time.monotonic() - started)
+    print(summary)
     return 0 if refresh.success and report.success else 1
 
 

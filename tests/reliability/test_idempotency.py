@@ -1,0 +1,77 @@
+"""The pipeline twice on the same inputs (the small demo and the demo inbox) writes byte-identical
+exports and leaves equal marts.
+
+The first run is the session's ``demo_baseline`` (copied, never changed); the second is a
+refresh_all on the copy: same warehouse, same inbox, same demo API.
+
+What legitimately differs, and is excluded:
+- ``quality/``: the auditor's report lists every validation run and keeps each run's failing rows
+  under ``failing/<run_id>/``; a second run adds its own, by design.
+- ``bi/lgperf_marts.duckdb``: a DuckDB database file holds block-allocation state that changes
+  with every write; it is compared by content (every table, ORDER BY ALL) instead of bytes.
+Nothing else is excluded.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from tests.conftest import point_environment
+
+BYTE_COMPARED = ("open-data", "bi", "report")
+NOT_BYTE_COMPARED = {"bi/lgperf_marts.duckdb"}
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def tables(path: Path, schema: str) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        names = [t for (t,) in connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]).fetchall()]
+        return {t: connection.execute(f'SELECT * FROM "{schema}"."{t}" ORDER BY ALL').fetchall() for t in names}
+
+
+def test_a_second_run_on_the_same_inputs_rewrites_identical_exports_and_marts(tmp_path, monkeypatch, demo_baseline, tried):
+    tried("refresh_all twice on the same inputs (small demo, demo inbox, same warehouse)",
+          "open-data/, bi/*.parquet and report/*.html byte-identical; every marts.* table equal (ORDER BY ALL), "
+          "the BI .duckdb equal by content; only the quality folder (it lists runs) differs", "idempotency")
+    folder = tmp_path / "again"
+    shutil.copytree(demo_baseline, folder)
+    env = point_environment(monkeypatch, folder)
+    before = {name: files(demo_baseline / "exports" / name) for name in BYTE_COMPARED}
+    marts_before = tables(demo_baseline / "warehouse.duckdb", "marts")
+
+    from orchestration.definitions import build_definitions
+
+    result = build_definitions(env).resolve_job_def("refresh_all").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success
+
+    for name in BYTE_COMPARED:
+        after = files(env.export_dir / name)
+        assert sorted(after) == sorted(before[name])
+        assert after, name
+        changed = [path for path in after if after[path] != before[name][path] and f"{name}/{path}" not in NOT_BYTE_COMPARED]
+        assert changed == [], f"{name}: {changed} differ after a second run on the same inputs"
+        # the run really rewrote them (not merely left the old files): the folder is new
+    assert env.export_dir.joinpath("open-data", "datapackage.json").stat().st_mtime > \
+        demo_baseline.joinpath("exports", "open-data", "datapackage.json").stat().st_mtime
+
+    marts_after = tables(env.warehouse_path, "marts")
+    assert sorted(marts_after) == sorted(marts_before) and len(marts_after) == 9
+    for mart, rows in marts_before.items():
+        assert rows, mart
+        assert marts_after[mart] == rows, f"marts.{mart} changed on a second run on the same inputs"
+    assert tables(env.export_dir / "bi" / "lgperf_marts.duckdb", "marts") == marts_after
+    # the second run inserted nothing new into raw: same counts as the first
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        inserted = connection.execute(
+            "SELECT (SELECT count(*) FROM raw.lginform_values WHERE run_id = $1) + (SELECT count(*) FROM raw.complaints WHERE run_id = $1)"
+            " + (SELECT count(*) FROM raw.survey_responses WHERE run_id = $1)", [result.run_id]).fetchone()[0]
+    assert inserted == 0
