@@ -97,7 +97,7 @@ in_group AS (
 ),
 stats AS (
     SELECT comparison_group_id, indicator_id, period_id,
-        count(*) AS group_size, avg(value ORDER BY value) AS group_mean,
+        count(*) AS group_size, avg(value::DECIMAL(38, 10)) AS group_mean,
         quantile_cont(value, 0.5) AS group_median,
         quantile_cont(value, 0.25) AS group_q1, quantile_cont(value, 0.75) AS group_q3
     FROM in_group GROUP BY ALL
@@ -147,18 +147,19 @@ steps AS (
 ),
 raw_limits AS (
     SELECT indicator_id, area_code, seg, count(*) AS point_count,
-        avg(value ORDER BY value) AS process_mean,
-        avg(moving_range ORDER BY moving_range) AS raw_mean_moving_range
+        sum(value::DECIMAL(38, 10)) AS value_sum,
+        avg(value::DECIMAL(38, 10)) AS process_mean,
+        avg(moving_range::DECIMAL(38, 10)) AS raw_mean_moving_range
     FROM steps GROUP BY ALL
 ),
 limits AS (
-    SELECT l.indicator_id, l.area_code, l.seg, l.point_count, l.process_mean,
+    SELECT l.indicator_id, l.area_code, l.seg, l.point_count, l.value_sum, l.process_mean,
         CASE WHEN getvariable('spc_screen_moving_ranges')
-             THEN coalesce(avg(m.moving_range ORDER BY m.moving_range) FILTER (WHERE m.moving_range < 3.267 * l.raw_mean_moving_range),
+             THEN coalesce(avg(m.moving_range::DECIMAL(38, 10)) FILTER (WHERE m.moving_range < 3.267 * l.raw_mean_moving_range),
                            l.raw_mean_moving_range)
              ELSE l.raw_mean_moving_range END AS mean_moving_range
     FROM raw_limits AS l INNER JOIN steps AS m USING (indicator_id, area_code, seg)
-    GROUP BY l.indicator_id, l.area_code, l.seg, l.point_count, l.process_mean, l.raw_mean_moving_range
+    GROUP BY l.indicator_id, l.area_code, l.seg, l.point_count, l.value_sum, l.process_mean, l.raw_mean_moving_range
 ),
 charted AS (
     SELECT m.*, l.process_mean,
@@ -168,7 +169,7 @@ charted AS (
         l.process_mean - (2.0 / 3.0 * 2.66) * l.mean_moving_range AS lower_two_sigma,
         l.mean_moving_range,
         l.point_count < getvariable('spc_min_points_for_limits') AS trial_limits,
-        sign(m.value - l.process_mean) AS side_of_mean
+        sign(m.value::DECIMAL(38, 10) * l.point_count - l.value_sum) AS side_of_mean
     FROM steps AS m INNER JOIN limits AS l USING (indicator_id, area_code, seg)
 ),
 island_starts AS (  -- gaps and islands: 1 where the key differs from the previous point's

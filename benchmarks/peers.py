@@ -19,10 +19,10 @@ Simplifications (the benchmark brief allows them):
   left out, as the mart leaves it out).
 
 Exactness (values must agree within 1e-9, and SPC flags compare values with means and limits,
-so the last bit matters): the marts take means over sorted terms (``avg(x order by x)``,
-``macros/deterministic.sql``), i.e. a sequential sum in ascending order. pandas' own groupby
-sums are compensated (Kahan) and numpy's are pairwise, so the pandas peer sums sorted terms
-sequentially itself (:func:`_sorted_mean`). DuckDB's ``quantile_cont`` interpolates as
+so the last bit matters): the marts sum exact decimals (``macros/deterministic.sql``) and
+decide which side of the mean a point is on exactly (value x n against the exact sum). The
+pandas peer does the same with each value split into two int64s, whole part and
+ten-thousand-millionths (:func:`_exact_mean`, :func:`_side_of_mean`). DuckDB's ``quantile_cont`` interpolates as
 ``fma(1 - d, lo, hi * d)`` (measured on this build: the first product is fused), which
 neither pandas nor numpy's ``quantile`` reproduce bit for bit; :func:`_quantile_cont` does,
 with exact rational arithmetic for the few interpolations that need it.
@@ -131,23 +131,36 @@ def canonical_period_id(label: str | None) -> str | None:
     return None
 
 
-def _sorted_mean(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
-    """Mean of ``column`` per ``keys`` as DuckDB's ``avg(x order by x)``: non-null terms added
-    one by one in ascending order, divided by their count; null where there are none. Vectorised
-    across groups: step k adds every group's k-th smallest term."""
-    terms = frame.loc[frame[column].notna(), keys + [column]].sort_values(keys + [column], kind="mergesort")
-    group = terms.groupby(keys, sort=False).ngroup().to_numpy()
-    position = terms.groupby(keys, sort=False).cumcount().to_numpy()
-    values = terms[column].to_numpy(dtype="float64")
-    totals = np.zeros(group.max() + 1 if len(group) else 0)
-    for k in range(position.max() + 1 if len(position) else 0):
-        at = position == k
-        totals[group[at]] += values[at]
-    counts = np.bincount(group, minlength=len(totals))
-    index = terms.drop_duplicates(keys).set_index(keys).index
-    means = pd.Series(totals / counts, index=index, name=column)
+def _decimal_parts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each value as DECIMAL(38, 10), exactly: whole part and ten-thousand-millionths, two int64s."""
+    numbers = values.to_numpy(dtype="float64")
+    whole = np.trunc(numbers)
+    return whole.astype("int64"), np.rint((numbers - whole) * 1e10).astype("int64")
+
+
+def _exact_mean(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
+    """Mean of ``column`` per ``keys`` as the marts take it (``macros/deterministic.sql``): the
+    exact sum of the values as decimals with 10 places, divided by their count; null where
+    there are none."""
+    terms = frame.loc[frame[column].notna(), keys]
+    whole, tenths = _decimal_parts(frame.loc[frame[column].notna(), column])
+    sums = terms.assign(whole=whole, tenths=tenths).groupby(keys, sort=False).agg(
+        whole=("whole", "sum"), tenths=("tenths", "sum"), count=("whole", "size"))
+    means = (sums["whole"] + sums["tenths"] / 1e10) / sums["count"]
     all_keys = frame[keys].drop_duplicates().set_index(keys).index
-    return means.reindex(all_keys)
+    return means.rename(column).reindex(all_keys)
+
+
+def _side_of_mean(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """sign(value x n - sum), exactly (as the mart decides it): a point on the mean is on it."""
+    whole, tenths = _decimal_parts(frame["value"])
+    parts = frame[keys].assign(whole=whole, tenths=tenths)
+    grouped = parts.groupby(keys, sort=False)
+    count = grouped["whole"].transform("size").to_numpy()
+    whole_gap = whole * count - grouped["whole"].transform("sum").to_numpy()
+    tenths_gap = tenths * count - grouped["tenths"].transform("sum").to_numpy()
+    exact = whole_gap.astype(object) * 10**10 + tenths_gap.astype(object)  # Python ints: no overflow
+    return pd.Series(np.sign(exact.astype("float64")), index=frame.index)
 
 
 def _interpolate(lo: float, hi: float, d: float) -> float:
@@ -208,7 +221,7 @@ def pandas_benchmarks(fct: pd.DataFrame, *, council: str, comparison_groups: lis
     keys = ["comparison_group_id", "indicator_id", "period_id"]
     grouped = frame.groupby(keys, sort=False)["value"]
     frame["group_size"] = grouped.transform("size").astype("int64")
-    frame["group_mean"] = frame.set_index(keys).index.map(_sorted_mean(frame, keys, "value")).to_numpy(dtype="float64")
+    frame["group_mean"] = frame.set_index(keys).index.map(_exact_mean(frame, keys, "value")).to_numpy(dtype="float64")
     for column, q in (("group_median", 0.5), ("group_q1", 0.25), ("group_q3", 0.75)):
         frame[column] = grouped.transform(lambda v, q=q: _quantile_cont(v, q))
     frame["abs_deviation"] = (frame["value"] - frame["group_median"]).abs()
@@ -263,12 +276,12 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
     points["step_direction"] = np.sign(step)
 
     limits = pd.DataFrame({"point_count": by_series.size()})
-    limits["process_mean"] = _sorted_mean(points, series, "value")
-    limits["mean_moving_range"] = _sorted_mean(points, series, "moving_range")
+    limits["process_mean"] = _exact_mean(points, series, "value")
+    limits["mean_moving_range"] = _exact_mean(points, series, "moving_range")
     if settings["screen_moving_ranges"]:
         raw = points.set_index(series).index.map(limits["mean_moving_range"]).to_numpy(dtype="float64")
         kept = points.assign(moving_range=points["moving_range"].where(points["moving_range"] < SCREEN_FACTOR * raw))
-        limits["mean_moving_range"] = _sorted_mean(kept, series, "moving_range").fillna(limits["mean_moving_range"])
+        limits["mean_moving_range"] = _exact_mean(kept, series, "moving_range").fillna(limits["mean_moving_range"])
     frame = points.merge(limits.reset_index(), on=series)
     frame = frame.sort_values(series + ["point_index"], kind="mergesort").reset_index(drop=True)
 
@@ -278,7 +291,7 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
     frame["upper_two_sigma"] = mean + TWO_SIGMA_FACTOR * mr
     frame["lower_two_sigma"] = mean - TWO_SIGMA_FACTOR * mr
     frame["trial_limits"] = frame["point_count"] < int(settings["min_points_for_limits"])
-    frame["side_of_mean"] = np.sign(frame["value"] - mean)
+    frame["side_of_mean"] = _side_of_mean(frame, series)
 
     by_series = frame.groupby(series, sort=False)
     frame["side_island"] = _starts_island(frame["side_of_mean"], by_series["side_of_mean"]).groupby(

@@ -5,11 +5,15 @@
     values alone, so marts and exports are byte-stable. Unlike sorting the terms (the first
     version), it needs no memory per group and so scales to the benchmark's largest size.
     Values are rounded to 1e-10 before summing: far below any published precision. -#}
+{% macro exact_decimal(expression) -%}
+    cast({{ expression }} as decimal(38, 10))
+{%- endmacro %}
+
 {% macro deterministic_sum(expression) -%}
-    cast(sum(cast({{ expression }} as decimal(38, 10))) as double)
+    cast(sum({{ exact_decimal(expression) }}) as double)
 {%- endmacro %}
 
 {#- A bare aggregate (DuckDB's avg of a decimal is a double), so a FILTER clause can follow it. -#}
 {% macro deterministic_avg(expression) -%}
-    avg(cast({{ expression }} as decimal(38, 10)))
+    avg({{ exact_decimal(expression) }})
 {%- endmacro %}

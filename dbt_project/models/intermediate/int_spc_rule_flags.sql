@@ -54,6 +54,7 @@ series_stats as (
         area_code,
         baseline_segment,
         count(*) as point_count,
+        sum({{ exact_decimal('value') }}) as value_sum,  -- exact: which side of the mean a point is on
         {{ deterministic_avg('value') }} as process_mean,
         {{ deterministic_avg('moving_range') }} as raw_mean_moving_range
     from moving_ranges
@@ -81,6 +82,7 @@ limits as (
         s.area_code,
         s.baseline_segment,
         s.point_count,
+        s.value_sum,
         s.process_mean,
         {% if screen -%}
         -- screening on; a series whose moving ranges are all zero keeps mR̄ = 0
@@ -110,7 +112,9 @@ charted as (
         m.moving_range,
         l.mean_moving_range,
         l.point_count < {{ min_points }} as trial_limits,
-        sign(m.value - l.process_mean) as side_of_mean,
+        -- decided exactly (value x n against the exact sum), not against the rounded mean: a point
+        -- on the mean (0.2 among 0.1, 0.2, 0.3) is on it, and breaks a run, in every engine
+        sign({{ exact_decimal('m.value') }} * l.point_count - l.value_sum) as side_of_mean,
         m.step_direction
     from moving_ranges as m
     inner join limits as l
