@@ -125,7 +125,7 @@ def table(results: dict[str, Any]) -> str:
              "| --- | " + " | ".join(["---:"] * 13) + " |"]
     for name, s in results["scales"].items():
         if "failed" in s:
-            lines.append(f"| {name} | failed: {s['failed'][:300]} |" + " |" * 12)
+            lines.append(f"| {name} | failed: {s['failed'][:300].replace('|', '/')} |" + " |" * 12)
             continue
         r = s["ratios"]
 
