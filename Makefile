@@ -33,9 +33,11 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml | $(INSTALLED)
 	@mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
+	@# the instance's storage created once, so two runs starting together never race to create it
+	$(BIN)/dagster instance migrate >/dev/null
 
 clean: ## remove the demo warehouse, exports, inbox and Dagster history (not .venv)
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -60,13 +60,19 @@ def pipeline_environ(folder: Path, *, pools: bool = True) -> dict[str, str]:
         assert "default_limit" not in instance_yaml
     (home / "dagster.yaml").write_text(instance_yaml, encoding="utf-8")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("LGINFORM_", "DAGSTER_", "PYTEST_"))}
-    return environ | {
+    environ |= {
         "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"),
         "EXPORT_DIR": str(folder / "exports"),
         "INBOX_DIR": str(folder / "inbox"),
         "LGPERF_CONFIG": str(folder / "pipeline.yml"),
         "DAGSTER_HOME": str(home),
     }
+    # as `make` does after copying dagster.yaml: the instance's SQLite schema is created once.
+    # Two processes opening a brand-new DAGSTER_HOME at the same instant race on its CREATE
+    # TABLEs ("table secondary_indexes already exists", seen once in a full-suite run).
+    subprocess.run([str(Path(sys.executable).parent / "dagster"), "instance", "migrate"], env=environ, check=True,
+                   capture_output=True)
+    return environ
 
 
 def start(command: list[str], environ: dict[str, str]) -> subprocess.Popen:
