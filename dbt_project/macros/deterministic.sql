@@ -10,10 +10,11 @@
 {%- endmacro %}
 
 {% macro deterministic_sum(expression) -%}
-    cast(sum({{ exact_decimal(expression) }}) as double)
+    cast(sum({{ exact_decimal(expression) }}) as double precision)
 {%- endmacro %}
 
-{#- A bare aggregate (DuckDB's avg of a decimal is a double), so a FILTER clause can follow it. -#}
-{% macro deterministic_avg(expression) -%}
-    avg({{ exact_decimal(expression) }})
+{#- A double in both engines (PostgreSQL's avg of a numeric is a numeric); `where` is the
+    aggregate's FILTER condition. -#}
+{% macro deterministic_avg(expression, where=none) -%}
+    cast(avg({{ exact_decimal(expression) }}){% if where %} filter (where {{ where }}){% endif %} as double precision)
 {%- endmacro %}

@@ -4,10 +4,9 @@
 select file_rows.*
 from {{ rows_relation }} as file_rows
 inner join (
-    select file_name, source_sha256
-    from {{ source('inbox', 'inbox_files') }}
-    where folder = '{{ folder }}' and status = 'loaded'
-    qualify row_number() over (partition by file_name order by ingested_at desc, source_sha256 desc) = 1
+    {{ first_per(
+        "(select file_name, source_sha256, ingested_at from " ~ source('inbox', 'inbox_files') ~ " where folder = '" ~ folder ~ "' and status = 'loaded')",
+        'file_name', 'ingested_at desc, source_sha256 desc') }}
 ) as latest_files
     on latest_files.file_name = file_rows.file_name and latest_files.source_sha256 = file_rows.source_sha256
 {%- endmacro %}

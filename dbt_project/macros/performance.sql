@@ -41,5 +41,5 @@ end
 
 {#- A number as the narrative shows it: rounded to the indicator's precision (2 if unknown). -#}
 {% macro narrative_number(value, precision) -%}
-cast(round({{ value }}, coalesce({{ precision }}, 2)) as varchar)
+{{ double_as_text(round_to(value, 'coalesce(' ~ precision ~ ', 2)')) }}
 {%- endmacro %}

@@ -11,16 +11,24 @@
       cen_2011         census                dated as calendar year 2011, frequency 'annual'
                                              (what stg_lginform__periods derives from the same dates)
 
-    Portability: the only DuckDB-specific call is regexp_matches, kept in period_matches();
+    Portability: the only dialect-specific call is the pattern match, kept in period_matches();
     everything else (substr, right, lpad, make_date, cast, interval arithmetic, CASE) is also
     valid PostgreSQL. Ids are fixed-width, so their parts are read with substr, and every
     branch that casts a part is guarded by an anchored pattern (nested CASE, so the cast never
     sees text that is not digits). Anything unrecognised gives null: never guess.
 -#}
 
-{#- The one dialect-specific call. PostgreSQL: ({{ expr }} ~ '{{ pattern }}') -#}
+{#- The one dialect-specific call (a partial match, as both engines' defaults). -#}
 {% macro period_matches(expr, pattern) -%}
+    {{ return(adapter.dispatch('period_matches')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro duckdb__period_matches(expr, pattern) -%}
 regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro default__period_matches(expr, pattern) -%}
+({{ expr }} ~ '{{ pattern }}')
 {%- endmacro %}
 
 {#- 'fin_2016_17' from the first year (an integer expression), two-digit second year. -#}

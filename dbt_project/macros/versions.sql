@@ -1,10 +1,7 @@
 {#- Raw tables keep every version of a key from every source. Staging reads one: the version
     from the most trusted source (source_priority), and of that source the latest load. -#}
-{% macro preferred_version(partition_by) -%}
-qualify row_number() over (
-    partition by {{ partition_by }}
-    order by {{ source_priority('source_system') }}, ingested_at desc, source_sha256 desc
-) = 1
+{% macro preferred_versions(relation, partition_by) -%}
+{{ first_per(relation, partition_by, source_priority('source_system') ~ ', ingested_at desc, source_sha256 desc') }}
 {%- endmacro %}
 
 {#- The API first; then the published extracts, the most LG Inform-like first. -#}

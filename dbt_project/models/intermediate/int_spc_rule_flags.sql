@@ -31,7 +31,7 @@ points as (
         v.area_code,
         v.period_id,
         p.period_start,
-        cast(v.value as double) as value,
+        cast(v.value as double precision) as value,
         (select count(*) from rebase_starts as r where r.indicator_id = v.indicator_id and r.period_start <= p.period_start) as baseline_segment,
         row_number() over (partition by v.indicator_id, v.area_code order by p.period_start, v.period_id) as point_index
     from {{ ref('fct_indicator_values') }} as v
@@ -67,9 +67,8 @@ screened as (
         m.indicator_id,
         m.area_code,
         m.baseline_segment,
-        {{ deterministic_avg('m.moving_range') }} filter (
-            where m.moving_range < {{ spc_moving_range_screen_factor() }} * s.raw_mean_moving_range
-        ) as screened_mean_moving_range
+        {{ deterministic_avg('m.moving_range',
+            where='m.moving_range < ' ~ spc_moving_range_screen_factor() ~ ' * s.raw_mean_moving_range') }} as screened_mean_moving_range
     from moving_ranges as m
     inner join series_stats as s
         on s.indicator_id = m.indicator_id and s.area_code = m.area_code and s.baseline_segment = m.baseline_segment

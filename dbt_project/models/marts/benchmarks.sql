@@ -78,9 +78,9 @@ group_stats as (
         period_id,
         count(*) as group_size,
         {{ deterministic_avg('value') }} as group_mean,
-        quantile_cont(value, 0.5) as group_median,
-        quantile_cont(value, 0.25) as group_q1,
-        quantile_cont(value, 0.75) as group_q3
+        percentile_cont(0.5) within group (order by value) as group_median,
+        percentile_cont(0.25) within group (order by value) as group_q1,
+        percentile_cont(0.75) within group (order by value) as group_q3
     from in_group
     group by comparison_group_id, indicator_id, period_id
 ),
@@ -91,7 +91,7 @@ deviations as (
         g.comparison_group_id,
         g.indicator_id,
         g.period_id,
-        quantile_cont(abs(g.value - s.group_median), 0.5) as group_mad
+        percentile_cont(0.5) within group (order by abs(g.value - s.group_median)) as group_mad
     from in_group as g
     inner join group_stats as s
         on s.comparison_group_id = g.comparison_group_id
@@ -154,8 +154,8 @@ select
     rank,
     case
         when rank is null then null
-        when group_size = 1 then cast(100 as double)
-        else 100 * cast(group_size - rank as double) / (group_size - 1)
+        when group_size = 1 then cast(100 as double precision)
+        else 100 * cast(group_size - rank as double precision) / (group_size - 1)
     end as percentile,
     -- guarded: DuckDB's least() skips nulls, so least(4, null) would be 4
     case when rank is not null

@@ -45,11 +45,14 @@ years as (
     from counted
 ),
 
-population_for_year as (
-    select years.period_id, population.value as population
+populations_before_year as (
+    select years.period_id, population.period_start, population.value as population
     from years
     inner join population on population.period_start <= years.year_start
-    qualify row_number() over (partition by years.period_id order by population.period_start desc) = 1
+),
+
+population_for_year as (
+    {{ first_per('populations_before_year', 'period_id', 'period_start desc') }}
 )
 
 select
@@ -57,16 +60,16 @@ select
     counted.service,
     counted.theme,
     counted.received,
-    round(10000.0 * counted.received / nullif(population_for_year.population, 0), 2) as received_per_10000_residents,
+    {{ round_to("10000.0 * counted.received / nullif(population_for_year.population, 0)", 2) }} as received_per_10000_residents,
     counted.stage_1_answered,
     counted.stage_1_within_target,
-    round(100.0 * counted.stage_1_within_target / nullif(counted.stage_1_answered, 0), 1) as stage_1_percent_within_target,
+    {{ round_to("100.0 * counted.stage_1_within_target / nullif(counted.stage_1_answered, 0)", 1) }} as stage_1_percent_within_target,
     counted.stage_2_answered,
     counted.stage_2_within_target,
-    round(100.0 * counted.stage_2_within_target / nullif(counted.stage_2_answered, 0), 1) as stage_2_percent_within_target,
+    {{ round_to("100.0 * counted.stage_2_within_target / nullif(counted.stage_2_answered, 0)", 1) }} as stage_2_percent_within_target,
     counted.decided,
     counted.upheld,
-    round(100.0 * counted.upheld / nullif(counted.decided, 0), 1) as percent_upheld,
+    {{ round_to("100.0 * counted.upheld / nullif(counted.decided, 0)", 1) }} as percent_upheld,
     counted.ombudsman_escalations
 from counted
 left join population_for_year on population_for_year.period_id = counted.period_id

@@ -22,7 +22,7 @@ with_history as (
     left join values_of_council as a_year_ago
         on a_year_ago.indicator_id = v.indicator_id
         and a_year_ago.frequency = v.frequency
-        and a_year_ago.period_start = v.period_start - interval 1 year
+        and a_year_ago.period_start = v.period_start - interval '1 year'
 ),
 
 targets as (
@@ -66,7 +66,7 @@ scored as (
         t.target,
         t.tolerance_percent,
         case
-            when list_contains(string_split(coalesce(i.rag_off_periods, ''), ','), h.period_id) then 'not_rated'
+            when {{ in_comma_list('h.period_id', 'i.rag_off_periods') }} then 'not_rated'
             else {{ rag_status('h.value', 't.target', 't.tolerance_percent', 'i.polarity') }}
         end as rag,
         h.previous_period_id,

@@ -78,12 +78,13 @@ numbered as (
 ),
 
 -- latest benchmark round whose fieldwork month is not after the wave's fieldwork end
-benchmark_for_wave as (
+benchmark_rounds_before_wave as (
     select
         numbered.survey,
         numbered.wave_start,
         numbered.wave_end,
         numbered.question,
+        b.fieldwork_month,
         b.round_label,
         b.percent_positive / 100.0 as benchmark_p,
         b.sample_size              as benchmark_n
@@ -91,10 +92,10 @@ benchmark_for_wave as (
     inner join {{ ref('lga_satisfaction_benchmarks') }} as b
         on b.question = numbered.question
        and b.fieldwork_month <= numbered.wave_end
-    qualify row_number() over (
-        partition by numbered.survey, numbered.wave_start, numbered.wave_end, numbered.question
-        order by b.fieldwork_month desc
-    ) = 1
+),
+
+benchmark_for_wave as (
+    {{ first_per('benchmark_rounds_before_wave', 'survey, wave_start, wave_end, question', 'fieldwork_month desc') }}
 ),
 
 compared as (
@@ -140,17 +141,17 @@ select
     breakdown_value,
     unweighted_n,
     dont_know_n,
-    round(weighted_base, 2)                                       as weighted_base,
-    round(n_eff, 2)                                               as effective_n,
-    round(100 * p, 2)                                             as percent_positive,
-    round(100 * greatest(p - half_width, 0), 2)                   as ci_lower,
-    round(100 * least(p + half_width, 1), 2)                      as ci_upper,
-    round(100 * benchmark_p, 2)                                   as benchmark_percent,
+    {{ round_to("weighted_base", 2) }}                                       as weighted_base,
+    {{ round_to("n_eff", 2) }}                                               as effective_n,
+    {{ round_to("100 * p", 2) }}                                             as percent_positive,
+    {{ round_to("100 * greatest(p - half_width, 0)", 2) }}                   as ci_lower,
+    {{ round_to("100 * least(p + half_width, 1)", 2) }}                      as ci_upper,
+    {{ round_to("100 * benchmark_p", 2) }}                                   as benchmark_percent,
     benchmark_round,
-    round(100 * (p - benchmark_p), 2)                             as benchmark_difference,
+    {{ round_to("100 * (p - benchmark_p)", 2) }}                             as benchmark_difference,
     benchmark_significant,
-    round(100 * previous_p, 2)                                    as previous_wave_percent,
-    round(100 * (p - previous_p), 2)                              as change_vs_previous_wave,
+    {{ round_to("100 * previous_p", 2) }}                                    as previous_wave_percent,
+    {{ round_to("100 * (p - previous_p)", 2) }}                              as change_vs_previous_wave,
     change_significant,
     case
         when p is null or previous_p is null then 'no previous wave'

@@ -1,12 +1,12 @@
 -- One row per complaint and stage, from the latest version of each file; a complaint found in
 -- two files (a case re-exported after its response was corrected) is taken from the file
 -- loaded last. Only the redacted summary leaves raw.
-with complaints as (
+with rows_of_latest_files as (
     {{ rows_of_latest_file_versions('complaints', source('inbox', 'complaints')) }}
-    qualify row_number() over (
-        partition by complaint_id, stage
-        order by file_rows.ingested_at desc, file_rows.file_name desc, file_rows.row_number
-    ) = 1
+),
+
+complaints as (
+    {{ first_per('rows_of_latest_files', 'complaint_id, stage', 'ingested_at desc, file_name desc, row_number') }}
 )
 
 select

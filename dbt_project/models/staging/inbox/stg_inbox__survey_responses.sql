@@ -1,12 +1,12 @@
 -- One row per respondent and wave, from the latest version of each file: a file dropped again
 -- under the same name is a corrected re-issue and replaces its earlier version; a respondent
 -- found in two files for the same fieldwork is taken from the file loaded last.
-with responses as (
+with rows_of_latest_files as (
     {{ rows_of_latest_file_versions('surveys', source('inbox', 'survey_responses')) }}
-    qualify row_number() over (
-        partition by respondent_id, fieldwork_start, fieldwork_end
-        order by file_rows.ingested_at desc, file_rows.file_name desc, file_rows.row_number
-    ) = 1
+),
+
+responses as (
+    {{ first_per('rows_of_latest_files', 'respondent_id, fieldwork_start, fieldwork_end', 'ingested_at desc, file_name desc, row_number') }}
 )
 
 select

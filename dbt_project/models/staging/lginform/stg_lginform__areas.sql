@@ -1,7 +1,6 @@
 -- Area names as the sources give them (the API first).
 with source as (
-    select * from {{ source('lginform', 'lginform_areas') }}
-    {{ preferred_version('area_code') }}
+    {{ preferred_versions(source('lginform', 'lginform_areas'), 'area_code') }}
 )
 
 select

@@ -1,7 +1,6 @@
 -- Comparison-group memberships as learnt from group ids expanded in data answers.
 with source as (
-    select * from {{ source('lginform', 'lginform_group_members') }}
-    {{ preferred_version('group_id, area_code') }}
+    {{ preferred_versions(source('lginform', 'lginform_group_members'), 'group_id, area_code') }}
 )
 
 select

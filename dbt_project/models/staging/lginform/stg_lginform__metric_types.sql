@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('lginform', 'lginform_metric_types') }}
-    {{ preferred_version('metric_type_id') }}
+    {{ preferred_versions(source('lginform', 'lginform_metric_types'), 'metric_type_id') }}
 )
 
 select

@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('lginform', 'lginform_periods') }}
-    {{ preferred_version('period_id') }}
+    {{ preferred_versions(source('lginform', 'lginform_periods'), 'period_id') }}
 )
 
 select
@@ -10,9 +9,9 @@ select
     end_date            as period_end,
     -- the dates are the truth, not the id's spelling
     case
-        when date_diff('month', start_date, end_date + 1) = 12 then 'annual'
-        when date_diff('month', start_date, end_date + 1) = 3 then 'quarterly'
-        when date_diff('month', start_date, end_date + 1) = 1 then 'monthly'
+        when {{ months_between('start_date', 'end_date + 1') }} = 12 then 'annual'
+        when {{ months_between('start_date', 'end_date + 1') }} = 3 then 'quarterly'
+        when {{ months_between('start_date', 'end_date + 1') }} = 1 then 'monthly'
         else 'other'
     end                 as frequency,
     period_type

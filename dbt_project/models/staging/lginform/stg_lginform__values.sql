@@ -19,8 +19,7 @@ normalised as (
 ),
 
 preferred as (
-    select * from normalised
-    {{ preferred_version('metric_type_id, area_code, coalesce(canonical_period_id, period_id), value_type') }}
+    {{ preferred_versions('normalised', 'metric_type_id, area_code, coalesce(canonical_period_id, period_id), value_type') }}
 )
 
 select

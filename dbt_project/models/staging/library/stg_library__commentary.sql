@@ -8,4 +8,4 @@ select
     source_reference,
     source_sha256,
     ingested_at
-from ({{ latest_library_version(source('library', 'library_commentary')) }})
+from ({{ latest_library_version(source('library', 'library_commentary')) }}) as latest_version

@@ -11,4 +11,4 @@ select
     source_reference,
     source_sha256,
     ingested_at
-from ({{ latest_library_version(source('library', 'library_indicators')) }})
+from ({{ latest_library_version(source('library', 'library_indicators')) }}) as latest_version

@@ -11,4 +11,4 @@ select
     source_reference,
     source_sha256,
     ingested_at
-from ({{ latest_library_version(source('library', 'library_targets')) }})
+from ({{ latest_library_version(source('library', 'library_targets')) }}) as latest_version

@@ -5,7 +5,7 @@ with districts as (
         LADCD as area_code, LADNM as area_name, UTLACD as upper_tier_code,
         RGNCD as region_code, RGNNM as region_name, CTRYCD as country_code, CTRYNM as country_name
     from {{ ref('ons_lad_codes') }}
-    where "Current"
+    where "current"  -- quoted: a keyword; lower case, as PostgreSQL stores the seed's unquoted Current
 ),
 
 upper_tiers as (
