@@ -1,0 +1,154 @@
+"""PostgreSQL as the warehouse and as Dagster's storage, on a real server (see conftest.py).
+
+The small demo's raw tables are copied from the DuckDB warehouse of one real run; dbt's
+`postgres` target builds every model and passes every test (unit tests included); the marts
+equal DuckDB's row for row. Dagster runs the pipeline unchanged on PostgreSQL storage."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+
+from lgperf import postgres
+from lgperf.settings import DBT_PROJECT_DIR, load_pipeline_config
+from orchestration import dbt
+
+REPO = Path(__file__).parents[2]
+
+
+def _plain(value):
+    """A value as both engines' Python drivers can compare it."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.timezone.utc)
+    return value
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+    return a == b
+
+
+def _rows(cursor, query: str) -> list[tuple]:
+    cursor.execute(query)
+    return [tuple(_plain(v) for v in row) for row in cursor.fetchall()]
+
+
+@pytest.fixture(scope="module")
+def built_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
+    """The demo's raw tables copied into PostgreSQL and `dbt build` run there, once."""
+    folder = tmp_path_factory.mktemp("on-postgres")
+    shutil.copy(demo_baseline / "warehouse.duckdb", folder / "warehouse.duckdb")
+    environment = {**os.environ, **postgres_server, "WAREHOUSE": "postgres", "WAREHOUSE_PATH": str(folder / "warehouse.duckdb")}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in postgres_server.items():  # the copy connects through the PG* variables
+            monkeypatch.setenv(name, value)
+        copied = postgres.copy_tables(folder / "warehouse.duckdb")
+    config = load_pipeline_config(demo_baseline / "pipeline.yml")
+    target = folder / "dbt-target"
+    completed = subprocess.run(
+        [dbt.dbt_executable(), "build", "--vars", json.dumps(dbt.dbt_vars(config)), "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)],
+        cwd=DBT_PROJECT_DIR, env=environment, capture_output=True, text=True,
+    )
+    return {"copied": copied, "dbt": completed, "target": target, "duckdb": demo_baseline / "warehouse.duckdb"}
+
+
+def test_the_raw_and_audit_tables_are_copied_row_for_row(built_on_postgres, postgres_server):
+    with duckdb.connect(str(built_on_postgres["duckdb"]), read_only=True) as source:
+        expected = {f"{s}.{t}": source.execute(f"SELECT count(*) FROM {s}.{t}").fetchall()[0][0]
+                    for s, t in source.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('raw', 'audit')").fetchall()
+                    if not (s == "raw" and (postgres.SEEDS_DIR / f"{t}.csv").exists())}
+    assert built_on_postgres["copied"] == expected
+    assert expected["raw.lginform_values"] > 500 and expected["raw.complaints"] > 0
+    with psycopg2.connect(**{"host": postgres_server["PGHOST"], "port": postgres_server["PGPORT"], "user": "postgres", "dbname": "lgperf"}) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = 'inbox_files' AND column_name = 'content_gzip'")
+        assert cursor.fetchall() == [("bytea",)]  # the archived files, byte for byte
+        with duckdb.connect(str(built_on_postgres["duckdb"]), read_only=True) as source:
+            archived = dict(source.execute("SELECT source_sha256, content_gzip FROM raw.inbox_files WHERE content_gzip IS NOT NULL").fetchall())
+        cursor.execute("SELECT source_sha256, content_gzip FROM raw.inbox_files WHERE content_gzip IS NOT NULL")
+        assert {k: bytes(v) for k, v in cursor.fetchall()} == archived and archived
+
+
+def test_dbt_builds_every_model_and_passes_every_test_on_postgres(built_on_postgres):
+    completed = built_on_postgres["dbt"]
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    results = json.loads((built_on_postgres["target"] / "run_results.json").read_text(encoding="utf-8"))["results"]
+    manifest = json.loads(dbt.ensure_manifest().read_text(encoding="utf-8"))
+    built = {r["unique_id"] for r in results}
+    assert {k for k, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed", "test")} <= built
+    assert set(manifest["unit_tests"]) <= built and len(manifest["unit_tests"]) >= 30
+    assert {r["status"] for r in results} <= {"success", "pass", "no-op"}  # no-op: the exposures
+
+
+def test_the_marts_on_postgres_equal_duckdbs(built_on_postgres, postgres_server):
+    assert built_on_postgres["dbt"].returncode == 0
+    with duckdb.connect(str(built_on_postgres["duckdb"]), read_only=True) as source, \
+            psycopg2.connect(host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf") as target:
+        tables = [t for (t,) in source.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1").fetchall()]
+        assert len(tables) == 9
+        cursor = target.cursor()
+        for table in tables:
+            columns = [c for (c,) in source.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+            cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = %s ORDER BY ordinal_position", (table,))
+            assert [c for (c,) in cursor.fetchall()] == columns, table
+            # the same order in both engines: by every column, nulls last, floats rounded for the sort only
+            order = ", ".join(f"{c} NULLS LAST" for c in columns)
+            expected = [tuple(_plain(v) for v in row) for row in source.execute(f"SELECT * FROM marts.{table} ORDER BY {order}").fetchall()]
+            actual = _rows(cursor, f"SELECT * FROM marts.{table} ORDER BY {order}")
+            assert len(actual) == len(expected) > 0, table
+            mismatches = [(table, columns[i], a[i], e[i]) for a, e in zip(actual, expected) for i in range(len(columns)) if not _same(a[i], e[i])]
+            assert mismatches == [], mismatches[:5]
+
+
+def test_dagster_runs_the_pipeline_unchanged_on_postgres_storage(postgres_server, tmp_path, monkeypatch):
+    import dagster as dg
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
+
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import ensure_warehouse_pool
+    from tests.conftest import point_environment
+
+    url = f"postgresql+psycopg2://postgres@{postgres_server['PGHOST']}:{postgres_server['PGPORT']}/dagster"
+    connection = psycopg2.connect(host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf")
+    connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        connection.cursor().execute("DROP DATABASE IF EXISTS dagster")
+        connection.cursor().execute("CREATE DATABASE dagster")
+    finally:
+        connection.close()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster-postgres.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", url)
+    env = point_environment(monkeypatch, tmp_path)
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        ensure_warehouse_pool(instance)
+        result = build_definitions(env).resolve_job_def("refresh_all").execute_in_process(instance=instance, raise_on_error=False)
+        assert result.success
+    with psycopg2.connect(url.replace("+psycopg2", "")) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT status FROM runs WHERE run_id = %s", (result.run_id,))
+        assert cursor.fetchall() == [("SUCCESS",)]
+        cursor.execute("SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'", (result.run_id,))
+        assert cursor.fetchall()[0][0] >= 20
+        # the warehouse pool's slots live in PostgreSQL: every machine sharing it queues on it
+        cursor.execute("SELECT DISTINCT concurrency_key FROM concurrency_slots")
+        assert ("warehouse",) in cursor.fetchall()
