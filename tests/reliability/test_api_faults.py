@@ -21,6 +21,7 @@ from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
 from demo.server import DemoServer
 from ingestion.lginform.load import KEYS
 from tests.conftest import point_environment, small_config
+from tests.reliability.snapshots import table_fingerprints
 
 FAMILY = "API faults"
 LGINFORM_TABLES = tuple(KEYS)
@@ -83,13 +84,8 @@ def duplicate_keys(path: Path) -> dict[str, int]:
 
 
 def warehouse_fingerprint(path: Path) -> dict[str, str]:
-    """An order-independent hash of every row of every raw, mart and audit sync-state table."""
-    with duckdb.connect(str(path), read_only=True) as connection:
-        tables = connection.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('raw', 'marts') OR table_name = 'lginform_sync_state' ORDER BY 1").fetchall()
-        return {t: connection.execute(f"SELECT count(*) || ':' || coalesce(sum(hash(t::VARCHAR)), 0) FROM {t} AS t").fetchall()[0][0]
-                for (t,) in tables}
+    """Every raw, mart and audit sync-state table."""
+    return table_fingerprints(path, "table_schema IN ('raw', 'marts') OR table_name = 'lginform_sync_state'")
 
 
 PUBLISHED = ("open-data", "bi", "report")  # quality/ is the auditor's log of every validation, this run's too

@@ -23,6 +23,7 @@ import frictionless
 import pytest
 
 from orchestration.dbt import RUN_ARTIFACTS_DIR
+from tests.reliability.snapshots import table_fingerprints
 
 FAMILY = "process faults"
 PROJECT_ROOT = Path(__file__).parents[2]
@@ -102,12 +103,7 @@ def published(exports: Path) -> dict[str, dict[str, str]]:
 
 def raw_fingerprint(path: Path) -> dict[str, str]:
     """Every raw table, and the audit tables the raw load writes in the same transaction."""
-    with duckdb.connect(str(path), read_only=True) as connection:
-        tables = connection.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema = 'raw' "
-            "OR table_name IN ('api_requests', 'lginform_sync_state') ORDER BY 1").fetchall()
-        return {t: connection.execute(f"SELECT count(*) || ':' || coalesce(sum(hash(t::VARCHAR)), 0) FROM {t} AS t").fetchall()[0][0]
-                for (t,) in tables}
+    return table_fingerprints(path, "table_schema = 'raw' OR table_name IN ('api_requests', 'lginform_sync_state')")
 
 
 def assert_warehouse_opens(path: Path) -> None:
