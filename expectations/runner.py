@@ -18,6 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from lgperf.postgres import Reader
+
 SUITES_DIR = Path(__file__).parent / "suites"
 FRAMES_DIR = Path(__file__).parent / "frames"
 FAILING_ROWS_KEPT = 1000  # per expectation; the unexpected count says how many there were
@@ -90,12 +92,12 @@ def load_suites(directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR) -> list
     return suites
 
 
-def read_frame(connection: duckdb.DuckDBPyConnection, suite: Suite, parameters: dict[str, Any]) -> pd.DataFrame:
-    """The suite's frame from the warehouse; parameters are bound, never formatted into SQL."""
+def read_frame(connection: duckdb.DuckDBPyConnection | Reader, suite: Suite, parameters: dict[str, Any]) -> pd.DataFrame:
+    """The suite's frame from the warehouse (DuckDB, or PostgreSQL through ``lgperf.postgres.Reader``);
+    parameters are bound, never formatted into SQL."""
     missing = suite.parameters - parameters.keys()
     if missing:
         raise ValueError(f"{suite.path.name}: its frame needs parameter(s) {', '.join(sorted(missing))}")
-    connection.execute((FRAMES_DIR / "_macros.sql").read_text(encoding="utf-8")).fetchall()
     bound = {name: parameters[name] for name in suite.parameters}
     return connection.execute(suite.frame_sql, bound).df()
 

@@ -1,7 +1,7 @@
 -- Benchmarks, with the unit kind of their indicator and the lineage of each member's value.
 select
     b.*,
-    unit_kind(i.unit) as unit_kind,
+    i.unit_kind,
     case when a.area_code is null then 'area ' || b.area_code || ' is not in dim_areas' end as area_problem,
     case when i.indicator_id is null then 'indicator ' || b.indicator_id || ' is not in dim_indicators' end as indicator_problem,
     case when f.source_sha256 is null

@@ -1,9 +1,17 @@
 -- The indicator fact, with its indicator's unit kind and what the gate judges per row.
-with latest as (
-    select f.indicator_id, max(p.period_end) as latest_period_end, arg_max(f.period_id, p.period_end) as latest_period_id
+with periods as (
+    select distinct f.indicator_id, f.period_id, p.period_end
     from marts.fct_indicator_values as f
     inner join marts.dim_periods as p on p.period_id = f.period_id
-    group by f.indicator_id
+),
+
+latest as (  -- each indicator's newest period (by end date, then id)
+    select indicator_id, period_end as latest_period_end, period_id as latest_period_id
+    from (
+        select periods.*, row_number() over (partition by indicator_id order by period_end desc, period_id desc) as position
+        from periods
+    ) as ranked
+    where position = 1
 ),
 
 allowance(frequency, max_days) as (
@@ -12,14 +20,15 @@ allowance(frequency, max_days) as (
 
 select
     f.*,
-    unit_kind(i.unit) as unit_kind,
+    i.unit_kind,
     case when a.area_code is null then 'area ' || f.area_code || ' is not in dim_areas' end as area_problem,
     case when i.indicator_id is null then 'indicator ' || f.indicator_id || ' is not in dim_indicators' end as indicator_problem,
-    whole_number_problem(unit_kind(i.unit), f.value) as whole_number_problem,
+    case when i.unit_kind = 'count' and f.value is not null and f.value <> round(f.value)
+        then 'a count of ' || f.value || ' is not a whole number' end as whole_number_problem,
     case when not coalesce(i.discontinued, false)
-          and date_diff('day', l.latest_period_end, cast($as_of as date)) > w.max_days
+          and (cast($as_of as date) - l.latest_period_end) > w.max_days
         then 'indicator ' || f.indicator_id || ' (' || i.frequency || '): latest period ' || l.latest_period_id
-             || ' ended ' || l.latest_period_end || ', ' || date_diff('day', l.latest_period_end, cast($as_of as date))
+             || ' ended ' || l.latest_period_end || ', ' || (cast($as_of as date) - l.latest_period_end)
              || ' days before ' || cast($as_of as date) || '; ' || w.max_days || ' allowed'
     end as freshness_problem
 from marts.fct_indicator_values as f

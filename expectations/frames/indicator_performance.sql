@@ -1,7 +1,7 @@
 -- The council's scorecard, with the unit kind of each indicator and the lineage of its value.
 select
     s.*,
-    unit_kind(s.unit) as unit_kind,
+    i.unit_kind,
     case when i.indicator_id is null then 'indicator ' || s.indicator_id || ' is not in dim_indicators' end as indicator_problem,
     case when f.source_sha256 is null then 'no fact with lineage for ' || s.indicator_id || ' ' || s.period_id end as lineage_problem
 from marts.indicator_performance as s

@@ -91,7 +91,8 @@ BROKEN = {
         f"UPDATE marts.fct_indicator_values SET value = 112.5 WHERE {ONE_ROW}",
         {("expect_column_values_to_be_between", "value", "error")}),
     "a count is a whole number": (
-        "UPDATE marts.dim_indicators SET unit = 'count' WHERE indicator_id = '91003'",  # days with decimals, now called a count
+        # days with decimals, now called a count (the unit kind is dim_indicators' column, as dbt would derive it)
+        "UPDATE marts.dim_indicators SET unit = 'count', unit_kind = 'count' WHERE indicator_id = '91003'",
         {("expect_column_values_to_be_null", "whole_number_problem", "error")}),
     "referential integrity": (
         f"INSERT INTO marts.fct_indicator_values SELECT indicator_id, 'E09999999', period_id, value, source_system, "

@@ -6,6 +6,7 @@ select
     m.short_label as short_title,
     coalesce(l.definition, m.definition) as definition,
     m.unit,
+    {{ unit_kind('m.unit') }} as unit_kind,
     m.output_precision,
     m.polarity,
     m.frequency,
