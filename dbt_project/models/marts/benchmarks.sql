@@ -78,9 +78,11 @@ group_stats as (
         period_id,
         count(*) as group_size,
         {{ deterministic_avg('value') }} as group_mean,
-        percentile_cont(0.5) within group (order by value) as group_median,
-        percentile_cont(0.25) within group (order by value) as group_q1,
-        percentile_cont(0.75) within group (order by value) as group_q3
+        -- quantiles to 10 decimal places: DuckDB and PostgreSQL interpolate in a different order
+        -- (58.14999999999999 against 58.15), and a published statistic carries no float noise
+        {{ round_to('percentile_cont(0.5) within group (order by value)', 10) }} as group_median,
+        {{ round_to('percentile_cont(0.25) within group (order by value)', 10) }} as group_q1,
+        {{ round_to('percentile_cont(0.75) within group (order by value)', 10) }} as group_q3
     from in_group
     group by comparison_group_id, indicator_id, period_id
 ),
@@ -91,7 +93,7 @@ deviations as (
         g.comparison_group_id,
         g.indicator_id,
         g.period_id,
-        percentile_cont(0.5) within group (order by abs(g.value - s.group_median)) as group_mad
+        {{ round_to('percentile_cont(0.5) within group (order by abs(g.value - s.group_median))', 10) }} as group_mad
     from in_group as g
     inner join group_stats as s
         on s.comparison_group_id = g.comparison_group_id
