@@ -1,25 +1,31 @@
 """PostgreSQL as the warehouse (``WAREHOUSE=postgres``, connection from the standard ``PG*``
-variables): the raw and audit tables copied from the embedded DuckDB file, type for type.
+variables).
 
-The raw layer is where nothing received is lost (archives, quarantine, lineage), so a council
-moving to PostgreSQL moves it whole: ``python -m lgperf.postgres`` copies every ``raw.*`` and
-``audit.*`` table of ``WAREHOUSE_PATH`` into the server, replacing what is there, and dbt's
-``postgres`` target then builds the marts from it.
+In: the tables Python writes (raw and audit) land in the embedded DuckDB file first, where
+nothing received is lost (archives, quarantine, lineage); ``copy_tables`` copies them into the
+server, type for type, before each dbt build there (``python -m lgperf.postgres`` does it by hand
+when a council moves). Out: ``Reader`` runs the quality gate's frame queries on the server, and
+``mirrored_marts`` hands the exports a DuckDB copy of the server's marts, so the Parquet, CSV and
+HTML writers are the same code on either warehouse. Both bring rows across as PostgreSQL's CSV,
+read by DuckDB with each column's type mapped (``DUCKDB_TYPES``): a value arrives exactly (floats
+in their shortest exact form), and a pandas frame has the same types as from DuckDB.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-SCHEMAS = ("raw", "audit")
-SEEDS_DIR = Path(__file__).parents[1] / "dbt_project" / "seeds"  # dbt loads these itself
+from lgperf import warehouse
+
 # DuckDB's types in the raw and audit tables, and PostgreSQL's equivalents
 TYPES = {
     "VARCHAR": "text",
@@ -31,6 +37,21 @@ TYPES = {
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
     "BLOB": "bytea",
 }
+# PostgreSQL's types (as format_type names them) in the marts and the gate's frames, and DuckDB's
+DUCKDB_TYPES = {
+    "text": "VARCHAR",
+    "character varying": "VARCHAR",
+    "double precision": "DOUBLE",
+    "real": "FLOAT",
+    "bigint": "BIGINT",
+    "integer": "INTEGER",
+    "smallint": "SMALLINT",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp with time zone": "TIMESTAMPTZ",
+    "timestamp without time zone": "TIMESTAMP",
+}
+_NAMED_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
 @contextlib.contextmanager
@@ -38,7 +59,7 @@ def connect() -> Iterator["psycopg2.extensions.connection"]:  # noqa: F821
     """A connection from the PG* environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)."""
     import psycopg2
 
-    connection = psycopg2.connect("")
+    connection = psycopg2.connect("", options="-c TimeZone=UTC")  # timestamps cross as UTC, whatever the server's zone
     try:
         yield connection
     finally:
@@ -56,18 +77,16 @@ def _columns(source: duckdb.DuckDBPyConnection, schema: str, table: str) -> list
     ).fetchall()
 
 
-def copy_tables(warehouse_path: Path, schemas: tuple[str, ...] = SCHEMAS) -> dict[str, int]:
-    """Every table of ``schemas`` from the DuckDB file into PostgreSQL (created or replaced, in
-    one transaction); rows copied per table."""
+def copy_tables(warehouse_path: Path) -> dict[str, int]:
+    """Every table Python writes (raw and audit) from the DuckDB file into PostgreSQL (created
+    or replaced, in one transaction); rows copied per table. dbt's own tables (its seeds,
+    ``audit.mart_builds``) are left to dbt on each side."""
     copied: dict[str, int] = {}
     with duckdb.connect(str(warehouse_path), read_only=True) as source, connect() as target, tempfile.TemporaryDirectory() as scratch:
-        seeds = [p.stem for p in SEEDS_DIR.glob("*.csv")]
-        tables = source.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (SELECT unnest(?))"
-            " AND NOT (schema_name = 'raw' AND table_name IN (SELECT unnest(?))) ORDER BY ALL", [list(schemas), seeds]
-        ).fetchall()
+        present = {f"{s}.{t}" for s, t in source.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        tables = [name.split(".") for name in warehouse.python_owned_tables() if name in present]
         with target.cursor() as cursor:
-            for schema in schemas:
+            for schema in sorted({schema for schema, _ in tables}):
                 cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
             for schema, table in tables:
                 columns = _columns(source, schema, table)
@@ -94,6 +113,101 @@ def copy_tables(warehouse_path: Path, schemas: tuple[str, ...] = SCHEMAS) -> dic
                 copied[f"{schema}.{table}"] = cursor.rowcount
         target.commit()
     return copied
+
+
+def _bind(cursor: Any, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -> str:
+    """The query with its parameters bound by the driver (quoted as literals, never pasted as
+    text), written DuckDB's way: ``?`` in order or ``$name`` by name."""
+    if parameters is None:
+        return sql
+    sql = sql.replace("%", "%%")
+    if isinstance(parameters, Mapping):
+        sql = _NAMED_PARAMETER.sub(r"%(\1)s", sql)
+    else:
+        sql = sql.replace("?", "%s")
+    return cursor.mogrify(sql, parameters).decode("utf-8")
+
+
+def transfer(source: Any, query: str, target: duckdb.DuckDBPyConnection, table: str) -> int:
+    """The result of ``query`` on PostgreSQL into a new DuckDB table ``table``, each column's
+    type mapped (an unmapped one is refused by name); rows transferred."""
+    with source.cursor() as cursor, tempfile.TemporaryDirectory() as scratch:
+        cursor.execute(f"SELECT * FROM ({query}) AS result LIMIT 0")
+        described = [(d.name, d.type_code) for d in cursor.description]
+        cursor.execute("SELECT oid, format_type(oid, NULL) FROM pg_type WHERE oid = ANY(%s)", ([code for _, code in described],))
+        type_names = dict(cursor.fetchall())
+        unknown = [f"{name} ({type_names.get(code, code)})" for name, code in described if type_names.get(code) not in DUCKDB_TYPES]
+        if unknown:
+            raise ValueError(f"{table}: no DuckDB type for PostgreSQL column(s) {', '.join(unknown)}")
+        columns = [(name, DUCKDB_TYPES[type_names[code]]) for name, code in described]
+        target.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{_quoted(n)} {t}' for n, t in columns)})")
+        path = Path(scratch) / "rows.csv"
+        with path.open("w", encoding="utf-8", newline="") as rows:
+            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", rows)
+        if path.stat().st_size == 0:
+            return 0
+        # PostgreSQL writes NULL as an empty field and an empty string as "": kept apart here
+        spec = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': '{t}'" for n, t in columns) + "}"
+        target.execute(
+            f"INSERT INTO {table} SELECT * FROM read_csv(?, columns = {spec}, header = false, auto_detect = false, "
+            "delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false)", [str(path)])
+        return target.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+class Reader:
+    """PostgreSQL behind DuckDB's calling convention, for the quality gate's frame queries:
+    ``execute(sql, parameters)`` runs the query on the server and returns its rows as a DuckDB
+    result (``df``, ``fetchall``, ``description``), so a frame runs unchanged on either
+    warehouse and gives the same pandas types."""
+
+    def __init__(self, connection: Any) -> None:
+        self._server = connection
+        self._local = duckdb.connect(config=warehouse.connection_config())
+
+    def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        with self._server.cursor() as cursor:
+            bound = _bind(cursor, sql, parameters)
+        transfer(self._server, bound, self._local, "result")
+        return self._local.execute("SELECT * FROM result")
+
+    def close(self) -> None:
+        self._local.close()
+
+
+@contextlib.contextmanager
+def reader() -> Iterator[Reader]:
+    with connect() as connection:
+        connection.set_session(readonly=True)
+        reading = Reader(connection)
+        try:
+            yield reading
+        finally:
+            reading.close()
+
+
+@contextlib.contextmanager
+def mirrored_marts(tables: Sequence[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB copy of the server's ``marts`` (``tables``, or every one) in a temporary file,
+    for the exports: the same writers then run on either warehouse. The copy is read in one
+    read-only transaction, so every mart is from the same moment."""
+    with connect() as server, tempfile.TemporaryDirectory() as scratch:
+        server.set_session(readonly=True, isolation_level="REPEATABLE READ")
+        with server.cursor() as cursor:
+            cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+                           "AND table_type = 'BASE TABLE' ORDER BY table_name")
+            present = [name for (name,) in cursor.fetchall()]
+        missing = sorted(set(tables or ()) - set(present))
+        if missing:
+            raise ValueError(f"PostgreSQL has no marts table(s) {', '.join(missing)}: run the dbt build on WAREHOUSE=postgres first")
+        mirror = duckdb.connect(str(Path(scratch) / "mirror.duckdb"), config=warehouse.connection_config())
+        try:
+            mirror.execute("CREATE SCHEMA marts")
+            for table in tables or present:
+                transfer(server, f"SELECT * FROM marts.{_quoted(table)}", mirror, f"marts.{_quoted(table)}")
+            server.rollback()
+            yield mirror
+        finally:
+            mirror.close()
 
 
 if __name__ == "__main__":

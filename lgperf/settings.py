@@ -198,6 +198,9 @@ def load_pipeline_config(path: str | os.PathLike[str]) -> PipelineConfig:
         raise ConfigError(f"{path}: " + "; ".join(problems)) from None
 
 
+WAREHOUSES = ("duckdb", "postgres")
+
+
 @dataclass(frozen=True)
 class Environment:
     """Where things are, from the environment (all optional; defaults relative to the project)."""
@@ -209,6 +212,7 @@ class Environment:
     lginform_base_url: str | None
     lginform_application_key: str | None
     lginform_secret: str | None
+    warehouse: str = "duckdb"  # where dbt builds the marts: duckdb (the file above) or postgres (PG* variables)
 
     @property
     def uses_demo(self) -> bool:
@@ -232,6 +236,9 @@ class Environment:
             value = Path(env.get(name) or default)
             return (value if value.is_absolute() else PROJECT_ROOT / value).resolve()
 
+        warehouse = env.get("WAREHOUSE") or "duckdb"
+        if warehouse not in WAREHOUSES:
+            raise ConfigError(f"environment variable WAREHOUSE={warehouse!r}: expected one of {', '.join(WAREHOUSES)}")
         return cls(
             warehouse_path=path("WAREHOUSE_PATH", "data/warehouse.duckdb"),
             export_dir=path("EXPORT_DIR", "data/exports"),
@@ -240,4 +247,5 @@ class Environment:
             lginform_base_url=env.get("LGINFORM_BASE_URL") or None,
             lginform_application_key=env.get("LGINFORM_APPLICATION_KEY") or None,
             lginform_secret=env.get("LGINFORM_SECRET") or None,
+            warehouse=warehouse,
         )

@@ -241,6 +241,13 @@ def _python_owned_columns(connection: duckdb.DuckDBPyConnection) -> dict[str, li
     return columns
 
 
+def python_owned_tables() -> list[str]:
+    """``schema.table`` of every table Python writes (dbt's seeds and ``audit.mart_builds`` are dbt's)."""
+    with duckdb.connect() as reference:
+        _create(reference)
+        return sorted(_python_owned_columns(reference))
+
+
 def initialise(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas and the Python-owned tables if they are missing (idempotent), and
     refuse a warehouse whose tables an earlier version laid out differently: loading into it

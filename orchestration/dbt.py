@@ -18,7 +18,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from lgperf.settings import DBT_PROJECT_DIR, PipelineConfig
-from orchestration.resources import WAREHOUSE_POOL, PipelineSettings
+from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
@@ -122,6 +122,10 @@ def run_target_path(run_id: str, *, keep: int = RUN_ARTIFACTS_KEPT) -> Path:
 
 
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings):
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
+                     warehouse: WarehouseResource):
     target = run_target_path(context.run.run_id)
+    copied = warehouse.copy_to_marts_warehouse()
+    if copied:
+        context.log.info(f"copied {sum(copied.values()):,} raw and audit rows in {len(copied)} tables to PostgreSQL")
     yield from dbt.cli(build_args(settings.load()), context=context, target_path=target).stream()

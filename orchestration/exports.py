@@ -2,7 +2,7 @@
 gate passed in the same run."""
 
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -17,15 +17,16 @@ from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseR
 
 # every mart dbt builds: the BI export copies them all
 BI_MARTS = tuple(sorted(key.path[1] for key in warehouse_models.keys if key.path[0] == "marts"))
-REPORT_MARTS = ("dim_areas", "dim_indicators", "benchmarks", "spc", "indicator_performance", "resident_satisfaction",
+OPEN_DATA_MARTS = tuple(sorted({resource.mart for resource in OPEN_DATA_RESOURCES}))
+REPORT_MARTS = ("dim_areas", "dim_indicators", "dim_periods", "benchmarks", "spc", "indicator_performance", "resident_satisfaction",
                 "complaints_summary")
 
 
-def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: str,
+def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: str, marts: Sequence[str],
             write: Callable[[duckdb.DuckDBPyConnection, Path], Mapping[str, int]], *, page: str | None = None) -> dg.MaterializeResult:
-    """Write one export into EXPORT_DIR/<folder> and report its path and row counts to Dagster."""
+    """Write one export of ``marts`` into EXPORT_DIR/<folder> and report its path and row counts to Dagster."""
     destination = Path(settings.export_dir) / folder
-    with warehouse.connect() as connection:
+    with warehouse.marts_for_export(marts) as connection:
         counts = write(connection, destination)
     path = destination / page if page else destination
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), **{f"rows:{k}": n for k, n in counts.items()}})
@@ -41,7 +42,7 @@ def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: st
 )
 def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     threshold = settings.load().thresholds.disclosure_min_count
-    return publish(settings, warehouse, "open-data", lambda c, d: write_open_data(c, d, disclosure_min_count=threshold))
+    return publish(settings, warehouse, "open-data", OPEN_DATA_MARTS, lambda c, d: write_open_data(c, d, disclosure_min_count=threshold))
 
 @dg.asset(
     key=["exports", "bi"],
@@ -52,7 +53,7 @@ def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Ma
     "so BI tools never open the live warehouse.",
 )
 def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return publish(settings, warehouse, "bi", write_bi)
+    return publish(settings, warehouse, "bi", BI_MARTS, write_bi)
 
 @dg.asset(
     key=["exports", "report"],
@@ -64,7 +65,7 @@ def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Materiali
 )
 def report(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     council = settings.load().council
-    return publish(settings, warehouse, "report", lambda c, d: write_report(c, d, council=council), page="index.html")
+    return publish(settings, warehouse, "report", REPORT_MARTS, lambda c, d: write_report(c, d, council=council), page="index.html")
 
 EXPORT_ASSETS = [open_data, bi, report]
 EXPORT_KEYS = [a.key for a in EXPORT_ASSETS]  # every export; the quality report says which a run wrote

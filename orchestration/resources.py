@@ -8,7 +8,7 @@ one code path against a real HTTP server.
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from ingestion.lginform.client import LgInformClient, RetryPolicy
-from lgperf import warehouse
+from lgperf import postgres, warehouse
 from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
 
 
@@ -69,12 +69,15 @@ def holding_warehouse_pool(instance: dg.DagsterInstance, run_id: str, step_key: 
 
 
 class WarehouseResource(DuckDBResource):
-    """The DuckDB warehouse file (``database``), with the raw and audit tables in place.
+    """The DuckDB warehouse file (``database``), with the raw and audit tables in place, and
+    where dbt builds the marts (``kind``: the same file, or PostgreSQL with ``WAREHOUSE=postgres``).
 
     dagster-duckdb's ``get_connection`` backs off while another process holds the file's lock;
     this wrapper also closes the connection when the block raises, so a failed step never
     keeps the lock that the next step (dbt, in its own process) needs.
     """
+
+    kind: str = "duckdb"
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -88,6 +91,30 @@ class WarehouseResource(DuckDBResource):
                 yield connection
             finally:
                 connection.close()
+
+    def copy_to_marts_warehouse(self) -> dict[str, int]:
+        """Before a dbt build on PostgreSQL: the raw and audit tables copied there (rows per table)."""
+        return postgres.copy_tables(Path(self.database)) if self.kind == "postgres" else {}
+
+    @contextlib.contextmanager
+    def marts_query(self) -> Iterator[duckdb.DuckDBPyConnection | postgres.Reader]:
+        """Where the gate's frame queries over the marts run: this file, or the PostgreSQL server."""
+        if self.kind == "postgres":
+            with postgres.reader() as reader:
+                yield reader
+        else:
+            with self.connect() as connection:
+                yield connection
+
+    @contextlib.contextmanager
+    def marts_for_export(self, tables: Sequence[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The marts the exports read, as DuckDB: this file, or a copy of PostgreSQL's ``tables``."""
+        if self.kind == "postgres":
+            with postgres.mirrored_marts(tables) as mirror:
+                yield mirror
+        else:
+            with self.connect() as connection:
+                yield connection
 
 
 class PipelineSettings(dg.ConfigurableResource):
@@ -146,7 +173,8 @@ def build_resources(environment: Environment | None = None) -> dict[str, dg.Conf
     """The resources with every path made absolute, so Dagster and dbt see the same files."""
     env = environment or Environment.from_environ()
     return {
-        "warehouse": WarehouseResource(database=str(env.warehouse_path), connection_config=warehouse.connection_config()),
+        "warehouse": WarehouseResource(database=str(env.warehouse_path), connection_config=warehouse.connection_config(),
+                                       kind=env.warehouse),
         "settings": PipelineSettings(
             config_path=str(env.config_path), export_dir=str(env.export_dir), inbox_dir=str(env.inbox_dir)
         ),

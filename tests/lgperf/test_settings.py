@@ -74,3 +74,10 @@ def test_relative_paths_resolve_against_the_project(tmp_path):
     env = Environment.from_environ({"WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "EXPORT_DIR": "out"})
     assert env.warehouse_path == tmp_path / "w.duckdb"
     assert env.export_dir == Path(__file__).parents[2] / "out"
+
+
+def test_the_warehouse_is_duckdb_unless_postgres_is_asked_for_and_nothing_else_is_accepted():
+    assert Environment.from_environ({}).warehouse == "duckdb"
+    assert Environment.from_environ({"WAREHOUSE": "postgres"}).warehouse == "postgres"
+    with pytest.raises(ConfigError, match=r"WAREHOUSE='oracle': expected one of duckdb, postgres"):
+        Environment.from_environ({"WAREHOUSE": "oracle"})

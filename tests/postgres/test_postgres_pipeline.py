@@ -1,0 +1,142 @@
+"""The pipeline with WAREHOUSE=postgres on a real server (see conftest.py): dbt builds the marts
+there, the gate's frames run there, and the exports read them from there.
+
+Both runs start from the same landed rows (the DuckDB file of one real run of the small demo),
+so every check must reach the same verdict on the same number of rows, and every exported file
+must say the same thing: the report and the open-data package byte for byte, the BI Parquet
+files column for column and value for value."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+
+from tests.conftest import point_environment
+
+MART_SUITES = ("benchmarks", "complaints_summary", "fct_indicator_values", "indicator_performance", "resident_satisfaction")
+
+
+@pytest.fixture(scope="module")
+def run_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
+    """The transformation and exports groups (their checks included) run by Dagster with
+    WAREHOUSE=postgres, on a copy of the baseline's landed rows, into a database of its own."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+
+    folder = tmp_path_factory.mktemp("pipeline-on-postgres")
+    shutil.copy(demo_baseline / "warehouse.duckdb", folder / "warehouse.duckdb")
+    server = psycopg2.connect(host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf")
+    server.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        server.cursor().execute("CREATE DATABASE lgperf_pipeline")
+    finally:
+        server.close()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        env = point_environment(monkeypatch, folder,  # the baseline's small demo config
+                                **{**postgres_server, "PGDATABASE": "lgperf_pipeline", "WAREHOUSE": "postgres"})
+        assert env.warehouse == "postgres"
+        job = dg.define_asset_job("on_postgres", selection=dg.AssetSelection.groups("transformation", "exports"))
+        definitions = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[job]))
+        result = definitions.resolve_job_def("on_postgres").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    return {"folder": folder, "result": result, "database": {**postgres_server, "PGDATABASE": "lgperf_pipeline"}}
+
+
+def test_dbt_built_the_marts_on_the_server_not_in_the_file(run_on_postgres, demo_baseline):
+    assert run_on_postgres["result"].success
+    database = run_on_postgres["database"]
+    with psycopg2.connect(host=database["PGHOST"], port=database["PGPORT"], user="postgres", dbname=database["PGDATABASE"]) as server:
+        cursor = server.cursor()
+        cursor.execute("SELECT count(*) FROM marts.fct_indicator_values")
+        on_server = cursor.fetchall()[0][0]
+        cursor.execute("SELECT count(*) FROM raw.lginform_values")
+        raw_on_server = cursor.fetchall()[0][0]
+    with duckdb.connect(str(demo_baseline / "warehouse.duckdb"), read_only=True) as baseline:
+        assert on_server == baseline.execute("SELECT count(*) FROM marts.fct_indicator_values").fetchall()[0][0] > 500
+        assert raw_on_server == baseline.execute("SELECT count(*) FROM raw.lginform_values").fetchall()[0][0]
+    # the landing file's marts are the copy it came with: this run wrote none there
+    with duckdb.connect(str(run_on_postgres["folder"] / "warehouse.duckdb"), read_only=True) as landing:
+        builds = landing.execute("SELECT count(*) FROM audit.mart_builds").fetchall()[0][0]
+    with duckdb.connect(str(demo_baseline / "warehouse.duckdb"), read_only=True) as baseline:
+        assert builds == baseline.execute("SELECT count(*) FROM audit.mart_builds").fetchall()[0][0]
+
+
+def _verdicts(warehouse: Path, run_id: str | None) -> dict[tuple, tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        run = run_id or connection.execute("SELECT min(run_id) FROM audit.validation_results").fetchall()[0][0]
+        rows = connection.execute(
+            "SELECT suite, expectation, kwargs, success, element_count, unexpected_count FROM audit.validation_results "
+            "WHERE run_id = ? AND suite IN (SELECT unnest(?)) AND expectation <> 'expect_table_row_count_to_be_between'",
+            [run, list(MART_SUITES)]).fetchall()
+    return {row[:3]: row[3:] for row in rows}
+
+
+def test_every_check_on_the_marts_reaches_the_same_verdict_on_postgres(run_on_postgres, demo_baseline):
+    on_postgres = _verdicts(run_on_postgres["folder"] / "warehouse.duckdb", run_on_postgres["result"].run_id)
+    on_duckdb = _verdicts(demo_baseline / "warehouse.duckdb", None)
+    assert len(on_duckdb) > 60 and {suite for suite, _, _ in on_duckdb} == set(MART_SUITES)
+    assert on_postgres == on_duckdb
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_the_report_and_open_data_package_are_byte_for_byte_duckdbs(run_on_postgres, demo_baseline):
+    for export in ("report", "open-data"):
+        expected, actual = demo_baseline / "exports" / export, run_on_postgres["folder"] / "exports" / export
+        assert _files(actual) == _files(expected) and _files(expected), export
+        different = [name for name in _files(expected) if (actual / name).read_bytes() != (expected / name).read_bytes()]
+        assert different == [], export
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+    return a == b
+
+
+def test_the_bi_parquet_files_hold_duckdbs_columns_and_values(run_on_postgres, demo_baseline):
+    expected, actual = demo_baseline / "exports" / "bi", run_on_postgres["folder"] / "exports" / "bi"
+    assert _files(actual) == _files(expected)
+    parquet = [name for name in _files(expected) if name.endswith(".parquet")]
+    assert len(parquet) == 9
+    with duckdb.connect() as reader:
+        for name in parquet:
+            schema = "SELECT name, type FROM parquet_schema(?) ORDER BY name"
+            assert reader.execute(schema, [str(actual / name)]).fetchall() == reader.execute(schema, [str(expected / name)]).fetchall(), name
+            rows = "SELECT * FROM read_parquet(?)"  # written in a stable order (ORDER BY ALL)
+            mine, theirs = reader.execute(rows, [str(actual / name)]).fetchall(), reader.execute(rows, [str(expected / name)]).fetchall()
+            assert len(mine) == len(theirs) > 0, name
+            mismatches = [(name, a, b) for x, y in zip(mine, theirs) for a, b in zip(x, y) if not _same(a, b)]
+            assert mismatches == [], mismatches[:5]
+
+
+def test_the_reader_binds_parameters_and_keeps_types_nulls_and_empty_text_apart(postgres_server, monkeypatch):
+    import datetime
+
+    from lgperf import postgres
+
+    for name, value in postgres_server.items():
+        monkeypatch.setenv(name, value)
+    with postgres.reader() as reader:
+        result = reader.execute(
+            "SELECT $text AS text, '' AS empty, NULL::text AS missing, $day AS day, 0.1::float8 + 0.2::float8 AS sum, "
+            "'a%b' LIKE $pattern AS matched, 3::bigint AS count, now() AS stamped",
+            {"text": "O'Brien; DROP TABLE x --\n\"quoted\"", "day": datetime.date(2026, 3, 31), "pattern": "a%"})
+        assert [(d[0], str(d[1])) for d in result.description] == [
+            ("text", "VARCHAR"), ("empty", "VARCHAR"), ("missing", "VARCHAR"), ("day", "DATE"), ("sum", "DOUBLE"),
+            ("matched", "BOOLEAN"), ("count", "BIGINT"), ("stamped", "TIMESTAMP WITH TIME ZONE")]
+        row = result.fetchall()[0]
+        assert row[:7] == ("O'Brien; DROP TABLE x --\n\"quoted\"", "", None, datetime.date(2026, 3, 31), 0.30000000000000004, True, 3)
+        assert reader.execute("SELECT count(*) AS n FROM pg_class WHERE relname = ?", ["no such table"]).fetchall() == [(0,)]
+        assert reader.execute("SELECT 1 AS n WHERE false").fetchall() == []
+        with pytest.raises(ValueError, match=r"result: no DuckDB type for PostgreSQL column\(s\) blob \(bytea\)"):
+            reader.execute("SELECT '\\x00'::bytea AS blob")
