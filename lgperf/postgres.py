@@ -117,7 +117,8 @@ def copy_tables(warehouse_path: Path) -> dict[str, int]:
 
 def _bind(cursor: Any, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -> str:
     """The query with its parameters bound by the driver (quoted as literals, never pasted as
-    text), written DuckDB's way: ``?`` in order or ``$name`` by name."""
+    text), written DuckDB's way: ``?`` in order or ``$name`` by name. A ``?`` or ``$name``
+    inside a string literal would be taken for a parameter too: queries here have none."""
     if parameters is None:
         return sql
     sql = sql.replace("%", "%%")
