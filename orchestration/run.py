@@ -70,7 +70,7 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
         lines.append(f"    FAILED {check.asset_key.to_user_string()}:{check.check_name} ({check.severity.value.lower()})")
     lines += [
         "  outputs:",
-        f"    warehouse       {env.warehouse_path}",
+        f"    warehouse       {env.warehouse_path}" + (" (the landing; the marts are on PostgreSQL)" if env.warehouse == "postgres" else ""),
         f"    open data       {env.export_dir / 'open-data' / 'datapackage.json'}",
         f"    BI              {env.export_dir / 'bi'}",
         f"    report          {env.export_dir / 'report' / 'index.html'}",
