@@ -8,7 +8,6 @@ files column for column and value for value."""
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from pathlib import Path
