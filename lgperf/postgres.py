@@ -129,9 +129,9 @@ def _bind(cursor: Any, sql: str, parameters: Sequence[Any] | Mapping[str, Any] |
     return cursor.mogrify(sql, parameters).decode("utf-8")
 
 
-def transfer(source: Any, query: str, target: duckdb.DuckDBPyConnection, table: str) -> int:
+def transfer(source: Any, query: str, target: duckdb.DuckDBPyConnection, table: str) -> None:
     """The result of ``query`` on PostgreSQL into a new DuckDB table ``table``, each column's
-    type mapped (an unmapped one is refused by name); rows transferred."""
+    type mapped (an unmapped one is refused by name)."""
     with source.cursor() as cursor, tempfile.TemporaryDirectory() as scratch:
         cursor.execute(f"SELECT * FROM ({query}) AS result LIMIT 0")
         described = [(d.name, d.type_code) for d in cursor.description]
@@ -146,13 +146,12 @@ def transfer(source: Any, query: str, target: duckdb.DuckDBPyConnection, table: 
         with path.open("w", encoding="utf-8", newline="") as rows:
             cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", rows)
         if path.stat().st_size == 0:
-            return 0
+            return
         # PostgreSQL writes NULL as an empty field and an empty string as "": kept apart here
         spec = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': '{t}'" for n, t in columns) + "}"
         target.execute(
             f"INSERT INTO {table} SELECT * FROM read_csv(?, columns = {spec}, header = false, auto_detect = false, "
             "delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false)", [str(path)])
-        return target.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
 class Reader:
@@ -187,8 +186,8 @@ def reader() -> Iterator[Reader]:
 
 
 @contextlib.contextmanager
-def mirrored_marts(tables: Sequence[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB copy of the server's ``marts`` (``tables``, or every one) in a temporary file,
+def mirrored_marts(tables: Sequence[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB copy of the server's marts ``tables`` in a temporary file,
     for the exports: the same writers then run on either warehouse. The copy is read in one
     read-only transaction, so every mart is from the same moment."""
     with connect() as server, tempfile.TemporaryDirectory() as scratch:
@@ -197,13 +196,13 @@ def mirrored_marts(tables: Sequence[str] | None = None) -> Iterator[duckdb.DuckD
             cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
                            "AND table_type = 'BASE TABLE' ORDER BY table_name")
             present = [name for (name,) in cursor.fetchall()]
-        missing = sorted(set(tables or ()) - set(present))
+        missing = sorted(set(tables) - set(present))
         if missing:
             raise ValueError(f"PostgreSQL has no marts table(s) {', '.join(missing)}: run the dbt build on WAREHOUSE=postgres first")
         mirror = duckdb.connect(str(Path(scratch) / "mirror.duckdb"), config=warehouse.connection_config())
         try:
             mirror.execute("CREATE SCHEMA marts")
-            for table in tables or present:
+            for table in tables:
                 transfer(server, f"SELECT * FROM marts.{_quoted(table)}", mirror, f"marts.{_quoted(table)}")
             server.rollback()
             yield mirror
