@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from ingestion.figures import NotAFigure, parse_number
 from ingestion.files import FileRefused, _decode, _detect_delimiter, _first_non_blank_line, _refuse_unclosed_quote, csv_cell_limit
 from lgperf.settings import Extract, LgInformCsvExtract, OflogExtract, TidyExtract, project_path
 
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
-MISSING = frozenset({"", "-", "..", ":", "NA", "N/A", "n/a", "x", "c", "*"})
 LGINFORM_POLARITY = {"high_is_good": "High value is good", "low_is_good": "Low value is good", "neutral": "Not applicable"}
 OFLOG_POLARITY = {"desc": "High value is good", "asc": "Low value is good", "none": "Not applicable"}
 
@@ -169,12 +169,11 @@ def _require(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
 
 
 def _number(text: str) -> tuple[bool, float | None]:
-    """(ok, value): a missing-value marker is ok and null; anything else must be a number."""
-    if text in MISSING:
-        return True, None
+    """(ok, value): a missing-value marker is ok and null; anything else must be a number
+    (ingestion.figures: the same rules as the API's cells, so NaN or '12%' is refused)."""
     try:
-        return True, float(text.replace(",", ""))
-    except ValueError:
+        return True, parse_number(text)
+    except NotAFigure:
         return False, None
 
 
