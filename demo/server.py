@@ -4,7 +4,11 @@ The pipeline's one client talks to it exactly as to the real service: signed URL
 signatures, the same JSON documents and error bodies. Switchable faults (rate limits, 5xx,
 slow, truncated or dropped responses, bad or cut-short JSON, usage limits, and /data answers
 with duplicated or reordered rows or a comparison group that expands to no areas) let tests
-prove the client's and the pull's retry and failure handling against real sockets. Credentials are never logged or recorded.
+prove the client's and the pull's retry and failure handling against real sockets. A dialect
+switch (``dialect=``, see demo.dialects) writes every answer as another implementation of the
+shape would: date-times for dates, numbers as strings, markers for missing values, the
+service's own unit labels, unknown fields, or a mix per response. ``revise`` serves a revised
+value for one cell. Credentials are never logged or recorded.
 
 Run standalone: ``python -m demo.server --port 8765``.
 """
@@ -29,12 +33,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
 from demo.catalogue import UNITS, DemoCatalogue, MetricType, build_catalogue
+from demo.dialects import MIXED, SINGLE_DIALECTS, rewrite
 from ingestion.lginform.signing import redact_credentials, split_signed_url, verify_signed_url
 
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("rate_limit", "server_error", "slow", "truncated", "drop", "malformed_json", "wrong_shape", "usage_limit",
-               "truncated_json", "duplicate_rows", "reorder_rows", "empty_group")
+               "truncated_json", "duplicate_rows", "reorder_rows", "empty_group", "edit")
 # faults that change the content of a /data (JSON) answer; on any other path the answer is unchanged
 DATA_FAULTS = frozenset({"duplicate_rows", "reorder_rows", "empty_group"})
 MAX_REMEMBERED_SIGNATURES = 100_000
@@ -85,6 +90,8 @@ class Faults:
             raise ValueError("times must be at least 1")
         if kind == "slow" and "seconds" not in params:
             raise ValueError("a 'slow' fault needs seconds=")
+        if kind == "edit" and not callable(params.get("edit")):
+            raise ValueError("an 'edit' fault needs edit=<function of the JSON document returning the document to send>")
         with self._lock:
             self._faults.append(_Fault(kind, times, path_prefix, params))
 
@@ -185,10 +192,15 @@ def _formatted(value: float | int | None, precision: int) -> str:
 class _Api:
     """The endpoints, free of HTTP: each returns a document or raises ApiError."""
 
-    def __init__(self, catalogue: DemoCatalogue):
+    def __init__(self, catalogue: DemoCatalogue, dialect: str = "lginform"):
+        if dialect not in (*SINGLE_DIALECTS, MIXED):
+            raise ValueError(f"unknown dialect {dialect!r}; expected one of {(*SINGLE_DIALECTS, MIXED)}")
         self.catalogue = catalogue
+        self.dialect = dialect
         # metric id -> the real date the server published new data for it (see DemoServer.publish)
         self.published_on: dict[str, date] = {}
+        # (metric id, area code, period id) -> a revised value served instead of the catalogue's
+        self.revisions: dict[tuple[str, str, str], float | int | None] = {}
 
     def route(self, path: str, query: dict[str, str]) -> tuple[str, bytes]:
         segments = [s for s in path.split("/") if s]
@@ -196,20 +208,27 @@ class _Api:
             segments[-1] = segments[-1][: -len(".json")]
         match segments:
             case ["metricTypes"]:
-                return JSON_TYPE, _encode(self.metric_type_list(query))
+                document = self.metric_type_list(query)
             case ["metricTypes", identifier]:
-                return JSON_TYPE, _encode(self.metric_type(identifier))
+                document = self.metric_type(identifier)
             case ["areas"]:
-                return JSON_TYPE, _encode(self.area_list(query))
+                document = self.area_list(query)
             case ["comparisonGroups"]:
-                return JSON_TYPE, _encode(self.comparison_groups(query))
+                document = self.comparison_groups(query)
             case ["periods"]:
-                return JSON_TYPE, _encode(self.period_list())
+                document = self.period_list()
             case ["data"]:
-                return JSON_TYPE, _encode(self.data(query))
+                document = self.data(query)
             case ["data.csv"]:
                 return CSV_TYPE, self.data_csv(query)
-        raise ApiError(404, f"No such method: {path}", 30)
+            case _:
+                raise ApiError(404, f"No such method: {path}", 30)
+        request_key = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query.items()) if k != "nonce")
+        return JSON_TYPE, _encode(rewrite(self.dialect, document, request_key))
+
+    def value(self, metric_id: str, area_code: str, period_id: str) -> float | int | None:
+        key = (metric_id, area_code, period_id)
+        return self.revisions[key] if key in self.revisions else self.catalogue.value(metric_id, area_code, period_id)
 
     # -- metadata ------------------------------------------------------------------------------
 
@@ -358,7 +377,7 @@ class _Api:
         }
 
     def _cell(self, metric: MetricType, area_code: str, period_id: str) -> dict[str, Any]:
-        value = self.catalogue.value(metric.identifier, area_code, period_id)
+        value = self.value(metric.identifier, area_code, period_id)
         return {
             "value": value,
             "formatted": _formatted(value, metric.output_precision),
@@ -381,7 +400,7 @@ class _Api:
         writer.writerow(["area", "area label", "area long label", *(self.catalogue.periods[p].label for _, p in columns)])
         for code in area_codes:
             area = self.catalogue.areas[code]
-            values = [self.catalogue.value(m.identifier, code, p) for m, p in columns]
+            values = [self.value(m.identifier, code, p) for m, p in columns]
             writer.writerow([code, area.short_label, area.label, *("" if v is None else v for v in values)])
         return buffer.getvalue().encode("utf-8")
 
@@ -495,6 +514,8 @@ class _Handler(BaseHTTPRequestHandler):
         content_type, body = self.server.demo.api.route(path, query)
         if kind == "truncated_json":  # a complete HTTP answer (its own length announced) whose JSON is cut short
             return _Reply(200, content_type, body[: len(body) // 2])
+        if kind == "edit" and content_type == JSON_TYPE:  # any change a test needs, on the document as the dialect wrote it
+            body = _encode(params["edit"](json.loads(body)))
         if kind in DATA_FAULTS and content_type == JSON_TYPE and path.rstrip("/").removesuffix(".json").endswith("/data"):
             body = _encode(_alter_data(json.loads(body), kind, params, query))
         return _Reply(200, content_type, body, truncate=kind == "truncated")
@@ -542,17 +563,35 @@ class DemoServer:
     """The demo LG Inform service on a local port, in a daemon thread; use as a context manager."""
 
     def __init__(self, catalogue: DemoCatalogue | None = None, *, application_key: str = DEMO_APPLICATION_KEY,
-                 secret: str = DEMO_SECRET, host: str = "127.0.0.1", port: int = 0):
+                 secret: str = DEMO_SECRET, host: str = "127.0.0.1", port: int = 0, dialect: str = "lginform"):
         self.catalogue = catalogue or build_catalogue()
         self.application_key = application_key
         self.secret = secret
-        self.api = _Api(self.catalogue)
+        self.api = _Api(self.catalogue, dialect)
         self.faults = Faults()
         self.requests = RequestLog()
         self.seen_signatures = _SeenSignatures()
         self._host, self._port = host, port
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.api.dialect
+
+    @dialect.setter
+    def dialect(self, dialect: str) -> None:
+        """Switch the dialect of every later answer (see demo.dialects)."""
+        if dialect not in (*SINGLE_DIALECTS, MIXED):
+            raise ValueError(f"unknown dialect {dialect!r}; expected one of {(*SINGLE_DIALECTS, MIXED)}")
+        self.api.dialect = dialect
+
+    def revise(self, metric_id: str, area_code: str, period_id: str, value: float | int | None, *, on: date | None = None) -> None:
+        """Serve ``value`` for one cell from now on, as the service does when it revises a
+        published figure; ``dataChangedSince`` lists the metric type from ``on`` (default today)."""
+        self.catalogue.value(metric_id, area_code, period_id)  # KeyError for a cell the catalogue does not have
+        self.api.revisions[(metric_id, area_code, period_id)] = value
+        self.api.published_on[metric_id] = on or date.today()
 
     def publish(self, as_of: date, *, on: date | None = None) -> list[str]:
         """Move the catalogue on to ``as_of`` as if the service published it today (or ``on``).
@@ -607,10 +646,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="show the catalogue as published on this date")
+    parser.add_argument("--dialect", choices=(*SINGLE_DIALECTS, MIXED), default="lginform",
+                        help="how the answers are written (demo/dialects.py); mixed: a dialect per response")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     catalogue = build_catalogue(as_of=args.as_of) if args.as_of else build_catalogue()
-    with DemoServer(catalogue, host=args.host, port=args.port) as server:
+    with DemoServer(catalogue, host=args.host, port=args.port, dialect=args.dialect) as server:
         print(f"Demo LG Inform API on {server.url} (credentials: demo.DEMO_APPLICATION_KEY / demo.DEMO_SECRET). Ctrl-C stops.", flush=True)
         try:
             threading.Event().wait()

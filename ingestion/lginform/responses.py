@@ -1,18 +1,61 @@
 """The shapes of the API's JSON answers, validated with pydantic, and their rows for ``raw``.
 
-Only the fields the pipeline uses are declared; anything else the service adds is ignored.
-A missing or mistyped field is an error naming the request and the field's path, never an
-empty load.
+A tolerant reader, strict where it matters. Tolerant of how the service writes things: only
+the fields the pipeline uses are declared (anything else is ignored), period bounds may be
+dates or ISO date-times (``period_bounds``), numbers may be JSON numbers or numeric strings,
+missing values may be null, "" or a suppression marker (``ingestion.figures``), labels are free
+text. Strict about what things are: identifiers are non-empty strings, every row has one cell
+per column, columns are the metric types and value type asked for, areas are GSS codes, and
+a value that is not a number is refused. A refusal names the request and the field's path;
+it is never an empty load.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from ingestion.figures import NotAFigure, is_missing_marker, parse_number
 from ingestion.lginform.client import ApiResponse, ResponseNotUnderstood
+from ingestion.lginform.period_bounds import PeriodBoundError, period_end, period_start
+
+AREA_CODE = re.compile(r"^[EWSNK]\d{8}$")
+
+
+def _label(value: Any) -> Any:
+    """Labels are free text: a number written as a label is read as its text."""
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _figure(value: Any) -> float | None:
+    try:
+        return parse_number(value)
+    except NotAFigure as error:
+        raise ValueError(str(error)) from None
+
+
+def _flag(value: Any) -> Any:
+    """A missing flag is false; "true"/"false" strings read as the booleans they name."""
+    return False if value is None or value == "" else value
+
+
+def _precision(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+# Identifiers stay strict: a non-empty JSON string with no surrounding spaces, never coerced.
+Identifier = Annotated[str, StringConstraints(strict=True, min_length=1, pattern=r"^\S(?:.*\S)?$")]
+Label = Annotated[str | None, BeforeValidator(_label)]
+Figure = Annotated[float | None, BeforeValidator(_figure)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Precision = Annotated[int | None, BeforeValidator(_precision), Field(ge=0, le=10)]
 
 
 class _Shape(BaseModel):
@@ -20,41 +63,41 @@ class _Shape(BaseModel):
 
 
 class _Ref(_Shape):
-    identifier: str
-    label: str | None = None
+    identifier: Identifier
+    label: Label = None
 
 
 class _PeriodType(_Shape):
-    identifier: str | None = None
-    frequency: str | None = None
+    identifier: Label = None
+    frequency: Label = None
 
 
 class _Dataset(_Shape):
-    identifier: str | None = None
+    identifier: Label = None
     period_type: _PeriodType | None = Field(default=None, alias="periodType")
 
 
 class _MeasurementUnit(_Shape):
-    identifier: str | None = None
-    label: str | None = None
+    identifier: Label = None
+    label: Label = None
 
 
 class _Measure(_Shape):
-    identifier: str | None = None
+    identifier: Label = None
     measurement_unit: _MeasurementUnit | None = Field(default=None, alias="measurementUnit")
 
 
 class MetricType(_Shape):
-    identifier: str
-    label: str
-    short_label: str | None = Field(default=None, alias="shortLabel")
-    help_text: str | None = Field(default=None, alias="helpText")
+    identifier: Identifier
+    label: Annotated[str, BeforeValidator(_label)]
+    short_label: Label = Field(default=None, alias="shortLabel")
+    help_text: Label = Field(default=None, alias="helpText")
     measure: _Measure | None = None
     dataset: _Dataset | None = None
-    output_precision: int | None = Field(default=None, alias="outputPrecision")
-    polarity: str | None = None
-    null_as_zero: bool = Field(default=False, alias="nullAsZero")
-    discontinued: bool = False
+    output_precision: Precision = Field(default=None, alias="outputPrecision")
+    polarity: Label = None
+    null_as_zero: Flag = Field(default=False, alias="nullAsZero")
+    discontinued: Flag = False
 
 
 class MetricTypeDocument(_Shape):
@@ -62,7 +105,7 @@ class MetricTypeDocument(_Shape):
 
 
 class MetricTypeSummary(_Shape):
-    identifier: str
+    identifier: Identifier
 
 
 class MetricTypeListDocument(_Shape):
@@ -70,24 +113,34 @@ class MetricTypeListDocument(_Shape):
 
 
 class Period(_Shape):
-    identifier: str
-    label: str
-    start_date: date = Field(alias="startDate")
-    end_date: date = Field(alias="endDate")
-    period_type: str | None = Field(default=None, alias="periodType")
+    identifier: Identifier
+    label: Annotated[str, BeforeValidator(_label)]
+    start_date: Any = Field(alias="startDate")
+    end_date: Any = Field(alias="endDate")
+    period_type: Label = Field(default=None, alias="periodType")
 
 
 class PeriodsDocument(_Shape):
-    periods: list[Period] = Field(alias="period-array")
+    periods: list[dict[str, Any]] = Field(alias="period-array")
 
 
 class _Cell(_Shape):
-    value: float | None = None
-    formatted: str | None = None
-    source: str | None = None
-    ci_lower: float | None = Field(default=None, alias="confidenceIntervalLower")
-    ci_upper: float | None = Field(default=None, alias="confidenceIntervalUpper")
-    publication_status: str | None = Field(default=None, alias="publicationStatus")
+    """One cell; a suppression marker written in ``value`` is kept in ``formatted`` (lineage)."""
+
+    value: Figure = None
+    formatted: Label = None
+    source: Label = None
+    ci_lower: Figure = Field(default=None, alias="confidenceIntervalLower")
+    ci_upper: Figure = Field(default=None, alias="confidenceIntervalUpper")
+    publication_status: Label = Field(default=None, alias="publicationStatus")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_marker(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("value"), str) and data.get("formatted") in (None, ""):
+            if data["value"].strip() and is_missing_marker(data["value"]):
+                return {**data, "formatted": data["value"].strip()}
+        return data
 
 
 class _Column(_Shape):
@@ -98,7 +151,7 @@ class _Column(_Shape):
 
 class _Row(_Shape):
     area: _Ref
-    values: list[_Cell]
+    values: list[_Cell | None]
 
 
 class DataDocument(_Shape):
@@ -144,11 +197,45 @@ def changed_metric_types(response: ApiResponse) -> set[str]:
     return {m.identifier for m in _validate(MetricTypeListDocument, response).metric_types}
 
 
-def period_rows(response: ApiResponse) -> list[dict[str, Any]]:
-    return [
-        {"period_id": p.identifier, "label": p.label, "start_date": p.start_date, "end_date": p.end_date, "period_type": p.period_type}
-        for p in _validate(PeriodsDocument, response).periods
-    ]
+@dataclass
+class PeriodsReading:
+    """The periods of a ``/periods`` answer; an entry that cannot be read is set aside with its
+    reason (the values of that period are then refused, not the whole refresh)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # period id (or "entry N") -> reason
+
+
+def read_period(entry: dict[str, Any]) -> dict[str, Any]:
+    """One ``period-array`` entry as a raw row; ValueError names the field that cannot be read."""
+    period = Period.model_validate(entry)
+    start = period_start(period.start_date)
+    return {"period_id": period.identifier, "label": period.label, "start_date": start,
+            "end_date": period_end(period.end_date, start), "period_type": period.period_type}
+
+
+def period_rows(response: ApiResponse) -> PeriodsReading:
+    reading = PeriodsReading()
+    for index, entry in enumerate(_validate(PeriodsDocument, response).periods):
+        identifier = entry.get("identifier")
+        name = identifier if isinstance(identifier, str) and identifier else f"entry {index}"
+        try:
+            reading.rows.append(read_period(entry))
+        except ValidationError as error:
+            first = error.errors()[0]
+            reading.refused[name] = f"period-array.{index}.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        except PeriodBoundError as error:
+            reading.refused[name] = f"period-array.{index}: {error}"
+    return reading
+
+
+@dataclass(frozen=True)
+class DataAsked:
+    """What a ``/data`` request asked for: an answer with other columns is refused."""
+
+    metric_types: frozenset[str] | None = None  # None: any
+    value_type: str = "raw"
+    refused_periods: dict[str, str] = field(default_factory=dict)  # period id -> why /periods refused it
 
 
 def data_rows(response: ApiResponse, null_as_zero: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -157,8 +244,27 @@ def data_rows(response: ApiResponse, null_as_zero: frozenset[str] = frozenset())
     return values, areas
 
 
+def _check_columns(response: ApiResponse, columns: list[_Column], asked: DataAsked) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for index, column in enumerate(columns):
+        key = (column.metric_type.identifier, column.period.identifier, column.value_type.identifier)
+        where = f"column {index} (metric type {key[0]}, period {key[1]})"
+        problem = None
+        if key in seen:
+            problem = f"{where} repeats an earlier column: which cells are which cannot be known"
+        elif asked.metric_types is not None and key[0] not in asked.metric_types:
+            problem = f"{where} is a metric type that was not asked for ({', '.join(sorted(asked.metric_types))})"
+        elif key[2] != asked.value_type:
+            problem = f"{where} has value type {key[2]!r}; {asked.value_type!r} was asked for"
+        elif key[1] in asked.refused_periods:
+            problem = f"{where}: the period's entry in /periods was refused ({asked.refused_periods[key[1]]})"
+        if problem:
+            raise ResponseNotUnderstood(response.request, problem, response.status)
+        seen.add(key)
+
+
 def data_rows_deduplicated(
-    response: ApiResponse, null_as_zero: frozenset[str] = frozenset()
+    response: ApiResponse, null_as_zero: frozenset[str] = frozenset(), asked: DataAsked = DataAsked()
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """(value rows, area rows, duplicate rows dropped) of a /data answer.
 
@@ -167,36 +273,41 @@ def data_rows_deduplicated(
     area): which value is right cannot be known, and loading either would be a guess.
     """
     document = _validate(DataDocument, response)
+    _check_columns(response, document.columns, asked)
     values: list[dict[str, Any]] = []
     areas: list[dict[str, Any]] = []
     seen: dict[str, _Row] = {}
     duplicates = 0
     for index, row in enumerate(document.rows):
+        code = row.area.identifier
+        if not AREA_CODE.match(code):
+            raise ResponseNotUnderstood(response.request, f"row {index}: area {code!r} is not a GSS area code", response.status)
         if len(row.values) != len(document.columns):
             raise ResponseNotUnderstood(
                 response.request,
-                f"row {index} (area {row.area.identifier}) has {len(row.values)} values for {len(document.columns)} columns",
+                f"row {index} (area {code}) has {len(row.values)} values for {len(document.columns)} columns",
                 response.status,
             )
-        if (first := seen.get(row.area.identifier)) is not None:
+        if (first := seen.get(code)) is not None:
             if first != row:
                 raise ResponseNotUnderstood(
                     response.request,
-                    f"row {index} repeats area {row.area.identifier} with different values: conflicting duplicate rows, nothing loaded",
+                    f"row {index} repeats area {code} with different values: conflicting duplicate rows, nothing loaded",
                     response.status,
                 )
             duplicates += 1
             continue
-        seen[row.area.identifier] = row
-        areas.append({"area_code": row.area.identifier, "label": row.area.label or row.area.identifier, "short_label": None})
+        seen[code] = row
+        areas.append({"area_code": code, "label": row.area.label or code, "short_label": None})
         for column, cell in zip(document.columns, row.values):
+            cell = cell or _Cell()
             value = cell.value
             if value is None and column.metric_type.identifier in null_as_zero:
                 value = 0.0
             values.append(
                 {
                     "metric_type_id": column.metric_type.identifier,
-                    "area_code": row.area.identifier,
+                    "area_code": code,
                     "period_id": column.period.identifier,
                     "value_type": column.value_type.identifier,
                     "value": value,
