@@ -63,6 +63,10 @@ class LgInformSettings(_Strict):
     retry: RetrySettings = RetrySettings()
     # Fetch every metric type even when dataChangedSince says it has not changed.
     full_refresh: bool = False
+    # An answer the reader cannot understand holds back only its own metric types; the rest
+    # load and publish. "fail": the run then ends non-zero naming them; "warn": it succeeds
+    # with a warning (the check on raw.lginform_values says which are behind either way).
+    on_metric_type_failure: Literal["fail", "warn"] = "fail"
 
     @field_validator("areas")
     @classmethod

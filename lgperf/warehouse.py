@@ -183,8 +183,9 @@ CREATE TABLE IF NOT EXISTS audit.api_requests (
     attempts      INTEGER NOT NULL,
     bytes         BIGINT,
     sha256        VARCHAR,
-    error         VARCHAR,
-    fetched_at    TIMESTAMPTZ NOT NULL
+    error         VARCHAR,           -- why the request failed, or why its answer was refused
+    fetched_at    TIMESTAMPTZ NOT NULL,
+    metric_types  VARCHAR            -- the metric types a refused answer held back (comma-separated)
 );
 CREATE TABLE IF NOT EXISTS audit.lginform_sync_state (
     metric_type_id       VARCHAR PRIMARY KEY,
@@ -230,6 +231,30 @@ def _create(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(DDL).fetchall()
 
 
+def _column_types(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[str, bool]]:
+    """(table, column) -> (type, nullable)."""
+    rows = connection.execute(
+        "SELECT table_schema || '.' || table_name, column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+        "WHERE table_schema IN ('raw', 'audit')"
+    ).fetchall()
+    return {(table, column): (data_type, nullable) for table, column, data_type, nullable in rows}
+
+
+def _add_new_columns(connection: duckdb.DuckDBPyConnection, expected: dict[str, list[str]], actual: dict[str, list[str]],
+                     types: dict[tuple[str, str], tuple[str, bool]]) -> None:
+    """Additive changes migrate themselves: a table whose columns are the expected ones, with
+    only nullable columns missing at the end, gains those columns (existing rows read as
+    unknown). Anything else is left for ``initialise`` to refuse."""
+    for table, columns in expected.items():
+        present = actual.get(table)
+        if not present or len(present) >= len(columns) or columns[: len(present)] != present:
+            continue
+        missing = columns[len(present):]
+        if all(types[(table, column)][1] for column in missing):
+            for column in missing:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {types[(table, column)][0]}").fetchall()
+
+
 def _python_owned_columns(connection: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     rows = connection.execute(
         "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
@@ -249,13 +274,15 @@ def python_owned_tables() -> list[str]:
 
 
 def initialise(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the schemas and the Python-owned tables if they are missing (idempotent), and
-    refuse a warehouse whose tables an earlier version laid out differently: loading into it
-    would fail half-way with a less helpful message."""
+    """Create the schemas and the Python-owned tables if they are missing (idempotent), add
+    columns a newer version appended, and refuse a warehouse whose tables an earlier version
+    laid out otherwise: loading into it would fail half-way with a less helpful message."""
     _create(connection)
     with duckdb.connect() as reference:
         _create(reference)
         expected = _python_owned_columns(reference)
+        types = _column_types(reference)
+    _add_new_columns(connection, expected, _python_owned_columns(connection), types)
     actual = _python_owned_columns(connection)
     stale = {t: sorted(set(c) ^ set(actual.get(t, []))) for t, c in expected.items() if actual.get(t) != c}
     if stale:

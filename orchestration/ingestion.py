@@ -10,7 +10,7 @@ from ingestion.raw_load import insert_records
 from ingestion.lginform.client import NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.load import KEYS as LGINFORM_TABLES
 from ingestion.lginform.load import load_pull, loaded_extract_hashes, read_last_pulls
-from ingestion.lginform.pull import PullFailed, pull_lginform, request_fingerprint
+from ingestion.lginform.pull import PullResult, PullStopped, pull_lginform, request_fingerprint
 from lgperf.settings import project_path
 from orchestration.resources import WAREHOUSE_POOL, LgInformApi, PipelineSettings, WarehouseResource
 
@@ -26,10 +26,35 @@ class LgInformPullConfig(dg.Config):
     full_refresh: bool = False
 
 
+def metric_types_current(result: PullResult, on_failure: str) -> dg.AssetCheckResult:
+    """Whether every metric type asked for loaded whole; those that did not are named with why."""
+    behind = result.behind
+    return dg.AssetCheckResult(
+        asset_key=["raw", "lginform_values"],
+        check_name="metric_types_current",
+        passed=not behind,
+        severity=dg.AssetCheckSeverity.ERROR if on_failure == "fail" else dg.AssetCheckSeverity.WARN,
+        description=(
+            "every metric type asked for loaded" if not behind else
+            f"{len(behind)} metric type(s) behind, asked again on the next run: "
+            + "; ".join(f"{m}: {' / '.join(reasons)}" for m, reasons in sorted(behind.items()))
+        ),
+        metadata={"metric_types_behind": dg.MetadataValue.json(sorted(behind)), "refused_answers": len(result.refused),
+                  "notes": dg.MetadataValue.json(result.notes)},
+    )
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["raw", table], group_name="ingestion", description=f"raw.{table}: LG Inform API answers and published extracts, with lineage")
         for table in LGINFORM_TABLES
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "metric_types_current", asset=["raw", "lginform_values"],
+            description="Every configured metric type loaded in this pull; an answer that could not be understood holds back "
+            "its own metric types (named, with the request and the reason), which are asked for again on the next run",
+        )
     ],
     pool=WAREHOUSE_POOL,
     retry_policy=INGESTION_RETRY,
@@ -43,7 +68,8 @@ def lginform_raw(
     warehouse: WarehouseResource,
 ):
     """Pull what changed since the last successful pull, read new extract files, and load it
-    all in one transaction: a failure leaves raw as it was."""
+    all in one transaction. A failure that affects everything leaves raw as it was; an answer
+    that cannot be understood holds back only its own metric types (see the check)."""
     pipeline = settings.load()
     api = pipeline.lginform
     fingerprint = request_fingerprint(api.areas, api.periods)
@@ -64,10 +90,8 @@ def lginform_raw(
     except (NotAuthorised, UsageLimitExceeded) as error:
         # the operator must act: retrying the step would only spend the allowance
         raise dg.Failure(description=str(error), allow_retries=False) from None
-    except PullFailed as error:
-        raise dg.Failure(
-            description=str(error), metadata={"failed_requests": [f.request for f in error.failures]}, allow_retries=False
-        ) from None
+    except PullStopped as error:
+        raise dg.Failure(description=str(error), metadata={"failed_request": error.cause.request}, allow_retries=False) from None
     finally:
         client.close()
     with warehouse.connect() as connection:
@@ -88,7 +112,12 @@ def lginform_raw(
         "extract_files_read": len(extracts),
         "extract_rows_quarantined": inserted["quarantined"],
         "duplicate_rows_dropped": result.duplicate_rows_dropped,
+        "metric_types_behind": dg.MetadataValue.json(sorted(result.behind)),
     }
+    for note in result.notes:
+        context.log.warning(f"LG Inform: {note}")
+    for metric_type, reasons in sorted(result.behind.items()):
+        context.log.warning(f"LG Inform: metric type {metric_type} is behind (asked again next run): {' / '.join(reasons)}")
     if result.duplicate_rows_dropped:
         context.log.warning(
             f"LG Inform: {result.duplicate_rows_dropped} identical duplicate row(s) in /data answers were loaded once"
@@ -98,6 +127,7 @@ def lginform_raw(
         yield dg.MaterializeResult(
             asset_key=["raw", table], metadata={"rows_received": received, "rows_inserted": inserted[table], **shared}
         )
+    yield metric_types_current(result, api.on_metric_type_failure)
 
 
 @dg.multi_asset(

@@ -45,7 +45,15 @@ def main() -> int:
     with holding_warehouse_pool(instance, report.run_id, "make_run_summary"):
         summary = summarise(env, refresh, report, time.monotonic() - started)
     print(summary)
-    return 0 if refresh.success and report.success else 1
+    return 0 if refresh.success and report.success and not failed_error_checks(refresh) else 1
+
+
+def failed_error_checks(result: dg.ExecuteInProcessResult) -> list:
+    """Checks that failed at error severity. A blocking one has already failed the run; a
+    non-blocking one (metric types held back by answers the reader refused, when
+    ``lginform.on_metric_type_failure`` is "fail") lets the run finish but not succeed."""
+    return [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and not e.event_specific_data.passed and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR]
 
 
 def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.ExecuteInProcessResult, seconds: float) -> str:
@@ -68,6 +76,8 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
     lines.append(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
         lines.append(f"    FAILED {check.asset_key.to_user_string()}:{check.check_name} ({check.severity.value.lower()})")
+        if check.check_name == "metric_types_current":  # say which, and why, in plain words
+            lines.append(f"      {check.description}")
     lines += [
         "  outputs:",
         f"    warehouse       {env.warehouse_path}" + (" (the landing; the marts are on PostgreSQL)" if env.warehouse == "postgres" else ""),

@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -68,8 +69,18 @@ class UsageLimitExceeded(LgInformError):
     """The organisation's monthly or daily allowance is used up. Not retried."""
 
 
+class ServiceUnavailable(LgInformError):
+    """Transient failures (429, 5xx, resets, timeouts) outlasted the retry policy: the service
+    is down or refusing us, so the whole pull stops rather than spend the allowance."""
+
+
 class ResponseNotUnderstood(LgInformError):
-    """The body is not JSON, or JSON of the wrong shape: never loaded as empty."""
+    """The body is not JSON, or JSON of the wrong shape: never loaded as empty. ``body`` keeps
+    the bytes received, so that the refused answer can be archived beside its reason."""
+
+    def __init__(self, request: str, message: str, status: int | None = None, body: bytes | None = None):
+        super().__init__(request, message, status)
+        self.body = body
 
 
 class _Transient(Exception):
@@ -175,7 +186,7 @@ class LgInformClient:
                     response = self._send_once(path, params, stable_request)
         except TRANSIENT_EXCEPTIONS as error:
             self._record(stable_request, getattr(error, "status", None), attempts, None, _describe(error, stable_request))
-            raise LgInformError(
+            raise ServiceUnavailable(
                 stable_request,
                 f"gave up after {attempts} attempts: {_describe(error, stable_request)}",
                 getattr(error, "status", None),
@@ -190,7 +201,9 @@ class LgInformClient:
             document = json.loads(body.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self._record(stable_request, response.status_code, attempts, digest, "body is not valid JSON")
-            raise ResponseNotUnderstood(stable_request, f"the body is not valid JSON ({exc.__class__.__name__}: {exc})", response.status_code) from None
+            raise ResponseNotUnderstood(
+                stable_request, f"the body is not valid JSON ({exc.__class__.__name__}: {exc})", response.status_code, body
+            ) from None
         self._record(stable_request, response.status_code, attempts, digest, None, len(body))
         return ApiResponse(
             endpoint=path,
@@ -228,6 +241,15 @@ class LgInformClient:
             )
         raise LgInformError(stable_request, f"HTTP {status}: {message}", status)
 
+    def record_refusal(self, request: str, reason: str, metric_types: Sequence[str] = ()) -> None:
+        """An answer received whole but refused by the reader: its log entry says why, and for
+        which metric types, so that ``audit.api_requests`` shows what fell behind."""
+        for entry in reversed(self.request_log):
+            if entry["request"] == request:
+                entry["error"] = reason
+                entry["metric_types"] = ",".join(metric_types) or None
+                return
+
     def _record(self, request: str, status: int | None, attempts: int, sha256: str | None, error: str | None, nbytes: int | None = None) -> None:
         self.request_log.append(
             {
@@ -237,6 +259,7 @@ class LgInformClient:
                 "bytes": nbytes,
                 "sha256": sha256,
                 "error": error,
+                "metric_types": None,
                 "fetched_at": datetime.now(timezone.utc),
             }
         )

@@ -7,13 +7,13 @@ import pytest
 from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
 from ingestion.lginform.client import (
     LgInformClient,
-    LgInformError,
     NotAuthorised,
     ResponseNotUnderstood,
     RetryPolicy,
+    ServiceUnavailable,
     UsageLimitExceeded,
 )
-from ingestion.lginform.pull import PullFailed, pull_lginform
+from ingestion.lginform.pull import PullStopped, pull_lginform
 
 FAST_RETRY = RetryPolicy(max_attempts=4, max_total_seconds=20, initial_backoff_seconds=0.01, max_backoff_seconds=0.2)
 DATA_PARAMS = [("metricType", "91003"), ("area", "E08000009"), ("period", "latest:4"), ("value.valueType", "raw")]
@@ -78,7 +78,7 @@ def test_retry_after_is_honoured(client, demo_server):
 
 def test_a_persistent_fault_gives_up_within_bounds_and_names_the_request(client, demo_server):
     demo_server.faults.add("server_error", times=50, path_prefix="/data", status=500)
-    with pytest.raises(LgInformError) as error:
+    with pytest.raises(ServiceUnavailable) as error:
         client.get_json("/data", DATA_PARAMS)
     assert "gave up after 4 attempts" in str(error.value)
     assert "/data?metricType=91003&area=E08000009" in str(error.value)
@@ -89,23 +89,18 @@ def test_a_persistent_fault_gives_up_within_bounds_and_names_the_request(client,
     "fault, exception, message",
     [
         ("malformed_json", ResponseNotUnderstood, "not valid JSON"),
-        ("wrong_shape", ResponseNotUnderstood, "unexpected JSON shape"),
         ("usage_limit", UsageLimitExceeded, "usage allowance"),
     ],
 )
-def test_permanent_answers_stop_at_once_naming_the_request(demo_server, fault, exception, message):
-    client = LgInformClient(demo_server.url, DEMO_APPLICATION_KEY, DEMO_SECRET, retry=FAST_RETRY)
+def test_permanent_answers_are_not_retried_and_name_the_request(client, demo_server, fault, exception, message):
     demo_server.faults.add(fault, times=5, path_prefix="/data")
-    with pytest.raises((exception, PullFailed)) as error:
-        if fault == "wrong_shape":  # the shape is checked where the answer is parsed, in the pull
-            pull_lginform(client, metric_types=["91003"], areas=["E08000009"], periods="latest:4", batch_size=1)
-        else:
-            client.get_json("/data", DATA_PARAMS)
-    if isinstance(error.value, PullFailed):
-        assert [type(f) for f in error.value.failures] == [exception]
+    with pytest.raises(exception) as error:
+        client.get_json("/data", DATA_PARAMS)
     assert message in str(error.value)
     assert "/data?metricType=91003" in str(error.value)
     assert data_calls(demo_server) == 1
+    if fault == "malformed_json":  # the bytes received travel with the refusal, for the archive
+        assert error.value.body.startswith(b'{"columns"')
 
 
 def test_wrong_credentials_are_not_retried_and_never_shown(demo_server):
@@ -119,10 +114,12 @@ def test_wrong_credentials_are_not_retried_and_never_shown(demo_server):
     assert len(demo_server.requests) == 1
 
 
-def test_a_pull_that_fails_half_way_names_every_failed_request(demo_server):
+def test_a_pull_stops_at_once_when_the_service_is_down_and_loads_nothing(demo_server):
+    """Transient failures outlasting the retry policy mean the service is down: no more calls."""
     client = LgInformClient(demo_server.url, DEMO_APPLICATION_KEY, DEMO_SECRET, retry=FAST_RETRY)
     demo_server.faults.add("server_error", times=50, path_prefix="/data", status=500)
-    with pytest.raises(PullFailed) as error:
+    with pytest.raises(PullStopped) as error:
         pull_lginform(client, metric_types=["91003", "91023"], areas=["E08000009", "E08000010"], periods="latest:2", batch_size=1)
-    assert len(error.value.failures) == 4
-    assert "area=E08000010" in str(error.value) and "metricType=91023" in str(error.value)
+    assert "did not answer within the retry policy" in str(error.value) and "nothing from this pull was loaded" in str(error.value)
+    assert "metricType=91003&area=E08000009" in str(error.value)
+    assert data_calls(demo_server) == 4  # the first /data call's four attempts, then nothing more

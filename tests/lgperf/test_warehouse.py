@@ -19,3 +19,17 @@ def test_a_warehouse_laid_out_by_another_version_is_refused_with_a_way_out(tmp_p
     with pytest.raises(warehouse.WarehouseLayoutError, match=r"raw.inbox_files differs in .*status.*make clean"):
         with warehouse.connect(path):
             pass
+
+
+def test_a_column_a_newer_version_appended_is_added_and_old_rows_keep_their_values(tmp_path):
+    """audit.api_requests gained metric_types (the metric types a refused answer held back):
+    a warehouse from before it migrates itself, its rows kept with the new column null."""
+    path = tmp_path / "w.duckdb"
+    with warehouse.connect(path) as connection:
+        connection.execute("ALTER TABLE audit.api_requests DROP COLUMN metric_types").fetchall()
+        connection.execute("INSERT INTO audit.api_requests VALUES ('r1', 'http://x/data', 200, 1, 10, NULL, NULL, now())").fetchall()
+    with warehouse.connect(path) as connection:
+        rows = connection.execute("SELECT run_id, status, metric_types FROM audit.api_requests").fetchall()
+        columns = [r[0] for r in connection.execute("DESCRIBE audit.api_requests").fetchall()]
+    assert rows == [("r1", 200, None)]
+    assert columns[-1] == "metric_types"

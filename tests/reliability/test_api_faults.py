@@ -8,7 +8,6 @@ mart table) and the export folder are exactly as they were before.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 from pathlib import Path
@@ -81,27 +80,6 @@ def duplicate_keys(path: Path) -> dict[str, int]:
             table: connection.execute(f"SELECT count(*) - count(DISTINCT ({', '.join(keys)})) FROM raw.{table}").fetchall()[0][0]
             for table, keys in KEYS.items()
         }
-
-
-def warehouse_fingerprint(path: Path) -> dict[str, str]:
-    """Every raw, mart and audit sync-state table."""
-    return table_fingerprints(path, "table_schema IN ('raw', 'marts') OR table_name = 'lginform_sync_state'")
-
-
-PUBLISHED = ("open-data", "bi", "report")  # quality/ is the auditor's log of every validation, this run's too
-
-
-def folder_hashes(folder: Path) -> dict[str, str]:
-    """Every entry of the published exports (and any hidden entry beside them) -> the SHA-256
-    of its bytes ("dir" for folders)."""
-    entries = [p for p in folder.iterdir() if p.name in PUBLISHED or p.name.startswith(".")]
-    paths = sorted(q for p in entries for q in (p, *p.rglob("*")))
-    return {str(p.relative_to(folder)): "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
-
-
-def step_failure_message(result: dg.ExecuteInProcessResult, step: str) -> str:
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == step)
-    return failure.event_specific_data.error.message
 
 
 def lginform_metadata(result: dg.ExecuteInProcessResult) -> dict:
@@ -220,53 +198,70 @@ def test_reordered_rows_give_the_same_raw_rows(tried, clean, tmp_path, monkeypat
     assert all(n == 0 for n in duplicate_keys(warehouse).values())
 
 
-# -- faults that fail the run and leave everything as it was ----------------------------------------
+# -- refused answers: their metric types fall behind, the rest loads -----------------------------------
 
 REFUSED = [
     pytest.param("truncated_json", {}, ["/data?metricType=", "not valid JSON"],
                  "a complete HTTP 200 whose JSON body is cut in half (on one /data answer)",
-                 "the run fails naming the request; raw, marts and the export folder exactly as before", id="truncated-json"),
+                 "that answer's metric types are held back and named (request and reason) in the check and audit.api_requests; "
+                 "their raw rows and sync state exactly as before; the run goes on and the other metric types publish",
+                 id="truncated-json"),
     pytest.param("duplicate_rows", {"count": 1, "conflicting": True},
                  ["/data?metricType=", "conflicting duplicate rows", "repeats area E"],
                  "a /data answer repeating an area row with different values",
-                 "the run fails naming the request and the area (which value is right cannot be known); "
-                 "raw, marts and the export folder exactly as before", id="conflicting-duplicates"),
+                 "that answer's metric types are held back, naming the request and the area (which value is right cannot be "
+                 "known); their raw rows and sync state exactly as before; the others publish", id="conflicting-duplicates"),
     pytest.param("empty_group", {}, ["comparison group 'Trafford_CIPFA_Near_Neighbours' expanded to no areas",
                                      "area=Trafford_CIPFA_Near_Neighbours"],
                  "the comparison-group id Trafford_CIPFA_Near_Neighbours expanding to no areas",
-                 "the run fails naming the group (no silent empty benchmark); raw, marts and the export folder exactly as before",
-                 id="empty-group"),
+                 "that answer's metric types are held back naming the group (no silent empty benchmark); their raw rows and "
+                 "sync state exactly as before; the others publish", id="empty-group"),
 ]
 
 
+def _sync_state(path: Path) -> dict[str, tuple]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return {r[0]: r[1:] for r in connection.execute(
+            "SELECT metric_type_id, last_success_at, run_id FROM audit.lginform_sync_state").fetchall()}
+
+
 @pytest.mark.parametrize("fault, params, named, what, expected", REFUSED)
-def test_a_refused_answer_fails_the_run_and_leaves_warehouse_and_exports_as_they_were(
+def test_a_refused_answer_holds_back_its_metric_types_and_the_rest_publishes(
         tried, demo_baseline, tmp_path, monkeypatch, fault, params, named, what, expected):
     tried(what, expected, FAMILY)
     folder = tmp_path / "pipeline"
     shutil.copytree(demo_baseline, folder)
-    warehouse, exports = folder / "warehouse.duckdb", folder / "exports"
-    before, exports_before = warehouse_fingerprint(warehouse), folder_hashes(exports)
-    assert any(t.startswith("marts.") for t in before) and any(k.startswith("open-data/") for k in exports_before)
+    warehouse = folder / "warehouse.duckdb"
+    values_before = table_fingerprints(warehouse, "table_name = 'lginform_values'")
+    sync_before = _sync_state(warehouse)
 
     with DemoServer() as server:
-        # the first /data answer only: the fault must be refused even when every other answer is good
+        # the first /data answer only (metric types 90005 and 90101 for the group): the rest are good
         server.faults.add(fault, times=1, path_prefix="/data", **params)
         _, defs = _definitions(monkeypatch, folder, server)
         result = defs.resolve_job_def("refresh_all").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), run_config=FULL_REFRESH, raise_on_error=False)
         assert server.faults.pending() == 0
-        assert len(data_statuses(server)) > 1  # the pull went on to name every failure, then loaded nothing
 
-    assert not result.success
-    message = step_failure_message(result, "lginform_raw")
+    assert result.success  # the refresh went on: marts and exports from what loaded
+    check = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                 and e.event_specific_data.check_name == "metric_types_current")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["metric_types_behind"].value == ["90005", "90101"]
     for text in named:
-        assert text in message
-    assert "1 request(s) failed; the warehouse was left as it was" in message
-    materialised = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
-    assert "marts" not in materialised and "exports" not in materialised
-    assert warehouse_fingerprint(warehouse) == before
-    assert folder_hashes(exports) == exports_before
+        assert text in check.description
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "marts/fct_indicator_values" in materialised and "exports/open_data" in materialised
+    # the held-back metric types: raw rows as they were, sync state not advanced; the others re-pulled
+    assert table_fingerprints(warehouse, "table_name = 'lginform_values'") == values_before
+    sync_after = _sync_state(warehouse)
+    assert {m: sync_after[m] for m in ("90005", "90101")} == {m: sync_before[m] for m in ("90005", "90101")}
+    assert all(sync_after[m] != sync_before[m] for m in ("91003", "91023"))
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        [(metric_types, error)] = connection.execute(
+            "SELECT metric_types, error FROM audit.api_requests WHERE error IS NOT NULL").fetchall()
+    assert metric_types == "90005,90101"
+    assert all(text in error for text in named if not text.startswith(("/data", "area=")))
 
 
 # -- the demo server's new switches themselves ------------------------------------------------------
