@@ -1,12 +1,37 @@
-{#- What range an indicator's unit allows, for the quality gate's range checks:
-    percent 0-100; count a whole number >= 0; non_negative >= 0 (rates, money, days, weights);
-    unbounded (scores, points, units we do not recognise). -#}
-{% macro unit_kind(unit) -%}
-    case
-        when {{ unit }} in ('%', 'percent', 'percentage') then 'percent'
-        when {{ unit }} in ('count', 'persons', 'number', 'households', 'people') then 'count'
-        when {{ unit }} like 'per %' or {{ unit }} like '£%' or {{ unit }} in ('days', 'years', 'weeks', 'hours')
-          or {{ unit }} like 'kg%' or {{ unit }} like 'tonnes%' then 'non_negative'
-        else 'unbounded'
+{#- Units by meaning, not by spelling. A unit label is matched against seeds/unit_vocabulary.csv
+    on its key: lower case with everything but letters, digits, % £ and µ removed, so that
+    'Percentage', 'percentage' and ' PERCENTAGE ' are one unit, and 'Rate per 1,000' is
+    'rate per 1000'. What each kind allows, for the quality gate's range checks: percent 0-100;
+    count a whole number >= 0; non_negative >= 0 (rates, money, durations, weights);
+    unbounded (scores, points, indices); unrecognised (a label not in the vocabulary, or none:
+    no range check applies, and the gate warns naming the indicator and its unit). -#}
+{% macro unit_key(label) -%}
+    regexp_replace(lower(trim({{ label }})), '[^a-z0-9%£µ]', '', 'g')
+{%- endmacro %}
+
+{#- Polarity by meaning: 'High value is good', 'HIGH VALUE IS GOOD', 'higher is better'. -#}
+{% macro polarity_of(label) -%}
+    case regexp_replace(lower(coalesce({{ label }}, '')), '[^a-z]', '', 'g')
+        when 'highvalueisgood' then 'high_is_good'
+        when 'highisgood' then 'high_is_good'
+        when 'higherisbetter' then 'high_is_good'
+        when 'lowvalueisgood' then 'low_is_good'
+        when 'lowisgood' then 'low_is_good'
+        when 'lowerisbetter' then 'low_is_good'
+        else 'neutral'
+    end
+{%- endmacro %}
+
+{#- Frequency by meaning: 'Annually', 'annual', 'Yearly' are one frequency. -#}
+{% macro frequency_of(label) -%}
+    case regexp_replace(lower({{ label }}), '[^a-z]', '', 'g')
+        when 'annually' then 'annually'
+        when 'annual' then 'annually'
+        when 'yearly' then 'annually'
+        when 'quarterly' then 'quarterly'
+        when 'quarter' then 'quarterly'
+        when 'monthly' then 'monthly'
+        when 'month' then 'monthly'
+        else lower({{ label }})
     end
 {%- endmacro %}

@@ -25,6 +25,11 @@ select
     case when i.indicator_id is null then 'indicator ' || f.indicator_id || ' is not in dim_indicators' end as indicator_problem,
     case when i.unit_kind = 'count' and f.value is not null and f.value <> round(f.value)
         then 'a count of ' || f.value || ' is not a whole number' end as whole_number_problem,
+    case when i.unit_kind = 'unrecognised'
+        then 'indicator ' || f.indicator_id || ' (' || i.title || ') has unit '
+             || coalesce('''' || i.source_unit_label || '''', 'none stated')
+             || ', which the unit vocabulary does not know: no range check applies to its values'
+    end as unit_problem,
     case when not coalesce(i.discontinued, false)
           and (cast($as_of as date) - l.latest_period_end) > w.max_days
         then 'indicator ' || f.indicator_id || ' (' || i.frequency || '): latest period ' || l.latest_period_id

@@ -1,12 +1,15 @@
 -- Every indicator: the API's (or an extract's) metadata merged with the council's own library
--- (owner, rationale, theme, perspective, priority, periods with RAG off).
+-- (owner, rationale, theme, perspective, priority, periods with RAG off). The unit is read by
+-- meaning through seeds/unit_vocabulary.csv (macros/units.sql): however the source spells it,
+-- the marts show one label and the gate knows what range it allows.
 select
     m.indicator_id,
     m.title,
     m.short_label as short_title,
     coalesce(l.definition, m.definition) as definition,
-    m.unit,
-    {{ unit_kind('m.unit') }} as unit_kind,
+    coalesce(u.unit, m.unit) as unit,
+    coalesce(u.unit_kind, 'unrecognised') as unit_kind,
+    m.unit as source_unit_label,
     m.output_precision,
     m.polarity,
     m.frequency,
@@ -24,3 +27,4 @@ select
     m.source_system
 from {{ ref('stg_lginform__metric_types') }} as m
 left join {{ ref('stg_library__indicators') }} as l on l.indicator_id = m.indicator_id
+left join {{ ref('unit_vocabulary') }} as u on {{ unit_key('u.unit_label') }} = {{ unit_key('m.unit') }}

@@ -9,12 +9,8 @@ select
     help_text           as definition,
     unit_label          as unit,
     output_precision,
-    case polarity
-        when 'High value is good' then 'high_is_good'
-        when 'Low value is good' then 'low_is_good'
-        else 'neutral'
-    end                 as polarity,
-    lower(frequency)    as frequency,
+    {{ polarity_of('polarity') }} as polarity,
+    {{ frequency_of('frequency') }} as frequency,
     period_type,
     dataset_id,
     null_as_zero,
