@@ -55,3 +55,26 @@ def test_metric_type_metadata_and_change_lists():
     assert (row["unit_label"], row["frequency"], row["period_type"], row["dataset_id"], row["null_as_zero"]) == (
         "people", "Annually", "FinancialYear", "841", True)
     assert changed_metric_types(answer({"metricType-array": [{"identifier": "1"}, {"identifier": "7"}]}, "/metricTypes")) == {"1", "7"}
+
+
+def _column(metric="1", period="fin_2020_21", value_type="raw"):
+    return {"metricType": {"identifier": metric}, "period": {"identifier": period}, "valueType": {"identifier": value_type}}
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"columns": [_column(), _column()], "rows": []}, r"column 1 \(metric type 1, period fin_2020_21\) repeats an earlier column"),
+    ({"columns": [_column(value_type="percentile")], "rows": []}, r"has value type 'percentile'; 'raw' was asked for"),
+    ({"columns": [_column()], "rows": [{"area": {"identifier": "Trafford"}, "values": [{"value": 1}]}]},
+     r"row 0: area 'Trafford' is not a GSS area code"),
+    ({"columns": [_column()], "rows": [{"area": {"identifier": "E08000009"}, "values": [{"value": "12%"}]}]},
+     r"unexpected JSON shape at rows\.0\.values\.0\.value: Value error, '12%' is not a number"),
+    ({"columns": [_column()], "rows": [{"area": {"identifier": "E08000009"}, "values": [{"value": "NaN"}]}]},
+     r"rows\.0\.values\.0\.value: Value error, 'NaN' is not a number"),
+    ({"columns": [{**_column(), "metricType": {"identifier": 1}}], "rows": []},
+     r"unexpected JSON shape at columns\.0\.metricType\.identifier: Input should be a valid string"),
+    ({"columns": [{**_column(), "metricType": {"identifier": " 1"}}], "rows": []},
+     r"unexpected JSON shape at columns\.0\.metricType\.identifier: String should match pattern"),
+])
+def test_identifiers_the_grid_and_values_stay_strict(document, message):
+    with pytest.raises(ResponseNotUnderstood, match=message):
+        data_rows(answer(document))

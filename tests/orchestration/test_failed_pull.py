@@ -71,8 +71,14 @@ def test_a_service_that_is_down_fails_the_run_and_leaves_raw_exactly_as_it_was(j
                    for e in result.all_events)
 
 
-def test_refused_answers_hold_back_their_metric_types_and_the_check_names_them(job):
+@pytest.mark.parametrize("on_failure", ["fail", "warn"])
+def test_refused_answers_hold_back_their_metric_types_and_the_check_names_them(job, on_failure):
+    from orchestration.run import failed_error_checks
+
     env, server, run = job
+    config = yaml.safe_load(env.config_path.read_text(encoding="utf-8"))
+    config["lginform"]["on_metric_type_failure"] = on_failure
+    env.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
     # the raw responses table gains the refused body (archived); every other raw table stays as it was
     before = raw_fingerprint(env.warehouse_path, without=("raw.lginform_responses",))
     server.faults.add("wrong_shape", times=1000, path_prefix="/data")
@@ -80,7 +86,10 @@ def test_refused_answers_hold_back_their_metric_types_and_the_check_names_them(j
     assert result.success  # the pull went through; what is behind is the check's to say
 
     check = check_result(result, "metric_types_current")
-    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert not check.passed
+    # "fail": make run / lgperf exit non-zero; "warn": the run succeeds with the warning
+    assert check.severity == (dg.AssetCheckSeverity.ERROR if on_failure == "fail" else dg.AssetCheckSeverity.WARN)
+    assert [c.check_name for c in failed_error_checks(result)] == (["metric_types_current"] if on_failure == "fail" else [])
     behind = check.metadata["metric_types_behind"].value
     assert behind == ["90005", "90101", "91003", "91023"]
     assert "4 metric type(s) behind, asked again on the next run" in check.description
