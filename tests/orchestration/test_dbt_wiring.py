@@ -71,3 +71,15 @@ def test_every_unit_test_passes_though_scheduled_builds_leave_them_out(demo_base
                if r["unique_id"].startswith("unit_test.")]  # not the on-run-start hook
     assert {r["unique_id"] for r in results} == declared and len(declared) >= 30
     assert {r["status"] for r in results} == {"pass"}
+
+
+def test_every_relation_dbt_may_create_fits_postgresqls_63_character_names():
+    """PostgreSQL cuts nothing: a longer name fails the build there (a unit test's name becomes a relation)."""
+    import json
+
+    from orchestration import dbt
+
+    manifest = json.loads(dbt.ensure_manifest().read_text(encoding="utf-8"))
+    names = [node["name"] for section in ("nodes", "unit_tests") for node in manifest[section].values()
+             if node["resource_type"] in ("model", "seed", "snapshot", "unit_test")]
+    assert len(names) > 40 and [n for n in names if len(n) > 63] == []
