@@ -20,7 +20,8 @@ from datetime import date, timedelta
 _BOUND = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
     r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?"
-    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?$"
+    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?$",
+    re.IGNORECASE,  # RFC 3339 allows 't' and 'z'
 )
 
 

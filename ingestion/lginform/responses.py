@@ -43,11 +43,17 @@ def _flag(value: Any) -> Any:
 
 
 def _precision(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """Decimal places: 1, "1" and "1.0" are one place; a fraction of a place is refused."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number of decimal places")
+    if not isinstance(value, (str, int, float)):
+        return value  # pydantic refuses it, naming the field
+    number = _figure(value)
+    if number is None:
         return None
-    if isinstance(value, str):
-        return value.strip()
-    return value
+    if not number.is_integer():
+        raise ValueError(f"{value!r} is not a whole number of decimal places")
+    return int(number)
 
 
 # Identifiers stay strict: a non-empty JSON string with no surrounding spaces, never coerced.
@@ -55,7 +61,7 @@ Identifier = Annotated[str, StringConstraints(strict=True, min_length=1, pattern
 Label = Annotated[str | None, BeforeValidator(_label)]
 Figure = Annotated[float | None, BeforeValidator(_figure)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
-Precision = Annotated[int | None, BeforeValidator(_precision), Field(ge=0, le=10)]
+Precision = Annotated[Annotated[int, Field(ge=0, le=10)] | None, BeforeValidator(_precision)]
 
 
 class _Shape(BaseModel):
@@ -121,7 +127,7 @@ class Period(_Shape):
 
 
 class PeriodsDocument(_Shape):
-    periods: list[dict[str, Any]] = Field(alias="period-array")
+    periods: list[Any] = Field(alias="period-array")
 
 
 class _Cell(_Shape):
@@ -215,17 +221,26 @@ def read_period(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def period_rows(response: ApiResponse) -> PeriodsReading:
+    """Every entry read on its own; a period listed twice with different dates is refused
+    (which dates are right cannot be known), twice the same is kept once."""
     reading = PeriodsReading()
+    read: dict[str, dict[str, Any]] = {}
     for index, entry in enumerate(_validate(PeriodsDocument, response).periods):
-        identifier = entry.get("identifier")
+        identifier = entry.get("identifier") if isinstance(entry, dict) else None
         name = identifier if isinstance(identifier, str) and identifier else f"entry {index}"
         try:
-            reading.rows.append(read_period(entry))
+            row = read_period(entry)
         except ValidationError as error:
             first = error.errors()[0]
             reading.refused[name] = f"period-array.{index}.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+            continue
         except PeriodBoundError as error:
             reading.refused[name] = f"period-array.{index}: {error}"
+            continue
+        if name in read and read[name] != row:
+            reading.refused[name] = f"period-array.{index}: {name} is listed twice with different dates or labels"
+        read.setdefault(name, row)
+    reading.rows = [row for name, row in read.items() if name not in reading.refused]
     return reading
 
 

@@ -78,3 +78,26 @@ def _column(metric="1", period="fin_2020_21", value_type="raw"):
 def test_identifiers_the_grid_and_values_stay_strict(document, message):
     with pytest.raises(ResponseNotUnderstood, match=message):
         data_rows(answer(document))
+
+
+@pytest.mark.parametrize("written, places", [(1, 1), ("1", 1), ("1.0", 1), (1.0, 1), ("", None), (None, None)])
+def test_output_precision_reads_whole_places_however_written(written, places):
+    document = {"metricType": {"identifier": "1", "label": "a", "outputPrecision": written}}
+    assert metric_type_row(answer(document, "/metricTypes/1"))["output_precision"] == places
+
+
+@pytest.mark.parametrize("written", ["1.5", -1, "one", True])
+def test_output_precision_that_is_not_whole_places_is_refused(written):
+    document = {"metricType": {"identifier": "1", "label": "a", "outputPrecision": written}}
+    with pytest.raises(ResponseNotUnderstood, match=r"metricType\.outputPrecision"):
+        metric_type_row(answer(document, "/metricTypes/1"))
+
+
+def test_a_period_listed_twice_with_other_dates_is_refused_and_an_exact_repeat_kept_once():
+    from ingestion.lginform.responses import period_rows
+
+    entry = {"identifier": "fin_2020_21", "label": "2020/21", "startDate": "2020-04-01", "endDate": "2021-03-31"}
+    other = {"identifier": "cal_2020", "label": "2020", "startDate": "2020-01-01", "endDate": "2020-12-31"}
+    reading = period_rows(answer({"period-array": [entry, other, dict(entry), {**other, "endDate": "2021-12-31"}]}, "/periods"))
+    assert [r["period_id"] for r in reading.rows] == ["fin_2020_21"]
+    assert list(reading.refused) == ["cal_2020"] and "listed twice with different dates" in reading.refused["cal_2020"]
