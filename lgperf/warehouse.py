@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit")
+SCHEMAS = ("raw", "staging", "intermediate", "candidate", "marts", "audit")
 
 LINEAGE_COLUMNS = """
     source_system     VARCHAR   NOT NULL,
@@ -204,6 +204,26 @@ CREATE TABLE IF NOT EXISTS audit.quarantine (
     raw_record        VARCHAR,
     quarantined_at    TIMESTAMPTZ NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit.publications (
+    publication_id  VARCHAR PRIMARY KEY,
+    run_id          VARCHAR NOT NULL,
+    decision        VARCHAR NOT NULL,   -- published, waived (published under a waiver) or blocked
+    decided_at      TIMESTAMPTZ NOT NULL,
+    decided_by      VARCHAR NOT NULL,   -- JSON: the checks that failed at error severity (none when published)
+    fingerprint     VARCHAR,            -- SHA-256 of the published state (null when blocked)
+    raw_through     TIMESTAMPTZ,        -- the newest raw load the audit judged
+    row_counts      VARCHAR NOT NULL,   -- JSON: rows per candidate table (the next audit's drift baseline)
+    waivers         VARCHAR,            -- the waivers this publication used (comma-separated ids)
+    state_of        VARCHAR             -- the publication that first published this state (null when blocked)
+);
+CREATE TABLE IF NOT EXISTS audit.waivers (
+    waiver_id       VARCHAR PRIMARY KEY,
+    check_name      VARCHAR NOT NULL,   -- the check it lets pass once, e.g. gx_fct_indicator_values
+    granted_by      VARCHAR NOT NULL,   -- the named person who took the decision
+    reason          VARCHAR NOT NULL,
+    granted_at      TIMESTAMPTZ NOT NULL,
+    publication_id  VARCHAR             -- the publication that used it (null: not used yet)
+);
 CREATE TABLE IF NOT EXISTS audit.validation_results (
     run_id            VARCHAR NOT NULL,
     suite             VARCHAR NOT NULL,
@@ -216,7 +236,8 @@ CREATE TABLE IF NOT EXISTS audit.validation_results (
     element_count     BIGINT,
     unexpected_count  BIGINT,
     failing_sample    VARCHAR,
-    validated_at      TIMESTAMPTZ NOT NULL
+    validated_at      TIMESTAMPTZ NOT NULL,
+    why               VARCHAR            -- the check in plain words (the suite's meta.why)
 );
 """
 

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from lgperf.settings import Environment
-from orchestration import dbt, exports, inbox, ingestion, jobs, quality
+from orchestration import dbt, exports, inbox, ingestion, jobs, publication, quality_report
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
 
@@ -12,8 +12,8 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     # dbt runs in a subprocess that inherits the environment: give it the same absolute paths.
     environment.export_to_environ()
     return dg.Definitions(
-        assets=[ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, *exports.EXPORT_ASSETS, quality.quality_report],
-        asset_checks=quality.build_quality_checks(),
+        assets=[ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, publication.publication,
+                *exports.EXPORT_ASSETS, quality_report.quality_report],
         jobs=[jobs.refresh_all, jobs.quarterly_performance_report, jobs.quality_report_job, inbox.inbox_job],
         schedules=[jobs.monthly_refresh, jobs.quarterly_report_schedule],
         sensors=[

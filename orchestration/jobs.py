@@ -3,12 +3,12 @@
 
 import dagster as dg
 
-REFRESH_GROUPS = ("ingestion", "transformation", "exports")
+REFRESH_GROUPS = ("ingestion", "transformation", "publish", "exports")
 
 refresh_all = dg.define_asset_job(
     "refresh_all",
     selection=dg.AssetSelection.groups(*REFRESH_GROUPS),
-    description="Ingest, build the marts, run every check and export what passed its gate.",
+    description="Ingest, build the candidate marts, audit them, publish them if nothing blocks, and export what was published.",
 )
 
 monthly_refresh = dg.ScheduleDefinition(

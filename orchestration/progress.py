@@ -11,7 +11,8 @@ STAGE_OF_PREFIX = {
     "raw": "ingestion",
     "staging": "transformation",
     "intermediate": "transformation",
-    "marts": "transformation",
+    "candidate": "transformation",
+    "marts": "publish",
     "exports": "exports",
     "quality": "quality",
 }

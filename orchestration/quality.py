@@ -1,8 +1,7 @@
-"""The quality gate: each Great Expectations suite runs as a blocking asset check on its table.
-
-An error-severity expectation that fails stops everything downstream of the table in the same
-run (exports included); a warning is reported and does not block. Every outcome is kept in
-``audit.validation_results`` for the auditor.
+"""The quality gate's parts: how a suite's outcomes are recorded for the auditor, reported to
+Dagster, and given their parameters; and the auditor's quality report asset. The suites run
+inside the publish step (orchestration/publication.py): an error that fails blocks the
+publication, a warning is recorded. Every outcome is kept in ``audit.validation_results``.
 """
 
 
@@ -16,12 +15,10 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from exports.quality_report import write_quality_report
 from exports.publish import write_csv
 from exports.quality_report import failing_rows_file
-from expectations.runner import ExpectationOutcome, Suite, load_suites, read_frame, validate
-from orchestration.exports import EXPORT_KEYS
-from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
+from expectations.runner import ExpectationOutcome, Suite
+from orchestration.resources import PipelineSettings, WarehouseResource
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -56,6 +53,7 @@ def record_outcomes(warehouse: WarehouseResource, run_id: str, suite: Suite, out
                 "unexpected_count": o.unexpected_count,
                 "failing_sample": _json(o.failing_sample),
                 "validated_at": now,
+                "why": o.why,
             }
             for o in outcomes
         ]
@@ -72,15 +70,21 @@ def _describe(outcome: ExpectationOutcome) -> str:
     return f"{what} [{outcome.severity}] {outcome.why or ''}".strip()
 
 
-def check_result(suite: Suite, outcomes: list[ExpectationOutcome], docs_page: Path | None = None) -> dg.AssetCheckResult:
+def check_result(suite: Suite, outcomes: list[ExpectationOutcome], docs_page: Path | None = None, *,
+                 asset_key: dg.AssetKey | None = None, waived_by: str | None = None) -> dg.AssetCheckResult:
+    """The suite's outcome as a Dagster check result; a blocking failure that a named person
+    waived for this publication is reported as a warning that says so."""
     failed = [o for o in outcomes if not o.success]
     blocking = [o for o in failed if o.severity == "error"]
     return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=f"gx_{suite.name}" if asset_key is not None else None,
         passed=not failed,
-        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR if blocking and not waived_by else dg.AssetCheckSeverity.WARN,
         description=(
             f"{len(outcomes) - len(failed)}/{len(outcomes)} expectations met"
             + (f"; failed: {'; '.join(_describe(o) for o in failed)}" if failed else "")
+            + (f"; WAIVED for this publication by {waived_by}" if blocking and waived_by else "")
         ),
         metadata={
             "suite": suite.name,
@@ -96,13 +100,14 @@ def check_result(suite: Suite, outcomes: list[ExpectationOutcome], docs_page: Pa
     )
 
 
-def frame_parameters(settings: PipelineSettings, run_id: str) -> dict[str, Any]:
+def frame_parameters(settings: PipelineSettings, run_id: str, published_through: datetime) -> dict[str, Any]:
     """What the frame queries may ask for (see expectations/frames/_README.md)."""
     config = settings.load()
     freshness = config.thresholds.freshness
     days = freshness.max_days_after_period_end
     return {
         "run_id": run_id,
+        "published_through": published_through,
         "council": config.council,
         "as_of": freshness.as_of or datetime.now(LONDON).date(),
         "max_days_annually": days["annually"],
@@ -111,21 +116,14 @@ def frame_parameters(settings: PipelineSettings, run_id: str) -> dict[str, Any]:
     }
 
 
-def row_count_bounds(connection, suite: Suite, run_id: str, max_share: float) -> dict[str, int | None]:
-    """The rows the table may have, given the previous run's count: losing more than
-    ``max_share`` of them fails (error), growing by more than it warns. No previous run: no bound."""
-    previous = connection.execute(
-        """
-        SELECT observed_value FROM audit.validation_results
-        WHERE suite = ? AND run_id <> ? AND expectation = 'expect_table_row_count_to_be_between' AND observed_value IS NOT NULL
-        ORDER BY validated_at DESC LIMIT 1
-        """,
-        [suite.name, run_id],
-    ).fetchall()
-    if not previous:
+def drift_bounds(published_rows: int | None, max_share: float) -> dict[str, int | None]:
+    """The rows a table may have, given its count at the last publication that went out:
+    losing more than ``max_share`` of them fails (error), growing by more than it warns. A
+    blocked attempt never becomes the baseline. Nothing published yet: no bound."""
+    if published_rows is None:
         return {"previous_rows_min": 0, "previous_rows_max": None}
-    rows = int(json.loads(previous[0][0]))
-    return {"previous_rows_min": math.floor(rows * (1 - max_share)), "previous_rows_max": math.ceil(rows * (1 + max_share))}
+    return {"previous_rows_min": math.floor(published_rows * (1 - max_share)),
+            "previous_rows_max": math.ceil(published_rows * (1 + max_share))}
 
 
 def write_failing_rows(quality_dir: Path, run_id: str, suite: Suite, outcomes: list[ExpectationOutcome]) -> None:
@@ -137,59 +135,3 @@ def write_failing_rows(quality_dir: Path, run_id: str, suite: Suite, outcomes: l
         path.parent.mkdir(parents=True, exist_ok=True)
         columns = list(outcome.failing_rows[0])
         write_csv(path, columns, ([row[c] for c in columns] for row in outcome.failing_rows))
-
-
-def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(list(suite.asset)),
-        name=f"gx_{suite.name}",
-        description=suite.document.get("meta", {}).get("description", f"Great Expectations suite {suite.name}"),
-        blocking=True,
-        pool=WAREHOUSE_POOL,
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, settings: PipelineSettings) -> dg.AssetCheckResult:
-        run_id = context.run.run_id
-        quality_dir = Path(settings.export_dir) / "quality"
-        # a raw table is read where ingestion landed it (the DuckDB file); a mart where dbt built it
-        reading = warehouse.connect() if suite.schema == "raw" else warehouse.marts_query()
-        with reading as connection:
-            frame = read_frame(connection, suite, frame_parameters(settings, run_id))
-        with warehouse.connect() as connection:
-            bounds = row_count_bounds(connection, suite, run_id, settings.load().thresholds.row_count_drift_max_share)
-        validation = validate(frame, suite, expectation_parameters=bounds, docs_dir=quality_dir / "gx", run_name=run_id)
-        record_outcomes(warehouse, run_id, suite, validation.outcomes)
-        write_failing_rows(quality_dir, run_id, suite, validation.outcomes)
-        return check_result(suite, validation.outcomes, validation.docs_page)
-
-    return _check
-
-
-def build_quality_checks() -> list[dg.AssetChecksDefinition]:
-    return [_suite_check(suite) for suite in load_suites()]
-
-
-def exports_written_by_run(context: dg.AssetExecutionContext, run_ids: list[str]) -> tuple[list[str], dict[str, list[str]]]:
-    """Every export asset, and for each run the exports it materialised (from the Dagster instance)."""
-    exports = sorted(key.to_user_string() for key in EXPORT_KEYS)
-    written: dict[str, list[str]] = {}
-    for run_id in run_ids:
-        records = context.instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
-        written[run_id] = sorted({r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records} & set(exports))
-    return exports, written
-
-
-@dg.asset(
-    key=["quality", "report"],
-    group_name="quality",
-    pool=WAREHOUSE_POOL,
-    description="EXPORT_DIR/quality/index.html: every validation run for the auditor, with which exports each run "
-    "wrote or had blocked, links to the GX Data Docs (quality/gx/) and the failing rows (quality/failing/). "
-    "Refreshed after each refresh run, whether it passed or was blocked.",
-)
-def quality_report(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    destination = Path(settings.export_dir) / "quality"
-    with warehouse.connect() as connection:
-        run_ids = [r[0] for r in connection.execute("SELECT DISTINCT run_id FROM audit.validation_results").fetchall()]
-        exports, written = exports_written_by_run(context, run_ids)
-        runs = write_quality_report(connection, destination, exports_written=written, exports=exports)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(destination / "index.html")), "runs": runs})

@@ -17,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from ingestion.lginform.client import LgInformClient, RetryPolicy
-from lgperf import postgres, warehouse
+from lgperf import postgres, publication, warehouse
 from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
 
 
@@ -105,6 +105,17 @@ class WarehouseResource(DuckDBResource):
         else:
             with self.connect() as connection:
                 yield connection
+
+    @contextlib.contextmanager
+    def audit_and_marts(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, publication.MartsStore]]:
+        """The audit tables (always this file) and the store of the marts (this file, through the
+        same connection, or the PostgreSQL server), for the publish step and the exports' check."""
+        with self.connect() as connection:
+            if self.kind == "postgres":
+                with postgres.connect() as server:
+                    yield connection, publication.PostgresMartsStore(server)
+            else:
+                yield connection, publication.MartsStore(connection)
 
     @contextlib.contextmanager
     def marts_for_export(self, tables: Sequence[str]) -> Iterator[duckdb.DuckDBPyConnection]:

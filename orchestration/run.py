@@ -73,6 +73,13 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
             "SELECT count(*), count(*) FILTER (WHERE run_id = ?) FROM audit.quarantine", [refresh.run_id]
         ).fetchall()[0]
         lines.append(f"    quarantined (audit.quarantine, with reasons)          {quarantined[0]:>9,} / {quarantined[1]:,}")
+    with warehouse.connect(env.warehouse_path, read_only=True) as connection:
+        decided = connection.execute("SELECT publication_id, decision, state_of FROM audit.publications WHERE run_id = ?",
+                                     [refresh.run_id]).fetchall()
+    if decided:
+        publication_id, decision, state_of = decided[0]
+        same = f" (nothing changed: marts still hold publication {state_of})" if state_of and state_of != publication_id else ""
+        lines.append(f"  publication {publication_id}: {decision.upper() if decision == 'blocked' else decision}{same}")
     lines.append(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
         lines.append(f"    FAILED {check.asset_key.to_user_string()}:{check.check_name} ({check.severity.value.lower()})")

@@ -10,8 +10,8 @@ select
         when b.rank is not null and (b.rank < 1 or b.rank > b.group_size) then 'rank ' || b.rank || ' outside 1..' || b.group_size
         when b.group_q1 > b.group_median or b.group_median > b.group_q3 then 'quartiles out of order'
     end as order_problem
-from marts.benchmarks as b
-left join marts.dim_areas as a on a.area_code = b.area_code
-left join marts.dim_indicators as i on i.indicator_id = b.indicator_id
-left join marts.fct_indicator_values as f
+from candidate.benchmarks as b
+left join candidate.dim_areas as a on a.area_code = b.area_code
+left join candidate.dim_indicators as i on i.indicator_id = b.indicator_id
+left join candidate.fct_indicator_values as f
     on f.indicator_id = b.indicator_id and f.area_code = b.area_code and f.period_id = b.period_id

@@ -6,4 +6,4 @@ select
         when c.stage_2_within_target > c.stage_2_answered then 'stage 2: more within target than answered'
         when c.upheld > c.decided then 'more upheld than decided'
     end as count_problem
-from marts.complaints_summary as c
+from candidate.complaints_summary as c

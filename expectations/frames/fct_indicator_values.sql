@@ -1,8 +1,8 @@
 -- The indicator fact, with its indicator's unit kind and what the gate judges per row.
 with periods as (
     select distinct f.indicator_id, f.period_id, p.period_end
-    from marts.fct_indicator_values as f
-    inner join marts.dim_periods as p on p.period_id = f.period_id
+    from candidate.fct_indicator_values as f
+    inner join candidate.dim_periods as p on p.period_id = f.period_id
 ),
 
 latest as (  -- each indicator's newest period (by end date, then id)
@@ -36,8 +36,8 @@ select
              || ' ended ' || l.latest_period_end || ', ' || (cast($as_of as date) - l.latest_period_end)
              || ' days before ' || cast($as_of as date) || '; ' || w.max_days || ' allowed'
     end as freshness_problem
-from marts.fct_indicator_values as f
-left join marts.dim_areas as a on a.area_code = f.area_code
-left join marts.dim_indicators as i on i.indicator_id = f.indicator_id
+from candidate.fct_indicator_values as f
+left join candidate.dim_areas as a on a.area_code = f.area_code
+left join candidate.dim_indicators as i on i.indicator_id = f.indicator_id
 left join latest as l on l.indicator_id = f.indicator_id
 left join allowance as w on w.frequency = i.frequency

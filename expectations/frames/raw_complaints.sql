@@ -1,8 +1,22 @@
--- The complaint rows this run loaded, without the unredacted summary and the unmapped columns
--- (free text): failing rows are written to the auditor's folder, which must hold no personal data.
+-- Every complaint row not yet published (loaded after the last publication that went out), from
+-- the latest version of its file (a corrected re-issue replaces the file), without the
+-- unredacted summary and the unmapped columns (free text): failing rows are written to the
+-- auditor's folder, which must hold no personal data.
+with latest_files as (
+    select file_name, source_sha256
+    from (
+        select file_name, source_sha256,
+               row_number() over (partition by file_name order by ingested_at desc, source_sha256 desc) as version_rank
+        from raw.inbox_files
+        where folder = 'complaints' and status = 'loaded'
+    ) as files
+    where version_rank = 1
+)
+
 select
-    * exclude (summary, extra),
-    case when responded_date < received_date
-        then complaint_id || ': responded ' || responded_date || ' before received ' || received_date end as date_order_problem
-from raw.complaints
-where run_id = $run_id
+    c.* exclude (summary, extra),
+    case when c.responded_date < c.received_date
+        then c.complaint_id || ': responded ' || c.responded_date || ' before received ' || c.received_date end as date_order_problem
+from raw.complaints as c
+inner join latest_files as f on f.file_name = c.file_name and f.source_sha256 = c.source_sha256
+where c.ingested_at > $published_through

@@ -1,2 +1,14 @@
--- The values this run loaded (the API's and the published extracts').
-select * from raw.lginform_values where run_id = $run_id
+-- Every value not yet published (loaded after the last publication that went out), in its
+-- current version: a bad value blocks every publication until a corrected version of it
+-- arrives (the API's or an extract's), whatever run loaded it.
+select * exclude (version_rank)
+from (
+    select
+        *,
+        row_number() over (
+            partition by metric_type_id, area_code, period_id, value_type, source_system
+            order by ingested_at desc, source_sha256 desc
+        ) as version_rank
+    from raw.lginform_values
+) as versions
+where version_rank = 1 and ingested_at > $published_through

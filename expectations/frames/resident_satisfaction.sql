@@ -7,4 +7,4 @@ select
             select 1 from raw.survey_responses as s
             where s.layout = r.survey and s.fieldwork_start <= r.wave_end and s.fieldwork_end >= r.wave_start)
         then 'no loaded survey file for ' || r.survey || ' ' || r.wave_start end as lineage_problem
-from marts.resident_satisfaction as r
+from candidate.resident_satisfaction as r

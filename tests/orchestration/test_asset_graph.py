@@ -43,21 +43,24 @@ def test_asset_graph_matches_snapshot(definitions):
 def test_every_stage_has_its_group_and_every_writer_holds_the_warehouse_pool(definitions):
     assets = describe(definitions)["assets"]
     groups = {a["group"] for a in assets.values() if a["group"] != "default"}
-    assert groups == {"ingestion", "transformation", "quality", "exports"}
+    assert groups == {"ingestion", "transformation", "publish", "quality", "exports"}
     for key, asset in assets.items():
         assert asset["pool"] == "warehouse", f"{key} opens the warehouse without holding its pool"
 
 
-def test_exports_depend_on_a_mart_with_a_blocking_gx_check(definitions):
+def test_exports_read_only_what_the_publish_step_let_through(definitions):
+    """Write, audit, publish: dbt writes the candidate, the publish step (whose checks are every
+    GX suite) is the only way into marts, and every export depends on it and nothing else."""
     graph = definitions.resolve_asset_graph()
-    export = graph.get(dg.AssetKey(["exports", "open_data"]))
-    assert dg.AssetKey(["marts", "fct_indicator_values"]) in export.parent_keys
-    checks = {c.name: c for c in definitions.resolve_asset_graph().asset_check_keys}
-    assert "gx_fct_indicator_values" in checks
-    spec = next(
-        s for c in definitions.asset_checks for s in c.check_specs if s.name == "gx_fct_indicator_values"
-    )
-    assert spec.blocking
+    publication = dg.AssetKey(["marts", "publication"])
+    for name in ("open_data", "bi", "report"):
+        assert graph.get(dg.AssetKey(["exports", name])).parent_keys == {publication}
+    node = graph.get(publication)
+    assert dg.AssetKey(["candidate", "fct_indicator_values"]) in node.parent_keys
+    assert all(k.path[0] == "candidate" for k in node.parent_keys)
+    suites = {path.stem for path in (Path(__file__).parents[2] / "expectations" / "suites").glob("*.json")}
+    assert {c.name for c in node.check_keys} == {f"gx_{name}" for name in suites}
+    assert not any(k.path[0] == "marts" for k in graph.get_all_asset_keys() if k != publication)  # dbt never writes marts
 
 
 def test_dbt_sources_are_the_ingestion_assets(definitions):

@@ -1,0 +1,107 @@
+"""The publish barrier: audit the candidate marts with every Great Expectations suite, then
+publish them into ``marts`` in one transaction, or record the block and stop.
+
+One asset, ``marts/publication``, so that nothing can reach ``marts`` (and so the exports)
+without its audit: the suites are its checks. A blocked attempt is recorded, its checks say
+why, and the run fails; ``marts`` and every export stay as they were. A named person may
+waive a blocking check for one publication (``python -m lgperf.waive``).
+"""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from expectations.runner import load_suites, validate_in_warehouse
+from lgperf import publication as wap
+from orchestration.quality import check_result, drift_bounds, frame_parameters, record_outcomes, write_failing_rows
+from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
+
+PUBLICATION_KEY = dg.AssetKey(["marts", "publication"])
+SUITES = load_suites()
+
+def candidate_keys() -> list[dg.AssetKey]:
+    from orchestration.dbt import warehouse_models
+
+    return sorted((k for k in warehouse_models.keys if k.path[0] == wap.CANDIDATE), key=lambda k: k.to_user_string())
+
+@dg.asset(
+    key=PUBLICATION_KEY,
+    group_name="publish",
+    deps=candidate_keys(),
+    pool=WAREHOUSE_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(f"gx_{suite.name}", asset=PUBLICATION_KEY,
+                          description=suite.document.get("meta", {}).get("description", f"Great Expectations suite {suite.name}"))
+        for suite in SUITES
+    ],
+    description="Schema marts: what was published. Every Great Expectations suite judges the candidate marts and the raw "
+    "rows not yet published; only when none fails at error severity (or a named person waived it for this publication) "
+    "does one transaction replace marts with the candidate. Every attempt is a row of audit.publications.",
+)
+def publication(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource):
+    run_id = context.run.run_id
+    publication_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{run_id[:8]}"
+    quality_dir = Path(settings.export_dir) / "quality"
+    config = settings.load()
+    with warehouse.connect() as connection:
+        through = wap.published_through(connection)
+        raw_now = wap.raw_through(connection)
+        baseline = wap.published_row_counts(connection)
+    parameters = frame_parameters(settings, run_id, through)
+
+    failed_errors: list[str] = []
+    validations = []
+    for suite in SUITES:
+        bounds = drift_bounds(baseline.get(suite.table), config.thresholds.row_count_drift_max_share)
+        reading = warehouse.connect() if suite.schema == "raw" else warehouse.marts_query()
+        with reading as connection:
+            # a Data Docs site per suite: GX rebuilds a site from what its context knows, which removes other suites' pages
+            validation = validate_in_warehouse(connection, suite, parameters, expectation_parameters=bounds,
+                                               docs_dir=quality_dir / "gx" / suite.name, run_name=run_id)
+        record_outcomes(warehouse, run_id, suite, validation.outcomes)
+        write_failing_rows(quality_dir, run_id, suite, validation.outcomes)
+        if any(not o.success and o.severity == "error" for o in validation.outcomes):
+            failed_errors.append(f"gx_{suite.name}")
+        validations.append((suite, validation))
+
+    with warehouse.connect() as connection:
+        waivers = wap.open_waivers(connection, failed_errors)
+    unwaived = [name for name in failed_errors if name not in waivers]
+    decision = "blocked" if unwaived else ("waived" if failed_errors else "published")
+    decided_by = [{"check": name, **({"waiver": waivers[name][0], "waived_by": waivers[name][1]} if name in waivers else {})}
+                  for name in failed_errors]
+    for suite, validation in validations:
+        waiver = waivers.get(f"gx_{suite.name}")
+        yield check_result(suite, validation.outcomes, validation.docs_page, asset_key=PUBLICATION_KEY,
+                           waived_by=f"{waiver[1]} (waiver {waiver[0]})" if waiver else None)
+
+    if decision == "blocked":
+        with warehouse.connect() as connection:
+            wap.record(connection, publication_id=publication_id, run_id=run_id, decision=decision, decided_by=decided_by,
+                       fingerprint=None, raw_through=raw_now, row_counts={})
+        raise dg.Failure(
+            description=f"publication {publication_id} blocked by {', '.join(unwaived)}: marts and every export are left as "
+            "they were. Correct the data (a new version, or quarantine the rows), or have a named person waive the check "
+            "for one publication: python -m lgperf.waive --help",
+            metadata={"publication_id": publication_id, "blocked_by": dg.MetadataValue.json(unwaived)},
+            allow_retries=False,
+        )
+
+    with warehouse.audit_and_marts() as (connection, store):
+        names = wap.tables(store, wap.CANDIDATE)
+        counts = {name: store.rows(f"SELECT count(*) FROM {wap.CANDIDATE}.{name}")[0][0] for name in names}
+        held = wap.marker(store)
+        if held is not None and wap.same_state(store, names):
+            state, state_id = held[1], held[0]  # nothing changed: marts (and so the exports' bytes) stay as they are
+        else:
+            state = wap.swap_in(store, publication_id, names, datetime.now(timezone.utc))
+            state_id = publication_id
+        wap.record(connection, publication_id=publication_id, run_id=run_id, decision=decision, decided_by=decided_by,
+                   fingerprint=state, raw_through=raw_now, row_counts=counts, waivers=[w for w, _ in waivers.values()],
+                   state_of=state_id)
+        wap.use_waivers(connection, [w for w, _ in waivers.values()], publication_id)
+    context.log.info(f"publication {publication_id}: {decision}" + ("" if state_id == publication_id else
+                                                                   f" (the same state as publication {state_id})"))
+    yield dg.MaterializeResult(metadata={"publication_id": publication_id, "decision": decision, "state_of": state_id,
+                                         "tables": len(names), "waived": dg.MetadataValue.json(decided_by)})
