@@ -30,7 +30,7 @@ TARGETS = {
     "pandas peer / full build": (">=", 5.0),
     "incremental / full build": ("<=", 0.15),
     "peak memory GB": ("<=", 2.0),
-    "quality gate / total": ("<=", 0.20),
+    "quality gate / total": ("<=", 0.15),
 }
 
 

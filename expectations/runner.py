@@ -1,6 +1,8 @@
-"""Run one suite file against a DataFrame and return flat, storable results.
+"""Run one suite file against the warehouse and return flat, storable results.
 
-A suite (``suites/<name>.json``) names its target table and, optionally, the asset its check
+The gate validates where the data is (``validate_in_warehouse``: SQL reduces the frame to its
+violating rows and counts, GX judges them; see ``reduction.py``); ``validate`` judges a whole
+DataFrame, for small frames and as the yardstick in tests. A suite (``suites/<name>.json``) names its target table and, optionally, the asset its check
 attaches to; its frame is ``frames/<name>.sql`` when that file exists (the table plus derived
 columns, see ``frames/_README.md``), else the whole target table. Validation goes through a GX
 checkpoint so that GX renders its Data Docs page for the run.
@@ -11,18 +13,20 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from expectations.reduction import ROWS_PER_EXPECTATION, reduction
 from lgperf.postgres import Reader
 
 SUITES_DIR = Path(__file__).parent / "suites"
 FRAMES_DIR = Path(__file__).parent / "frames"
-FAILING_ROWS_KEPT = 1000  # per expectation; the unexpected count says how many there were
+FAILING_ROWS_KEPT = ROWS_PER_EXPECTATION  # per expectation; the unexpected count says how many there were
+POSITION = "suite_position"  # in each expectation's GX meta: where it stands in the suite file
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
@@ -95,11 +99,14 @@ def load_suites(directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR) -> list
 def read_frame(connection: duckdb.DuckDBPyConnection | Reader, suite: Suite, parameters: dict[str, Any]) -> pd.DataFrame:
     """The suite's frame from the warehouse (DuckDB, or PostgreSQL through ``lgperf.postgres.Reader``);
     parameters are bound, never formatted into SQL."""
+    return connection.execute(suite.frame_sql, _bound(suite, parameters)).df()
+
+
+def _bound(suite: Suite, parameters: dict[str, Any]) -> dict[str, Any]:
     missing = suite.parameters - parameters.keys()
     if missing:
         raise ValueError(f"{suite.path.name}: its frame needs parameter(s) {', '.join(sorted(missing))}")
-    bound = {name: parameters[name] for name in suite.parameters}
-    return connection.execute(suite.frame_sql, bound).df()
+    return {name: parameters[name] for name in suite.parameters}
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -114,23 +121,13 @@ def _severity(config: Any) -> str:
     return "warning" if str(getattr(config, "severity", "critical")).lower().endswith("warning") else "error"
 
 
-def validate(
-    frame: pd.DataFrame,
-    suite: Suite,
-    *,
-    expectation_parameters: dict[str, Any] | None = None,
-    docs_dir: Path | None = None,
-    run_name: str = "adhoc",
-) -> SuiteValidation:
-    """Validate ``frame`` with GX (imported here: it costs seconds); with ``docs_dir``, GX also
-    renders the validation into the Data Docs site there."""
+def _gx_context(docs_dir: Path | None) -> tuple[Any, list[Any]]:
+    """An ephemeral GX context (imported here: it costs seconds); with ``docs_dir``, GX also
+    renders each validation into the Data Docs site there."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
-    from great_expectations.checkpoint import Checkpoint, UpdateDataDocsAction
-    from great_expectations.core.expectation_suite import ExpectationSuite
-    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -146,47 +143,124 @@ def validate(
             },
         )
         actions.append(UpdateDataDocsAction(name="data_docs", site_names=["quality"]))
+    return context, actions
+
+
+def _run_gx(context: Any, actions: list[Any], name: str, frame: pd.DataFrame, expectations: dict[int, dict[str, Any]],
+            expectation_parameters: dict[str, Any], run_name: str) -> dict[int, Any]:
+    """One GX suite called ``name`` over ``frame``, through a checkpoint (so Data Docs render it);
+    its expectation results by their position in the suite file (GX lists them in its own order)."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import Checkpoint
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
     batch_definition = (
-        context.data_sources.add_pandas("warehouse").add_dataframe_asset(suite.target).add_batch_definition_whole_dataframe("whole table")
+        context.data_sources.add_pandas(f"warehouse {name}").add_dataframe_asset(name).add_batch_definition_whole_dataframe("frame")
     )
-    expectations = [
+    configured = [
         ExpectationConfiguration(
-            type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {}), severity=e.get("severity", "critical")
+            type=e["type"], kwargs=e["kwargs"], meta={**e.get("meta", {}), POSITION: position},
+            severity=e.get("severity", "critical"),
         ).to_domain_obj()
-        for e in suite.document["expectations"]
+        for position, e in expectations.items()
     ]
-    gx_suite = context.suites.add(ExpectationSuite(name=suite.name, expectations=expectations))
-    definition = context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=gx_suite))
+    gx_suite = context.suites.add(ExpectationSuite(name=name, expectations=configured))
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite))
     checkpoint = context.checkpoints.add(
-        Checkpoint(name=f"gate_{suite.name}", validation_definitions=[definition], actions=actions,
+        Checkpoint(name=f"gate_{name}", validation_definitions=[definition], actions=actions,
                    result_format={"result_format": "COMPLETE", "partial_unexpected_count": 10})
     )
-    run = checkpoint.run(
-        batch_parameters={"dataframe": frame}, expectation_parameters=expectation_parameters or {},
-        run_id=RunIdentifier(run_name=run_name),
-    )
+    run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=expectation_parameters,
+                         run_id=RunIdentifier(run_name=run_name))
     (result,) = run.run_results.values()
-    outcomes = []
-    for item in result.results:
-        config = item.expectation_config
-        details = item.result or {}
-        indexes = [i for i in (details.get("unexpected_index_list") or []) if not isinstance(i, dict)][:FAILING_ROWS_KEPT]
-        outcomes.append(
-            ExpectationOutcome(
-                expectation=config.type,
-                kwargs={k: v for k, v in config.kwargs.items() if k != "batch_id"},
-                severity=_severity(config),
-                success=bool(item.success),
-                observed_value=details.get("observed_value"),
-                element_count=details.get("element_count"),
-                unexpected_count=details.get("unexpected_count"),
-                failing_sample=_distinct(details.get("unexpected_list") or details.get("partial_unexpected_list") or [])[:10],
-                why=(config.meta or {}).get("why"),
-                failing_rows=frame.loc[indexes].to_dict(orient="records") if indexes and not item.success else [],
-            )
-        )
-    docs_page = None
-    if docs_dir is not None:
-        pages = sorted((docs_dir / "validations" / suite.name / run_name).glob("*/*.html"))
-        docs_page = pages[-1] if pages else None
-    return SuiteValidation(outcomes, docs_page)
+    return {item.expectation_config.meta[POSITION]: item for item in result.results}
+
+
+def _outcome(item: Any, frame: pd.DataFrame) -> ExpectationOutcome:
+    config = item.expectation_config
+    details = item.result or {}
+    indexes = [i for i in (details.get("unexpected_index_list") or []) if not isinstance(i, dict)][:FAILING_ROWS_KEPT]
+    return ExpectationOutcome(
+        expectation=config.type,
+        kwargs={k: v for k, v in config.kwargs.items() if k != "batch_id"},
+        severity=_severity(config),
+        success=bool(item.success),
+        observed_value=details.get("observed_value"),
+        element_count=details.get("element_count"),
+        unexpected_count=details.get("unexpected_count"),
+        # distinct failing values over every failing row kept (GX's own list stops short of them)
+        failing_sample=_distinct(frame.loc[indexes, config.kwargs["column"]].tolist() if indexes and "column" in config.kwargs
+                                 else details.get("unexpected_list") or details.get("partial_unexpected_list") or [])[:10],
+        why=config.meta.get("why"),
+        failing_rows=frame.loc[indexes].to_dict(orient="records") if indexes and not item.success else [],
+    )
+
+
+def _docs_page(docs_dir: Path | None, name: str, run_name: str) -> Path | None:
+    if docs_dir is None:
+        return None
+    pages = sorted((docs_dir / "validations" / name / run_name).glob("*/*.html"))
+    return pages[-1] if pages else None
+
+
+def validate(
+    frame: pd.DataFrame,
+    suite: Suite,
+    *,
+    expectation_parameters: dict[str, Any] | None = None,
+    docs_dir: Path | None = None,
+    run_name: str = "adhoc",
+) -> SuiteValidation:
+    """Validate a whole ``frame`` in pandas: for small frames, and as the yardstick the warehouse
+    validation is tested against. The gate uses ``validate_in_warehouse``."""
+    context, actions = _gx_context(docs_dir)
+    results = _run_gx(context, actions, suite.name, frame, dict(enumerate(suite.document["expectations"])),
+                      expectation_parameters or {}, run_name)
+    return SuiteValidation([_outcome(results[i], frame) for i in sorted(results)], _docs_page(docs_dir, suite.name, run_name))
+
+
+def validate_in_warehouse(
+    connection: duckdb.DuckDBPyConnection | Reader,
+    suite: Suite,
+    parameters: dict[str, Any],
+    *,
+    expectation_parameters: dict[str, Any] | None = None,
+    docs_dir: Path | None = None,
+    run_name: str = "adhoc",
+) -> SuiteValidation:
+    """Validate the suite's frame where it lives: SQL scans the whole frame for the counts and the
+    violating rows (``expectations/reduction.py``), GX judges those rows and the row count. The
+    element and unexpected counts reported are SQL's, over the whole frame."""
+    bound = _bound(suite, parameters)
+    dialect = "postgres" if isinstance(connection, Reader) else "duckdb"
+    frame_sql = suite.frame_sql.strip().rstrip(";")
+    columns = [d[0] for d in connection.execute(f"with __frame as ({frame_sql}\n) select * from __frame limit 0", bound).description]
+    expectations = suite.document["expectations"]
+    plan = reduction(frame_sql, columns, expectations, dialect, suite.path.name)
+    totals = connection.execute(plan.counts_sql, bound).fetchone()
+    violations = connection.execute(plan.violations_sql, bound).df()
+    table = pd.DataFrame(index=pd.RangeIndex(int(totals[0])))  # the row count, without a single column
+
+    context, actions = _gx_context(docs_dir)
+    table_positions = [i for i in range(len(expectations)) if i not in plan.column_expectations]
+    outcomes: dict[int, ExpectationOutcome] = {}
+    if plan.column_expectations:
+        results = _run_gx(context, actions, suite.name, violations, {i: expectations[i] for i in plan.column_expectations},
+                          expectation_parameters or {}, run_name)
+        for k, position in enumerate(plan.column_expectations):
+            elements, unexpected = int(totals[1 + 2 * k] or 0), int(totals[2 + 2 * k] or 0)
+            outcome = _outcome(results[position], violations)
+            if outcome.success != (unexpected == 0):
+                raise RuntimeError(
+                    f"{suite.path.name}, expectation {position + 1} ({outcome.expectation} {outcome.kwargs}): SQL counted "
+                    f"{unexpected} breaking row(s) but GX judged it {'met' if outcome.success else 'failed'}; "
+                    "the warehouse scan in expectations/reduction.py does not match GX for this expectation"
+                )
+            outcomes[position] = replace(outcome, element_count=elements, unexpected_count=unexpected)
+    if table_positions:
+        results = _run_gx(context, actions, f"{suite.name}__table", table, {i: expectations[i] for i in table_positions},
+                          expectation_parameters or {}, run_name)
+        outcomes.update({position: _outcome(item, table) for position, item in results.items()})
+    return SuiteValidation([outcomes[i] for i in range(len(expectations))], _docs_page(docs_dir, suite.name, run_name))

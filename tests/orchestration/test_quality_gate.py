@@ -20,10 +20,11 @@ import duckdb
 import pytest
 
 from conftest import point_environment, small_config
-from expectations.runner import load_suites, read_frame, validate
+from expectations.runner import load_suites, read_frame, validate, validate_in_warehouse
+from lgperf.publication import EPOCH
 from lgperf.settings import Environment
 
-FACT = dg.AssetKey(["marts", "fct_indicator_values"])
+PUBLICATION = dg.AssetKey(["marts", "publication"])
 OPEN_DATA = dg.AssetKey(["exports", "open_data"])
 REPORT = dg.AssetKey(["exports", "report"])
 SUITES = {s.name: s for s in load_suites()}
@@ -50,15 +51,12 @@ def execute(env: Environment, sql: str) -> None:
         connection.execute(sql).fetchall()
 
 
-def run_gate(env: Environment, mart: str = "fct_indicator_values") -> tuple[dg.ExecuteInProcessResult, str]:
-    """A mart's GX check and the exports in one run, then the quality report job."""
+def run_gate(env: Environment) -> tuple[dg.ExecuteInProcessResult, str]:
+    """The publish step (every suite on the candidate) and the exports in one run, then the
+    quality report job."""
     from orchestration.definitions import build_definitions
 
-    probe = dg.define_asset_job(
-        "gate_and_export",
-        selection=dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(["marts", mart]), f"gx_{mart}"))
-        | dg.AssetSelection.assets(OPEN_DATA, REPORT),
-    )
+    probe = dg.define_asset_job("gate_and_export", selection=dg.AssetSelection.assets(PUBLICATION, OPEN_DATA, REPORT))
     defs = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[probe]))
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("gate_and_export").execute_in_process(instance=instance, raise_on_error=False)
@@ -67,43 +65,46 @@ def run_gate(env: Environment, mart: str = "fct_indicator_values") -> tuple[dg.E
     return result, report
 
 
-def failures(env: Environment, run_id: str) -> set[tuple[str, str, str]]:
+def failures(env: Environment, run_id: str, suite: str = "fct_indicator_values") -> set[tuple[str, str, str]]:
+    """What ``suite`` found (the publish step runs every suite: a broken fact also breaks the
+    lineage of the benchmarks and the scorecard built on it, which their own suites report)."""
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
         rows = connection.execute(
-            "SELECT expectation, kwargs, severity FROM audit.validation_results WHERE run_id = ? AND NOT success", [run_id]).fetchall()
+            "SELECT expectation, kwargs, severity FROM audit.validation_results WHERE run_id = ? AND suite = ? AND NOT success",
+            [run_id, suite]).fetchall()
     return {(e, json.loads(k).get("column") or ",".join(json.loads(k).get("column_list", [])) or "table", s) for e, k, s in rows}
 
 
-LATEST = "(SELECT max(period_id) FROM marts.fct_indicator_values WHERE indicator_id = '90005')"
+LATEST = "(SELECT max(period_id) FROM candidate.fct_indicator_values WHERE indicator_id = '90005')"
 ONE_ROW = f"indicator_id = '90005' AND area_code = 'E08000009' AND period_id = {LATEST}"
 
 BROKEN = {
     "completeness": (
-        f"UPDATE marts.fct_indicator_values SET period_id = NULL WHERE {ONE_ROW}",
+        f"UPDATE candidate.fct_indicator_values SET period_id = NULL WHERE {ONE_ROW}",
         {("expect_column_values_to_not_be_null", "period_id", "error")}),
     "uniqueness on the grain": (
-        f"INSERT INTO marts.fct_indicator_values SELECT * FROM marts.fct_indicator_values WHERE {ONE_ROW}",
+        f"INSERT INTO candidate.fct_indicator_values SELECT * FROM candidate.fct_indicator_values WHERE {ONE_ROW}",
         {("expect_compound_columns_to_be_unique", "indicator_id,area_code,period_id", "error")}),
     "allowed values": (
-        f"UPDATE marts.fct_indicator_values SET source_system = 'a spreadsheet' WHERE {ONE_ROW}",
+        f"UPDATE candidate.fct_indicator_values SET source_system = 'a spreadsheet' WHERE {ONE_ROW}",
         {("expect_column_values_to_be_in_set", "source_system", "error")}),
     "a percentage within 0-100": (
-        f"UPDATE marts.fct_indicator_values SET value = 112.5 WHERE {ONE_ROW}",
+        f"UPDATE candidate.fct_indicator_values SET value = 112.5 WHERE {ONE_ROW}",
         {("expect_column_values_to_be_between", "value", "error")}),
     "a count is a whole number": (
         # days with decimals, now called a count (the unit kind is dim_indicators' column, as dbt would derive it)
-        "UPDATE marts.dim_indicators SET unit = 'count', unit_kind = 'count' WHERE indicator_id = '91003'",
+        "UPDATE candidate.dim_indicators SET unit = 'count', unit_kind = 'count' WHERE indicator_id = '91003'",
         {("expect_column_values_to_be_null", "whole_number_problem", "error")}),
     "referential integrity": (
-        f"INSERT INTO marts.fct_indicator_values SELECT indicator_id, 'E09999999', period_id, value, source_system, "
-        f"source_reference, source_sha256, ingested_at, run_id FROM marts.fct_indicator_values WHERE {ONE_ROW}",
+        f"INSERT INTO candidate.fct_indicator_values SELECT indicator_id, 'E09999999', period_id, value, source_system, "
+        f"source_reference, source_sha256, ingested_at, run_id FROM candidate.fct_indicator_values WHERE {ONE_ROW}",
         {("expect_column_values_to_be_null", "area_problem", "error")}),
     "lineage on every row": (
-        f"UPDATE marts.fct_indicator_values SET source_sha256 = 'typed in by hand' WHERE {ONE_ROW}",
+        f"UPDATE candidate.fct_indicator_values SET source_sha256 = 'typed in by hand' WHERE {ONE_ROW}",
         {("expect_column_values_to_match_regex", "source_sha256", "error")}),
     "row-count drift": (
         # 91003's 8 quarters x 16 areas are 128 of the 512 rows, exactly the 25% allowed: one row more goes
-        f"DELETE FROM marts.fct_indicator_values WHERE indicator_id = '91003' OR ({ONE_ROW})",
+        f"DELETE FROM candidate.fct_indicator_values WHERE indicator_id = '91003' OR ({ONE_ROW})",
         {("expect_table_row_count_to_be_between", "table", "error")}),
 }
 
@@ -141,7 +142,8 @@ def test_a_broken_fact_blocks_the_export_and_the_report_shows_why(family, copy):
     assert "exports/open_data" in re.search(r"not written \(blocked or not run\)</span>: ([^<]*)</p>", run).group(1)
     assert "FAILED" in run.split("<h2", 1)[0]
     # the failing rows are a click away (a table-level expectation has none): the planted row is among them
-    failed_rows = [row for row in run.split("<h2", 1)[0].split("<tr>") if "class='fail'>FAILED" in row]
+    failed_rows = [row for row in run.split("<h2", 1)[0].split("<tr>")
+                   if "class='fail'>FAILED" in row and "<td>fct_indicator_values<br>" in row]
     links = [link for row in failed_rows for link in re.findall(r"href='(failing/[^']+)'", row)]
     if family in PLANTED:
         column, value = PLANTED[family]
@@ -155,14 +157,14 @@ def test_a_broken_fact_blocks_the_export_and_the_report_shows_why(family, copy):
 def test_personal_data_in_the_scorecard_blocks_the_open_data_and_the_report(copy):
     env = copy()
     before = {name: digest(env.export_dir / name) for name in ("open-data", "report")}
-    execute(env, "UPDATE marts.indicator_performance SET narrative = narrative || ' Ask Jo Bloggs, jo.bloggs@example.org.' "
+    execute(env, "UPDATE candidate.indicator_performance SET narrative = narrative || ' Ask Jo Bloggs, jo.bloggs@example.org.' "
                  "WHERE indicator_id = '91003'")
-    result, report = run_gate(env, "indicator_performance")
+    result, report = run_gate(env)
     assert not result.success
     materialised = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     assert not materialised & {OPEN_DATA, REPORT}
     assert {name: digest(env.export_dir / name) for name in ("open-data", "report")} == before
-    assert ("expect_column_values_to_not_match_regex_list", "narrative", "error") in failures(env, result.run_id)
+    assert ("expect_column_values_to_not_match_regex_list", "narrative", "error") in failures(env, result.run_id, "indicator_performance")
     run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
     assert "jo.bloggs@example.org" in run  # the auditor sees what was caught; the public never does
 
@@ -185,7 +187,11 @@ def test_every_run_has_its_data_docs_page_linked_from_the_index(copy):
     env = copy()
     result, report = run_gate(env)
     assert result.success
-    pages = re.findall(r"href='(gx/validations/fct_indicator_values/[^']+\.html)'", report)
+    run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
+    # every suite of the run keeps its page (one GX site per suite: a shared site kept only the last suite's)
+    linked = set(re.findall(r"href='gx/([a-z_]+)/validations/\1/" + re.escape(result.run_id), run))
+    assert linked == set(SUITES)
+    pages = re.findall(r"href='(gx/fct_indicator_values/validations/fct_indicator_values/[^']+\.html)'", report)
     assert pages and (env.export_dir / "quality" / pages[0]).exists()
     assert result.run_id in pages[0]
     page = (env.export_dir / "quality" / pages[0]).read_text(encoding="utf-8")
@@ -199,38 +205,46 @@ def warehouse(copy):
     return copy()
 
 
+PARAMETERS = {"run_id": None, "published_through": EPOCH, "council": "E08000009", "as_of": date(2025, 11, 1),
+              "max_days_annually": 730, "max_days_quarterly": 365, "max_days_monthly": 180}
+NO_DRIFT_BOUND = {"previous_rows_min": 0, "previous_rows_max": None}
+
+
 def judge(env: Environment, suite_name: str, sql: str) -> set[tuple[str, str, str]]:
+    """The suite's failures as the gate finds them (SQL reduces, GX judges), after checking that
+    GX over the whole frame in pandas reaches the same verdict and counts on every expectation."""
     execute(env, sql)
     suite = SUITES[suite_name]
-    parameters = {"run_id": None, "council": "E08000009", "as_of": date(2025, 11, 1),
-                  "max_days_annually": 730, "max_days_quarterly": 365, "max_days_monthly": 180}
+    # raw suites judge every row not yet published: here, every row (as if nothing had been published)
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        if "$run_id" in suite.frame_sql:
-            parameters["run_id"] = connection.execute(f"SELECT max(run_id) FROM {suite.target}").fetchall()[0][0]
-        frame = read_frame(connection, suite, parameters)
-    outcomes = validate(frame, suite, expectation_parameters={"previous_rows_min": 0, "previous_rows_max": None}).outcomes
-    return {(o.expectation, o.kwargs.get("column") or "table", o.severity) for o in outcomes if not o.success}
+        reduced = validate_in_warehouse(connection, suite, PARAMETERS, expectation_parameters=NO_DRIFT_BOUND).outcomes
+        whole = validate(read_frame(connection, suite, PARAMETERS), suite, expectation_parameters=NO_DRIFT_BOUND).outcomes
+    for mine, yardstick in zip(reduced, whole, strict=True):
+        counts = lambda o: (o.expectation, o.kwargs, o.success, o.element_count, o.unexpected_count)  # noqa: E731
+        assert counts(mine) == counts(yardstick)
+        assert len(mine.failing_rows) == min(yardstick.unexpected_count or 0, 1000) * (not yardstick.success)
+    return {(o.expectation, o.kwargs.get("column") or "table", o.severity) for o in reduced if not o.success}
 
 
 SUITE_CASES = {
     "no personal data in the narrative": ("indicator_performance",
-        "UPDATE marts.indicator_performance SET narrative = narrative || ' Call Jo on 0161 496 0123.' "
-        "WHERE period_id = (SELECT max(period_id) FROM marts.indicator_performance)",
+        "UPDATE candidate.indicator_performance SET narrative = narrative || ' Call Jo on 0161 496 0123.' "
+        "WHERE period_id = (SELECT max(period_id) FROM candidate.indicator_performance)",
         {("expect_column_values_to_not_match_regex_list", "narrative", "error")}),
     "no personal data in a complaints label": ("complaints_summary",
-        "UPDATE marts.complaints_summary SET theme = 'jo.bloggs@example.org' WHERE received = (SELECT max(received) FROM marts.complaints_summary)",
+        "UPDATE candidate.complaints_summary SET theme = 'jo.bloggs@example.org' WHERE received = (SELECT max(received) FROM candidate.complaints_summary)",
         {("expect_column_values_to_not_match_regex_list", "theme", "error")}),
     "allowed RAG values": ("indicator_performance",
-        "UPDATE marts.indicator_performance SET rag = 'purple'",
+        "UPDATE candidate.indicator_performance SET rag = 'purple'",
         {("expect_column_values_to_be_in_set", "rag", "error")}),
     "quartile bands": ("benchmarks",
-        "UPDATE marts.benchmarks SET quartile_band = 5 WHERE quartile_band = 4",
+        "UPDATE candidate.benchmarks SET quartile_band = 5 WHERE quartile_band = 4",
         {("expect_column_values_to_be_in_set", "quartile_band", "error")}),
     "benchmark lineage through the fact": ("benchmarks",
-        "DELETE FROM marts.fct_indicator_values WHERE indicator_id = '91003' AND area_code = 'E08000009'",
+        "DELETE FROM candidate.fct_indicator_values WHERE indicator_id = '91003' AND area_code = 'E08000009'",
         {("expect_column_values_to_be_null", "lineage_problem", "error")}),
     "an estimate inside its interval": ("resident_satisfaction",
-        "UPDATE marts.resident_satisfaction SET percent_positive = ci_upper + 1 WHERE breakdown = 'all'",
+        "UPDATE candidate.resident_satisfaction SET percent_positive = ci_upper + 1 WHERE breakdown = 'all'",
         {("expect_column_values_to_be_null", "interval_problem", "error")}),
     "nothing received is lost": ("raw_inbox_files",
         "UPDATE raw.inbox_files SET rows_accepted = rows_accepted - 1 WHERE folder = 'surveys'",
@@ -263,6 +277,21 @@ def test_each_suite_catches_its_family(case, warehouse):
     assert judge(warehouse, suite, sql) == expected
 
 
+def test_the_warehouse_scan_counts_what_gx_counts_on_whole_frames(warehouse):
+    """Every suite, on data broken in several ways at once (repeated keys, missing values, values
+    out of range and out of set, a failing regex): the same verdicts and counts both ways."""
+    execute(warehouse, """
+        INSERT INTO candidate.fct_indicator_values SELECT * FROM candidate.fct_indicator_values LIMIT 3;
+        UPDATE candidate.fct_indicator_values SET value = 250 WHERE rowid % 7 = 0 AND value IS NOT NULL;
+        UPDATE candidate.fct_indicator_values SET area_code = 'x' || area_code WHERE rowid % 11 = 0;
+        UPDATE candidate.benchmarks SET quartile_band = NULL WHERE rowid % 5 = 0;
+        UPDATE candidate.benchmarks SET quartile_band = 7 WHERE rowid % 13 = 0;
+        UPDATE raw.survey_responses SET weight = 0 WHERE row_number % 3 = 0;
+    """)
+    for name in SUITES:
+        judge(warehouse, name, "SELECT 1")
+
+
 def test_every_raw_source_and_exported_mart_has_a_suite():
     raw = {"raw_lginform_values", "raw_extract_files", "raw_inbox_files", "raw_survey_responses", "raw_complaints", "raw_library_targets"}
     marts = {"fct_indicator_values", "benchmarks", "indicator_performance", "resident_satisfaction", "complaints_summary"}
@@ -279,6 +308,5 @@ def test_no_free_text_reaches_the_auditors_failing_rows(warehouse):
     with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as connection:
         for name in ("raw_complaints", "raw_survey_responses"):
             suite = SUITES[name]
-            run_id = connection.execute(f"SELECT max(run_id) FROM {suite.target}").fetchall()[0][0]
-            frame = read_frame(connection, suite, {"run_id": run_id})
+            frame = read_frame(connection, suite, {"published_through": EPOCH})
             assert len(frame) > 0 and not {"summary", "extra"} & set(frame.columns), name

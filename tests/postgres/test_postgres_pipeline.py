@@ -8,6 +8,7 @@ files column for column and value for value."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -41,7 +42,7 @@ def run_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
         env = point_environment(monkeypatch, folder,  # the baseline's small demo config
                                 **{**postgres_server, "PGDATABASE": "lgperf_pipeline", "WAREHOUSE": "postgres"})
         assert env.warehouse == "postgres"
-        job = dg.define_asset_job("on_postgres", selection=dg.AssetSelection.groups("transformation", "exports"))
+        job = dg.define_asset_job("on_postgres", selection=dg.AssetSelection.groups("transformation", "publish", "exports"))
         definitions = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[job]))
         result = definitions.resolve_job_def("on_postgres").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
@@ -88,11 +89,24 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
+def _publication(folder: Path) -> str:
+    return json.loads((folder / "exports" / "open-data" / "datapackage.json").read_text(encoding="utf-8"))["publication"]
+
+
 def test_the_report_and_open_data_package_are_byte_for_byte_duckdbs(run_on_postgres, demo_baseline):
+    """Byte for byte but for the id of the publication each carries (each warehouse published its own)."""
+    ours, theirs = _publication(run_on_postgres["folder"]).encode(), _publication(demo_baseline).encode()
+    assert ours != theirs
+    database = run_on_postgres["database"]
+    with psycopg2.connect(host=database["PGHOST"], port=database["PGPORT"], user="postgres", dbname=database["PGDATABASE"]) as server:
+        cursor = server.cursor()
+        cursor.execute("SELECT publication_id FROM marts.publication")
+        assert cursor.fetchall() == [(ours.decode(),)]  # the server's marts say which publication they are
     for export in ("report", "open-data"):
         expected, actual = demo_baseline / "exports" / export, run_on_postgres["folder"] / "exports" / export
         assert _files(actual) == _files(expected) and _files(expected), export
-        different = [name for name in _files(expected) if (actual / name).read_bytes() != (expected / name).read_bytes()]
+        different = [name for name in _files(expected)
+                     if (actual / name).read_bytes().replace(ours, theirs) != (expected / name).read_bytes()]
         assert different == [], export
 
 
@@ -105,8 +119,9 @@ def _same(a, b) -> bool:
 def test_the_bi_parquet_files_hold_duckdbs_columns_and_values(run_on_postgres, demo_baseline):
     expected, actual = demo_baseline / "exports" / "bi", run_on_postgres["folder"] / "exports" / "bi"
     assert _files(actual) == _files(expected)
-    parquet = [name for name in _files(expected) if name.endswith(".parquet")]
-    assert len(parquet) == 9
+    # every mart, and the publication they are (its id, time and fingerprint are each warehouse's own)
+    parquet = [name for name in _files(expected) if name.endswith(".parquet") and name not in ("publication.parquet", "revisions.parquet")]
+    assert len(parquet) == 9 and (actual / "publication.parquet").exists() and (actual / "revisions.parquet").exists()
     with duckdb.connect() as reader:
         for name in parquet:
             schema = "SELECT name, type FROM parquet_schema(?) ORDER BY name"
@@ -139,3 +154,76 @@ def test_the_reader_binds_parameters_and_keeps_types_nulls_and_empty_text_apart(
         assert reader.execute("SELECT 1 AS n WHERE false").fetchall() == []
         with pytest.raises(ValueError, match=r"result: no DuckDB type for PostgreSQL column\(s\) blob \(bytea\)"):
             reader.execute("SELECT '\\x00'::bytea AS blob")
+
+
+def test_a_blocked_publication_on_postgres_leaves_the_servers_marts_and_the_exports_as_they_were(run_on_postgres, monkeypatch):
+    """Runs last: it breaks the server's candidate. The publish step judges it there, records the
+    block in the landing file's audit, and neither the server's marts nor any export changes."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+
+    folder, database = run_on_postgres["folder"], run_on_postgres["database"]
+
+    def server_state() -> list[tuple]:
+        with psycopg2.connect(host=database["PGHOST"], port=database["PGPORT"], user="postgres", dbname=database["PGDATABASE"]) as server:
+            cursor = server.cursor()
+            cursor.execute("SELECT 'fct', count(*), sum(hashtext(t::text)::numeric) FROM marts.fct_indicator_values AS t "
+                           "UNION ALL SELECT 'publication', count(*), sum(hashtext(p::text)::numeric) FROM marts.publication AS p")
+            return cursor.fetchall()
+
+    before, exports_before = server_state(), {p: (folder / "exports" / p).read_bytes() for p in _files(folder / "exports")
+                                              if not p.startswith("quality/")}
+    with psycopg2.connect(host=database["PGHOST"], port=database["PGPORT"], user="postgres", dbname=database["PGDATABASE"]) as server:
+        server.cursor().execute("UPDATE candidate.fct_indicator_values SET value = 112.5 WHERE indicator_id = '90005' "
+                                "AND area_code = 'E08000009'")
+    env = point_environment(monkeypatch, folder, **{**database, "WAREHOUSE": "postgres"})
+    job = dg.define_asset_job("publish_on_postgres", selection=dg.AssetSelection.groups("publish", "exports"))
+    definitions = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[job]))
+    result = definitions.resolve_job_def("publish_on_postgres").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+    assert not result.success
+    assert server_state() == before
+    assert {p: (folder / "exports" / p).read_bytes() for p in _files(folder / "exports") if not p.startswith("quality/")} == exports_before
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as landing:
+        decision, decided_by = landing.execute("SELECT decision, decided_by FROM audit.publications ORDER BY decided_at DESC LIMIT 1").fetchall()[0]
+    assert decision == "blocked" and json.loads(decided_by) == [{"check": "gx_fct_indicator_values"}]
+
+
+def test_the_warehouse_scan_on_postgres_counts_what_gx_counts_on_whole_frames(run_on_postgres, monkeypatch):
+    """Runs after the blocked publication, on the candidate it left broken, broken further: a phone
+    number and a postcode in the narrative (PostgreSQL writes the regexes' word boundary \\b as \\y),
+    repeated keys, values out of set. The gate's SQL scan on the server and GX over the whole frame
+    in pandas reach the same verdict and counts on every expectation of every mart suite."""
+    import datetime
+
+    from expectations.runner import load_suites, read_frame, validate, validate_in_warehouse
+    from lgperf import postgres
+    from lgperf.publication import EPOCH
+
+    database = run_on_postgres["database"]
+    with psycopg2.connect(host=database["PGHOST"], port=database["PGPORT"], user="postgres", dbname=database["PGDATABASE"]) as server:
+        cursor = server.cursor()
+        cursor.execute("UPDATE candidate.indicator_performance SET narrative = narrative || ' Ring 0161 496 0123 or visit M32 0TH.' "
+                       "WHERE indicator_id IN (SELECT indicator_id FROM candidate.indicator_performance ORDER BY 1 LIMIT 2)")
+        cursor.execute("INSERT INTO candidate.benchmarks SELECT * FROM candidate.benchmarks LIMIT 2")
+        cursor.execute("UPDATE candidate.benchmarks SET quartile_band = 6 WHERE ctid IN (SELECT ctid FROM candidate.benchmarks LIMIT 5)")
+    for name, value in database.items():
+        monkeypatch.setenv(name, value)
+    parameters = {"run_id": None, "published_through": EPOCH, "council": "E08000009", "as_of": datetime.date(2025, 11, 1),
+                  "max_days_annually": 730, "max_days_quarterly": 365, "max_days_monthly": 180}
+    bounds = {"previous_rows_min": 0, "previous_rows_max": None}
+    failed = set()
+    with postgres.reader() as reader:
+        for suite in (s for s in load_suites() if s.name in MART_SUITES):
+            reduced = validate_in_warehouse(reader, suite, parameters, expectation_parameters=bounds).outcomes
+            whole = validate(read_frame(reader, suite, parameters), suite, expectation_parameters=bounds).outcomes
+            for mine, yardstick in zip(reduced, whole, strict=True):
+                assert (mine.success, mine.element_count, mine.unexpected_count) == (
+                    yardstick.success, yardstick.element_count, yardstick.unexpected_count), (suite.name, mine.expectation, mine.kwargs)
+            failed |= {(suite.name, o.expectation, o.kwargs.get("column")) for o in reduced if not o.success}
+    assert {("indicator_performance", "expect_column_values_to_not_match_regex_list", "narrative"),
+            ("benchmarks", "expect_column_values_to_be_in_set", "quartile_band"),
+            ("benchmarks", "expect_compound_columns_to_be_unique", None),
+            ("fct_indicator_values", "expect_column_values_to_be_between", "value")} <= failed
