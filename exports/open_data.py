@@ -54,6 +54,7 @@ class PublicResource:
     counts: tuple[str, ...] = ()  # counts of people: disclosure control applies
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # suppressed with their sources
     where: str = "true"
+    descriptions: dict[str, str] = field(default_factory=dict)  # for a table the publish step writes (not a dbt model)
 
 
 RESOURCES = (
@@ -61,6 +62,23 @@ RESOURCES = (
         "indicator_values", "Indicator values", "fct_indicator_values",
         ("indicator_id", "area_code", "period_id", "value"), ("indicator_id", "area_code", "period_id"),
         {"indicator_id": {"pattern": INDICATOR_ID}, "area_code": {"pattern": GSS}},
+    ),
+    PublicResource(
+        "revisions", "Indicator values added, revised or withdrawn, publication by publication", "revisions",
+        ("publication_id", "published_at", "indicator_id", "area_code", "period_id", "change", "old_value", "new_value"),
+        ("publication_id", "indicator_id", "area_code", "period_id"),
+        {"change": {"enum": ["added", "revised", "withdrawn"]}, "area_code": {"pattern": GSS}},
+        descriptions={
+            "publication_id": "The publication that made the change (the package's own is in its 'publication' property).",
+            "published_at": "When that publication went out.",
+            "indicator_id": "LG Inform metric type id, or a local id L + 4 digits.",
+            "area_code": "GSS code of the area.",
+            "period_id": "The period of the value.",
+            "change": "added (a value the previous publication did not have), revised (its value changed) or withdrawn "
+                      "(no longer published).",
+            "old_value": "The value as previously published (empty when added, or when there was no value).",
+            "new_value": "The value as published now (empty when withdrawn, or when there is no value).",
+        },
     ),
     PublicResource(
         "benchmarks", "Benchmarks against comparison groups", "benchmarks",
@@ -113,7 +131,8 @@ RESOURCES = (
 )
 
 
-def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclosure_min_count: int) -> dict[str, int]:
+def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclosure_min_count: int,
+                    publication_id: str | None = None) -> dict[str, int]:
     """Write the data package into ``destination`` atomically; return rows per CSV."""
     written: dict[str, int] = {}
     descriptors = []
@@ -132,7 +151,7 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
             path = f"{resource.name}.csv"
             written[path] = write_csv(folder / path, resource.columns, cells)
             descriptors.append(_resource_descriptor(resource, path, types))
-        package = _package_descriptor(connection, descriptors, disclosure_min_count)
+        package = _package_descriptor(connection, descriptors, disclosure_min_count, publication_id)
         (folder / "datapackage.json").write_text(json.dumps(package, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return written
 
@@ -177,7 +196,7 @@ def _column_descriptions(mart: str) -> dict[str, str]:
 
 
 def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, str]) -> dict[str, Any]:
-    descriptions = _column_descriptions(resource.mart)
+    descriptions = resource.descriptions or _column_descriptions(resource.mart)
     fields = []
     for column in resource.columns:
         constraints = dict(resource.constraints.get(column, {}))
@@ -199,7 +218,8 @@ def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, s
     }
 
 
-def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequence[dict], threshold: int) -> dict[str, Any]:
+def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequence[dict], threshold: int,
+                        publication_id: str | None = None) -> dict[str, Any]:
     created = connection.execute("SELECT max(ingested_at) FROM marts.fct_indicator_values").fetchall()[0][0]
     return {
         "profile": "tabular-data-package",
@@ -218,5 +238,7 @@ def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequen
         ],
         "created": created.astimezone(timezone.utc).replace(microsecond=0).isoformat() if created else None,
         "version": version("lgperf"),
+        # the publication these files come from: audit.publications says what checks it passed
+        **({"publication": publication_id} if publication_id else {}),
         "resources": list(resources),
     }

@@ -287,6 +287,18 @@ def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_poin
     return notes
 
 
+def revisions_of_this_publication(connection: duckdb.DuckDBPyConnection, council: str) -> list[dict[str, Any]]:
+    """The council's values that the publication marts holds revised (none before the first
+    revision, or in marts published before revisions were kept)."""
+    present = {name for (name,) in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
+    if not {"revisions", "publication"} <= present:
+        return []
+    return _records(connection, "SELECT r.indicator_id, r.period_id, r.old_value FROM marts.revisions AS r "
+                    "JOIN marts.publication AS p ON p.publication_id = r.publication_id "
+                    "WHERE r.area_code = ? AND r.change = 'revised'", [council])
+
+
 def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dict[str, Any]]:
     """One dictionary per indicator with everything its tile and information panel show."""
     latest = _records(connection, LATEST_SQL)
@@ -297,6 +309,7 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
     for bench in _records(connection, BENCHMARK_SQL, [council]):
         (england if bench["comparison_group_id"].startswith("AllLaInCountry_") else neighbours)[bench["indicator_id"]] = bench
     spc_points = {r["indicator_id"]: r["points"] for r in _records(connection, SPC_POINTS_SQL, [council])}
+    revised = {(r["indicator_id"], r["period_id"]): r["old_value"] for r in revisions_of_this_publication(connection, council)}
 
     tiles = []
     for row in latest:
@@ -333,6 +346,8 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
             "short_position": (f"ranks {row['neighbours_rank']} of {row['neighbours_size']} nearest neighbours"
                                if row["neighbours_rank"] is not None else "No nearest-neighbour rank"),
             "limitations": limitations(row, near, spc_points.get(row["indicator_id"])),
+            "revised_from": (fmt(revised[(row["indicator_id"], row["period_id"])])
+                             if (row["indicator_id"], row["period_id"]) in revised else None),
             "chart": trend_chart(row["title"], series[row["indicator_id"]], unit, precision),
         })
     return tiles
@@ -451,6 +466,7 @@ TEMPLATES = {
 <h1>{{ page_title }}</h1>
 {% block content %}{% endblock %}
 </main>
+{% if publication_id %}<footer><p>Publication {{ publication_id }}: these figures passed the data-quality audit recorded under that id.</p></footer>{% endif %}
 {% block script %}{% endblock %}
 </body>
 </html>
@@ -476,6 +492,7 @@ Open “About this indicator” on a tile for why it matters, the target, how it
 <h2 class="tile-title">{{ t.title }}</h2>
 <p class="value" data-value>{{ t.value_text }}</p>
 <p class="period">{{ t.period_label }} · target {{ t.target_short }}</p>
+{% if t.revised_from %}<p class="revised"><strong>Revised</strong> in this publication: previously published as {{ t.revised_from }}.</p>{% endif %}
 <ul class="status" aria-label="Status">
 <li class="badge rag" data-rag="{{ t.rag }}"><span class="sym" aria-hidden="true">{{ t.rag_symbol }}</span>{{ t.rag_text }}</li>
 <li class="badge"><span class="sym" aria-hidden="true">{{ t.direction[0] }}</span>{{ t.direction[1] }} since {{ t.previous_period_label or 'the previous period' }}</li>
@@ -585,10 +602,12 @@ def _environment() -> jinja2.Environment:
 
 def _render(environment: jinja2.Environment, name: str, council: str, title: str, **context: Any) -> str:
     return environment.get_template(f"{name}.j2").render(
-        page_title=title, council=council, pages=PAGES, current=name, style=Markup(STYLE), script=Markup(SCRIPT), **context)
+        page_title=title, council=council, pages=PAGES, current=name, style=Markup(STYLE), script=Markup(SCRIPT),
+        **{"publication_id": None, **context})
 
 
-def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, council: str) -> dict[str, int]:
+def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, council: str,
+                 publication_id: str | None = None) -> dict[str, int]:
     """Write ``index.html``, ``satisfaction.html`` and ``complaints.html`` into ``destination``
     atomically; return how many indicators, survey rows and complaint rows they show."""
     tiles = build_tiles(connection, council)
@@ -599,11 +618,13 @@ def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, co
     environment = _environment()
     pages = {
         "index.html": _render(environment, "index.html", council_label, "How the council is performing", tiles=tiles,
+                              publication_id=publication_id,
                               priorities=sorted({t["priority"] for t in tiles if t["priority"]}),
                               themes=sorted({t["theme"] for t in tiles if t["theme"]})),
         "satisfaction.html": _render(environment, "satisfaction.html", council_label, "What residents think",
-                                     waves=build_waves(satisfaction)),
-        "complaints.html": _render(environment, "complaints.html", council_label, "Complaints", periods=build_periods(complaints)),
+                                     waves=build_waves(satisfaction), publication_id=publication_id),
+        "complaints.html": _render(environment, "complaints.html", council_label, "Complaints", periods=build_periods(complaints),
+                                   publication_id=publication_id),
     }
     with staged_folder(destination) as folder:
         for name, text in pages.items():

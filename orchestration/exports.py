@@ -1,5 +1,6 @@
-"""Export assets: downstream of the marts' blocking checks, so nothing is written unless its
-gate passed in the same run."""
+"""Export assets: downstream of the publication, and reading only ``marts``; each refuses to run
+unless ``marts`` holds the state of the latest publication attempt and that attempt went out
+(so materialising an export alone after a blocked run writes nothing)."""
 
 
 from collections.abc import Callable, Mapping, Sequence
@@ -12,60 +13,76 @@ from exports.bi import write_bi
 from exports.open_data import RESOURCES as OPEN_DATA_RESOURCES
 from exports.open_data import write_open_data
 from exports.report import write_report
+from lgperf import publication as wap
 from orchestration.dbt import warehouse_models
+from orchestration.publication import PUBLICATION_KEY
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
-# every mart dbt builds: the BI export copies them all
-BI_MARTS = tuple(sorted(key.path[1] for key in warehouse_models.keys if key.path[0] == "marts"))
+# every mart dbt builds (and the publication that says which state they are): the BI export copies them all
+BI_MARTS = tuple(sorted([*(key.path[1] for key in warehouse_models.keys if key.path[0] == wap.CANDIDATE), *wap.NOT_CANDIDATES]))
 OPEN_DATA_MARTS = tuple(sorted({resource.mart for resource in OPEN_DATA_RESOURCES}))
-REPORT_MARTS = ("dim_areas", "dim_indicators", "dim_periods", "benchmarks", "spc", "indicator_performance", "resident_satisfaction",
+REPORT_MARTS = (*wap.NOT_CANDIDATES, "dim_areas", "dim_indicators", "dim_periods", "benchmarks", "spc", "indicator_performance",
+                "resident_satisfaction",
                 "complaints_summary")
 
 
+def publication_to_export(warehouse: WarehouseResource) -> str:
+    """The publication the exports carry; a dg.Failure saying why when there is none to export."""
+    with warehouse.audit_and_marts() as (connection, store):
+        try:
+            return wap.require_published(connection, store)
+        except wap.NotPublished as error:
+            raise dg.Failure(description=f"not exported: {error}", allow_retries=False) from None
+
+
 def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: str, marts: Sequence[str],
-            write: Callable[[duckdb.DuckDBPyConnection, Path], Mapping[str, int]], *, page: str | None = None) -> dg.MaterializeResult:
-    """Write one export of ``marts`` into EXPORT_DIR/<folder> and report its path and row counts to Dagster."""
+            write: Callable[[duckdb.DuckDBPyConnection, Path, str], Mapping[str, int]], *, page: str | None = None) -> dg.MaterializeResult:
+    """Write one export of the published ``marts`` into EXPORT_DIR/<folder>, carrying the id of
+    their publication, and report its path and row counts to Dagster."""
+    publication_id = publication_to_export(warehouse)
     destination = Path(settings.export_dir) / folder
     with warehouse.marts_for_export(marts) as connection:
-        counts = write(connection, destination)
+        counts = write(connection, destination, publication_id)
     path = destination / page if page else destination
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), **{f"rows:{k}": n for k, n in counts.items()}})
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "publication_id": publication_id,
+                                          **{f"rows:{k}": n for k, n in counts.items()}})
 
 
 @dg.asset(
     key=["exports", "open_data"],
     group_name="exports",
     pool=WAREHOUSE_POOL,
-    deps=[dg.AssetKey(["marts", resource.mart]) for resource in OPEN_DATA_RESOURCES],
+    deps=[PUBLICATION_KEY],
     description="EXPORT_DIR/open-data/: the public marts as a Frictionless Data Package (OGL-UK-3.0) for the "
     "open-data portal, with disclosure control on counts of people.",
 )
 def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     threshold = settings.load().thresholds.disclosure_min_count
-    return publish(settings, warehouse, "open-data", OPEN_DATA_MARTS, lambda c, d: write_open_data(c, d, disclosure_min_count=threshold))
+    return publish(settings, warehouse, "open-data", OPEN_DATA_MARTS, lambda c, d, p: write_open_data(c, d, disclosure_min_count=threshold, publication_id=p))
 
 @dg.asset(
     key=["exports", "bi"],
     group_name="exports",
     pool=WAREHOUSE_POOL,
-    deps=[dg.AssetKey(["marts", name]) for name in BI_MARTS],
+    deps=[PUBLICATION_KEY],
     description="EXPORT_DIR/bi/: every mart as Parquet and a DuckDB copy of the marts (lgperf_marts.duckdb), "
     "so BI tools never open the live warehouse.",
 )
 def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return publish(settings, warehouse, "bi", BI_MARTS, write_bi)
+    return publish(settings, warehouse, "bi", BI_MARTS, lambda c, d, p: write_bi(c, d))
 
 @dg.asset(
     key=["exports", "report"],
     group_name="exports",
     pool=WAREHOUSE_POOL,
-    deps=[dg.AssetKey(["marts", name]) for name in REPORT_MARTS],
+    deps=[PUBLICATION_KEY],
     description="EXPORT_DIR/report/: the councillors' performance report (index.html with one tile per indicator, "
     "satisfaction.html, complaints.html), static and self-contained.",
 )
 def report(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     council = settings.load().council
-    return publish(settings, warehouse, "report", REPORT_MARTS, lambda c, d: write_report(c, d, council=council), page="index.html")
+    return publish(settings, warehouse, "report", REPORT_MARTS, lambda c, d, p: write_report(c, d, council=council, publication_id=p),
+                   page="index.html")
 
 EXPORT_ASSETS = [open_data, bi, report]
 EXPORT_KEYS = [a.key for a in EXPORT_ASSETS]  # every export; the quality report says which a run wrote

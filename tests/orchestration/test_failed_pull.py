@@ -67,7 +67,7 @@ def test_a_service_that_is_down_fails_the_run_and_leaves_raw_exactly_as_it_was(j
     message = failure.event_specific_data.error.message
     assert "did not answer within the retry policy" in message and "/data?metricType=" in message
     assert raw_fingerprint(env.warehouse_path) == before
-    assert not any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[0] in ("marts", "exports")
+    assert not any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[0] in ("candidate", "marts", "exports")
                    for e in result.all_events)
 
 

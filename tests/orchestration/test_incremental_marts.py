@@ -51,7 +51,7 @@ def use_environment(monkeypatch, folder: Path, server: DemoServer) -> Environmen
 
 def snapshot(env: Environment) -> dict[str, list[tuple]]:
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        return {m: connection.execute(f"SELECT * FROM marts.{m} ORDER BY ALL").fetchall() for m in INCREMENTAL_MARTS}
+        return {m: connection.execute(f"SELECT * FROM candidate.{m} ORDER BY ALL").fetchall() for m in INCREMENTAL_MARTS}
 
 
 def builds(env: Environment) -> list[dict]:
@@ -87,12 +87,12 @@ def test_a_new_period_recomputes_only_its_slices_and_equals_a_full_build(warehou
 
     with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as connection:
         new_period = connection.execute(
-            "SELECT max(period_id) FROM marts.fct_indicator_values WHERE indicator_id = '91003'").fetchall()[0][0]
+            "SELECT max(period_id) FROM candidate.fct_indicator_values WHERE indicator_id = '91003'").fetchall()[0][0]
         areas = connection.execute(
-            "SELECT count(DISTINCT area_code) FROM marts.fct_indicator_values WHERE indicator_id = '91003'").fetchall()[0][0]
+            "SELECT count(DISTINCT area_code) FROM candidate.fct_indicator_values WHERE indicator_id = '91003'").fetchall()[0][0]
         new_benchmark_rows = connection.execute(
-            "SELECT count(*) FROM marts.benchmarks WHERE indicator_id = '91003' AND period_id = ?", [new_period]).fetchall()[0][0]
-        series_rows = connection.execute("SELECT count(*) FROM marts.spc WHERE indicator_id = '91003'").fetchall()[0][0]
+            "SELECT count(*) FROM candidate.benchmarks WHERE indicator_id = '91003' AND period_id = ?", [new_period]).fetchall()[0][0]
+        series_rows = connection.execute("SELECT count(*) FROM candidate.spc WHERE indicator_id = '91003'").fetchall()[0][0]
     recomputed = {b["model"]: b["rows_recomputed"] for b in second}
     # the new quarter's cells, the new quarter's group rows, and 91003's series (limits move with every point)
     assert recomputed["fct_indicator_values"] == areas == 16

@@ -72,7 +72,7 @@ def test_the_raw_and_audit_tables_are_copied_row_for_row(built_on_postgres, post
         expected = {table: source.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in python_owned_tables()}
         dbts = source.execute("SELECT count(*) FROM audit.mart_builds").fetchall()[0][0]
     assert built_on_postgres["copied"] == expected  # every table Python writes; dbt's own (seeds, mart_builds) are not copied
-    assert len(expected) == 17 and "audit.mart_builds" not in expected and dbts > 0
+    assert len(expected) == 19 and "audit.mart_builds" not in expected and dbts > 0
     assert expected["raw.lginform_values"] > 500 and expected["raw.complaints"] > 0
     with psycopg2.connect(**{"host": postgres_server["PGHOST"], "port": postgres_server["PGPORT"], "user": "postgres", "dbname": "lgperf"}) as connection:
         cursor = connection.cursor()
@@ -96,21 +96,22 @@ def test_dbt_builds_every_model_and_passes_every_test_on_postgres(built_on_postg
 
 
 def test_the_marts_on_postgres_equal_duckdbs(built_on_postgres, postgres_server):
+    """dbt writes the candidate (the publish step, tested in test_postgres_pipeline.py, makes it marts)."""
     assert built_on_postgres["dbt"].returncode == 0
     with duckdb.connect(str(built_on_postgres["duckdb"]), read_only=True) as source, \
             psycopg2.connect(host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf") as target:
-        tables = [t for (t,) in source.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1").fetchall()]
+        tables = [t for (t,) in source.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'candidate' ORDER BY 1").fetchall()]
         assert len(tables) == 9
         cursor = target.cursor()
         for table in tables:
             columns = [c for (c,) in source.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
-            cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = %s ORDER BY ordinal_position", (table,))
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'candidate' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+            cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'candidate' AND table_name = %s ORDER BY ordinal_position", (table,))
             assert [c for (c,) in cursor.fetchall()] == columns, table
             # the same order in both engines: by every column, nulls last, floats rounded for the sort only
             order = ", ".join(f"{c} NULLS LAST" for c in columns)
-            expected = [tuple(_plain(v) for v in row) for row in source.execute(f"SELECT * FROM marts.{table} ORDER BY {order}").fetchall()]
-            actual = _rows(cursor, f"SELECT * FROM marts.{table} ORDER BY {order}")
+            expected = [tuple(_plain(v) for v in row) for row in source.execute(f"SELECT * FROM candidate.{table} ORDER BY {order}").fetchall()]
+            actual = _rows(cursor, f"SELECT * FROM candidate.{table} ORDER BY {order}")
             assert len(actual) == len(expected) > 0, table
             mismatches = [(table, columns[i], a[i], e[i]) for a, e in zip(actual, expected) for i in range(len(columns)) if not _same(a[i], e[i])]
             assert mismatches == [], mismatches[:5]
