@@ -2,7 +2,9 @@
 
 GX on pandas checks row by row in Python, and a whole mart copied into pandas is what made
 the gate slow and memory-hungry at scale. So SQL does the scanning where the data is (DuckDB,
-or PostgreSQL through ``lgperf.postgres.Reader``) and hands GX two compact frames:
+or PostgreSQL through ``lgperf.postgres.Reader``): one aggregate pass counts, per expectation,
+the rows it applies to and the rows that break it (uniqueness by a GROUP BY of the key); only
+when a count is not zero does a second pass fetch those rows. GX gets two compact frames:
 
 - the *violating rows*: every row that breaks a column expectation (at most ``ROWS_PER_EXPECTATION``
   of them per expectation, duplicates kept together, so each failed expectation keeps rows GX
@@ -37,6 +39,7 @@ class Scan:
     applies: str   # SQL boolean: the row is in the expectation's domain, missing values included (GX's element count)
     breaks: str    # SQL boolean: the row breaks it (GX's unexpected rows); only ever true where ``applies``
     order: str     # how its breaking rows are listed: a repeated key's rows side by side ("" for any order)
+    keys: str = ""  # uniqueness: the key columns, counted by a GROUP BY (a window over every row costs far more)
 
 
 def quote_identifier(name: str) -> str:
@@ -110,45 +113,52 @@ def scan_for(expectation: dict[str, Any], dialect: str, where: str) -> Scan:
         # GX leaves a row out when its key is wholly missing (compound: ignore_row_if all_values_are_missing)
         applies_here = f"{applies} and not ({' and '.join(f'{c} is null' for c in columns)})"
         repeated = f"count(*) over (partition by {keys}) > 1"
-        return Scan(applies_here, f"{applies_here} and {repeated}", keys)
+        return Scan(applies_here, f"{applies_here} and {repeated}", keys, keys)
     raise ValueError(f"{where}: expectation {kind} has no SQL scan in expectations/reduction.py; add one before using it")
 
 
 @dataclass(frozen=True)
 class Reduction:
-    """The SQL that scans a frame once for the counts and once for the violating rows."""
+    """The SQL that scans a frame: once for the counts, and (only when a count says some rows
+    break an expectation) once more for those rows."""
 
-    counts_sql: str      # one row: the frame's rows, then per column expectation its elements and breaking rows
-    violations_sql: str  # the violating rows, the frame's own columns only
+    frame_sql: str
+    columns: list[str]              # the frame's own columns
     column_expectations: list[int]  # positions (in the suite) of the column expectations, in the SQL's order
+    scans: list[Scan]               # their scans, in the same order
+
+    @property
+    def counts_sql(self) -> str:
+        """One row: the frame's rows, then per column expectation its elements and breaking rows."""
+        def unexpected(k: int, scan: Scan) -> str:
+            if scan.keys:  # every row of a repeated key
+                return (f"(select coalesce(sum(__n), 0) from (select count(*) as __n from __frame where {scan.applies} "
+                        f"group by {scan.keys} having count(*) > 1) as __repeated)")
+            return f"sum(case when {scan.breaks} then 1 else 0 end)"
+
+        totals = ["count(*) as __rows"] + [
+            f"sum(case when {s.applies} then 1 else 0 end) as __elements_{k}, {unexpected(k, s)} as __unexpected_{k}"
+            for k, s in enumerate(self.scans)
+        ]
+        return f"with __frame as ({self.frame_sql}\n)\nselect {', '.join(totals)} from __frame"
+
+    def violations_sql(self, failing: list[int]) -> str:
+        """The rows that break the column expectations at ``failing`` (indexes into ``scans``), at
+        most ``ROWS_PER_EXPECTATION`` each, with the frame's own columns only."""
+        scans = {k: self.scans[k] for k in failing}
+        flags = ", ".join([f"({s.breaks}) as __breaks_{k}" for k, s in scans.items()] or ["false as __breaks_none"])
+        any_breaks = " or ".join(f"coalesce(__breaks_{k}, false)" for k in scans) or "false"
+        ranks = ", ".join(
+            [f"case when __breaks_{k} then row_number() over (partition by coalesce(__breaks_{k}, false)"
+             f"{' order by ' + s.order if s.order else ''}) end as __rank_{k}" for k, s in scans.items()] or ["1 as __rank_none"])
+        kept = " or ".join(f"__rank_{k} <= {ROWS_PER_EXPECTATION}" for k in scans) or "false"
+        own = ", ".join(quote_identifier(c) for c in self.columns)
+        return (f"with __frame as ({self.frame_sql}\n), __flagged as (select *, {flags} from __frame),"
+                f" __violating as (select * from __flagged where {any_breaks}),"
+                f" __ranked as (select *, {ranks} from __violating)\nselect {own} from __ranked where {kept}")
 
 
 def reduction(frame_sql: str, columns: list[str], expectations: list[dict[str, Any]], dialect: str, where: str) -> Reduction:
     positions = [i for i, e in enumerate(expectations) if e["type"] not in TABLE_EXPECTATIONS]
     scans = [scan_for(expectations[i], dialect, f"{where}, expectation {i + 1}") for i in positions]
-    frame = frame_sql.strip().rstrip(";")
-    flagged = ", ".join(
-        [f"({s.applies}) as __applies_{k}, ({s.breaks}) as __breaks_{k}" for k, s in enumerate(scans)] or ["1 as __none"]
-    )
-    base = f"with __frame as ({frame}\n), __flagged as (select *, {flagged} from __frame)"
-    totals = ["count(*) as __rows"] + [
-        f"sum(case when __applies_{k} then 1 else 0 end) as __elements_{k}, sum(case when __breaks_{k} then 1 else 0 end) as __unexpected_{k}"
-        for k in range(len(scans))
-    ]
-    counts_sql = f"{base}\nselect {', '.join(totals)} from __flagged"
-    if not scans:
-        violations_sql = f"{base}\nselect * from __frame where false"
-        return Reduction(counts_sql, violations_sql, positions)
-    any_breaks = " or ".join(f"coalesce(__breaks_{k}, false)" for k in range(len(scans)))
-    ranks = ", ".join(
-        f"case when __breaks_{k} then row_number() over (partition by coalesce(__breaks_{k}, false){' order by ' + s.order if s.order else ''}) end as __rank_{k}"
-        for k, s in enumerate(scans)
-    )
-    kept = " or ".join(f"__rank_{k} <= {ROWS_PER_EXPECTATION}" for k in range(len(scans)))
-    own = ", ".join(quote_identifier(c) for c in columns)
-    violations_sql = (
-        f"{base}, __violating as (select * from __flagged where {any_breaks}),"
-        f" __ranked as (select *, {ranks} from __violating)\n"
-        f"select {own} from __ranked where {kept}"
-    )
-    return Reduction(counts_sql, violations_sql, positions)
+    return Reduction(frame_sql.strip().rstrip(";"), columns, positions, scans)

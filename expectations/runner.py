@@ -236,11 +236,12 @@ def validate_in_warehouse(
     bound = _bound(suite, parameters)
     dialect = "postgres" if isinstance(connection, Reader) else "duckdb"
     frame_sql = suite.frame_sql.strip().rstrip(";")
-    columns = [d[0] for d in connection.execute(f"with __frame as ({frame_sql}\n) select * from __frame limit 0", bound).description]
+    empty = connection.execute(f"with __frame as ({frame_sql}\n) select * from __frame limit 0", bound).df()
     expectations = suite.document["expectations"]
-    plan = reduction(frame_sql, columns, expectations, dialect, suite.path.name)
+    plan = reduction(frame_sql, list(empty.columns), expectations, dialect, suite.path.name)
     totals = connection.execute(plan.counts_sql, bound).fetchone()
-    violations = connection.execute(plan.violations_sql, bound).df()
+    failing = [k for k in range(len(plan.scans)) if totals[2 + 2 * k]]
+    violations = connection.execute(plan.violations_sql(failing), bound).df() if failing else empty
     table = pd.DataFrame(index=pd.RangeIndex(int(totals[0])))  # the row count, without a single column
 
     context, actions = _gx_context(docs_dir)

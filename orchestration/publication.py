@@ -93,7 +93,9 @@ def publication(context: dg.AssetExecutionContext, settings: PipelineSettings, w
         counts = {name: store.rows(f"SELECT count(*) FROM {wap.CANDIDATE}.{name}")[0][0] for name in names}
         held = wap.marker(store)
         if held is not None and wap.same_state(store, names):
-            state, state_id = held[1], held[0]  # nothing changed: marts (and so the exports' bytes) stay as they are
+            # nothing changed: marts (and so the exports' bytes) stay as they are; the fingerprint is taken afresh,
+            # so that an engine upgrade that hashes rows differently does not lock the exports out
+            state, state_id = wap.fingerprint(store, wap.PUBLISHED, wap.tables(store, wap.PUBLISHED)), held[0]
         else:
             state = wap.swap_in(store, publication_id, names, datetime.now(timezone.utc))
             state_id = publication_id
