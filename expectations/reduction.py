@@ -132,8 +132,8 @@ class Reduction:
         """One row: the frame's rows, then per column expectation its elements and breaking rows."""
         def unexpected(k: int, scan: Scan) -> str:
             if scan.keys:  # every row of a repeated key
-                return (f"(select coalesce(sum(__n), 0) from (select count(*) as __n from __frame where {scan.applies} "
-                        f"group by {scan.keys} having count(*) > 1) as __repeated)")
+                return (f"(select cast(coalesce(sum(__n), 0) as bigint) from (select count(*) as __n from __frame "
+                        f"where {scan.applies} group by {scan.keys} having count(*) > 1) as __repeated)")
             return f"sum(case when {scan.breaks} then 1 else 0 end)"
 
         totals = ["count(*) as __rows"] + [

@@ -27,7 +27,7 @@ import duckdb
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b}
 table{border-collapse:collapse;margin-bottom:2rem}th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top}
-table.rows{margin:.3rem 0 0;font-size:.85em}details{font-size:.85em}
+table.rows{margin:.3rem 0 0;font-size:.85em}table.rows td{max-width:28rem;overflow-wrap:anywhere}details{font-size:.85em}
 .pass{color:#0b6b2b}.fail{color:#a4000f;font-weight:bold}.warn{color:#8a5300;font-weight:bold}code{font-size:.85em}
 """
 
@@ -44,6 +44,8 @@ def plain_words(result: tuple) -> str:
     what = why or result[4].replace("_", " ")
     if element_count is None:  # a table-level check (row counts)
         return f"{what}: {observed} rows" if observed else what
+    if element_count == 0:
+        return f"{what}: no rows to check"
     if success:
         return f"{what}: {element_count:,} rows, all pass"
     return f"{what}: {unexpected_count or 0:,} of {element_count:,} rows do not"
@@ -96,8 +98,12 @@ def _cell(value: Any) -> str:
     return html.escape("" if value is None else f"{value:,}" if isinstance(value, int) else str(value))
 
 
-def _failing_rows_table(destination: Path, relative: Path) -> str:
-    """The first rows of a failed check's CSV, inline, so the auditor sees them without opening it."""
+INLINE_COLUMNS = 5  # the checked column(s) first, then the frame's first columns (its keys)
+
+
+def _failing_rows_table(destination: Path, relative: Path, kwargs_json: str) -> str:
+    """The first rows of a failed check's CSV, inline, so the auditor sees them without opening
+    it: the column the check is about, then the row's leading (key) columns; the CSV has them all."""
     path = destination / relative
     if not path.exists():
         return ""
@@ -105,8 +111,11 @@ def _failing_rows_table(destination: Path, relative: Path) -> str:
         reader = csv.reader(handle)
         header = next(reader, [])
         rows = [row for _, row in zip(range(FAILING_ROWS_SHOWN), reader)]
-    return ("<table class='rows'><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in header) + "</tr>"
-            + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>")
+    kwargs = json.loads(kwargs_json or "{}")
+    checked = [c for c in [kwargs.get("column"), *kwargs.get("column_list", [])] if c in header]
+    shown = [header.index(c) for c in dict.fromkeys(checked + header)][:max(INLINE_COLUMNS, len(checked))]
+    return ("<table class='rows'><tr>" + "".join(f"<th>{html.escape(header[i])}</th>" for i in shown) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{html.escape(row[i])}</td>" for i in shown) + "</tr>" for row in rows) + "</table>")
 
 
 def _decision_line(publication: tuple | None, failed_errors: int) -> str:
@@ -212,7 +221,8 @@ def write_quality_report(
             css, word = ("pass", "passed") if r[7] else (("fail", "FAILED") if r[6] == "error" else ("warn", "failed (warning)"))
             docs = _link(destination, _docs_page(destination, run_id, r[2]), "Data Docs")
             rows_file = failing_rows_file(run_id, r[2], r[4], r[5] or "")
-            failing = "" if r[7] else _link(destination, rows_file, "all failing rows (CSV)") + _failing_rows_table(destination, rows_file)
+            failing = "" if r[7] else (_link(destination, rows_file, "all failing rows, every column (CSV)")
+                                        + _failing_rows_table(destination, rows_file, r[5] or ""))
             detail = (f"<details><summary>detail</summary>{html.escape(r[4])} [{html.escape(r[6])}]<br><code>{html.escape(r[5] or '')}</code>"
                       f"<br>rows: {_cell(r[9])}; unexpected: {_cell(r[10])}; observed: {html.escape(r[8] or '')}"
                       f"<br>sample: <code>{html.escape(r[11] or '')}</code></details>")
