@@ -4,11 +4,12 @@ variables).
 In: the tables Python writes (raw and audit) land in the embedded DuckDB file first, where
 nothing received is lost (archives, quarantine, lineage); ``copy_tables`` copies them into the
 server, type for type, before each dbt build there (``python -m lgperf.postgres`` does it by hand
-when a council moves). Out: ``Reader`` runs the quality gate's frame queries on the server, and
-``mirrored_marts`` hands the exports a DuckDB copy of the server's marts, so the Parquet, CSV and
-HTML writers are the same code on either warehouse. Both bring rows across as PostgreSQL's CSV,
-read by DuckDB with each column's type mapped (``DUCKDB_TYPES``): a value arrives exactly (floats
-in their shortest exact form), and a pandas frame has the same types as from DuckDB.
+when a council moves), and gives the read-only roles (``postgres_roles``) their grants on audit.
+Out: ``Reader`` runs the quality gate's frame queries on the server, and ``mirrored_marts`` hands
+the exports a DuckDB copy of the server's marts, so the Parquet, CSV and HTML writers are the
+same code on either warehouse. Both bring rows across as PostgreSQL's CSV, read by DuckDB with
+each column's type mapped (``DUCKDB_TYPES``): a value arrives exactly (floats in their shortest
+exact form), and a pandas frame has the same types as from DuckDB.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from lgperf import warehouse
+from lgperf import postgres_roles, warehouse
 
 # DuckDB's types in the raw and audit tables, and PostgreSQL's equivalents
 TYPES = {
@@ -111,6 +112,7 @@ def copy_tables(warehouse_path: Path) -> dict[str, int]:
                 with csv_path.open("r", encoding="utf-8") as rows:
                     cursor.copy_expert(f"COPY {name} FROM STDIN WITH (FORMAT csv)", rows)
                 copied[f"{schema}.{table}"] = cursor.rowcount
+        postgres_roles.ensure_reader_roles(target, schemas=("audit",))  # a re-created table has lost its grants
         target.commit()
     return copied
 
