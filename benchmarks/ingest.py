@@ -1,4 +1,4 @@
-"""Ingestion benchmark: a full pull of the demo catalogue as configured in pipeline.yml, then
+"""Ingestion benchmark: a full pull of the demo catalogue as configured in pipeline.demo.yml, then
 a refresh in which nothing changed. Requests, bytes and seconds, against the real demo HTTP
 server on loopback and a real DuckDB file. Run with ``make bench``.
 """
@@ -53,7 +53,7 @@ def measure(server: DemoServer, path: Path, config, run_id: str) -> dict:
 
 
 def main() -> int:
-    config = load_pipeline_config(os.environ.get("LGPERF_CONFIG", PROJECT_ROOT / "pipeline.yml"))
+    config = load_pipeline_config(os.environ.get("LGPERF_CONFIG", PROJECT_ROOT / "pipeline.demo.yml"))
     with tempfile.TemporaryDirectory() as folder, DemoServer() as server:
         path = Path(folder) / "bench.duckdb"
         full = measure(server, path, config, "bench-full")

@@ -33,6 +33,7 @@ def _configure(folder: Path, scale_name: str) -> None:
         "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"), "EXPORT_DIR": str(folder / "exports"),
         "INBOX_DIR": str(folder / "inbox"), "LGPERF_CONFIG": str(folder / "pipeline.yml"),
         "DAGSTER_HOME": str(folder / "dagster_home"),
+        "LGPERF_DEMO": "1",  # the demo generator's synthetic data, asked for
     })
     (folder / "dagster_home").mkdir(exist_ok=True)
 

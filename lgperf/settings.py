@@ -169,6 +169,14 @@ class LibrarySettings(_Strict):
     commentary: str = "library/commentary.yml"
 
 
+class BiSettings(_Strict):
+    """The BI copy for officers. By default its counts of people are controlled like the open
+    data's; ``unsuppressed_counts: true`` writes them as they are, to EXPORT_DIR/bi-unsuppressed/
+    (never to bi/), marked so in its file names and metadata, for officers' eyes only."""
+
+    unsuppressed_counts: bool = False
+
+
 class PipelineConfig(_Strict):
     council: Annotated[str, StringConstraints(pattern=GSS_CODE)]
     lginform: LgInformSettings
@@ -176,6 +184,7 @@ class PipelineConfig(_Strict):
     thresholds: Thresholds = Thresholds()
     inbox: InboxSettings = InboxSettings()
     library: LibrarySettings = LibrarySettings()
+    bi: BiSettings = BiSettings()
     # Published files loaded through the same raw tables as the API (see README).
     extracts: list[Extract] = []
 
@@ -203,6 +212,13 @@ def load_pipeline_config(path: str | os.PathLike[str]) -> PipelineConfig:
 
 
 WAREHOUSES = ("duckdb", "postgres")
+DEMO_SWITCH = "LGPERF_DEMO"
+DEMO_CONFIG = "pipeline.demo.yml"
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+class NoDataSource(ConfigError):
+    """Neither a real LG Inform service nor the demo was asked for: nothing may run."""
 
 
 @dataclass(frozen=True)
@@ -217,14 +233,30 @@ class Environment:
     lginform_application_key: str | None
     lginform_secret: str | None
     warehouse: str = "duckdb"  # where dbt builds the marts: duckdb (the file above) or postgres (PG* variables)
+    demo: bool = False  # asked for with LGPERF_DEMO=1 (or `--demo`): the embedded demo API and synthetic data
 
     @property
     def uses_demo(self) -> bool:
-        """No API configured: the embedded demo API and demo inbox stand in for the real ones."""
-        return self.lginform_base_url is None
+        """The embedded demo API and demo inbox stand in for the real ones: only when asked for."""
+        return self.demo
+
+    def require_source(self) -> None:
+        """Refuse to run without a data source: a missing LGINFORM_BASE_URL must never quietly
+        become synthetic data published as real (the demo is asked for, never assumed)."""
+        if self.demo and self.lginform_base_url:
+            raise NoDataSource(
+                f"both {DEMO_SWITCH} (the demo) and LGINFORM_BASE_URL={self.lginform_base_url!r} (a real service) are set: "
+                f"unset one. The demo never reads a real service, and a real run never loads synthetic data.")
+        if not self.demo and not self.lginform_base_url:
+            raise NoDataSource(
+                "LGINFORM_BASE_URL is not set, so there is no LG Inform service to read and nothing was run or written. "
+                "Set LGINFORM_BASE_URL (with LGINFORM_APPLICATION_KEY and LGINFORM_SECRET) for a real service, or ask "
+                f"for the demo's synthetic data with `--demo` or {DEMO_SWITCH}=1 (`make run` does).")
 
     def export_to_environ(self) -> None:
         """Write the resolved absolute paths back, so dbt and Dagster subprocesses see the same files."""
+        if self.demo:
+            os.environ[DEMO_SWITCH] = "1"
         os.environ.update(
             WAREHOUSE_PATH=str(self.warehouse_path),
             EXPORT_DIR=str(self.export_dir),
@@ -243,13 +275,19 @@ class Environment:
         warehouse = env.get("WAREHOUSE") or "duckdb"
         if warehouse not in WAREHOUSES:
             raise ConfigError(f"environment variable WAREHOUSE={warehouse!r}: expected one of {', '.join(WAREHOUSES)}")
+        switch = (env.get(DEMO_SWITCH) or "").strip().lower()
+        if switch not in _YES + _NO:
+            raise ConfigError(f"environment variable {DEMO_SWITCH}={env.get(DEMO_SWITCH)!r}: expected 1 (the demo) or 0")
+        demo = switch in _YES
         return cls(
             warehouse_path=path("WAREHOUSE_PATH", "data/warehouse.duckdb"),
             export_dir=path("EXPORT_DIR", "data/exports"),
             inbox_dir=path("INBOX_DIR", "data/inbox"),
-            config_path=path("LGPERF_CONFIG", "pipeline.yml"),
+            # the demo has its own settings; pipeline.yml is the council's
+            config_path=path("LGPERF_CONFIG", DEMO_CONFIG if demo else "pipeline.yml"),
             lginform_base_url=env.get("LGINFORM_BASE_URL") or None,
             lginform_application_key=env.get("LGINFORM_APPLICATION_KEY") or None,
             lginform_secret=env.get("LGINFORM_SECRET") or None,
             warehouse=warehouse,
+            demo=demo,
         )

@@ -1,4 +1,8 @@
-"""The Dagster code location: every asset, check, job and sensor, and their resources."""
+"""The Dagster code location: every asset, check, job and sensor, and their resources.
+
+Loading it refuses an environment with no data source (neither LGINFORM_BASE_URL nor the
+demo switch): `dagster dev` and the daemon then show that error and run no schedule or sensor,
+rather than load the demo's synthetic data as if it were real."""
 
 import dagster as dg
 
@@ -9,6 +13,7 @@ from orchestration.resources import build_resources
 
 
 def build_definitions(environment: Environment) -> dg.Definitions:
+    environment.require_source()
     # dbt runs in a subprocess that inherits the environment: give it the same absolute paths.
     environment.export_to_environ()
     return dg.Definitions(
@@ -27,4 +32,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     )
 
 
-defs = build_definitions(Environment.from_environ())
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dagster dev -m orchestration.definitions` loads (built then, not on import)."""
+    return build_definitions(Environment.from_environ())

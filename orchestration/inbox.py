@@ -10,7 +10,7 @@ from ingestion.files import sha256_of
 from ingestion.inbox import KIND_OF_FOLDER, ingest_folder, inbox_files
 from ingestion.layouts import load_layouts, load_vocabulary
 from lgperf.settings import project_path
-from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource, claim_origin
 
 INBOX_TABLES = ("inbox_files", "survey_responses", "complaints")
 
@@ -32,6 +32,7 @@ def inbox_raw(context: dg.AssetExecutionContext, settings: PipelineSettings, war
     layouts, vocabulary = load_layouts(layouts_dir), load_vocabulary(layouts_dir)
     outcomes = []
     with warehouse.connect() as connection:
+        claim_origin(context, connection, demo=settings.demo, where=f"the warehouse {warehouse.database}")
         for folder in KIND_OF_FOLDER:
             outcomes += ingest_folder(
                 connection, Path(settings.inbox_dir), folder, layouts=layouts, vocabulary=vocabulary,

@@ -12,7 +12,7 @@ from ingestion.lginform.load import KEYS as LGINFORM_TABLES
 from ingestion.lginform.load import load_pull, loaded_extract_hashes, read_last_pulls
 from ingestion.lginform.pull import PullResult, PullStopped, pull_lginform, request_fingerprint
 from lgperf.settings import project_path
-from orchestration.resources import WAREHOUSE_POOL, LgInformApi, PipelineSettings, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, LgInformApi, PipelineSettings, WarehouseResource, claim_origin
 
 # For the unexpected (a lost connection to the warehouse, a full disk for a moment): the API
 # client has its own bounded retries, so its failures are final for this step (see below).
@@ -74,6 +74,7 @@ def lginform_raw(
     api = pipeline.lginform
     fingerprint = request_fingerprint(api.areas, api.periods)
     with warehouse.connect() as connection:
+        claim_origin(context, connection, demo=settings.demo, where=f"the warehouse {warehouse.database}")
         last_pulls = read_last_pulls(connection, fingerprint)
         extracts = pending_extracts(pipeline.extracts, loaded_extract_hashes(connection))
     client = lginform.client(pipeline)

@@ -1,8 +1,9 @@
 """Resources: the warehouse, the pipeline settings and the LG Inform API.
 
-When ``LGINFORM_BASE_URL`` is unset the API resource starts the embedded demo server on a free
-loopback port for the duration of the run, so ``make run``, ``make dev`` and the tests all use
-one code path against a real HTTP server.
+When the demo is asked for (``LGPERF_DEMO=1``) the API resource starts the embedded demo server on
+a free loopback port for the duration of the run, so ``make run``, ``make dev`` and the tests all
+use one code path against a real HTTP server. Without it, a missing ``LGINFORM_BASE_URL`` is an
+error (lgperf/settings.py ``Environment.require_source``), never the demo.
 """
 
 
@@ -17,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from ingestion.lginform.client import LgInformClient, RetryPolicy
-from lgperf import postgres, publication, warehouse
+from lgperf import origin, postgres, publication, warehouse
 from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
 
 
@@ -134,25 +135,40 @@ class PipelineSettings(dg.ConfigurableResource):
     config_path: str
     export_dir: str
     inbox_dir: str
+    demo: bool = False  # the demo was asked for: ingestion marks the warehouse so (lgperf/origin.py)
 
     def load(self) -> PipelineConfig:
         return load_pipeline_config(self.config_path)
 
 
+def claim_origin(context: dg.AssetExecutionContext, connection: duckdb.DuckDBPyConnection, *, demo: bool, where: str) -> None:
+    """Mark the warehouse as holding demo data on a demo load (lgperf/origin.py); the demo on a
+    real warehouse fails, unretried; a real run on a demo warehouse is warned that its exports stay marked."""
+    try:
+        warning = origin.claim(connection, demo=demo, run_id=context.run.run_id, where=where)
+    except origin.MixedOrigin as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    if warning:
+        context.log.warning(warning)
+
+
 class LgInformApi(dg.ConfigurableResource):
-    """The LG Inform API, or the embedded demo when no base URL is configured."""
+    """The LG Inform API, or the embedded demo when the demo was asked for."""
 
     base_url: str | None = None
+    demo: bool = False
     application_key: str | None = None
     secret: str | None = None
     _demo: object | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if not self.base_url:
+        if self.demo:
             from demo.server import DemoServer  # the demo is only imported when it is used
 
             self._demo = DemoServer().start()
-            context.log.info(f"LGINFORM_BASE_URL unset: started the embedded demo API at {self._demo.url}")
+            context.log.info(f"demo asked for: started the embedded demo API at {self._demo.url}")
+        elif not self.base_url:
+            raise dg.DagsterInvariantViolationError("LGINFORM_BASE_URL is not set and the demo was not asked for (LGPERF_DEMO=1)")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._demo is not None:
@@ -187,10 +203,11 @@ def build_resources(environment: Environment | None = None) -> dict[str, dg.Conf
         "warehouse": WarehouseResource(database=str(env.warehouse_path), connection_config=warehouse.connection_config(),
                                        kind=env.warehouse),
         "settings": PipelineSettings(
-            config_path=str(env.config_path), export_dir=str(env.export_dir), inbox_dir=str(env.inbox_dir)
+            config_path=str(env.config_path), export_dir=str(env.export_dir), inbox_dir=str(env.inbox_dir), demo=env.demo
         ),
         "lginform": LgInformApi(
             base_url=env.lginform_base_url,
+            demo=env.demo,
             application_key=dg.EnvVar("LGINFORM_APPLICATION_KEY") if env.lginform_application_key else None,
             secret=dg.EnvVar("LGINFORM_SECRET") if env.lginform_secret else None,
         ),

@@ -1,38 +1,48 @@
-"""``make run``: the whole pipeline once, as a real Dagster run, with progress and a summary.
+"""The whole pipeline once, as a real Dagster run, with progress and a summary.
 
-With ``LGINFORM_BASE_URL`` unset it drops the demo survey and complaints files into the inbox
-and the API resource starts the embedded demo API on a free loopback port. The run is recorded
-in the Dagster instance under ``DAGSTER_HOME`` like any scheduled run.
+Against the council's LG Inform service (``LGINFORM_BASE_URL``), or, only when asked for with
+``--demo`` or ``LGPERF_DEMO=1`` (``make run`` asks), the demo: the demo survey and complaints
+files dropped into the inbox and the embedded demo API on a free loopback port, with
+pipeline.demo.yml. With neither, it refuses before anything is written. The run is recorded in
+the Dagster instance under ``DAGSTER_HOME`` like any scheduled run.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
 
 import dagster as dg
 
 from lgperf import warehouse
-from lgperf.settings import ConfigError, Environment, load_pipeline_config
+from lgperf.settings import DEMO_SWITCH, ConfigError, Environment, load_pipeline_config
 
 QUIET_RUN_CONFIG = {"loggers": {"progress": {}}}
 
 
-def main() -> int:
-    env = Environment.from_environ()
-    env.export_to_environ()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--demo", action="store_true", help=f"run the demo on synthetic data (the same as {DEMO_SWITCH}=1)")
+    arguments = parser.parse_args(argv)
+    if arguments.demo:
+        os.environ[DEMO_SWITCH] = "1"
     try:
+        env = Environment.from_environ()
+        env.require_source()  # before anything is written
         load_pipeline_config(env.config_path)  # fail before any work, naming the bad key
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    env.export_to_environ()
     started = time.monotonic()
     if env.uses_demo:
         from demo.inbox import write_demo_inbox
 
         files = write_demo_inbox(env.inbox_dir)
-        print(f"demo: LGINFORM_BASE_URL is unset, so the embedded demo API will serve the data; "
-              f"{len(files)} demo survey and complaints files are in {env.inbox_dir}")
+        print(f"demo (synthetic data, every output marked so): the embedded demo API will serve the data, with "
+              f"{env.config_path.name}; {len(files)} demo survey and complaints files are in {env.inbox_dir}")
 
     from orchestration.definitions import build_definitions
     from orchestration.resources import ensure_warehouse_pool, holding_warehouse_pool

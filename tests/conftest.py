@@ -37,7 +37,8 @@ def small_config(**overrides) -> dict:
 
 def point_environment(monkeypatch: pytest.MonkeyPatch, folder: Path, *, config: dict | None = None, **extra: str) -> Environment:
     """Environment variables pointing at ``folder`` (warehouse, exports, inbox, pipeline.yml with
-    the small demo config unless given); ``extra`` sets more, e.g. LGINFORM_BASE_URL."""
+    the small demo config unless given); ``extra`` sets more, e.g. LGINFORM_BASE_URL. Without a
+    base URL the demo is asked for (LGPERF_DEMO=1), as `make run` does; with one, it is not."""
     config_path = folder / "pipeline.yml"
     config_path.write_text(yaml.safe_dump(config or small_config()), encoding="utf-8")
     values = {
@@ -45,12 +46,13 @@ def point_environment(monkeypatch: pytest.MonkeyPatch, folder: Path, *, config: 
         "EXPORT_DIR": str(folder / "exports"),
         "INBOX_DIR": str(folder / "inbox"),
         "LGPERF_CONFIG": str(config_path),
+        **({} if "LGINFORM_BASE_URL" in extra else {"LGPERF_DEMO": "1"}),
         **extra,
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    for name in ("LGINFORM_BASE_URL", "LGINFORM_APPLICATION_KEY", "LGINFORM_SECRET"):
-        if name not in extra:
+    for name in ("LGINFORM_BASE_URL", "LGINFORM_APPLICATION_KEY", "LGINFORM_SECRET", "LGPERF_DEMO"):
+        if name not in values:
             monkeypatch.delenv(name, raising=False)
     return Environment.from_environ()
 

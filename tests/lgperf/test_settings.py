@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from lgperf.settings import ConfigError, Environment, load_pipeline_config
+from lgperf.settings import ConfigError, Environment, NoDataSource, load_pipeline_config
 
 VALID = """
 council: E08000009
@@ -29,9 +29,15 @@ def test_valid_config_loads_with_defaults(tmp_path):
     assert config.thresholds.spc.screen_moving_ranges is False
 
 
-def test_project_pipeline_yml_is_valid():
-    config = load_pipeline_config(Path(__file__).parents[2] / "pipeline.yml")
-    assert config.council == "E08000009"  # Trafford: real data on the first run
+def test_the_council_template_and_the_demo_settings_are_both_valid():
+    template = load_pipeline_config(Path(__file__).parents[2] / "pipeline.yml")
+    demo = load_pipeline_config(Path(__file__).parents[2] / "pipeline.demo.yml")
+    # the template is for live data: freshness judged on the run's date, no demo extract, no synthetic ids
+    assert template.thresholds.freshness.as_of is None and template.extracts == []
+    assert not any(m.startswith("91") for m in template.lginform.metric_types)
+    assert template.bi.unsuppressed_counts is False
+    assert demo.thresholds.freshness.as_of is not None and "91001" in demo.lginform.metric_types
+    assert all(e.path.startswith("demo/") for e in demo.extracts)
 
 
 @pytest.mark.parametrize(
@@ -62,12 +68,23 @@ def test_missing_and_unparsable_files_are_named(tmp_path):
         load_pipeline_config(write(tmp_path, "council: [unclosed"))
 
 
-def test_environment_defaults_are_absolute_and_demo_when_no_api():
+def test_environment_defaults_are_absolute_and_the_demo_only_when_asked_for():
     env = Environment.from_environ({})
     assert env.warehouse_path.is_absolute() and env.warehouse_path.name == "warehouse.duckdb"
     assert env.export_dir.name == "exports" and env.inbox_dir.name == "inbox"
-    assert env.uses_demo
-    assert not Environment.from_environ({"LGINFORM_BASE_URL": "https://webservices.esd.org.uk"}).uses_demo
+    assert not env.uses_demo and env.config_path.name == "pipeline.yml"
+    with pytest.raises(NoDataSource, match=r"LGINFORM_BASE_URL is not set.*--demo.*LGPERF_DEMO=1"):
+        env.require_source()
+    demo = Environment.from_environ({"LGPERF_DEMO": "1"})
+    assert demo.uses_demo and demo.config_path.name == "pipeline.demo.yml"
+    demo.require_source()
+    real = Environment.from_environ({"LGINFORM_BASE_URL": "https://webservices.esd.org.uk"})
+    assert not real.uses_demo and real.config_path.name == "pipeline.yml"
+    real.require_source()
+    with pytest.raises(NoDataSource, match="both LGPERF_DEMO .* and LGINFORM_BASE_URL"):
+        Environment.from_environ({"LGPERF_DEMO": "yes", "LGINFORM_BASE_URL": "https://webservices.esd.org.uk"}).require_source()
+    with pytest.raises(ConfigError, match="LGPERF_DEMO='maybe'"):
+        Environment.from_environ({"LGPERF_DEMO": "maybe"})
 
 
 def test_relative_paths_resolve_against_the_project(tmp_path):

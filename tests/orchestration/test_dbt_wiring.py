@@ -14,7 +14,7 @@ def test_build_args_pass_the_thresholds_of_pipeline_yml_as_vars():
 
     assert dbt.build_args(unit_tests=True) == ["build"]
     assert dbt.build_args(selection=["marts"], unit_tests=True) == ["build", "--select", "marts"]
-    config = load_pipeline_config(Path(__file__).parents[2] / "pipeline.yml")
+    config = load_pipeline_config(Path(__file__).parents[2] / "pipeline.demo.yml")
     args = dbt.build_args(config)
     assert args[:2] == ["build", "--vars"]
     passed = json.loads(args[2])

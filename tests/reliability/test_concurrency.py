@@ -66,6 +66,7 @@ def pipeline_environ(folder: Path, *, pools: bool = True) -> dict[str, str]:
         "INBOX_DIR": str(folder / "inbox"),
         "LGPERF_CONFIG": str(folder / "pipeline.yml"),
         "DAGSTER_HOME": str(home),
+        "LGPERF_DEMO": "1",
     }
     # as `make` does after copying dagster.yaml: the instance's SQLite schema is created once.
     # Two processes opening a brand-new DAGSTER_HOME at the same instant race on its CREATE

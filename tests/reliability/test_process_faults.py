@@ -45,7 +45,7 @@ class Driver:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LGINFORM_")}  # the embedded demo API
         env.update(WAREHOUSE_PATH=str(folder / "warehouse.duckdb"), EXPORT_DIR=str(folder / "exports"),
                    INBOX_DIR=str(folder / "inbox"), LGPERF_CONFIG=str(folder / "pipeline.yml"),
-                   PROCESS_MARKER_DIR=str(self.markers), PYTHONUNBUFFERED="1")
+                   PROCESS_MARKER_DIR=str(self.markers), PYTHONUNBUFFERED="1", LGPERF_DEMO="1")
         self.log = folder / f"driver-{self.run_id}.log"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
