@@ -1,16 +1,29 @@
 """The BI export: every mart as Parquet, and a DuckDB file holding a copy of the marts, so
-BI tools read ``EXPORT_DIR/bi/`` and never open (or lock) the live warehouse."""
+BI tools read ``EXPORT_DIR/bi/`` and never open (or lock) the live warehouse.
+
+Counts of people are controlled as in the open data (exports/controlled_counts.py): a withheld
+count is empty and the row's ``suppressed_columns`` names it. Only a council that configures
+``bi.unsuppressed_counts`` gets them as they are, and then in ``bi-unsuppressed/`` with
+``_unsuppressed`` in the database's name, never in ``bi/``. Every Parquet file and the
+database's ``main.about`` table say which, which publication, and whether it is the demo's
+synthetic data (the demo's tables also carry a ``demonstration_data`` column).
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
 
+from exports.controlled_counts import POLICIES, controlled, controlled_columns
+from exports.disclosure import SUPPRESSED
 from exports.publish import staged_folder
 
+CONTROLLED_FOLDER, UNSUPPRESSED_FOLDER = "bi", "bi-unsuppressed"
 BI_DATABASE = "lgperf_marts.duckdb"  # catalog lgperf_marts, schema marts (as in the warehouse)
+UNSUPPRESSED_DATABASE = "lgperf_marts_unsuppressed.duckdb"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -25,24 +38,63 @@ def mart_tables(connection: duckdb.DuckDBPyConnection) -> list[str]:
     return names
 
 
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def _literal(value: Path | str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
-def write_bi(connection: duckdb.DuckDBPyConnection, destination: Path) -> dict[str, int]:
-    """Write ``<mart>.parquet`` per mart and ``lgperf_marts.duckdb`` atomically; return rows per mart."""
+def bi_folder(unsuppressed: bool) -> str:
+    return UNSUPPRESSED_FOLDER if unsuppressed else CONTROLLED_FOLDER
+
+
+def write_bi(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclosure_min_count: int,
+             unsuppressed: bool = False, publication_id: str | None = None, demo: bool = False) -> dict[str, int]:
+    """Write ``<mart>.parquet`` per mart and the DuckDB copy atomically; return rows per mart.
+    The other kind of BI copy (controlled or unsuppressed) beside it is removed: one is current."""
+    about = {
+        "publication": publication_id or "",
+        "disclosure_control": ("none: unsuppressed counts of people, for officers only, not for publication" if unsuppressed
+                               else f"counts of people below {disclosure_min_count}, and figures that would reveal them, withheld "
+                                    "(empty, named in suppressed_columns), as in the open data"),
+        **({"demonstration_data": "true: synthetic values from the pipeline's demo, not published statistics"} if demo else {}),
+    }
+    metadata = "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in about.items()) + "}"
     rows: dict[str, int] = {}
     with staged_folder(destination) as folder:
-        connection.execute(f"ATTACH {_literal(folder / BI_DATABASE)} AS bi_copy").fetchall()
+        database = folder / (UNSUPPRESSED_DATABASE if unsuppressed else BI_DATABASE)
+        connection.execute(f"ATTACH {_literal(database)} AS bi_copy").fetchall()
         try:
             connection.execute("CREATE SCHEMA bi_copy.marts").fetchall()
+            connection.execute("CREATE TABLE bi_copy.main.about (key VARCHAR, value VARCHAR)").fetchall()
+            connection.executemany("INSERT INTO bi_copy.main.about VALUES (?, ?)", list(about.items()))
             for table in mart_tables(connection):
+                source = _source(connection, table, disclosure_min_count, unsuppressed, demo)
                 # rows in a stable order, so an unchanged mart gives the same file
-                connection.execute(
-                    f"COPY (SELECT * FROM marts.{table} ORDER BY ALL) TO {_literal(folder / f'{table}.parquet')} (FORMAT parquet)"
-                ).fetchall()
-                connection.execute(f"CREATE TABLE bi_copy.marts.{table} AS SELECT * FROM marts.{table} ORDER BY ALL").fetchall()
+                connection.execute(f"COPY ({source} ORDER BY ALL) TO {_literal(folder / f'{table}.parquet')} "
+                                   f"(FORMAT parquet, KV_METADATA {metadata})").fetchall()
+                connection.execute(f"CREATE TABLE bi_copy.marts.{table} AS {source} ORDER BY ALL").fetchall()
                 rows[table] = connection.execute(f"SELECT count(*) FROM bi_copy.marts.{table}").fetchall()[0][0]
         finally:
             connection.execute("DETACH bi_copy").fetchall()
+            connection.execute("DROP TABLE IF EXISTS temp.main.bi_suppressed").fetchall()
+    shutil.rmtree(destination.parent / bi_folder(not unsuppressed), ignore_errors=True)
     return rows
+
+
+def _source(connection: duckdb.DuckDBPyConnection, table: str, threshold: int, unsuppressed: bool, demo: bool) -> str:
+    """The SELECT that gives one mart as the BI copy holds it."""
+    flag = ", true AS demonstration_data" if demo else ""
+    if table not in POLICIES or unsuppressed:
+        return f"SELECT *{flag} FROM marts.{table}"
+    policy = POLICIES[table]
+    result = controlled(connection, table, threshold)
+    columns = [c for c in result.columns if c in controlled_columns(table)]
+    connection.execute("DROP TABLE IF EXISTS temp.main.bi_suppressed").fetchall()
+    connection.execute(f"CREATE TEMP TABLE bi_suppressed AS SELECT {', '.join(policy.key)}, []::VARCHAR[] AS suppressed "
+                       f"FROM marts.{table} LIMIT 0").fetchall()
+    withheld = [[row[k] for k in policy.key] + [[c for c in columns if row[c] == SUPPRESSED]] for row in result.rows]
+    if any(w[-1] for w in withheld):
+        connection.executemany(f"INSERT INTO bi_suppressed VALUES ({', '.join('?' * (len(policy.key) + 1))})",
+                               [w for w in withheld if w[-1]])
+    replaced = ", ".join(f"CASE WHEN list_contains(s.suppressed, {_literal(c)}) THEN NULL ELSE t.{c} END AS {c}" for c in columns)
+    return (f"SELECT t.* REPLACE ({replaced}), array_to_string(coalesce(s.suppressed, []), ', ') AS suppressed_columns{flag} "
+            f"FROM marts.{table} AS t LEFT JOIN bi_suppressed AS s USING ({', '.join(policy.key)})")

@@ -22,7 +22,8 @@ from typing import Any
 import duckdb
 import yaml
 
-from exports.disclosure import SUPPRESSED, Relation, suppress
+from exports.controlled_counts import POLICIES, controlled_columns, controlled
+from exports.disclosure import SUPPRESSED
 from exports.publish import staged_folder, write_csv
 from lgperf.settings import DBT_PROJECT_DIR
 
@@ -51,8 +52,6 @@ class PublicResource:
     columns: tuple[str, ...]
     primary_key: tuple[str, ...]
     constraints: dict[str, dict[str, Any]] = field(default_factory=dict)
-    counts: tuple[str, ...] = ()  # counts of people: disclosure control applies
-    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # suppressed with their sources
     where: str = "true"
     descriptions: dict[str, str] = field(default_factory=dict)  # for a table the publish step writes (not a dbt model)
 
@@ -108,10 +107,6 @@ RESOURCES = (
          "change_significant"),
         ("survey", "wave_start", "question", "breakdown", "breakdown_value"),
         {"unweighted_n": COUNT, "dont_know_n": COUNT, "percent_positive": PERCENT, "ci_lower": PERCENT, "ci_upper": PERCENT},
-        counts=("unweighted_n", "dont_know_n"),
-        derived={c: ("unweighted_n",) for c in ("weighted_base", "effective_n", "percent_positive", "ci_lower", "ci_upper",
-                                                "benchmark_difference", "benchmark_significant", "change_vs_previous_wave",
-                                                "change_significant")},
     ),
     PublicResource(
         "complaints_summary", "Complaints by period, service and theme", "complaints_summary",
@@ -121,18 +116,12 @@ RESOURCES = (
         ("period_id", "service", "theme"),
         {"received": COUNT, "stage_1_percent_within_target": PERCENT, "stage_2_percent_within_target": PERCENT,
          "percent_upheld": PERCENT},
-        counts=("received", "stage_1_answered", "stage_1_within_target", "stage_2_answered", "stage_2_within_target",
-                "decided", "upheld", "ombudsman_escalations"),
-        derived={"received_per_10000_residents": ("received",),
-                 "stage_1_percent_within_target": ("stage_1_answered", "stage_1_within_target"),
-                 "stage_2_percent_within_target": ("stage_2_answered", "stage_2_within_target"),
-                 "percent_upheld": ("decided", "upheld")},
     ),
 )
 
 
 def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclosure_min_count: int,
-                    publication_id: str | None = None) -> dict[str, int]:
+                    publication_id: str | None = None, demo: bool = False) -> dict[str, int]:
     """Write the data package into ``destination`` atomically; return rows per CSV."""
     written: dict[str, int] = {}
     descriptors = []
@@ -143,15 +132,15 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
                 f"ORDER BY {', '.join(resource.primary_key)}"
             )
             types = {d[0]: _TYPES.get(str(d[1]).upper(), "string") for d in cursor.description}
-            if resource.counts:  # disclosure control needs the whole table (totals and their parts)
-                rows = _controlled(resource, [dict(zip(resource.columns, r)) for r in cursor.fetchall()], disclosure_min_count)
+            if resource.mart in POLICIES:  # the one disclosure policy (exports/controlled_counts.py), on the whole table
+                rows = controlled(connection, resource.mart, disclosure_min_count).rows
                 cells: Iterable[Sequence[Any]] = ([row[c] for c in resource.columns] for row in rows)
             else:  # streamed: the large marts never sit in memory whole
                 cells = _batches(cursor)
             path = f"{resource.name}.csv"
             written[path] = write_csv(folder / path, resource.columns, cells)
             descriptors.append(_resource_descriptor(resource, path, types))
-        package = _package_descriptor(connection, descriptors, disclosure_min_count, publication_id)
+        package = _package_descriptor(connection, descriptors, disclosure_min_count, publication_id, demo)
         (folder / "datapackage.json").write_text(json.dumps(package, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return written
 
@@ -159,31 +148,6 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
 def _batches(cursor: duckdb.DuckDBPyConnection, size: int = 50_000) -> Iterator[tuple]:
     while batch := cursor.fetchmany(size):
         yield from batch
-
-
-def _controlled(resource: PublicResource, rows: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
-    by_key = {tuple(r[c] for c in resource.primary_key): r for r in rows}
-    controlled = suppress(by_key, counts=resource.counts, relations=_relations(resource, by_key),
-                          derived=resource.derived, threshold=threshold)
-    return [controlled[k] for k in by_key]
-
-
-def _relations(resource: PublicResource, by_key: dict[tuple, dict]) -> list[Relation]:
-    """Which rows are totals of which (the marts publish their totals as 'all' rows)."""
-    groups: dict[tuple, list[tuple]] = {}
-    if resource.name == "complaints_summary":  # (period, service, 'all') = sum over themes; (period, 'all', 'all') over services
-        for period, service, theme in by_key:
-            if theme != "all":
-                groups.setdefault((period, service, "all"), []).append((period, service, theme))
-            elif service != "all":
-                groups.setdefault((period, "all", "all"), []).append((period, service, theme))
-    elif resource.name == "resident_satisfaction":  # each breakdown's groups within the wave's 'all' row
-        relations: dict[tuple, list[tuple]] = {}
-        for survey, wave, question, breakdown, value in by_key:
-            if breakdown != "all":
-                relations.setdefault((survey, wave, question, breakdown), []).append((survey, wave, question, breakdown, value))
-        return [Relation((s, w, q, "all", "all"), tuple(parts)) for (s, w, q, _), parts in sorted(relations.items(), key=str)]
-    return [Relation(total, tuple(parts)) for total, parts in sorted(groups.items(), key=str)]
 
 
 def _column_descriptions(mart: str) -> dict[str, str]:
@@ -203,7 +167,7 @@ def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, s
         if column in resource.primary_key:
             constraints["required"] = True
         described = descriptions.get(column, "")
-        if column in resource.counts or column in resource.derived:
+        if column in controlled_columns(resource.mart):
             described = (described + f" Suppressed ('{SUPPRESSED}') where it could identify fewer than the disclosure threshold of people.").strip()
         fields.append({"name": column, "type": types[column], "description": described, **({"constraints": constraints} if constraints else {})})
     return {
@@ -218,15 +182,21 @@ def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, s
     }
 
 
+DEMO_TITLE = "Demonstration data: synthetic values, not published statistics"
+
+
 def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequence[dict], threshold: int,
-                        publication_id: str | None = None) -> dict[str, Any]:
+                        publication_id: str | None = None, demo: bool = False) -> dict[str, Any]:
     created = connection.execute("SELECT max(ingested_at) FROM marts.fct_indicator_values").fetchall()[0][0]
+    title = "Council performance: indicators, benchmarks, scorecard, resident satisfaction and complaints"
     return {
         "profile": "tabular-data-package",
-        "name": "council-performance",
-        "title": "Council performance: indicators, benchmarks, scorecard, resident satisfaction and complaints",
+        "name": "council-performance-demonstration" if demo else "council-performance",
+        "title": f"{DEMO_TITLE}. {title}" if demo else title,
         "description": (
-            "Published by the council's performance pipeline (lgperf). Indicator values come from LG Inform "
+            (f"{DEMO_TITLE}: this package was made by the pipeline's demo from a synthetic catalogue, and its values must "
+             "not be quoted or published as statistics. " if demo else "")
+            + "Published by the council's performance pipeline (lgperf). Indicator values come from LG Inform "
             "(Local Government Association) and the council's own published files; satisfaction and complaints from "
             f"the council's surveys and case records. Counts of 1 to {threshold - 1} people, and any figure that would "
             f"reveal one, are shown as '{SUPPRESSED}'. Text that a spreadsheet would run as a formula starts with an apostrophe."
@@ -240,5 +210,6 @@ def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequen
         "version": version("lgperf"),
         # the publication these files come from: audit.publications says what checks it passed
         **({"publication": publication_id} if publication_id else {}),
+        **({"keywords": ["demonstration", "synthetic"]} if demo else {}),
         "resources": list(resources),
     }

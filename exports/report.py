@@ -21,6 +21,8 @@ import duckdb
 import jinja2
 from markupsafe import Markup, escape
 
+from exports.controlled_counts import controlled
+from exports.disclosure import SUPPRESSED
 from exports.publish import staged_folder
 
 # --- plain-language wording for the codes in the marts -------------------------------------
@@ -87,20 +89,24 @@ SELECT indicator_id, count(value) AS points
 FROM marts.spc WHERE area_code = ?
 GROUP BY indicator_id ORDER BY indicator_id
 """
-SATISFACTION_SQL = """
-SELECT survey, wave_start, wave_end, question, breakdown, breakdown_value, unweighted_n, effective_n,
-       percent_positive, ci_lower, ci_upper, benchmark_percent, benchmark_round, benchmark_significant,
-       change_vs_previous_wave, change_significant, change_statement
-FROM marts.resident_satisfaction
-ORDER BY survey, wave_start DESC, wave_end DESC, breakdown <> 'all', breakdown, breakdown_value, question
-"""
-COMPLAINTS_SQL = """
-SELECT c.period_id, coalesce(p.period_label, c.period_id) AS period_label, service, theme, received, received_per_10000_residents, stage_1_percent_within_target,
-       stage_2_percent_within_target, percent_upheld, ombudsman_escalations
-FROM marts.complaints_summary AS c
-LEFT JOIN marts.dim_periods AS p USING (period_id)
-ORDER BY c.period_id DESC, service = 'all', service, theme <> 'all', theme
-"""
+WITHHELD = "[c]"  # the open data's c: the Government Statistical Service's marker for a confidential figure
+PERIOD_LABELS_SQL = "SELECT period_id, period_label FROM marts.dim_periods"
+
+
+def satisfaction_rows(connection: duckdb.DuckDBPyConnection, threshold: int) -> list[dict[str, Any]]:
+    """The survey results under the one disclosure policy, newest wave first, whole sample first."""
+    rows = controlled(connection, "resident_satisfaction", threshold).rows
+    return sorted(rows, key=lambda r: (r["survey"], -r["wave_start"].toordinal(), -r["wave_end"].toordinal(),
+                                       r["breakdown"] != "all", r["breakdown"], r["breakdown_value"], r["question"]))
+
+
+def complaints_rows(connection: duckdb.DuckDBPyConnection, threshold: int) -> list[dict[str, Any]]:
+    """The complaints summary under the one disclosure policy, newest period first, services then the total."""
+    labels = dict(connection.execute(PERIOD_LABELS_SQL).fetchall())
+    rows = [{**r, "period_label": labels.get(r["period_id"]) or r["period_id"]}
+            for r in controlled(connection, "complaints_summary", threshold).rows]
+    rows.sort(key=lambda r: (r["service"] == "all", r["service"], r["theme"] != "all", r["theme"]))
+    return sorted(rows, key=lambda r: r["period_id"], reverse=True)
 
 
 def _records(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -113,8 +119,11 @@ def _records(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequen
 # --- formatting -----------------------------------------------------------------------------
 
 
-def number(value: float | None, precision: int | None = 1) -> str:
-    """A warehouse number at its published precision; a dash, never 0, for a missing one."""
+def number(value: float | str | None, precision: int | None = 1) -> str:
+    """A warehouse number at its published precision; a dash, never 0, for a missing one; the
+    withheld marker for a figure disclosure control suppressed."""
+    if value == SUPPRESSED:
+        return WITHHELD
     if value is None or math.isnan(value):
         return "–"
     if isinstance(value, int):
@@ -212,16 +221,19 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
         question = QUESTIONS.get(row["question"], pretty(row["question"]))
         value = row["percent_positive"]
         parts.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{escape(question)}</text>')
-        if value is not None:
+        if value == SUPPRESSED:
+            parts.append(f'<text x="{label_width + 4}" y="{y + 15}" class="value">{WITHHELD}</text>')
+        elif value is not None:
             parts.append(f'<rect class="bar" x="{label_width}" y="{y + 4}" width="{_coordinate(value * scale)}" height="16"/>')
             parts.append(f'<text x="{_coordinate(label_width + value * scale + 4)}" y="{y + 26}" class="value">{number(value)}%</text>')
-        if row["ci_lower"] is not None and row["ci_upper"] is not None:
+        if row["ci_lower"] not in (None, SUPPRESSED) and row["ci_upper"] not in (None, SUPPRESSED):
             x1, x2 = _coordinate(label_width + row["ci_lower"] * scale), _coordinate(label_width + row["ci_upper"] * scale)
             parts.append(f'<path class="whisker" d="M{x1} {y + 12}H{x2}M{x1} {y + 6}V{y + 18}M{x2} {y + 6}V{y + 18}"/>')
         if row["benchmark_percent"] is not None:
             bx = label_width + row["benchmark_percent"] * scale
             parts.append(f'<path class="benchmark" d="M{_coordinate(bx)} {y + 5}l5 7l-5 7l-5 -7z"/>')
-        text = f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to {number(row['ci_upper'])}%)"
+        text = (f"{question}: withheld to protect the people counted" if value == SUPPRESSED else
+                f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to {number(row['ci_upper'])}%)")
         if row["benchmark_percent"] is not None:
             text += f", national benchmark {number(row['benchmark_percent'])}%"
         alt.append(text)
@@ -234,11 +246,11 @@ def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
     """Horizontal bars of complaints received per service, scaled to the largest."""
     label_width, bar_width, row_height, top = 200, 400, 24, 6
     height = top + row_height * len(rows) + 6
-    largest = max((r["received"] or 0 for r in rows), default=0) or 1
+    largest = max((r["received"] or 0 for r in rows if r["received"] != SUPPRESSED), default=0) or 1
     parts, alt = [], []
     for index, row in enumerate(rows):
         y = top + index * row_height
-        received = row["received"] or 0
+        received = 0 if row["received"] == SUPPRESSED else row["received"] or 0
         width = received / largest * bar_width
         parts.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end">{escape(row["service"])}</text>')
         parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{_coordinate(width)}" height="15"/>')
@@ -415,6 +427,7 @@ select{font-size:1rem;padding:.3rem}
 details{margin-top:.6rem}summary{cursor:pointer;color:#1d4f91;font-weight:bold;padding:.2rem 0}
 dl{margin:.5rem 0}dt{font-weight:bold;margin-top:.5rem}dd{margin:0}
 .warning{background:#fff4e5;border-left:4px solid #b25900;padding:.3rem .6rem}
+.demo-banner{background:#fde2e1;border:3px solid #a4000f;padding:.5rem .8rem;margin:0 0 1rem}.note{font-size:.9em;color:#333}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;background:#fff}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:bold;padding:.3rem 0}
 .chart{width:100%;max-width:48rem;background:#fff;border:1px solid #b1b4b6;margin:.5rem 0}.chart text{font-size:12px;fill:#1b1b1b}
@@ -463,6 +476,7 @@ TEMPLATES = {
 {% endfor %}</ul></nav>
 </header>
 <main id="content" tabindex="-1">
+{% if demo %}<p class="demo-banner" role="note"><strong>Demonstration data: synthetic values, not published statistics.</strong> This report was made by the pipeline's demo; do not quote its figures.</p>{% endif %}
 <h1>{{ page_title }}</h1>
 {% block content %}{% endblock %}
 </main>
@@ -528,6 +542,7 @@ Open “About this indicator” on a tile for why it matters, the target, how it
 <p>The share of residents answering positively (for example “very” or “fairly satisfied”), weighted to the population.
 The whisker on each bar is the 95% confidence interval: the true figure is likely to lie within it.
 The diamond marks the national benchmark where there is one. A change is only called a change when it is statistically significant.</p>
+<p class="note" id="withheld">[c] marks a figure withheld to protect the people counted: a count of fewer than {{ threshold }} people, or a figure from which such a count could be worked out (the open data marks the same cells <code>c</code>).</p>
 {% for w in waves %}<section class="wave" aria-labelledby="wave-{{ loop.index }}">
 <h2 id="wave-{{ loop.index }}">{{ w.survey }}: {{ w.start }} to {{ w.end }}</h2>
 {{ w.chart }}
@@ -537,8 +552,8 @@ The diamond marks the national benchmark where there is one. A change is only ca
 <tbody>
 {% for r in w.overall %}<tr><th scope="row">{{ r.question_text }}</th><td class="n">{{ r.percent_positive | pct }}</td><td class="n">{{ r.ci_lower | pct }} to {{ r.ci_upper | pct }}</td><td class="n">{{ r.unweighted_n | num }}</td><td class="n">{{ r.effective_n | num(0) }}</td>
 <td>{% if r.benchmark_percent is not none %}{{ r.benchmark_percent | pct }} ({{ r.benchmark_round }}){% else %}None available{% endif %}</td>
-<td>{% if r.benchmark_significant is none %}–{% elif r.benchmark_significant %}{% if r.percent_positive > r.benchmark_percent %}Significantly higher{% else %}Significantly lower{% endif %}{% else %}No significant difference{% endif %}</td>
-<td>{{ r.change_statement | pretty }}{% if r.change_vs_previous_wave is not none %} ({{ r.change_vs_previous_wave | signed }} points){% endif %}</td></tr>
+<td>{% if r.benchmark_significant is none %}–{% elif r.benchmark_significant == 'c' %}[c]{% elif r.benchmark_significant %}{% if r.percent_positive > r.benchmark_percent %}Significantly higher{% else %}Significantly lower{% endif %}{% else %}No significant difference{% endif %}</td>
+<td>{% if r.change_statement == 'c' %}[c]{% else %}{{ r.change_statement | pretty }}{% endif %}{% if r.change_vs_previous_wave not in (none, 'c') %} ({{ r.change_vs_previous_wave | signed }} points){% endif %}</td></tr>
 {% endfor %}</tbody></table>
 {% if w.breakdowns %}<details><summary>Results by group ({{ w.breakdowns | length }} rows)</summary>
 <table>
@@ -556,6 +571,7 @@ The diamond marks the national benchmark where there is one. A change is only ca
 {% block content %}
 <p>Complaints received per service, how many were answered within the target time at each stage,
 how many were upheld (fully or in part), and how many went on to the Local Government and Social Care Ombudsman.</p>
+<p class="note" id="withheld">[c] marks a figure withheld to protect the people counted: a count of fewer than {{ threshold }} people, or a figure from which such a count could be worked out (the open data marks the same cells <code>c</code>).</p>
 {% for p in periods %}<section class="period-section" aria-labelledby="period-{{ p.period_id }}">
 <h2 id="period-{{ p.period_id }}">{{ p.label }}</h2>
 {% if p.total %}<p>In total {{ p.total.received | num }} complaints were received{% if p.total.received_per_10000_residents is not none %} ({{ p.total.received_per_10000_residents | num }} per 10,000 residents){% endif %};
@@ -592,10 +608,10 @@ def _environment() -> jinja2.Environment:
                                      undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     environment.filters.update(
         num=number,
-        pct=lambda v: "–" if v is None else f"{number(v)}%",
+        pct=lambda v: "–" if v is None else WITHHELD if v == SUPPRESSED else f"{number(v)}%",
         pretty=pretty,
         quartile=lambda band: QUARTILE.get(band, "quartile not known"),
-        signed=lambda v: ("+" if v is not None and v > 0 else "") + number(v),
+        signed=lambda v: ("+" if v not in (None, SUPPRESSED) and v > 0 else "") + number(v),
     )
     return environment
 
@@ -603,28 +619,30 @@ def _environment() -> jinja2.Environment:
 def _render(environment: jinja2.Environment, name: str, council: str, title: str, **context: Any) -> str:
     return environment.get_template(f"{name}.j2").render(
         page_title=title, council=council, pages=PAGES, current=name, style=Markup(STYLE), script=Markup(SCRIPT),
-        **{"publication_id": None, **context})
+        **{"publication_id": None, "demo": False, **context})
 
 
-def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, council: str,
-                 publication_id: str | None = None) -> dict[str, int]:
+def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, council: str, disclosure_min_count: int,
+                 publication_id: str | None = None, demo: bool = False) -> dict[str, int]:
     """Write ``index.html``, ``satisfaction.html`` and ``complaints.html`` into ``destination``
-    atomically; return how many indicators, survey rows and complaint rows they show."""
+    atomically; return how many indicators, survey rows and complaint rows they show. Counts of
+    people go through the same disclosure control as the open data; a demo run says so on every page."""
     tiles = build_tiles(connection, council)
     named = connection.execute("SELECT area_name FROM marts.dim_areas WHERE area_code = ?", [council]).fetchall()
     council_label = f"{named[0][0]} ({council})" if named else council
-    satisfaction = _records(connection, SATISFACTION_SQL)
-    complaints = _records(connection, COMPLAINTS_SQL)
+    satisfaction = satisfaction_rows(connection, disclosure_min_count)
+    complaints = complaints_rows(connection, disclosure_min_count)
     environment = _environment()
     pages = {
         "index.html": _render(environment, "index.html", council_label, "How the council is performing", tiles=tiles,
-                              publication_id=publication_id,
+                              publication_id=publication_id, demo=demo,
                               priorities=sorted({t["priority"] for t in tiles if t["priority"]}),
                               themes=sorted({t["theme"] for t in tiles if t["theme"]})),
         "satisfaction.html": _render(environment, "satisfaction.html", council_label, "What residents think",
-                                     waves=build_waves(satisfaction), publication_id=publication_id),
+                                     waves=build_waves(satisfaction), publication_id=publication_id, demo=demo,
+                                     threshold=disclosure_min_count),
         "complaints.html": _render(environment, "complaints.html", council_label, "Complaints", periods=build_periods(complaints),
-                                   publication_id=publication_id),
+                                   publication_id=publication_id, demo=demo, threshold=disclosure_min_count),
     }
     with staged_folder(destination) as folder:
         for name, text in pages.items():

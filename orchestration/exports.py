@@ -9,10 +9,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from exports.bi import write_bi
+from exports.bi import bi_folder, write_bi
 from exports.open_data import RESOURCES as OPEN_DATA_RESOURCES
 from exports.open_data import write_open_data
 from exports.report import write_report
+from lgperf import origin
 from lgperf import publication as wap
 from orchestration.dbt import warehouse_models
 from orchestration.publication import PUBLICATION_KEY
@@ -26,25 +27,30 @@ REPORT_MARTS = (*wap.NOT_CANDIDATES, "dim_areas", "dim_indicators", "dim_periods
                 "complaints_summary")
 
 
-def publication_to_export(warehouse: WarehouseResource) -> str:
-    """The publication the exports carry; a dg.Failure saying why when there is none to export."""
+def publication_to_export(warehouse: WarehouseResource) -> tuple[str, bool]:
+    """The publication the exports carry, and whether the warehouse holds the demo's synthetic
+    data (then every export says so); a dg.Failure saying why when there is none to export."""
     with warehouse.audit_and_marts() as (connection, store):
         try:
-            return wap.require_published(connection, store)
+            return wap.require_published(connection, store), origin.is_demo(connection)
         except wap.NotPublished as error:
             raise dg.Failure(description=f"not exported: {error}", allow_retries=False) from None
 
 
+Writer = Callable[[duckdb.DuckDBPyConnection, Path, str, bool], Mapping[str, int]]  # connection, folder, publication, demo
+
+
 def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: str, marts: Sequence[str],
-            write: Callable[[duckdb.DuckDBPyConnection, Path, str], Mapping[str, int]], *, page: str | None = None) -> dg.MaterializeResult:
+            write: Writer, *, page: str | None = None) -> dg.MaterializeResult:
     """Write one export of the published ``marts`` into EXPORT_DIR/<folder>, carrying the id of
     their publication, and report its path and row counts to Dagster."""
-    publication_id = publication_to_export(warehouse)
+    publication_id, demo = publication_to_export(warehouse)
     destination = Path(settings.export_dir) / folder
     with warehouse.marts_for_export(marts) as connection:
-        counts = write(connection, destination, publication_id)
+        counts = write(connection, destination, publication_id, demo)
     path = destination / page if page else destination
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "publication_id": publication_id,
+                                          "demonstration_data": demo,
                                           **{f"rows:{k}": n for k, n in counts.items()}})
 
 
@@ -58,7 +64,8 @@ def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: st
 )
 def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     threshold = settings.load().thresholds.disclosure_min_count
-    return publish(settings, warehouse, "open-data", OPEN_DATA_MARTS, lambda c, d, p: write_open_data(c, d, disclosure_min_count=threshold, publication_id=p))
+    return publish(settings, warehouse, "open-data", OPEN_DATA_MARTS,
+                   lambda c, d, p, demo: write_open_data(c, d, disclosure_min_count=threshold, publication_id=p, demo=demo))
 
 @dg.asset(
     key=["exports", "bi"],
@@ -66,10 +73,14 @@ def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Ma
     pool=WAREHOUSE_POOL,
     deps=[PUBLICATION_KEY],
     description="EXPORT_DIR/bi/: every mart as Parquet and a DuckDB copy of the marts (lgperf_marts.duckdb), "
-    "so BI tools never open the live warehouse.",
+    "so BI tools never open the live warehouse; counts of people controlled as in the open data (or, only when "
+    "bi.unsuppressed_counts is set, unsuppressed in EXPORT_DIR/bi-unsuppressed/ for officers).",
 )
 def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return publish(settings, warehouse, "bi", BI_MARTS, lambda c, d, p: write_bi(c, d))
+    config = settings.load()
+    unsuppressed = config.bi.unsuppressed_counts
+    return publish(settings, warehouse, bi_folder(unsuppressed), BI_MARTS, lambda c, d, p, demo: write_bi(
+        c, d, disclosure_min_count=config.thresholds.disclosure_min_count, unsuppressed=unsuppressed, publication_id=p, demo=demo))
 
 @dg.asset(
     key=["exports", "report"],
@@ -80,9 +91,10 @@ def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Materiali
     "satisfaction.html, complaints.html), static and self-contained.",
 )
 def report(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    council = settings.load().council
-    return publish(settings, warehouse, "report", REPORT_MARTS, lambda c, d, p: write_report(c, d, council=council, publication_id=p),
-                   page="index.html")
+    config = settings.load()
+    return publish(settings, warehouse, "report", REPORT_MARTS, lambda c, d, p, demo: write_report(
+        c, d, council=config.council, disclosure_min_count=config.thresholds.disclosure_min_count, publication_id=p, demo=demo),
+        page="index.html")
 
 EXPORT_ASSETS = [open_data, bi, report]
 EXPORT_KEYS = [a.key for a in EXPORT_ASSETS]  # every export; the quality report says which a run wrote

