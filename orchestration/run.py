@@ -16,6 +16,7 @@ import time
 
 import dagster as dg
 
+from exports.bi import bi_folder
 from lgperf import warehouse
 from lgperf.settings import DEMO_SWITCH, ConfigError, Environment, load_pipeline_config
 
@@ -99,7 +100,7 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
         "  outputs:",
         f"    warehouse       {env.warehouse_path}" + (" (the landing; the marts are on PostgreSQL)" if env.warehouse == "postgres" else ""),
         f"    open data       {env.export_dir / 'open-data' / 'datapackage.json'}",
-        f"    BI              {env.export_dir / 'bi'}",
+        f"    BI              {env.export_dir / bi_folder(load_pipeline_config(env.config_path).bi.unsuppressed_counts)}",
         f"    report          {env.export_dir / 'report' / 'index.html'}",
         f"    quality report  {env.export_dir / 'quality' / 'index.html'}" + ("" if report.success else " (NOT refreshed)"),
     ]
