@@ -5,7 +5,9 @@ violating rows and counts, GX judges them; see ``reduction.py``); ``validate`` j
 DataFrame, for small frames and as the yardstick in tests. A suite (``suites/<name>.json``) names its target table and, optionally, the asset its check
 attaches to; its frame is ``frames/<name>.sql`` when that file exists (the table plus derived
 columns, see ``frames/_README.md``), else the whole target table. Validation goes through a GX
-checkpoint so that GX renders its Data Docs page for the run.
+checkpoint so that GX renders its Data Docs page for the run; for a suite whose frame has personal
+columns (``personal_data.yml``) the page is rendered by a second pass whose result format holds
+no values (the outcomes keep GX's complete result), since the pages sit beside the open data.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from expectations import personal as personal_data
 from expectations.reduction import ROWS_PER_EXPECTATION, reduction
 from lgperf.postgres import Reader
 
@@ -27,6 +30,9 @@ SUITES_DIR = Path(__file__).parent / "suites"
 FRAMES_DIR = Path(__file__).parent / "frames"
 FAILING_ROWS_KEPT = ROWS_PER_EXPECTATION  # per expectation; the unexpected count says how many there were
 POSITION = "suite_position"  # in each expectation's GX meta: where it stands in the suite file
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 10}  # what the outcomes are read from
+# for the Data Docs of a suite with personal columns: counts and percentages, no value (a public GX option)
+DOCS_WITHOUT_VALUES = {"result_format": "BASIC", "exclude_unexpected_values": True}
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
@@ -40,6 +46,7 @@ class Suite:
     document: dict[str, Any]
     asset: tuple[str, str]
     frame_sql: str
+    personal: personal_data.Personal = personal_data.NONE  # its frame's personal columns
 
     @property
     def target(self) -> str:
@@ -82,8 +89,11 @@ def _identifiers(value: str, path: Path, key: str) -> tuple[str, str]:
     return schema, table
 
 
-def load_suites(directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR) -> list[Suite]:
-    """Every suite file, with its target (and asset) validated as plain identifiers."""
+def load_suites(directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR,
+                personal: Path = personal_data.PERSONAL_FILE) -> list[Suite]:
+    """Every suite file, with its target (and asset) validated as plain identifiers, and its
+    frame's personal columns."""
+    declared = personal_data.load(personal)
     suites = []
     for path in sorted(directory.glob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -92,7 +102,8 @@ def load_suites(directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR) -> list
         asset = _identifiers(meta.get("asset", f"{schema}.{table}"), path, "asset")
         frame_file = frames / f"{document['name']}.sql"
         frame_sql = frame_file.read_text(encoding="utf-8") if frame_file.exists() else f"SELECT * FROM {schema}.{table}"
-        suites.append(Suite(document["name"], path, schema, table, document, asset, frame_sql))
+        suites.append(Suite(document["name"], path, schema, table, document, asset, frame_sql,
+                            declared.get(document["name"], personal_data.NONE)))
     return suites
 
 
@@ -147,7 +158,7 @@ def _gx_context(docs_dir: Path | None) -> tuple[Any, list[Any]]:
 
 
 def _run_gx(context: Any, actions: list[Any], name: str, frame: pd.DataFrame, expectations: dict[int, dict[str, Any]],
-            expectation_parameters: dict[str, Any], run_name: str) -> dict[int, Any]:
+            expectation_parameters: dict[str, Any], run_name: str, result_format: dict[str, Any]) -> dict[int, Any]:
     """One GX suite called ``name`` over ``frame``, through a checkpoint (so Data Docs render it);
     its expectation results by their position in the suite file (GX lists them in its own order)."""
     import great_expectations as gx
@@ -169,13 +180,28 @@ def _run_gx(context: Any, actions: list[Any], name: str, frame: pd.DataFrame, ex
     gx_suite = context.suites.add(ExpectationSuite(name=name, expectations=configured))
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite))
     checkpoint = context.checkpoints.add(
-        Checkpoint(name=f"gate_{name}", validation_definitions=[definition], actions=actions,
-                   result_format={"result_format": "COMPLETE", "partial_unexpected_count": 10})
+        Checkpoint(name=f"gate_{name}", validation_definitions=[definition], actions=actions, result_format=result_format)
     )
     run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=expectation_parameters,
                          run_id=RunIdentifier(run_name=run_name))
     (result,) = run.run_results.values()
     return {item.expectation_config.meta[POSITION]: item for item in result.results}
+
+
+def _judge(suite: Suite, runs: list[tuple[str, pd.DataFrame, dict[int, dict[str, Any]]]], expectation_parameters: dict[str, Any],
+           docs_dir: Path | None, run_name: str) -> dict[str, dict[int, Any]]:
+    """Each (GX suite name, frame, expectations by position) through a checkpoint: per name, the
+    complete results by position. With ``docs_dir``, GX renders them as Data Docs; for a frame with
+    personal columns, a second pass in a context of its own renders them without values."""
+    private = docs_dir is not None and bool(suite.personal.columns)
+    context, actions = _gx_context(None if private else docs_dir)
+    results = {name: _run_gx(context, actions, name, frame, expectations, expectation_parameters, run_name, RESULT_FORMAT)
+               for name, frame, expectations in runs}
+    if private:
+        context, actions = _gx_context(docs_dir)
+        for name, frame, expectations in runs:
+            _run_gx(context, actions, name, frame, expectations, expectation_parameters, run_name, DOCS_WITHOUT_VALUES)
+    return results
 
 
 def _outcome(item: Any, frame: pd.DataFrame) -> ExpectationOutcome:
@@ -215,9 +241,8 @@ def validate(
 ) -> SuiteValidation:
     """Validate a whole ``frame`` in pandas: for small frames, and as the yardstick the warehouse
     validation is tested against. The gate uses ``validate_in_warehouse``."""
-    context, actions = _gx_context(docs_dir)
-    results = _run_gx(context, actions, suite.name, frame, dict(enumerate(suite.document["expectations"])),
-                      expectation_parameters or {}, run_name)
+    results = _judge(suite, [(suite.name, frame, dict(enumerate(suite.document["expectations"])))],
+                     expectation_parameters or {}, docs_dir, run_name)[suite.name]
     return SuiteValidation([_outcome(results[i], frame) for i in sorted(results)], _docs_page(docs_dir, suite.name, run_name))
 
 
@@ -244,12 +269,13 @@ def validate_in_warehouse(
     violations = connection.execute(plan.violations_sql(failing), bound).df() if failing else empty
     table = pd.DataFrame(index=pd.RangeIndex(int(totals[0])))  # the row count, without a single column
 
-    context, actions = _gx_context(docs_dir)
-    table_positions = [i for i in range(len(expectations)) if i not in plan.column_expectations]
+    by_column = {i: expectations[i] for i in plan.column_expectations}
+    by_table = {i: e for i, e in enumerate(expectations) if i not in by_column}
+    runs = [(suite.name, violations, by_column), (f"{suite.name}__table", table, by_table)]
+    judged = _judge(suite, [run for run in runs if run[2]], expectation_parameters or {}, docs_dir, run_name)
     outcomes: dict[int, ExpectationOutcome] = {}
-    if plan.column_expectations:
-        results = _run_gx(context, actions, suite.name, violations, {i: expectations[i] for i in plan.column_expectations},
-                          expectation_parameters or {}, run_name)
+    if by_column:
+        results = judged[suite.name]
         for k, position in enumerate(plan.column_expectations):
             elements, unexpected = int(totals[1 + 2 * k] or 0), int(totals[2 + 2 * k] or 0)
             outcome = _outcome(results[position], violations)
@@ -260,8 +286,6 @@ def validate_in_warehouse(
                     "the warehouse scan in expectations/reduction.py does not match GX for this expectation"
                 )
             outcomes[position] = replace(outcome, element_count=elements, unexpected_count=unexpected)
-    if table_positions:
-        results = _run_gx(context, actions, f"{suite.name}__table", table, {i: expectations[i] for i in table_positions},
-                          expectation_parameters or {}, run_name)
-        outcomes.update({position: _outcome(item, table) for position, item in results.items()})
+    if by_table:
+        outcomes.update({position: _outcome(item, table) for position, item in judged[f"{suite.name}__table"].items()})
     return SuiteValidation([outcomes[i] for i in range(len(expectations))], _docs_page(docs_dir, suite.name, run_name))

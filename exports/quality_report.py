@@ -7,6 +7,12 @@ or blocked, the waivers used, what the publication changed, then every check in 
 failures first with their first rows, the technical detail folded away, and links to the GX
 page and the failing rows. A plain static page, no
 external requests (the GX pages themselves load GX's styles from a CDN).
+
+The folder sits beside the open data, so it names no one: the failing rows (written masked by the
+gate), and the samples and observed values this page shows for a check on a personal column, are
+masked as ``expectations/masking.py`` says (identifiers as keyed pseudonyms, demographic and
+free-text values as a marker); the GX pages of such a suite show counts, not values. The rows as
+found are in the warehouse's audit schema, for those who may read it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from expectations import personal
+from expectations.masking import REMOVED, Mask
+from lgperf import pseudonyms
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b}
@@ -118,6 +128,15 @@ def _failing_rows_table(destination: Path, relative: Path, kwargs_json: str) -> 
             + "".join("<tr>" + "".join(f"<td>{html.escape(row[i])}</td>" for i in shown) + "</tr>" for row in rows) + "</table>")
 
 
+def _masked(result: tuple, mask: Mask) -> tuple:
+    """A validation result with its observed value and failing sample masked for this folder."""
+    kwargs = json.loads(result[5] or "{}")
+    observed, sample = (None if text is None else json.loads(text) for text in (result[8], result[11]))
+    observed = None if observed is None else json.dumps(mask.observed(kwargs, observed), sort_keys=True, default=str)
+    sample = None if sample is None else json.dumps(mask.sample(kwargs, sample), sort_keys=True, default=str)
+    return (*result[:8], observed, *result[9:11], sample, *result[12:])
+
+
 def _decision_line(publication: tuple | None, failed_errors: int) -> str:
     """The publication's decision in one line (older runs, before publications, say the gate's)."""
     if publication is None:
@@ -163,13 +182,20 @@ def write_quality_report(
     waivers = connection.execute(
         "SELECT waiver_id, check_name, granted_by, reason, granted_at, publication_id FROM audit.waivers ORDER BY granted_at").fetchall()
     revisions = revisions or {}
+    key, declared = pseudonyms.key(connection), personal.load()
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Data quality report</title><style>{_STYLE}</style></head><body>"]
     parts.append("<h1>Data quality report</h1><p>One section per attempt to publish, newest first: the decision in one line, "
                  "the waivers it used, what it changed, then every check in plain words, failures first with their rows. "
                  "An <em>error</em> that fails blocks the publication, and so every export, unless a named person waived that "
                  "check for the one publication; a <em>warning</em> is recorded and does not block. "
                  "The technical detail of each check is under <em>detail</em>, and Great Expectations' own Data Docs page "
-                 "is linked from each suite.</p>")
+                 "is linked from each suite.</p>"
+                 "<p>Personal data is masked here, as this folder sits beside the open data. In the failing rows, samples and observed values, an "
+                 f"identifier (a complaint or respondent id, an author) is shown as a keyed pseudonym (<code>{pseudonyms.PREFIX}</code> "
+                 "and 16 hex digits: the same id has the same pseudonym in every run), and a demographic or free-text value "
+                 f"is replaced by <code>{html.escape(REMOVED['demographics'])}</code> or <code>{html.escape(REMOVED['free_text'])}</code>; "
+                 "for a suite with such columns, the Data Docs page shows counts, not values. The rows as found are in the "
+                 "warehouse: <code>audit.failing_rows</code> and <code>audit.validation_results</code>.</p>")
     if publications:
         parts.append("<h2>Publications</h2><table><tr><th>publication</th><th>decided at</th><th>decision</th>"
                      "<th>checks that decided it</th></tr>")
@@ -218,6 +244,7 @@ def write_quality_report(
         parts.append("<h3>Checks</h3><table><tr><th>the check, in plain words</th><th>result</th><th>suite / table</th>"
                      "<th>failing rows</th><th>detail</th></tr>")
         for r in results:
+            r = _masked(r, Mask(key, declared.get(r[2], personal.NONE)))
             css, word = ("pass", "passed") if r[7] else (("fail", "FAILED") if r[6] == "error" else ("warn", "failed (warning)"))
             docs = _link(destination, _docs_page(destination, run_id, r[2]), "Data Docs")
             rows_file = failing_rows_file(run_id, r[2], r[4], r[5] or "")

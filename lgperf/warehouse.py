@@ -239,6 +239,19 @@ CREATE TABLE IF NOT EXISTS audit.validation_results (
     validated_at      TIMESTAMPTZ NOT NULL,
     why               VARCHAR            -- the check in plain words (the suite's meta.why)
 );
+CREATE TABLE IF NOT EXISTS audit.failing_rows (   -- the rows as found; EXPORT_DIR/quality shows them masked
+    run_id            VARCHAR NOT NULL,
+    suite             VARCHAR NOT NULL,
+    expectation       VARCHAR NOT NULL,
+    kwargs            VARCHAR,
+    row_number        BIGINT  NOT NULL,  -- 1, 2, ... up to the gate's limit per expectation
+    row_json          VARCHAR NOT NULL,  -- the frame's row, every column, unmasked
+    recorded_at       TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit.pseudonym_key (   -- one row: the HMAC key of lgperf/pseudonyms.py
+    key               VARCHAR NOT NULL,  -- 32 random bytes, hex
+    created_at        TIMESTAMPTZ NOT NULL
+);
 """
 
 

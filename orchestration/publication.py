@@ -12,7 +12,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from expectations.masking import Mask
 from expectations.runner import load_suites, validate_in_warehouse
+from lgperf import pseudonyms
 from lgperf import publication as wap
 from orchestration.quality import check_result, drift_bounds, frame_parameters, record_outcomes, write_failing_rows
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
@@ -48,6 +50,7 @@ def publication(context: dg.AssetExecutionContext, settings: PipelineSettings, w
         through = wap.published_through(connection)
         raw_now = wap.raw_through(connection)
         baseline = wap.published_row_counts(connection)
+        key = pseudonyms.key(connection)  # for the identifiers in the failing rows written to quality/
     parameters = frame_parameters(settings, run_id, through)
 
     failed_errors: list[str] = []
@@ -60,7 +63,7 @@ def publication(context: dg.AssetExecutionContext, settings: PipelineSettings, w
             validation = validate_in_warehouse(connection, suite, parameters, expectation_parameters=bounds,
                                                docs_dir=quality_dir / "gx" / suite.name, run_name=run_id)
         record_outcomes(warehouse, run_id, suite, validation.outcomes)
-        write_failing_rows(quality_dir, run_id, suite, validation.outcomes)
+        write_failing_rows(quality_dir, run_id, suite, validation.outcomes, Mask(key, suite.personal))
         if any(not o.success and o.severity == "error" for o in validation.outcomes):
             failed_errors.append(f"gx_{suite.name}")
         validations.append((suite, validation))

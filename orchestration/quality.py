@@ -1,7 +1,9 @@
 """The quality gate's parts: how a suite's outcomes are recorded for the auditor, reported to
 Dagster, and given their parameters; and the auditor's quality report asset. The suites run
 inside the publish step (orchestration/publication.py): an error that fails blocks the
-publication, a warning is recorded. Every outcome is kept in ``audit.validation_results``.
+publication, a warning is recorded. Every outcome is kept in ``audit.validation_results`` and
+each failed expectation's rows in ``audit.failing_rows``, as found; what is written to the
+auditor's folder (EXPORT_DIR/quality, beside the open data) is masked (``expectations/masking.py``).
 """
 
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from exports.publish import write_csv
 from exports.quality_report import failing_rows_file
+from expectations.masking import Mask
 from expectations.runner import ExpectationOutcome, Suite
 from orchestration.resources import PipelineSettings, WarehouseResource
 
@@ -27,6 +30,8 @@ def _json(value: Any) -> str | None:
     def clean(v: Any) -> Any:
         if isinstance(v, float) and math.isnan(v):
             return None
+        if isinstance(v, (bytes, bytearray, memoryview)):  # a file's content: where it is kept, not its bytes again
+            return f"[{len(v):,} bytes, kept in the source table]"
         if isinstance(v, dict):
             return {k: clean(x) for k, x in v.items()}
         if isinstance(v, (list, tuple)):
@@ -37,6 +42,8 @@ def _json(value: Any) -> str | None:
 
 
 def record_outcomes(warehouse: WarehouseResource, run_id: str, suite: Suite, outcomes: list[ExpectationOutcome]) -> None:
+    """The outcomes (``audit.validation_results``) and every failed expectation's rows, numbered
+    (``audit.failing_rows``), unmasked: the audit schema is for those who may read personal data."""
     now = datetime.now(timezone.utc)
     frame = pd.DataFrame(
         [
@@ -58,10 +65,23 @@ def record_outcomes(warehouse: WarehouseResource, run_id: str, suite: Suite, out
             for o in outcomes
         ]
     )
+    rows = pd.DataFrame(
+        [
+            {"run_id": run_id, "suite": suite.name, "expectation": o.expectation, "kwargs": _json(o.kwargs),
+             "row_number": number, "row_json": _json(row), "recorded_at": now}
+            for o in outcomes if not o.success
+            for number, row in enumerate(o.failing_rows, start=1)
+        ],
+        columns=["run_id", "suite", "expectation", "kwargs", "row_number", "row_json", "recorded_at"],
+    )
     with warehouse.connect() as connection:
         connection.register("_outcomes", frame)
         connection.execute("INSERT INTO audit.validation_results SELECT * FROM _outcomes").fetchall()
         connection.unregister("_outcomes")
+        if len(rows):
+            connection.register("_failing_rows", rows)
+            connection.execute("INSERT INTO audit.failing_rows SELECT * FROM _failing_rows").fetchall()
+            connection.unregister("_failing_rows")
 
 
 def _describe(outcome: ExpectationOutcome) -> str:
@@ -126,12 +146,13 @@ def drift_bounds(published_rows: int | None, max_share: float) -> dict[str, int 
             "previous_rows_max": math.ceil(published_rows * (1 + max_share))}
 
 
-def write_failing_rows(quality_dir: Path, run_id: str, suite: Suite, outcomes: list[ExpectationOutcome]) -> None:
-    """Each failed expectation's rows (up to the runner's limit) as CSV, for the report to link."""
+def write_failing_rows(quality_dir: Path, run_id: str, suite: Suite, outcomes: list[ExpectationOutcome], mask: Mask) -> None:
+    """Each failed expectation's rows (up to the runner's limit) as CSV, masked, for the report to link."""
     for outcome in outcomes:
         if outcome.success or not outcome.failing_rows:
             continue
         path = quality_dir / failing_rows_file(run_id, suite.name, outcome.expectation, _json(outcome.kwargs) or "")
         path.parent.mkdir(parents=True, exist_ok=True)
-        columns = list(outcome.failing_rows[0])
-        write_csv(path, columns, ([row[c] for c in columns] for row in outcome.failing_rows))
+        rows = [mask.row(row) for row in outcome.failing_rows]
+        columns = list(rows[0])
+        write_csv(path, columns, ([row[c] for c in columns] for row in rows))

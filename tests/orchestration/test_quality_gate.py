@@ -1,5 +1,6 @@
 """The quality gate, family by family: data broken on purpose after a good run; the export is
-blocked, the old export is untouched, and the auditor's report shows the failure with its rows.
+blocked, the old export is untouched, and the auditor's report shows the failure with its rows
+(personal data in them masked: the rows as found stay in the warehouse's audit schema).
 
 One real refresh_all of the small demo is the baseline (conftest's demo_baseline); each case copies it,
 breaks one thing in the warehouse, and runs the gate the way production does: the GX check and
@@ -20,7 +21,9 @@ import duckdb
 import pytest
 
 from conftest import point_environment, small_config
+from expectations.masking import REMOVED
 from expectations.runner import load_suites, read_frame, validate, validate_in_warehouse
+from lgperf import pseudonyms
 from lgperf.publication import EPOCH
 from lgperf.settings import Environment
 
@@ -154,6 +157,26 @@ def test_a_broken_fact_blocks_the_export_and_the_report_shows_why(family, copy):
         assert links == []
 
 
+def found_in_quality_folder(env: Environment, *needles: str) -> list[str]:
+    """Every file under EXPORT_DIR/quality (the index, the failing-row CSVs, every GX page) that
+    holds one of ``needles`` (case-insensitive), with the needle."""
+    folder = env.export_dir / "quality"
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+    assert any(p.suffix == ".csv" for p in files) and any(p.relative_to(folder).parts[0] == "gx" for p in files)
+    texts = {p: p.read_bytes().decode("utf-8", errors="replace").lower() for p in files}
+    return [f"{p.relative_to(folder)}: {n}" for p, text in texts.items() for n in needles if n.lower() in text]
+
+
+def kept_in_audit(env: Environment, run_id: str, suite: str) -> tuple[list[dict], str]:
+    """The failing rows (audit.failing_rows, as JSON rows) and the failing samples of a run's suite."""
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        rows = connection.execute("SELECT row_json FROM audit.failing_rows WHERE run_id = ? AND suite = ? ORDER BY row_number",
+                                  [run_id, suite]).fetchall()
+        samples = connection.execute("SELECT failing_sample FROM audit.validation_results WHERE run_id = ? AND suite = ?",
+                                     [run_id, suite]).fetchall()
+    return [json.loads(r) for (r,) in rows], " ".join(s or "" for (s,) in samples)
+
+
 def test_personal_data_in_the_scorecard_blocks_the_open_data_and_the_report(copy):
     env = copy()
     before = {name: digest(env.export_dir / name) for name in ("open-data", "report")}
@@ -165,8 +188,51 @@ def test_personal_data_in_the_scorecard_blocks_the_open_data_and_the_report(copy
     assert not materialised & {OPEN_DATA, REPORT}
     assert {name: digest(env.export_dir / name) for name in ("open-data", "report")} == before
     assert ("expect_column_values_to_not_match_regex_list", "narrative", "error") in failures(env, result.run_id, "indicator_performance")
+    # the auditor sees what was caught, and where; the text itself stays in the warehouse's audit schema
     run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
-    assert "jo.bloggs@example.org" in run  # the auditor sees what was caught; the public never does
+    assert "FAILED" in run and REMOVED["free_text"] in run
+    assert found_in_quality_folder(env, "jo.bloggs@example.org", "Jo Bloggs") == []
+    rows, samples = kept_in_audit(env, result.run_id, "indicator_performance")
+    assert rows and all("jo.bloggs@example.org" in row["narrative"] for row in rows)
+    assert "jo.bloggs@example.org" in samples
+
+
+CANARY_ID, CANARY_ETHNICITY, CANARY_DISABILITY = "CX-CANARY-0412", "Zq-ethnicity-canary", "Zq-disability-canary"
+
+
+def test_a_failing_complaint_shows_in_the_quality_folder_by_its_pseudonym_only(copy):
+    """A complaint row with a bad stage blocks the publication; the auditor's folder shows its id
+    as the keyed pseudonym (the same one run after run) and none of its personal values."""
+    env = copy()
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        row = read_frame(connection, SUITES["raw_complaints"], {"published_through": EPOCH}).iloc[0]
+    assert row["ethnicity"] != CANARY_ETHNICITY
+    # loaded again just now (so not yet published: the raw suite judges it)
+    execute(env, f"UPDATE raw.complaints SET stage = 'stage 9', complaint_id = '{CANARY_ID}', ethnicity = '{CANARY_ETHNICITY}', "
+                 f"disability = '{CANARY_DISABILITY}', ingested_at = now() "
+                 f"WHERE source_sha256 = '{row['source_sha256']}' AND row_number = {int(row['row_number'])}")
+
+    pseudonyms_shown = []
+    for attempt in (1, 2):  # blocked, and blocked again with nothing changed
+        result, report = run_gate(env)
+        assert not result.success
+        assert ("expect_column_values_to_be_in_set", "stage", "error") in failures(env, result.run_id, "raw_complaints")
+        with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+            expected = pseudonyms.pseudonym(pseudonyms.key(connection), CANARY_ID)
+            assert connection.execute("SELECT count(*) FROM audit.pseudonym_key").fetchall() == [(1,)]
+        assert found_in_quality_folder(env, CANARY_ID, CANARY_ETHNICITY, CANARY_DISABILITY) == []
+        (path,) = (env.export_dir / "quality" / "failing" / result.run_id / "raw_complaints").glob("*.csv")
+        with path.open(encoding="utf-8") as handle:
+            shown = [r for r in csv.DictReader(handle) if r["stage"] == "stage 9"]
+        assert [(r["complaint_id"], r["ethnicity"], r["disability"]) for r in shown] == [
+            (expected, REMOVED["demographics"], REMOVED["demographics"])]
+        run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
+        assert expected in run  # the inline rows show the row's keys, the id among them
+        rows, _ = kept_in_audit(env, result.run_id, "raw_complaints")
+        assert [(r["complaint_id"], r["ethnicity"], r["disability"], r["stage"]) for r in rows] == [
+            (CANARY_ID, CANARY_ETHNICITY, CANARY_DISABILITY, "stage 9")]
+        pseudonyms_shown.append(shown[0]["complaint_id"])
+    assert pseudonyms_shown[0] == pseudonyms_shown[1] and pseudonyms_shown[0].startswith(pseudonyms.PREFIX)
 
 
 def test_a_stale_indicator_is_a_warning_and_does_not_block(copy):
