@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 PERSONAL_FILE = Path(__file__).parent / "personal_data.yml"
-KINDS = ("identifiers", "demographics", "free_text")  # how each is masked: masking.py
+KINDS = ("identifiers", "demographics", "free_text", "counts_of_people")  # how each is masked: masking.py
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,15 @@ class Personal:
     identifiers: frozenset[str] = frozenset()
     demographics: frozenset[str] = frozenset()
     free_text: frozenset[str] = frozenset()
+    counts_of_people: frozenset[str] = frozenset()  # an aggregate's counts (and figures from them): small ones identify
     not_personal: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> frozenset[str]:
-        return self.identifiers | self.demographics | self.free_text
+        return self.identifiers | self.demographics | self.free_text | self.counts_of_people
 
     def kind(self, column: str | None) -> str | None:
-        """``identifiers``, ``demographics``, ``free_text``, or None for a column that is not personal."""
+        """``identifiers``, ``demographics``, ``free_text``, ``counts_of_people``, or None for a column that is not personal."""
         return next((k for k in KINDS if column in getattr(self, k)), None)
 
 

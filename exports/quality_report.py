@@ -161,6 +161,7 @@ def write_quality_report(
     exports_written: Mapping[str, Sequence[str]] | None = None,
     exports: Sequence[str] = (),
     revisions: Mapping[str, Revisions] | None = None,
+    demo: bool = False,
 ) -> int:
     """Write ``index.html`` atomically (the GX site and failing rows beside it are kept); return
     the number of validation runs it covers. ``exports_written`` maps a run id to the exports it
@@ -184,6 +185,9 @@ def write_quality_report(
     revisions = revisions or {}
     key, declared = pseudonyms.key(connection), personal.load()
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Data quality report</title><style>{_STYLE}</style></head><body>"]
+    if demo:
+        parts.append("<p class='fail' role='note'>Demonstration data: synthetic values, not published statistics. These checks "
+                     "were run on the pipeline's demo.</p>")
     parts.append("<h1>Data quality report</h1><p>One section per attempt to publish, newest first: the decision in one line, "
                  "the waivers it used, what it changed, then every check in plain words, failures first with their rows. "
                  "An <em>error</em> that fails blocks the publication, and so every export, unless a named person waived that "

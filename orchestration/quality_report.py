@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from exports.quality_report import read_revisions, write_quality_report
+from lgperf import origin
 from orchestration.exports import EXPORT_KEYS
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
@@ -33,5 +34,5 @@ def quality_report(context: dg.AssetExecutionContext, settings: PipelineSettings
         run_ids = [r[0] for r in connection.execute("SELECT DISTINCT run_id FROM audit.validation_results").fetchall()]
         exports, written = exports_written_by_run(context, run_ids)
         runs = write_quality_report(connection, destination, exports_written=written, exports=exports,
-                                    revisions=read_revisions(store))
+                                    revisions=read_revisions(store), demo=origin.is_demo(connection))
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(destination / "index.html")), "runs": runs})

@@ -86,3 +86,14 @@ def test_every_output_of_a_demo_run_says_it_is_a_demonstration(demo_baseline):
         for parquet in (exports / "bi").glob("*.parquet"):
             metadata = dict(bi.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)", [str(parquet)]).fetchall())
             assert metadata["demonstration_data"].startswith("true"), parquet.name
+
+
+def test_the_quality_report_of_a_demo_warehouse_says_so(demo_baseline, tmp_path):
+    from exports.quality_report import write_quality_report
+
+    with duckdb.connect(str(demo_baseline / "warehouse.duckdb"), read_only=True) as connection:
+        assert origin.is_demo(connection)  # the baseline was loaded by the demo: the mark is in its audit schema
+        write_quality_report(connection, tmp_path / "quality", demo=origin.is_demo(connection))
+        write_quality_report(connection, tmp_path / "real", demo=False)
+    assert BANNER in (tmp_path / "quality" / "index.html").read_text(encoding="utf-8")
+    assert "Demonstration" not in (tmp_path / "real" / "index.html").read_text(encoding="utf-8")

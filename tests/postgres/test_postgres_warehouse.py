@@ -72,7 +72,7 @@ def test_the_raw_and_audit_tables_are_copied_row_for_row(built_on_postgres, post
         expected = {table: source.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in python_owned_tables()}
         dbts = source.execute("SELECT count(*) FROM audit.mart_builds").fetchall()[0][0]
     assert built_on_postgres["copied"] == expected  # every table Python writes; dbt's own (seeds, mart_builds) are not copied
-    assert len(expected) == 19 and "audit.mart_builds" not in expected and dbts > 0
+    assert len(expected) == 21 and "audit.mart_builds" not in expected and dbts > 0
     assert expected["raw.lginform_values"] > 500 and expected["raw.complaints"] > 0
     with psycopg2.connect(**{"host": postgres_server["PGHOST"], "port": postgres_server["PGPORT"], "user": "postgres", "dbname": "lgperf"}) as connection:
         cursor = connection.cursor()
