@@ -115,23 +115,19 @@ def _assert_roles_hold(server, marts_rows: int) -> None:
     assert _writes(server, "auditor_user", "audit") == [REFUSED] * 6
 
 
-def test_the_bi_role_reads_marts_and_nothing_else_and_writes_nothing(warehouse_with_roles):
+@pytest.mark.parametrize("user, reads, refused, schemas", [
+    ("bi_user", {"marts.values_": 10, "marts.revisions": 0}, ("audit.publications", "raw.lginform_values", "candidate.values_"),
+     ("marts",)),
+    ("auditor_user", {"audit.publications": 1, "marts.values_": 10}, ("raw.lginform_values", "raw.inbox_files", "candidate.values_"),
+     ("marts", "audit")),
+], ids=["bi", "auditor"])
+def test_each_role_reads_its_schemas_and_nothing_else_and_writes_nothing(warehouse_with_roles, user, reads, refused, schemas):
     server = warehouse_with_roles["server"]
-    assert _reads(server, "bi_user", "marts.values_") == 10
-    assert _reads(server, "bi_user", "marts.revisions") == 0
-    for table in ("audit.publications", "raw.lginform_values", "candidate.values_"):
-        assert _reads(server, "bi_user", table) is REFUSED, table
-    assert _writes(server, "bi_user", "marts") == [REFUSED] * 6
-
-
-def test_the_auditor_reads_audit_and_marts_and_nothing_else_and_writes_nothing(warehouse_with_roles):
-    server = warehouse_with_roles["server"]
-    assert _reads(server, "auditor_user", "audit.publications") == 1
-    assert _reads(server, "auditor_user", "marts.values_") == 10
-    for table in ("raw.lginform_values", "raw.inbox_files", "candidate.values_"):
-        assert _reads(server, "auditor_user", table) is REFUSED, table
-    assert _writes(server, "auditor_user", "marts") == [REFUSED] * 6
-    assert _writes(server, "auditor_user", "audit") == [REFUSED] * 6
+    assert {table: _reads(server, user, table) for table in reads} == reads
+    for table in refused:
+        assert _reads(server, user, table) is REFUSED, table
+    for schema in schemas:
+        assert _writes(server, user, schema) == [REFUSED] * 6, schema
 
 
 def test_a_login_user_in_neither_role_reads_nothing(warehouse_with_roles):
