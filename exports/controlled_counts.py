@@ -14,8 +14,11 @@ the same figures and comparing them gives nothing back. What a reader is assumed
   group differ between questions only by those who skipped one (assumed known, the worst
   case); a small number of respondents hides the row.
 
-Figures computed from a suppressed count (rates, percentages, intervals, a comparison with
-the previous wave whose count was suppressed) are suppressed with it.
+Figures computed from a suppressed count (rates, percentages, intervals, the comparison with
+the national benchmark or with the rest of the sample, a comparison with the previous wave
+whose count was suppressed) are suppressed with it. A wave's tests_in_family counts every group
+row of the wave, a comparison that could not be made included, so it gives nothing away about
+a withheld count.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ SATISFACTION = Policy(
     "resident_satisfaction", ("survey", "wave_start", "question", "breakdown", "breakdown_value"),
     ("unweighted_n", "dont_know_n"),
     {c: ("unweighted_n",) for c in ("weighted_base", "effective_n", "percent_positive", "ci_lower", "ci_upper",
-                                    "benchmark_difference", "benchmark_significant")},
+                                    "benchmark_difference", "benchmark_significant", "benchmark_statement",
+                                    "difference_from_rest", "difference_p_value", "difference_significant_fdr")},
 )
 # also suppressed when the previous wave's count is (they print that wave's figure, or a difference from it)
 PREVIOUS_WAVE = ("previous_wave_percent", "change_vs_previous_wave", "change_significant", "change_statement")

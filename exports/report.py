@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,24 @@ def survey_name(code: str) -> str:
     return pretty("_".join(parts))
 
 
+def month_label(day: date) -> str:
+    """``February 2021``: a first-of-month date as the month it stands for."""
+    return f"{MONTHS[day.month - 1]} {day.year}"
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def sentence_case(text: str | None) -> str:
+    """The mart's lower-case sentence as the start of a table cell; a dash when there is none."""
+    if text is None:
+        return "–"
+    if text == SUPPRESSED:
+        return WITHHELD
+    return text[:1].upper() + text[1:]
+
+
 def _coordinate(value: float) -> str:
     return f"{value:.1f}"
 
@@ -236,6 +255,8 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
                 f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to {number(row['ci_upper'])}%)")
         if row["benchmark_percent"] is not None:
             text += f", national benchmark {number(row['benchmark_percent'])}%"
+            if row.get("benchmark_fieldwork_month") is not None:
+                text += f" (polled {month_label(row['benchmark_fieldwork_month'])})"
         alt.append(text)
     label = f"{caption}. " + "; ".join(alt) + "."
     return Markup(f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
@@ -380,7 +401,28 @@ def build_waves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for wave in waves.values():
         caption = f"{wave['survey']}, {wave['start']} to {wave['end']}: percentage positive per question"
         wave["chart"] = satisfaction_chart(caption, wave["overall"])
+        # the wave's group comparisons are one family (the same count and level on every group row)
+        family = next((r for r in wave["breakdowns"] if r.get("tests_in_family") is not None), None)
+        wave["tests"] = family["tests_in_family"] if family else None
+        wave["fdr_percent"] = f"{family['fdr_level'] * 100:g}%" if family else None
+        # a national benchmark past its configured age: say when it was polled, and how long before
+        stale = sorted({(r["benchmark_fieldwork_month"], r["benchmark_age_months"]) for r in wave["overall"] if r.get("benchmark_stale")})
+        wave["stale_benchmarks"] = [{"month": month_label(month), "months": age} for month, age in stale]
     return list(waves.values())  # already in SATISFACTION_SQL's order
+
+
+def group_difference(row: dict[str, Any]) -> str:
+    """A group against the rest of its sample, in words: a difference is named only when it is
+    significant after the false discovery rate control of the wave's comparisons."""
+    flag = row.get("difference_significant_fdr")
+    if flag == SUPPRESSED:
+        return WITHHELD
+    if flag is None:
+        return "–"
+    if not flag:
+        return "No clear difference"
+    difference = row["difference_from_rest"]
+    return f"{'Higher' if difference > 0 else 'Lower'} ({'+' if difference > 0 else ''}{number(difference)} points)"
 
 
 def build_periods(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -540,27 +582,32 @@ Open “About this indicator” on a tile for why it matters, the target, how it
     "satisfaction.html.j2": """{% extends "base.html.j2" %}
 {% block content %}
 <p>The share of residents answering positively (for example “very” or “fairly satisfied”), weighted to the population.
-The whisker on each bar is the 95% confidence interval: the true figure is likely to lie within it.
-The diamond marks the national benchmark where there is one. A change is only called a change when it is statistically significant.</p>
+“Don't know” answers are left out of the base: the percentage is of the residents who gave an answer on the scale.
+The whisker on each bar is the 95% confidence interval (a Wilson score interval, on the effective sample size the weighting leaves): the true figure is likely to lie within it.
+A change is only called a change when it is statistically significant.</p>
+<p>The diamond marks the national benchmark where there is one: the Local Government Association's national telephone poll, dated by the month it was taken.
+This survey was not asked the same way, so the comparison is a guide only: compare with caution. No difference from it is called significant.</p>
 <p class="note" id="withheld">[c] marks a figure withheld to protect the people counted: a count of fewer than {{ threshold }} people, or a figure from which such a count could be worked out (the open data marks the same cells <code>c</code>).</p>
 {% for w in waves %}<section class="wave" aria-labelledby="wave-{{ loop.index }}">
 <h2 id="wave-{{ loop.index }}">{{ w.survey }}: {{ w.start }} to {{ w.end }}</h2>
-{{ w.chart }}
+{% for b in w.stale_benchmarks %}<p class="warning benchmark-age"><strong>Old benchmark:</strong> the national figures come from the LGA's telephone poll of {{ b.month }}, {{ b.months }} months before this survey; opinion may have moved since, and the poll was not asked the way this survey was. Compare with caution.</p>
+{% endfor %}{{ w.chart }}
 <table>
 <caption>{{ w.survey }}, {{ w.start }} to {{ w.end }}: all respondents</caption>
 <thead><tr><th scope="col">Question</th><th scope="col">% positive</th><th scope="col">95% confidence interval</th><th scope="col">Respondents</th><th scope="col">Effective sample</th><th scope="col">National benchmark</th><th scope="col">Against benchmark</th><th scope="col">Since the previous wave</th></tr></thead>
 <tbody>
 {% for r in w.overall %}<tr><th scope="row">{{ r.question_text }}</th><td class="n">{{ r.percent_positive | pct }}</td><td class="n">{{ r.ci_lower | pct }} to {{ r.ci_upper | pct }}</td><td class="n">{{ r.unweighted_n | num }}</td><td class="n">{{ r.effective_n | num(0) }}</td>
-<td>{% if r.benchmark_percent is not none %}{{ r.benchmark_percent | pct }} ({{ r.benchmark_round }}){% else %}None available{% endif %}</td>
-<td>{% if r.benchmark_significant is none %}–{% elif r.benchmark_significant == 'c' %}[c]{% elif r.benchmark_significant %}{% if r.percent_positive > r.benchmark_percent %}Significantly higher{% else %}Significantly lower{% endif %}{% else %}No significant difference{% endif %}</td>
+<td>{% if r.benchmark_percent is not none %}{{ r.benchmark_percent | pct }}, polled {{ r.benchmark_fieldwork_month | month }}{% else %}None available{% endif %}</td>
+<td>{{ r.benchmark_statement | sentence }}</td>
 <td>{% if r.change_statement == 'c' %}[c]{% else %}{{ r.change_statement | pretty }}{% endif %}{% if r.change_vs_previous_wave not in (none, 'c') %} ({{ r.change_vs_previous_wave | signed }} points){% endif %}</td></tr>
 {% endfor %}</tbody></table>
 {% if w.breakdowns %}<details><summary>Results by group ({{ w.breakdowns | length }} rows)</summary>
+{% if w.tests %}<p class="comparisons">Each group is compared with the rest of the sample. {{ w.tests | num }} comparisons were made; differences shown as significant allow for that (false discovery rate {{ w.fdr_percent }}).</p>{% endif %}
 <table>
 <caption>{{ w.survey }}, {{ w.start }} to {{ w.end }}: by group</caption>
-<thead><tr><th scope="col">Group</th><th scope="col">Question</th><th scope="col">% positive</th><th scope="col">95% confidence interval</th><th scope="col">Respondents</th></tr></thead>
+<thead><tr><th scope="col">Group</th><th scope="col">Question</th><th scope="col">% positive</th><th scope="col">95% confidence interval</th><th scope="col">Respondents</th><th scope="col">Against the rest of the sample</th></tr></thead>
 <tbody>
-{% for r in w.breakdowns %}<tr><th scope="row">{{ r.breakdown | pretty }}: {{ r.breakdown_value }}</th><td>{{ r.question_text }}</td><td class="n">{{ r.percent_positive | pct }}</td><td class="n">{{ r.ci_lower | pct }} to {{ r.ci_upper | pct }}</td><td class="n">{{ r.unweighted_n | num }}</td></tr>
+{% for r in w.breakdowns %}<tr><th scope="row">{{ r.breakdown | pretty }}: {{ r.breakdown_value }}</th><td>{{ r.question_text }}</td><td class="n">{{ r.percent_positive | pct }}</td><td class="n">{{ r.ci_lower | pct }} to {{ r.ci_upper | pct }}</td><td class="n">{{ r.unweighted_n | num }}</td><td>{{ r | group_difference }}</td></tr>
 {% endfor %}</tbody></table></details>{% endif %}
 </section>
 {% else %}<p>No survey results are in the warehouse yet.</p>
@@ -612,6 +659,9 @@ def _environment() -> jinja2.Environment:
         pretty=pretty,
         quartile=lambda band: QUARTILE.get(band, "quartile not known"),
         signed=lambda v: ("+" if v not in (None, SUPPRESSED) and v > 0 else "") + number(v),
+        month=lambda d: "–" if d is None else month_label(d),
+        sentence=sentence_case,
+        group_difference=group_difference,
     )
     return environment
 

@@ -103,6 +103,16 @@ class FreshnessSettings(_Strict):
     }
 
 
+class SurveySettings(_Strict):
+    """Resident surveys. ``fdr_level``: the false discovery rate at which a group's difference
+    from the rest of the sample is called significant (Benjamini-Hochberg over a wave's group
+    comparisons); 0.05 is the usual level, 0.2 the most allowed. ``benchmark_max_age_months``: a national benchmark
+    polled longer than this before a wave's fieldwork ended is flagged stale."""
+
+    fdr_level: Annotated[float, Field(gt=0, le=0.2)] = 0.05
+    benchmark_max_age_months: Annotated[int, Field(ge=1, le=240)] = 24
+
+
 class Thresholds(_Strict):
     rag_tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 5.0
     no_change_percent: Annotated[float, Field(ge=0, le=100)] = 1.0
@@ -110,6 +120,7 @@ class Thresholds(_Strict):
     row_count_drift_max_share: Annotated[float, Field(gt=0, le=1)] = 0.25
     spc: SpcSettings = SpcSettings()
     freshness: FreshnessSettings = FreshnessSettings()
+    survey: SurveySettings = SurveySettings()
 
 
 IndicatorId = Annotated[str, StringConstraints(pattern=INDICATOR_ID)]

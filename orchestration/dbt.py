@@ -65,6 +65,8 @@ def dbt_vars(config: PipelineConfig) -> dict[str, Any]:
         "spc_min_points_for_limits": thresholds.spc.min_points_for_limits,
         "spc_screen_moving_ranges": thresholds.spc.screen_moving_ranges,
         "spc_rebase_periods": {k: list(v) for k, v in thresholds.spc.rebase_periods.items()},
+        "satisfaction_fdr_level": thresholds.survey.fdr_level,
+        "satisfaction_benchmark_max_age_months": thresholds.survey.benchmark_max_age_months,
     }
 
 

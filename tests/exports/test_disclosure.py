@@ -238,12 +238,28 @@ def _satisfaction_table(seed: int) -> list[dict]:
             groups["all"] = tuple(map(sum, zip(*groups.values())))
             for group, (valid, dont_know) in groups.items():
                 percent = round(100.0 * generator.randint(0, valid) / valid, 2) if valid else None
+                whole = group == "all"
+                p_value = round(generator.random(), 4) if valid and not whole else None
                 rows.append({"survey": "s", "wave_start": wave, "wave_end": wave, "question": question,
-                             "breakdown": "all" if group == "all" else "sex", "breakdown_value": "all" if group == "all" else group,
+                             "breakdown": "all" if whole else "sex", "breakdown_value": "all" if whole else group,
                              "unweighted_n": valid, "dont_know_n": dont_know, "weighted_base": float(valid),
                              "effective_n": float(valid), "percent_positive": percent, "ci_lower": percent, "ci_upper": percent,
-                             "benchmark_difference": None, "benchmark_significant": None, "previous_wave_percent": None,
-                             "change_vs_previous_wave": None, "change_significant": None, "change_statement": "no previous wave"})
+                             "benchmark_percent": 60.0 if whole else None, "benchmark_round": "R28" if whole else None,
+                             "benchmark_fieldwork_month": date(2021, 2, 1) if whole else None,
+                             "benchmark_age_months": 44 + 12 * (wave.year - 2024) if whole else None,
+                             "benchmark_stale": True if whole else None,
+                             "benchmark_difference": percent - 60.0 if whole and percent is not None else None,
+                             "benchmark_significant": False if whole and percent is not None else None,
+                             "benchmark_statement": "no clear difference from the national poll of February 2021 (a different "
+                                                    "method, and 44 months before this survey; compare with caution)"
+                                                    if whole and percent is not None else None,
+                             "previous_wave_percent": None, "change_vs_previous_wave": None, "change_significant": None,
+                             "change_statement": "no previous wave",
+                             "difference_from_rest": float(generator.randint(-30, 30)) if p_value is not None else None,
+                             "difference_p_value": p_value,
+                             "difference_significant_fdr": None if whole else p_value is not None and p_value < 0.01,
+                             "tests_in_family": None if whole else 3 * len(QUESTIONS),
+                             "fdr_level": None if whole else 0.05})
     earlier = {(r["question"], r["breakdown_value"]): r for r in rows if r["wave_start"].year == 2024}
     for row in rows:
         before = earlier.get((row["question"], row["breakdown_value"])) if row["wave_start"].year == 2025 else None
@@ -297,6 +313,10 @@ def test_no_suppressed_respondent_count_can_be_worked_back_across_groups_questio
     for row in published:
         if row["unweighted_n"] == SUPPRESSED:  # a percentage over a withheld base is withheld (a 0% or 100% included)
             assert row["percent_positive"] == row["ci_lower"] == row["weighted_base"] == SUPPRESSED
+            # and so is the group's comparison with the rest of the sample, significant or not
+            assert row["difference_from_rest"] == row["difference_p_value"] == row["difference_significant_fdr"] == SUPPRESSED
+        # the number of comparisons counts every group row, so it is printed and gives nothing away
+        assert row["tests_in_family"] == (None if row["breakdown"] == "all" else 3 * len(QUESTIONS))
         before = previous.get((row["question"], row["breakdown_value"])) if row["wave_start"].year == 2025 else None
         if before and before["unweighted_n"] == SUPPRESSED and row["previous_wave_percent"] is not None:
             assert all(row[c] == SUPPRESSED for c in PREVIOUS_WAVE), row  # the earlier wave's figure, reprinted, gives it back

@@ -83,6 +83,27 @@ def test_no_count_of_one_to_four_people_is_published_and_no_total_gives_one_back
     assert all(r["percent_positive"] == SUPPRESSED for r in satisfaction if r["unweighted_n"] == SUPPRESSED)
 
 
+def test_satisfaction_says_how_old_its_benchmark_is_and_how_many_group_comparisons_were_made(warehouse, tmp_path):
+    write(warehouse, tmp_path / "open-data")
+    satisfaction = read(tmp_path / "open-data" / "resident_satisfaction.csv")
+    whole = [r for r in satisfaction if r["breakdown"] == "all" and r["benchmark_percent"]]
+    # LGA round 28 (February 2021), the only round loaded, against waves of 2024 and 2025: dated, stale, worded with caution
+    assert whole and {r["benchmark_fieldwork_month"] for r in whole} == {"2021-02-01"}
+    assert all(int(r["benchmark_age_months"]) > 24 and r["benchmark_stale"] == "true" for r in whole)
+    assert all("(a different method, and " in r["benchmark_statement"] and "significant" not in r["benchmark_statement"]
+               for r in whole)
+    groups = [r for r in satisfaction if r["breakdown"] != "all"]
+    for wave in {(r["survey"], r["wave_start"]) for r in groups}:
+        family = [r for r in groups if (r["survey"], r["wave_start"]) == wave]
+        assert {r["tests_in_family"] for r in family} == {str(len(family))} and {r["fdr_level"] for r in family} == {"0.05"}
+    assert all(r[c] == SUPPRESSED for r in groups if r["unweighted_n"] == SUPPRESSED
+               for c in ("difference_from_rest", "difference_p_value", "difference_significant_fdr"))
+    # Benjamini-Hochberg keeps fewer differences than testing each at 5% would
+    shown = [r for r in groups if r["difference_p_value"] not in ("", SUPPRESSED)]
+    significant = sum(r["difference_significant_fdr"] == "true" for r in shown)
+    assert 0 < significant < sum(float(r["difference_p_value"]) < 0.05 for r in shown)
+
+
 def test_published_numbers_equal_the_marts(warehouse, tmp_path):
     write(warehouse, tmp_path / "open-data")
     with duckdb.connect(str(warehouse), read_only=True) as connection:

@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from exports.controlled_counts import controlled
 from exports.report import write_report
 
 COUNCIL = "E08000009"
@@ -236,7 +237,52 @@ def test_the_satisfaction_page_shows_each_wave_with_confidence_intervals(report,
     for value, lower, upper, _ in rows:
         assert f"{value:.1f}% (95% confidence interval {lower:.1f}% to {upper:.1f}%)" in label
     assert len(charts[0].find_elements(By.CSS_SELECTOR, ".whisker")) == len(rows)
-    assert "[c] marks a figure withheld to protect the people counted" in browser.find_element(By.TAG_NAME, "main").text
+    text = browser.find_element(By.TAG_NAME, "main").text
+    assert "[c] marks a figure withheld to protect the people counted" in text
+    assert "“Don't know” answers are left out of the base" in text
+    assert "Wilson score interval" in text
+
+
+def test_the_satisfaction_page_dates_the_benchmark_and_never_calls_a_difference_from_it_significant(report, browser, warehouse):
+    """The LGA's national telephone poll of February 2021 is years older than every wave: each
+    wave says so, the table says when it was polled, and the comparison is worded with caution."""
+    folder, _ = report
+    assert open_page(browser, folder, "satisfaction.html") == []
+    text = browser.find_element(By.TAG_NAME, "main").text
+    assert "ignificantly higher" not in text and "ignificantly lower" not in text
+    stale = query(warehouse, "SELECT DISTINCT survey, wave_start, benchmark_age_months FROM marts.resident_satisfaction "
+                             "WHERE benchmark_stale ORDER BY survey, wave_start DESC")
+    assert stale and all(age > 24 for *_, age in stale)  # round 28 (February 2021) against waves of 2024 and 2025
+    warnings = [w.text for w in browser.find_elements(By.CSS_SELECTOR, ".wave .benchmark-age")]
+    assert len(warnings) == len(stale)
+    assert {w for w in warnings} == {f"Old benchmark: the national figures come from the LGA's telephone poll of February 2021, "
+                                     f"{age} months before this survey; opinion may have moved since, and the poll was not "
+                                     f"asked the way this survey was. Compare with caution." for *_, age in stale}
+    statements = query(warehouse, "SELECT DISTINCT benchmark_statement FROM marts.resident_satisfaction "
+                                  "WHERE breakdown = 'all' AND benchmark_statement IS NOT NULL")
+    assert statements and all(s.endswith("months before this survey; compare with caution)") for (s,) in statements)
+    for (statement,) in statements:
+        assert statement[:1].upper() + statement[1:] in text
+    assert "67.0%, polled February 2021" in text
+
+
+def test_the_by_group_tables_say_how_many_comparisons_were_made_and_allow_for_them(report, warehouse):
+    folder, _ = report
+    page = (folder / "satisfaction.html").read_text(encoding="utf-8")
+    families = query(warehouse, "SELECT survey, wave_start, max(tests_in_family), min(tests_in_family), "
+                                "count(*) FILTER (WHERE difference_significant_fdr), "
+                                "count(*) FILTER (WHERE difference_p_value < 0.05) FROM marts.resident_satisfaction "
+                                "WHERE breakdown <> 'all' GROUP BY ALL ORDER BY survey, wave_start DESC")
+    assert families and all(most == least for _, _, most, least, *_ in families)
+    sentences = re.findall(r"(\d[\d,]*) comparisons were made; differences shown as significant allow for that "
+                           r"\(false discovery rate 5%\)\.", page)
+    assert [int(n.replace(",", "")) for n in sentences] == [m for _, _, m, *_ in families]
+    # the control matters: fewer differences survive it than a test at 5% each would call significant
+    assert sum(f[4] for f in families) < sum(f[5] for f in families)
+    shown = re.findall(r"<td>(Higher|Lower) \([+-][\d.]+ points\)</td>", page)
+    with duckdb.connect(str(warehouse), read_only=True) as connection:  # what the disclosure policy lets through
+        published = controlled(connection, "resident_satisfaction", 5).rows
+    assert len(shown) == sum(r["difference_significant_fdr"] is True for r in published) > 0
 
 
 def test_the_complaints_page_shows_each_period_per_service(report, browser, warehouse):

@@ -27,6 +27,9 @@ def test_valid_config_loads_with_defaults(tmp_path):
     assert config.lginform.batch_size == 10
     assert config.thresholds.spc.run_length == 7
     assert config.thresholds.spc.screen_moving_ranges is False
+    # resident surveys: a 5% false discovery rate, a benchmark stale after two years
+    assert config.thresholds.survey.fdr_level == 0.05
+    assert config.thresholds.survey.benchmark_max_age_months == 24
 
 
 def test_the_council_template_and_the_demo_settings_are_both_valid():
@@ -51,6 +54,10 @@ def test_the_council_template_and_the_demo_settings_are_both_valid():
         (VALID.replace('["3281", "90001"]', '["3281", "abc"]'), "lginform.metric_types.1"),
         (VALID.replace("areas: [E08000009,", "areas: [not a code!,"), "lginform.areas"),
         (VALID + "thresholds:\n  spc:\n    rebase_periods: {abc: [fin_2020_21]}\n", "thresholds.spc.rebase_periods.abc"),
+        (VALID + "thresholds:\n  survey:\n    fdr_level: 0\n", "thresholds.survey.fdr_level"),
+        (VALID + "thresholds:\n  survey:\n    fdr_level: 0.5\n", "thresholds.survey.fdr_level"),
+        (VALID + "thresholds:\n  survey:\n    benchmark_max_age_months: 0\n", "thresholds.survey.benchmark_max_age_months"),
+        (VALID + "thresholds:\n  survey:\n    benchmark_max_age_months: two years\n", "thresholds.survey.benchmark_max_age_months"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, change, named):

@@ -21,6 +21,8 @@ def test_build_args_pass_the_thresholds_of_pipeline_yml_as_vars():
     assert passed["council"] == "E08000009"
     assert passed["spc_run_length"] == config.thresholds.spc.run_length == 7
     assert passed["comparison_groups"] == ["AllLaInCountry_England", "Trafford_CIPFA_Near_Neighbours"]
+    assert passed["satisfaction_fdr_level"] == config.thresholds.survey.fdr_level == 0.05
+    assert passed["satisfaction_benchmark_max_age_months"] == config.thresholds.survey.benchmark_max_age_months == 24
     # every var has a default in dbt_project.yml, so dbt run by hand behaves the same
     import yaml
 
