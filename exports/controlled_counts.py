@@ -6,9 +6,14 @@ the same figures and comparing them gives nothing back. What a reader is assumed
 (the relations handed to exports/disclosure.py):
 
 - complaints_summary: themes add up to their service's row, services to the council's; in a
-  row, decided = upheld + not upheld, and answered = within target + late at each stage (the
-  complements are counts of people, never printed); a small number received hides the whole
-  row, a small number decided hides upheld, a small number answered hides within target.
+  row, due = on time + late at each stage (late includes the overdue not yet answered),
+  decided = upheld + not upheld at each stage and for the Ombudsman, and escalations to the
+  Ombudsman = decided + not (yet) decided (the complements are counts of people, never
+  printed); a row's same_months_previous_year_received is part of the previous year's
+  received in the same row key (all of it when the year is complete), the other months being
+  the complement; a small number received hides the whole row (and the same months of it
+  printed a year later), a small number due hides on time, a small number decided hides
+  upheld, a small number of escalations hides the Ombudsman's decisions.
 - resident_satisfaction: each breakdown's groups add up to the whole sample, per question;
   in a row, valid answers + don't know = respondents to the question; the respondents of a
   group differ between questions only by those who skipped one (assumed known, the worst
@@ -43,13 +48,23 @@ class Policy:
 
 COMPLAINTS = Policy(
     "complaints_summary", ("period_id", "service", "theme"),
-    ("received", "stage_1_answered", "stage_1_within_target", "stage_2_answered", "stage_2_within_target", "decided", "upheld",
+    ("received", "same_months_previous_year_received", "stage_1_due", "stage_1_on_time", "stage_2_due", "stage_2_on_time",
+     "stage_1_decided", "stage_1_upheld", "stage_2_decided", "stage_2_upheld", "ombudsman_decided", "ombudsman_upheld",
      "ombudsman_escalations"),
     {"received_per_10000_residents": ("received",),
-     "stage_1_percent_within_target": ("stage_1_answered", "stage_1_within_target"),
-     "stage_2_percent_within_target": ("stage_2_answered", "stage_2_within_target"),
-     "percent_upheld": ("decided", "upheld")},
+     "stage_1_percent_on_time": ("stage_1_due", "stage_1_on_time"),
+     "stage_2_percent_on_time": ("stage_2_due", "stage_2_on_time"),
+     "stage_1_percent_upheld": ("stage_1_decided", "stage_1_upheld"),
+     "stage_2_percent_upheld": ("stage_2_decided", "stage_2_upheld"),
+     "ombudsman_percent_upheld": ("ombudsman_decided", "ombudsman_upheld")},
 )
+# in a row: (the complement, never printed; the whole; the printed part)
+COMPLEMENTS = (("stage_1_late", "stage_1_due", "stage_1_on_time"),
+               ("stage_2_late", "stage_2_due", "stage_2_on_time"),
+               ("stage_1_not_upheld", "stage_1_decided", "stage_1_upheld"),
+               ("stage_2_not_upheld", "stage_2_decided", "stage_2_upheld"),
+               ("ombudsman_not_upheld", "ombudsman_decided", "ombudsman_upheld"),
+               ("ombudsman_not_decided", "ombudsman_escalations", "ombudsman_decided"))
 SATISFACTION = Policy(
     "resident_satisfaction", ("survey", "wave_start", "question", "breakdown", "breakdown_value"),
     ("unweighted_n", "dont_know_n"),
@@ -118,20 +133,42 @@ def _additive(model: Table, total: Hashable, parts: Sequence[Hashable], column: 
         model.relate({cells[0]: 1, **{c: -1 for c in cells[1:]}})
 
 
+def previous_financial_year(period_id: str) -> str | None:
+    """fin_2024_25 for fin_2025_26 (None for any other kind of period)."""
+    if not (period_id.startswith("fin_") and len(period_id) == 11 and period_id[4:8].isdigit()):
+        return None
+    year = int(period_id[4:8]) - 1
+    return f"fin_{year}_{(year + 1) % 100:02d}"
+
+
 def _complaints_model(rows: dict[tuple, dict[str, Any]]) -> Table:
     # the number received is the headline: hide a stage's or an outcome's count first
     model = Table(cost={"received": 10})
-    complements = (("stage_1_late", "stage_1_answered", "stage_1_within_target"),
-                   ("stage_2_late", "stage_2_answered", "stage_2_within_target"),
-                   ("not_upheld", "decided", "upheld"))
     for key, row in rows.items():
         for column in COMPLAINTS.counts:
-            _count(model, key, column, row[column])
-        for hidden, whole, part in complements:
+            if row.get(column) is not None:  # no previous year: nothing printed, nothing to withhold
+                _count(model, key, column, row[column])
+        for hidden, whole, part in COMPLEMENTS:
             _count(model, key, hidden, (row[whole] or 0) - (row[part] or 0), printed=False)
             model.relate({(key, whole): 1, (key, part): -1, (key, hidden): -1})
             model.within[(key, whole)] = [(key, part), (key, hidden)]
-        model.within[(key, "received")] = [(key, c) for c in (*COMPLAINTS.counts[1:], *(h for h, _, _ in complements))]
+        model.within[(key, "ombudsman_escalations")] += [(key, "ombudsman_upheld"), (key, "ombudsman_not_upheld")]
+        model.within[(key, "received")] = [(key, c) for c in (*COMPLAINTS.counts[2:], *(h for h, _, _ in COMPLEMENTS))]
+    for key, row in rows.items():  # the same months a year earlier: part (or all) of that year's received
+        period, service, theme = key
+        earlier = (previous_financial_year(period), service, theme)
+        if row.get("same_months_previous_year_received") is None or earlier not in rows:
+            continue
+        same = (key, "same_months_previous_year_received")
+        other_months = (rows[earlier]["received"] or 0) - row[same[1]]
+        if row.get("period_complete") is True and other_months == 0:  # the whole previous year, reprinted
+            model.relate({(earlier, "received"): 1, same: -1})
+        else:
+            other = (key, "other_months_previous_year")
+            _count(model, key, other[1], other_months, printed=False)
+            model.relate({(earlier, "received"): 1, same: -1, other: -1})
+            model.within[(earlier, "received")].append(other)
+        model.within[(earlier, "received")].append(same)
     parts: dict[tuple, list[tuple]] = {}
     for period, service, theme in rows:
         if theme != "all":

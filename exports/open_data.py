@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from exports.controlled_counts import POLICIES, controlled_columns, controlled
+from exports.controlled_counts import COMPLAINTS, POLICIES, controlled_columns, controlled
 from exports.disclosure import SUPPRESSED
 from exports.publish import staged_folder, write_csv
 from lgperf.settings import DBT_PROJECT_DIR
@@ -114,12 +114,15 @@ RESOURCES = (
     ),
     PublicResource(
         "complaints_summary", "Complaints by period, service and theme", "complaints_summary",
-        ("period_id", "service", "theme", "received", "received_per_10000_residents", "stage_1_answered",
-         "stage_1_within_target", "stage_1_percent_within_target", "stage_2_answered", "stage_2_within_target",
-         "stage_2_percent_within_target", "decided", "upheld", "percent_upheld", "ombudsman_escalations"),
+        ("period_id", "service", "theme", "coverage_start", "coverage_end", "period_complete", "coverage_label",
+         "received", "received_per_10000_residents", "same_months_previous_year_received",
+         "stage_1_due", "stage_1_on_time", "stage_1_percent_on_time", "stage_2_due", "stage_2_on_time",
+         "stage_2_percent_on_time", "stage_1_decided", "stage_1_upheld", "stage_1_percent_upheld", "stage_2_decided",
+         "stage_2_upheld", "stage_2_percent_upheld", "ombudsman_escalations", "ombudsman_decided", "ombudsman_upheld",
+         "ombudsman_percent_upheld"),
         ("period_id", "service", "theme"),
-        {"received": COUNT, "stage_1_percent_within_target": PERCENT, "stage_2_percent_within_target": PERCENT,
-         "percent_upheld": PERCENT},
+        {"coverage_start": {"required": True}, "coverage_end": {"required": True}, "period_complete": {"required": True},
+         **{c: COUNT for c in COMPLAINTS.counts}, **{c: PERCENT for c in COMPLAINTS.derived if "_percent_" in c}},
     ),
 )
 
@@ -202,8 +205,11 @@ def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequen
              "not be quoted or published as statistics. " if demo else "")
             + "Published by the council's performance pipeline (lgperf). Indicator values come from LG Inform "
             "(Local Government Association) and the council's own published files; satisfaction and complaints from "
-            f"the council's surveys and case records. Counts of 1 to {threshold - 1} people, and any figure that would "
-            f"reveal one, are shown as '{SUPPRESSED}'. Text that a spreadsheet would run as a formula starts with an apostrophe."
+            "the council's surveys and case records. A complaints year not yet complete says which months it covers "
+            "(period_complete false, coverage_label such as 'April to December 2025 (year to date)') and is compared "
+            "with the same months of the previous year (same_months_previous_year_received), not the whole of it. "
+            f"Counts of 1 to {threshold - 1} people, and any figure that would reveal one, are shown as '{SUPPRESSED}'. "
+            "Text that a spreadsheet would run as a formula starts with an apostrophe."
         ),
         "licenses": [LICENCE],
         "sources": [

@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -425,12 +426,27 @@ def group_difference(row: dict[str, Any]) -> str:
     return f"{'Higher' if difference > 0 else 'Lower'} ({'+' if difference > 0 else ''}{number(difference)} points)"
 
 
+def change_percent(now: int | str | None, before: int | str | None) -> float | str | None:
+    """The percentage change from ``before`` to ``now`` (1 decimal, half away from zero); withheld
+    when either count is; None when there is nothing to compare with (no count, or 0 before)."""
+    if SUPPRESSED in (now, before):
+        return SUPPRESSED
+    if now is None or not before:
+        return None
+    change = Decimal(100 * (now - before)) / Decimal(before)
+    return float(change.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def build_periods(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per period (newest first): the service totals, the council total, the themes per service."""
+    """Per period (newest first): what it covers, the service totals, the council total, the
+    themes per service; each row with its change on the same months of the previous year."""
     periods: dict[str, dict[str, Any]] = {}
     for row in rows:
-        period = periods.setdefault(row["period_id"], {"period_id": row["period_id"], "label": row["period_label"],
-                                                       "services": [], "total": None, "themes": []})
+        row = {**row, "change": change_percent(row["received"], row["same_months_previous_year_received"])}
+        period = periods.setdefault(row["period_id"], {
+            "period_id": row["period_id"], "label": row["period_label"], "coverage": row["coverage_label"],
+            "complete": row["period_complete"], "title": f"{row['period_label']}: {row['coverage_label']}",
+            "services": [], "total": None, "themes": []})
         if row["service"] == "all":
             period["total"] = row
         elif row["theme"] == "all":
@@ -438,7 +454,7 @@ def build_periods(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             period["themes"].append(row)
     for period in periods.values():
-        period["chart"] = complaints_chart(f"Complaints received per service, {period['label']}", period["services"])
+        period["chart"] = complaints_chart(f"Complaints received per service, {period['title']}", period["services"])
     return list(periods.values())
 
 
@@ -616,28 +632,34 @@ This survey was not asked the same way, so the comparison is a guide only: compa
 """,
     "complaints.html.j2": """{% extends "base.html.j2" %}
 {% block content %}
-<p>Complaints received per service, how many were answered within the target time at each stage,
-how many were upheld (fully or in part), and how many went on to the Local Government and Social Care Ombudsman.</p>
+<p>Complaints received per service; how many of the responses due at each stage were on time; how many of the
+council's stage 1 and stage 2 decisions upheld the complaint (fully or in part); and how many went on to the Local
+Government and Social Care Ombudsman, whose decisions are shown apart from the council's.</p>
+<p class="note" id="definitions">A response is due once it has been given or its due date has passed: a complaint still
+unanswered after its due date counts as late. A year that is not yet complete shows the months it covers and is
+compared with the same months of the previous year, not with the whole of it.</p>
 <p class="note" id="withheld">[c] marks a figure withheld to protect the people counted: a count of fewer than {{ threshold }} people, or a figure from which such a count could be worked out (the open data marks the same cells <code>c</code>).</p>
 {% for p in periods %}<section class="period-section" aria-labelledby="period-{{ p.period_id }}">
-<h2 id="period-{{ p.period_id }}">{{ p.label }}</h2>
-{% if p.total %}<p>In total {{ p.total.received | num }} complaints were received{% if p.total.received_per_10000_residents is not none %} ({{ p.total.received_per_10000_residents | num }} per 10,000 residents){% endif %};
-{{ p.total.stage_1_percent_within_target | pct }} of stage 1 answers were on time; {{ p.total.percent_upheld | pct }} were upheld;
-{{ p.total.ombudsman_escalations | num }} went to the Ombudsman.</p>{% endif %}
+<h2 id="period-{{ p.period_id }}">{{ p.title }}</h2>
+{% if not p.complete %}<p><strong>Year to date:</strong> {{ p.label }} is not complete; these figures cover {{ p.coverage | replace(' (year to date)', '') }} only.</p>{% endif %}
+{% if p.total %}{% set t = p.total %}<p>In total {{ t.received | num }} complaints were received{% if t.received_per_10000_residents is not none %} ({{ t.received_per_10000_residents | num }} per 10,000 residents{% if not p.complete %} in these months{% endif %}){% endif %}{% if t.same_months_previous_year_received is not none %}, against {{ t.same_months_previous_year_received | num }} in {{ 'the previous year' if p.complete else 'the same months of the previous year' }}{% if t.change is not none %} ({{ t.change | signed }}%){% endif %}{% endif %}.
+{{ t.stage_1_percent_on_time | pct }} of the stage 1 responses due were on time and {{ t.stage_2_percent_on_time | pct }} at stage 2;
+{{ t.stage_1_percent_upheld | pct }} of stage 1 decisions and {{ t.stage_2_percent_upheld | pct }} of stage 2 decisions upheld the complaint.
+{{ t.ombudsman_escalations | num }} went to the Ombudsman{% if t.ombudsman_percent_upheld is not none %}, which upheld {{ t.ombudsman_percent_upheld | pct }} of those it decided{% endif %}.</p>{% endif %}
 {% if p.services and p.services | selectattr('received_per_10000_residents', 'none') | list | length == p.services | length %}<p>The rate per 10,000 residents is not available for this period: the warehouse has no population figure for it.</p>{% endif %}
 {{ p.chart }}
 <table>
-<caption>Complaints per service, {{ p.label }}</caption>
-<thead><tr><th scope="col">Service</th><th scope="col">Received</th><th scope="col">Per 10,000 residents</th><th scope="col">Stage 1 answered on time</th><th scope="col">Stage 2 answered on time</th><th scope="col">Upheld</th><th scope="col">To the Ombudsman</th></tr></thead>
+<caption>Complaints per service, {{ p.title }}</caption>
+<thead><tr><th scope="col">Service</th><th scope="col">Received</th><th scope="col">{{ 'Previous year' if p.complete else 'Same months, previous year' }}</th><th scope="col">Change</th><th scope="col">Per 10,000 residents</th><th scope="col">Stage 1 on time (of those due)</th><th scope="col">Stage 2 on time (of those due)</th><th scope="col">Stage 1 upheld</th><th scope="col">Stage 2 upheld</th><th scope="col">Upheld by the Ombudsman</th><th scope="col">To the Ombudsman</th></tr></thead>
 <tbody>
-{% for r in p.services + ([p.total] if p.total else []) %}<tr><th scope="row">{{ 'All services' if r.service == 'all' else r.service }}</th><td class="n">{{ r.received | num }}</td><td class="n">{{ r.received_per_10000_residents | num }}</td><td class="n">{{ r.stage_1_percent_within_target | pct }}</td><td class="n">{{ r.stage_2_percent_within_target | pct }}</td><td class="n">{{ r.percent_upheld | pct }}</td><td class="n">{{ r.ombudsman_escalations | num }}</td></tr>
+{% for r in p.services + ([p.total] if p.total else []) %}<tr><th scope="row">{{ 'All services' if r.service == 'all' else r.service }}</th><td class="n">{{ r.received | num }}</td><td class="n">{{ r.same_months_previous_year_received | num }}</td><td class="n">{% if r.change is none %}–{% else %}{{ r.change | signed }}{% if r.change != 'c' %}%{% endif %}{% endif %}</td><td class="n">{{ r.received_per_10000_residents | num }}</td><td class="n">{{ r.stage_1_percent_on_time | pct }}</td><td class="n">{{ r.stage_2_percent_on_time | pct }}</td><td class="n">{{ r.stage_1_percent_upheld | pct }}</td><td class="n">{{ r.stage_2_percent_upheld | pct }}</td><td class="n">{{ r.ombudsman_percent_upheld | pct }}</td><td class="n">{{ r.ombudsman_escalations | num }}</td></tr>
 {% endfor %}</tbody></table>
 {% if p.themes %}<details><summary>What the complaints were about, per service ({{ p.themes | length }} rows)</summary>
 <table>
-<caption>Complaint themes per service, {{ p.label }}</caption>
-<thead><tr><th scope="col">Service</th><th scope="col">Theme</th><th scope="col">Received</th><th scope="col">Upheld</th></tr></thead>
+<caption>Complaint themes per service, {{ p.title }}</caption>
+<thead><tr><th scope="col">Service</th><th scope="col">Theme</th><th scope="col">Received</th><th scope="col">Stage 1 upheld</th></tr></thead>
 <tbody>
-{% for r in p.themes %}<tr><th scope="row">{{ r.service }}</th><td>{{ r.theme }}</td><td class="n">{{ r.received | num }}</td><td class="n">{{ r.percent_upheld | pct }}</td></tr>
+{% for r in p.themes %}<tr><th scope="row">{{ r.service }}</th><td>{{ r.theme }}</td><td class="n">{{ r.received | num }}</td><td class="n">{{ r.stage_1_percent_upheld | pct }}</td></tr>
 {% endfor %}</tbody></table></details>{% endif %}
 </section>
 {% else %}<p>No complaints data is in the warehouse yet.</p>

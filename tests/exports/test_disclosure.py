@@ -3,7 +3,9 @@ by an attacker written here from what the tables print (not from the code that s
 no suppressed cell, and no small hidden count, with only one possible value.
 
 The attacker knows: themes add up to services and services to the council (every count column);
-upheld <= decided and within target <= answered in a row; every count is a whole number >= 0; for
+in a row, on time <= due at each stage, upheld <= decided at each stage and for the Ombudsman,
+Ombudsman decisions <= escalations; a part year's same months of the previous year <= that
+year's received in the same row key (equal for a whole year); every count is a whole number >= 0; for
 satisfaction, each breakdown's groups add up to the whole sample per question and column, and
 valid + don't know is the same for every question of a group (nobody skipped one).
 """
@@ -22,7 +24,11 @@ from exports.controlled_counts import COMPLAINTS, PREVIOUS_WAVE, SATISFACTION, c
 from exports.disclosure import SUPPRESSED, Table, suppress
 
 THRESHOLD = 5
-PAIRS = (("stage_1_answered", "stage_1_within_target"), ("stage_2_answered", "stage_2_within_target"), ("decided", "upheld"))
+PAIRS = (("stage_1_due", "stage_1_on_time"), ("stage_2_due", "stage_2_on_time"),  # (whole, part): part <= whole, in a row
+         ("stage_1_decided", "stage_1_upheld"), ("stage_2_decided", "stage_2_upheld"),
+         ("ombudsman_decided", "ombudsman_upheld"), ("ombudsman_escalations", "ombudsman_decided"))
+PERIODS = ("fin_2024_25", "fin_2025_26")  # a whole year, then a year to date compared with its same months
+SAME = "same_months_previous_year_received"
 
 
 # -- an integer search over what a table prints ---------------------------------------------------
@@ -32,6 +38,7 @@ class Attack:
 
     def __init__(self) -> None:
         self.unknowns: list[str] = []
+        self.printed: dict[str, int] = {}  # unknowns the table prints: fixed to their value
         self.equalities: list[tuple[dict[str, int], int]] = []  # sum(k * x) = constant
         self.orders: list[tuple[str, str]] = []  # x <= y (names), with printed values as fixed unknowns
 
@@ -54,45 +61,114 @@ class Attack:
                         found[other].add(solution[other])
         return found
 
-    def _solve(self, fixed: dict[str, int], ceiling: int) -> dict[str, int] | None:
-        bounds = {u: (fixed[u], fixed[u]) if u in fixed else (0, ceiling) for u in self.unknowns}
-        return self._search(bounds)
+    def differences(self, a: str, b: str, ceiling: int, enough: int = 2) -> set[int]:
+        """The possible values of a - b (the search stops at ``enough``)."""
+        found: set[int] = set()
+        for gap in sorted(range(-ceiling, ceiling + 1), key=abs):
+            if len(found) >= enough:
+                break
+            if self._solve({}, ceiling, [({a: 1, b: -1}, gap)]) is not None:
+                found.add(gap)
+        return found
 
-    def _tighten(self, bounds: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]] | None:
-        changed = True
-        while changed:
-            changed = False
-            for terms, constant in self.equalities:
+    def _solve(self, fixed: dict[str, int], ceiling: int,
+               extra: list[tuple[dict[str, int], int]] = ()) -> dict[str, int] | None:
+        if any(u in self.printed and fixed[u] != self.printed[u] for u in fixed):
+            return None
+        # the printed values substituted: the search runs over what is not printed
+        free = [u for u in self.unknowns if u not in self.printed]
+        bounds = {u: (fixed[u], fixed[u]) if u in fixed else (0, ceiling) for u in free}
+        equalities = []
+        for terms, constant in [*self.equalities, *extra]:
+            rest = {n: k for n, k in terms.items() if n not in self.printed}
+            constant -= sum(k * self.printed[n] for n, k in terms.items() if n in self.printed)
+            if rest:
+                equalities.append((rest, constant))
+            elif constant:
+                return None
+        orders = []
+        for small, large in self.orders:
+            if small in self.printed and large in self.printed:
+                if self.printed[small] > self.printed[large]:
+                    return None
+            elif small in self.printed:
+                bounds[large] = (max(bounds[large][0], self.printed[small]), bounds[large][1])
+            elif large in self.printed:
+                bounds[small] = (bounds[small][0], min(bounds[small][1], self.printed[large]))
+            else:
+                orders.append((small, large))
+        if any(low > high for low, high in bounds.values()):
+            return None
+        solution = self._search(bounds, self._system(equalities, orders))
+        return None if solution is None else {**self.printed, **solution}
+
+    @staticmethod
+    def _system(equalities, orders) -> tuple[list, dict[str, list[int]]]:
+        constraints = [("=", terms, constant) for terms, constant in equalities]
+        constraints += [("<=", {small: 1, large: 1}, (small, large)) for small, large in orders]
+        watching: dict[str, list[int]] = {}
+        for index, (_, terms, _) in enumerate(constraints):
+            for name in terms:
+                watching.setdefault(name, []).append(index)
+        return constraints, watching
+
+    @staticmethod
+    def _tighten(bounds: dict[str, tuple[int, int]], system, changed: str | None = None) -> dict[str, tuple[int, int]] | None:
+        """Bounds propagation: each constraint is revisited only when a bound it reads moved."""
+        constraints, watching = system
+        queue = list(range(len(constraints))) if changed is None else list(watching.get(changed, ()))
+        queued = set(queue)
+        while queue:
+            index = queue.pop()
+            queued.discard(index)
+            kind, terms, constant = constraints[index]
+            moved = []
+            if kind == "<=":
+                small, large = constant
+                if bounds[small][1] > bounds[large][1]:
+                    bounds[small] = (bounds[small][0], bounds[large][1])
+                    moved.append(small)
+                if bounds[large][0] < bounds[small][0]:
+                    bounds[large] = (bounds[small][0], bounds[large][1])
+                    moved.append(large)
+                if bounds[small][0] > bounds[small][1] or bounds[large][0] > bounds[large][1]:
+                    return None
+            else:
+                lows = {o: min(c * bounds[o][0], c * bounds[o][1]) for o, c in terms.items()}
+                highs = {o: max(c * bounds[o][0], c * bounds[o][1]) for o, c in terms.items()}
+                total_low, total_high = sum(lows.values()), sum(highs.values())
                 for name, k in terms.items():
-                    rest_low = sum(min(c * bounds[o][0], c * bounds[o][1]) for o, c in terms.items() if o != name)
-                    rest_high = sum(max(c * bounds[o][0], c * bounds[o][1]) for o, c in terms.items() if o != name)
+                    rest_low, rest_high = total_low - lows[name], total_high - highs[name]
                     low, high = sorted(((constant - rest_high) / k, (constant - rest_low) / k))
-                    new = (max(bounds[name][0], -(-low // 1)), min(bounds[name][1], high // 1))
+                    new = (max(bounds[name][0], int(-(-low // 1))), min(bounds[name][1], int(high // 1)))
                     if new[0] > new[1]:
                         return None
                     if new != bounds[name]:
-                        bounds[name], changed = (int(new[0]), int(new[1])), True
-            for small, large in self.orders:
-                if bounds[small][1] > bounds[large][1]:
-                    bounds[small], changed = (bounds[small][0], bounds[large][1]), True
-                if bounds[large][0] < bounds[small][0]:
-                    bounds[large], changed = (bounds[small][0], bounds[large][1]), True
-                if bounds[small][0] > bounds[small][1] or bounds[large][0] > bounds[large][1]:
-                    return None
+                        bounds[name] = new
+                        moved.append(name)
+                        lows[name], highs[name] = min(k * new[0], k * new[1]), max(k * new[0], k * new[1])
+                        total_low, total_high = sum(lows.values()), sum(highs.values())
+            for name in moved:
+                for other in watching[name]:
+                    if other not in queued:
+                        queued.add(other)
+                        queue.append(other)
         return bounds
 
-    def _search(self, bounds: dict[str, tuple[int, int]]) -> dict[str, int] | None:
-        bounds = self._tighten(dict(bounds))
+    def _search(self, bounds: dict[str, tuple[int, int]], system, changed: str | None = None) -> dict[str, int] | None:
+        bounds = self._tighten(dict(bounds), system, changed)
         if bounds is None:
             return None
-        open_ = [u for u in self.unknowns if bounds[u][0] < bounds[u][1]]
+        open_ = [u for u in bounds if bounds[u][0] < bounds[u][1]]
         if not open_:
             solution = {u: b[0] for u, b in bounds.items()}
-            ok = all(sum(k * solution[n] for n, k in t.items()) == c for t, c in self.equalities)
-            return solution if ok and all(solution[a] <= solution[b] for a, b in self.orders) else None
+            constraints, _ = system
+            ok = all(sum(k * solution[n] for n, k in t.items()) == c for kind, t, c in constraints if kind == "=")
+            return solution if ok and all(solution[a] <= solution[b] for kind, _, (a, b) in
+                                          (c for c in constraints if c[0] == "<=")) else None
         name = min(open_, key=lambda u: bounds[u][1] - bounds[u][0])
         for value in range(bounds[name][0], bounds[name][1] + 1):
-            result = self._search({**bounds, name: (value, value)})
+            result = self._search({**bounds, name: (value, value)}, system, name)
             if result is not None:
                 return result
         return None
@@ -102,122 +178,224 @@ def _attack_complaints(published: list[dict], truth: list[dict]) -> list[str]:
     """Every suppressed count, and every small complement, that the search pins to one value."""
     attack, names, true_values = Attack(), {}, {}
     for row, real in zip(published, truth):
-        key = (row["service"], row["theme"])
+        key = (row["period_id"], row["service"], row["theme"])
         for column in COMPLAINTS.counts:
+            if real[column] is None:  # no previous year: nothing printed
+                continue
             name = f"{key}:{column}"
             attack.unknown(name)
             names[name] = row[column] == SUPPRESSED
             true_values[name] = real[column]
             if row[column] != SUPPRESSED:
-                attack.equalities.append(({name: 1}, row[column]))
+                attack.printed[name] = row[column]
         for whole, part in PAIRS:
             attack.orders.append((f"{key}:{part}", f"{key}:{whole}"))
-    for column in COMPLAINTS.counts:
-        services = sorted({r["service"] for r in published} - {"all"})
-        for service in services:
-            themes = [f"{(service, r['theme'])}:{column}" for r in published if r["service"] == service and r["theme"] != "all"]
-            attack.equalities.append(({f"{(service, 'all')}:{column}": 1, **{t: -1 for t in themes}}, 0))
-        attack.equalities.append(({f"{('all', 'all')}:{column}": 1, **{f"{(s, 'all')}:{column}": -1 for s in services}}, 0))
+    same_months = []  # (the same months, the previous year's received, whether that is all of it)
+    for row in published:
+        key = (row["period_id"], row["service"], row["theme"])
+        earlier = f"{(PERIODS[0], row['service'], row['theme'])}:received"
+        if row["period_id"] == PERIODS[1] and earlier in names:
+            same_months.append((f"{key}:{SAME}", earlier))
+            if row["period_complete"]:
+                attack.equalities.append(({f"{key}:{SAME}": 1, earlier: -1}, 0))
+            else:
+                attack.orders.append((f"{key}:{SAME}", earlier))
+    for period in PERIODS:
+        for column in COMPLAINTS.counts:
+            rows = [r for r in published if r["period_id"] == period]
+            services = sorted({r["service"] for r in rows} - {"all"})
+            for service in services:
+                themes = [f"{(period, service, r['theme'])}:{column}" for r in rows if r["service"] == service and r["theme"] != "all"]
+                equation = {f"{(period, service, 'all')}:{column}": 1, **{t: -1 for t in themes}}
+                if all(n in names for n in equation):
+                    attack.equalities.append((equation, 0))
+            equation = {f"{(period, 'all', 'all')}:{column}": 1, **{f"{(period, s, 'all')}:{column}": -1 for s in services}}
+            if all(n in names for n in equation):
+                attack.equalities.append((equation, 0))
     hidden = [n for n, suppressed in names.items() if suppressed]
     ceiling = max(r["received"] for r in truth) * 3
     found = attack.possible(hidden, ceiling)
     pinned = [n for n in hidden if len(found[n]) < 2]
-    # complements: late answers and complaints not upheld, where small, must not be pinned either
-    for row, real in zip(published, truth):
-        key = (row["service"], row["theme"])
-        for whole, part in PAIRS:
-            gap = real[whole] - real[part]
-            if 0 < gap < THRESHOLD:
-                a, b = f"{key}:{whole}", f"{key}:{part}"
-                if not (names[a] or names[b]):
-                    pinned.append(f"{key}:{whole}-{part} printed as {gap}")
-                    continue
-                differences = set()
-                for value in range(ceiling + 1):
-                    for other in range(ceiling + 1):
-                        if len(differences) > 1:
-                            break
-                        if value - other not in differences and attack._solve({a: value, b: other}, ceiling) is not None:
-                            differences.add(value - other)
-                if len(differences) < 2:
-                    pinned.append(f"{key}:{whole}-{part} pinned to {differences}")
+    # complements: late answers, complaints not upheld, Ombudsman cases not decided and the
+    # previous year's other months, where small, must not be pinned either
+    gaps = []
+    for row in published:
+        key = (row["period_id"], row["service"], row["theme"])
+        gaps += [(f"{key}:{whole}", f"{key}:{part}") for whole, part in PAIRS]
+    gaps += [(earlier, same) for same, earlier in same_months]
+    for a, b in gaps:
+        gap = true_values[a] - true_values[b]
+        if 0 < gap < THRESHOLD:
+            if not (names[a] or names[b]):
+                pinned.append(f"{a}-{b} printed as {gap}")
+                continue
+            differences = attack.differences(a, b, ceiling)
+            if len(differences) < 2:
+                pinned.append(f"{a}-{b} pinned to {differences}")
     return pinned
 
 
 # -- small complaints tables, built the way the mart builds them ------------------------------------
 
+def _leaf(generator: random.Random, period: str, service: str, theme: str) -> dict:
+    received = generator.choice([0, 1, 2, 3, 5, 6, 8, 12])
+    due_1 = generator.randint(0, received)
+    due_2 = generator.randint(0, due_1)
+    decided_1, decided_2 = generator.randint(0, due_1), generator.randint(0, due_2)
+    escalations = generator.randint(0, due_2)
+    ombudsman_decided = generator.choice([escalations, max(escalations - 1, 0), generator.randint(0, escalations)])
+
+    def upheld(decided: int) -> int:
+        return generator.choice([decided, max(decided - 1, 0), generator.randint(0, decided)])
+
+    return {"period_id": period, "service": service, "theme": theme, "received": received,
+            SAME: None, "stage_1_due": due_1, "stage_1_on_time": generator.randint(0, due_1),
+            "stage_2_due": due_2, "stage_2_on_time": generator.randint(0, due_2),
+            "stage_1_decided": decided_1, "stage_1_upheld": upheld(decided_1),
+            "stage_2_decided": decided_2, "stage_2_upheld": upheld(decided_2),
+            "ombudsman_decided": ombudsman_decided, "ombudsman_upheld": upheld(ombudsman_decided),
+            "ombudsman_escalations": escalations}
+
+
 def _complaints_table(seed: int) -> list[dict]:
+    """Two periods of the mart's columns: a whole year, then a year to date whose same months of
+    the previous year are part of that year's received (every third seed: a second whole year,
+    whose "same months" are the whole previous year, reprinted)."""
     generator = random.Random(seed)
+    whole_years = seed % 3 == 0
     leaves = []
-    for service, theme in itertools.product(("Housing", "Waste"), ("Repairs", "Staff")):
-        received = generator.choice([0, 1, 2, 3, 5, 6, 8, 12])
-        s1 = generator.randint(0, received)
-        s2 = generator.randint(0, s1)
-        decided = generator.randint(0, received)
-        leaves.append({"period_id": "fin_2025_26", "service": service, "theme": theme, "received": received,
-                       "stage_1_answered": s1, "stage_1_within_target": generator.randint(0, s1), "stage_2_answered": s2,
-                       "stage_2_within_target": generator.randint(0, s2), "decided": decided,
-                       "upheld": generator.choice([decided, max(decided - 1, 0), generator.randint(0, decided)]),
-                       "ombudsman_escalations": generator.randint(0, s2)})
-    rows = list(leaves)
-    for service in ("Housing", "Waste", "all"):
-        members = [r for r in leaves if service in ("all", r["service"])]
-        rows.append({"period_id": "fin_2025_26", "service": service, "theme": "all",
-                     **{c: sum(r[c] for r in members) for c in COMPLAINTS.counts}})
+    for period in PERIODS:
+        for service, theme in itertools.product(("Housing", "Waste"), ("Repairs", "Staff")):
+            leaf = _leaf(generator, period, service, theme)
+            if period == PERIODS[1]:
+                earlier = next(r for r in leaves if (r["period_id"], r["service"], r["theme"]) == (PERIODS[0], service, theme))
+                leaf[SAME] = earlier["received"] if whole_years else generator.choice(
+                    [earlier["received"], max(earlier["received"] - 1, 0), generator.randint(0, earlier["received"])])
+            leaves.append(leaf)
+    rows = leaves + [{**leaves[0], "period_id": period, "service": service, "theme": "all"}
+                     for period in PERIODS for service in ("Housing", "Waste", "all")]
+    for row in rows:
+        complete = whole_years or row["period_id"] == PERIODS[0]
+        year = int(row["period_id"][4:8])
+        row.update(coverage_start=date(year, 4, 1), coverage_end=date(year + 1, 3, 31) if complete else date(year, 12, 31),
+                   period_complete=complete)
+    _retotal(rows)
+    return sorted(rows, key=lambda r: (r["period_id"], r["service"], r["theme"]))
+
+
+def _retotal(rows: list[dict]) -> None:
+    """Service and council rows summed again from the themes, and every percentage recomputed."""
+    for total in (r for r in rows if r["theme"] == "all"):
+        members = [r for r in rows if r["period_id"] == total["period_id"] and r["theme"] != "all"
+                   and total["service"] in ("all", r["service"])]
+        total.update({c: None if members[0][c] is None else sum(r[c] for r in members) for c in COMPLAINTS.counts})
     for row in rows:
         row["received_per_10000_residents"] = row["received"] / 2.0
-        for number, (whole, part) in zip((1, 2), PAIRS[:2]):
-            row[f"stage_{number}_percent_within_target"] = 100.0 * row[part] / row[whole] if row[whole] else None
-        row["percent_upheld"] = 100.0 * row["upheld"] / row["decided"] if row["decided"] else None
-    return sorted(rows, key=lambda r: (r["service"], r["theme"]))
+        for column, sources in COMPLAINTS.derived.items():
+            if len(sources) == 2:
+                whole, part = sources
+                row[column] = 100.0 * row[part] / row[whole] if row[whole] else None
 
 
 def _mart(tmp_path: Path, name: str, rows: list[dict]) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
     connection.execute("CREATE SCHEMA marts")
     columns = list(rows[0])
-    types = {c: "DATE" if isinstance(rows[0][c], date) else "DOUBLE" if any(isinstance(r[c], float) for r in rows)
-             else "BIGINT" if isinstance(rows[0][c], int) else "VARCHAR" for c in columns}
-    connection.execute(f"CREATE TABLE marts.{name} ({', '.join(f'{c} {types[c]}' for c in columns)})")
+
+    def sql_type(column: str) -> str:
+        values = [r[column] for r in rows if r[column] is not None]
+        return ("BOOLEAN" if values and isinstance(values[0], bool) else "DATE" if values and isinstance(values[0], date)
+                else "DOUBLE" if any(isinstance(v, float) for v in values) else "BIGINT" if values and isinstance(values[0], int)
+                else "VARCHAR")
+
+    connection.execute(f"CREATE TABLE marts.{name} ({', '.join(f'{c} {sql_type(c)}' for c in columns)})")
     connection.executemany(f"INSERT INTO marts.{name} VALUES ({', '.join('?' * len(columns))})", [[r[c] for c in columns] for r in rows])
     return connection
+
+
+KEY = ("period_id", "service", "theme")
+
+
+def _in_truth_order(published: list[dict], truth: list[dict]) -> list[dict]:
+    by_key = {tuple(r[k] for k in KEY): r for r in published}
+    return [by_key[tuple(r[k] for k in KEY)] for r in truth]
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_no_suppressed_complaint_count_can_be_worked_back(tmp_path, seed):
     truth = _complaints_table(seed)
     with _mart(tmp_path, "complaints_summary", truth) as connection:
-        published = controlled(connection, "complaints_summary", THRESHOLD).rows
-    by_key = {(r["service"], r["theme"]): r for r in published}
-    published = [by_key[(r["service"], r["theme"])] for r in truth]
-    printed = [r[c] for r in published for c in COMPLAINTS.counts if r[c] != SUPPRESSED]
+        published = _in_truth_order(controlled(connection, "complaints_summary", THRESHOLD).rows, truth)
+    printed = [r[c] for r in published for c in COMPLAINTS.counts if r[c] not in (SUPPRESSED, None)]
     assert not [n for n in printed if 0 < n < THRESHOLD]
     assert _attack_complaints(published, truth) == []
     for row, real in zip(published, truth):
         if 0 < real["received"] < THRESHOLD:  # a small group: nothing about it, not even a 0 or a 100%
             assert all(row[c] == SUPPRESSED for c in (*COMPLAINTS.counts, *COMPLAINTS.derived)
-                       if c not in ("stage_1_percent_within_target", "stage_2_percent_within_target", "percent_upheld")
-                       or real[c] is not None), row
+                       if c != SAME and real[c] is not None), row
         for column, sources in COMPLAINTS.derived.items():
             if any(row[s] == SUPPRESSED for s in sources):
                 assert row[column] == SUPPRESSED
+    earlier = {(r["service"], r["theme"]): r for r in published if r["period_id"] == PERIODS[0]}
+    for row, real in zip(published, truth):  # a small year hides its same months, printed a year later
+        before = next((t for t in truth if (t["period_id"], t["service"], t["theme"]) == (PERIODS[0], row["service"], row["theme"])), None)
+        if row["period_id"] == PERIODS[1] and before is not None and 0 < before["received"] < THRESHOLD:
+            assert earlier[(row["service"], row["theme"])]["received"] == SUPPRESSED
+            assert row[SAME] == SUPPRESSED, row  # a 0 too: none of those few in these months
 
 
 def test_six_decided_and_five_upheld_does_not_print_the_one_not_upheld(tmp_path):
     truth = _complaints_table(3)
-    for row in truth:  # one theme: 6 decided, 5 upheld; the totals follow
-        if (row["service"], row["theme"]) == ("Housing", "Repairs"):
-            row.update(received=8, decided=6, upheld=5)
-    for service in ("Housing", "all"):
-        total = next(r for r in truth if r["service"] == service and r["theme"] == "all")
-        members = [r for r in truth if r["theme"] != "all" and service in ("all", r["service"])]
-        total.update({c: sum(r[c] for r in members) for c in COMPLAINTS.counts})
+    key = (PERIODS[1], "Housing", "Repairs")
+    for row in truth:  # one theme: 6 decided at stage 1, 5 upheld; the totals follow
+        if tuple(row[k] for k in KEY) == key:
+            row.update(received=8, stage_1_due=7, stage_1_on_time=4, stage_1_decided=6, stage_1_upheld=5)
+    _retotal(truth)
     with _mart(tmp_path, "complaints_summary", truth) as connection:
-        published = controlled(connection, "complaints_summary", THRESHOLD).rows
-    row = next(r for r in published if (r["service"], r["theme"]) == ("Housing", "Repairs"))
-    assert SUPPRESSED in (row["decided"], row["upheld"]) and row["percent_upheld"] == SUPPRESSED
-    ordered = [next(r for r in published if (r["service"], r["theme"]) == (t["service"], t["theme"])) for t in truth]
-    assert _attack_complaints(ordered, truth) == []
+        published = _in_truth_order(controlled(connection, "complaints_summary", THRESHOLD).rows, truth)
+    row = next(r for r in published if tuple(r[k] for k in KEY) == key)
+    assert SUPPRESSED in (row["stage_1_decided"], row["stage_1_upheld"]) and row["stage_1_percent_upheld"] == SUPPRESSED
+    assert _attack_complaints(published, truth) == []
+
+
+def test_an_overdue_complaint_never_answered_is_a_late_one_disclosure_protects(tmp_path):
+    """due = on time + late, the late including the overdue not yet answered: 9 due and 8 on time
+    would say 1 is late, so one of them is withheld, and the percentage with it."""
+    truth = _complaints_table(5)
+    key = (PERIODS[1], "Waste", "Staff")
+    for row in truth:
+        if tuple(row[k] for k in KEY) == key:
+            row.update(received=12, stage_1_due=9, stage_1_on_time=8, stage_1_decided=6, stage_1_upheld=0)
+    _retotal(truth)
+    with _mart(tmp_path, "complaints_summary", truth) as connection:
+        published = _in_truth_order(controlled(connection, "complaints_summary", THRESHOLD).rows, truth)
+    row = next(r for r in published if tuple(r[k] for k in KEY) == key)
+    assert SUPPRESSED in (row["stage_1_due"], row["stage_1_on_time"]) and row["stage_1_percent_on_time"] == SUPPRESSED
+    assert _attack_complaints(published, truth) == []
+
+
+def test_a_whole_year_reprinted_as_the_same_months_gives_no_withheld_count_back(tmp_path):
+    """Housing's 3 repairs complaints of 2024/25 are withheld, and with them its 20 about staff
+    (23 - 20 would give the 3 back); 2025/26 is a whole year too, so its same months of the
+    previous year reprint 2024/25's received: neither the 3 nor the 20 may be read there."""
+    truth = _complaints_table(0)
+    assert all(r["period_complete"] for r in truth)
+    counts = {("Housing", "Repairs"): 3, ("Housing", "Staff"): 20}
+    for row in truth:
+        key = (row["service"], row["theme"])
+        if key in counts and row["period_id"] == PERIODS[0]:
+            row.update({c: 0 for c in COMPLAINTS.counts if c != SAME}, received=counts[key])
+        elif key in counts:
+            row[SAME] = counts[key]
+    _retotal(truth)
+    with _mart(tmp_path, "complaints_summary", truth) as connection:
+        published = _in_truth_order(controlled(connection, "complaints_summary", THRESHOLD).rows, truth)
+    shown = {tuple(r[k] for k in KEY): r for r in published}
+    assert shown[(PERIODS[0], "Housing", "Repairs")]["received"] == SUPPRESSED
+    assert shown[(PERIODS[1], "Housing", "Repairs")][SAME] == SUPPRESSED
+    assert SUPPRESSED in (shown[(PERIODS[0], "Housing", "Staff")]["received"], shown[(PERIODS[0], "Housing", "all")]["received"])
+    assert shown[(PERIODS[1], "Housing", "Staff")][SAME] == SUPPRESSED or shown[(PERIODS[1], "Housing", "all")][SAME] == SUPPRESSED
+    assert _attack_complaints(published, truth) == []
 
 
 # -- satisfaction: groups, questions and the previous wave ----------------------------------------

@@ -118,6 +118,40 @@ def test_published_numbers_equal_the_marts(warehouse, tmp_path):
     assert float(values[-1]["value"]) == asc5
 
 
+def test_a_year_to_date_says_what_it_covers_is_compared_with_the_same_months_and_counts_the_overdue(warehouse, tmp_path):
+    """The demo's complaints run to 31 December 2025: 2025/26 is April to December (year to
+    date), compared with April to December 2024; the stage 1 rate is over the responses due,
+    the overdue never answered included (recomputed here from staging, not from the mart)."""
+    write(warehouse, tmp_path / "open-data")
+    package = json.loads((tmp_path / "open-data" / "datapackage.json").read_text(encoding="utf-8"))
+    resource = next(r for r in package["resources"] if r["name"] == "complaints_summary")
+    fields = {f["name"]: f for f in resource["schema"]["fields"]}
+    assert fields["period_complete"]["type"] == "boolean" and fields["coverage_end"]["type"] == "date"
+    for column in ("coverage_start", "coverage_end", "period_complete", "coverage_label", "same_months_previous_year_received",
+                   "stage_1_due", "stage_1_on_time", "stage_1_percent_on_time", "stage_1_percent_upheld", "ombudsman_percent_upheld"):
+        assert fields[column]["description"], column  # from the dbt documentation of the mart
+    assert "overdue" in fields["stage_1_due"]["description"] and "same months" in fields["same_months_previous_year_received"]["description"]
+    totals = {r["period_id"]: r for r in read(tmp_path / "open-data" / "complaints_summary.csv") if r["service"] == r["theme"] == "all"}
+    year_to_date, whole_year = totals["fin_2025_26"], totals["fin_2024_25"]
+    assert (year_to_date["coverage_start"], year_to_date["coverage_end"], year_to_date["period_complete"]) == ("2025-04-01", "2025-12-31", "false")
+    assert year_to_date["coverage_label"] == "April to December 2025 (year to date)"
+    assert (whole_year["coverage_end"], whole_year["period_complete"], whole_year["coverage_label"]) == ("2025-03-31", "true", "April 2024 to March 2025")
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        same_months, due, on_time = connection.execute(
+            "SELECT (SELECT count(DISTINCT complaint_id) FROM staging.stg_inbox__complaints "
+            "        WHERE received_date BETWEEN DATE '2024-04-01' AND DATE '2024-12-31'), "
+            "count(*) FILTER (WHERE responded_date IS NOT NULL OR due_date <= DATE '2025-12-31'), "
+            "count(*) FILTER (WHERE responded_date <= due_date) "
+            "FROM staging.stg_inbox__complaints WHERE stage = '1' AND received_date BETWEEN DATE '2025-04-01' AND DATE '2025-12-31'"
+        ).fetchall()[0]
+        answered = connection.execute(
+            "SELECT count(*) FROM staging.stg_inbox__complaints WHERE stage = '1' AND responded_date IS NOT NULL "
+            "AND received_date BETWEEN DATE '2025-04-01' AND DATE '2025-12-31'").fetchall()[0][0]
+    assert int(year_to_date["same_months_previous_year_received"]) == same_months
+    assert (int(year_to_date["stage_1_due"]), int(year_to_date["stage_1_on_time"])) == (due, on_time) and due > answered
+    assert float(year_to_date["stage_1_percent_on_time"]) == round(100 * on_time / due, 1)
+
+
 def test_text_a_spreadsheet_would_run_is_neutralised(warehouse, tmp_path):
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute(

@@ -7,6 +7,7 @@ that the page shows the warehouse's numbers, not numbers of its own.
 
 import re
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -297,9 +298,19 @@ def test_the_complaints_page_shows_each_period_per_service(report, browser, ware
     label = charts[0].get_attribute("aria-label")
     assert label.endswith("; ".join(f"{s}: {r:,}" for s, r in services) + ".")
     assert len(charts[0].find_elements(By.CSS_SELECTOR, "rect.bar")) == len(services)
-    total = query(warehouse, "SELECT received, ombudsman_escalations FROM marts.complaints_summary "
+    total = query(warehouse, "SELECT received, ombudsman_escalations, period_complete, coverage_label, "
+                             "same_months_previous_year_received, stage_1_percent_on_time FROM marts.complaints_summary "
                              "WHERE period_id = ? AND service = 'all' AND theme = 'all'", [periods[0][0]])[0]
-    assert f"In total {total[0]:,} complaints were received" in browser.find_element(By.TAG_NAME, "main").text
+    received, _, complete, coverage, same_months, on_time = total
+    text = browser.find_element(By.TAG_NAME, "main").text
+    assert f"In total {received:,} complaints were received" in text
+    # the demo's latest year is a year to date: it says so, and is compared with the same months
+    assert not complete and coverage.endswith("(year to date)") and coverage in text
+    assert same_months is not None and f"against {same_months:,} in the same months of the previous year" in text
+    change = (Decimal(100 * (received - same_months)) / same_months).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    assert f"({change:+}%)" in text
+    # the overdue never answered are in the base: the rate is of the responses due
+    assert f"{on_time:.1f}% of the stage 1 responses due were on time" in text
 
 
 def _tables(page: Path) -> dict[str, list[list[str]]]:
@@ -353,26 +364,28 @@ def test_the_report_shows_the_open_datas_controlled_counts_and_no_small_one(repo
 
     with (tmp_path / "open-data" / "complaints_summary.csv").open(encoding="utf-8", newline="") as handle:
         complaints = {(r["service"], r["theme"]): r for r in csv.DictReader(handle) if r["period_id"] == "fin_2025_26"}
-    label = query(warehouse, "SELECT period_label FROM marts.dim_periods WHERE period_id = 'fin_2025_26'")[0][0]
+    label = query(warehouse, "SELECT period_label || ': ' || coverage_label FROM marts.complaints_summary "
+                             "JOIN marts.dim_periods USING (period_id) WHERE period_id = 'fin_2025_26' LIMIT 1")[0][0]
     tables = _tables(folder / "complaints.html")
     shown = {}
-    for service, received, *_, ombudsman in tables[f"Complaints per service, {label}"]:
-        shown[(service if service != "All services" else "all", "all")] = (received, ombudsman)
+    for service, received, same_months, *_, ombudsman in tables[f"Complaints per service, {label}"]:
+        shown[(service if service != "All services" else "all", "all")] = (received, same_months, ombudsman)
     for service, theme, received, _ in tables[f"Complaint themes per service, {label}"]:
-        shown[(service, theme)] = (received, None)
-    as_in_open_data = lambda v: "[c]" if v == "c" else f"{int(v):,}"  # noqa: E731
+        shown[(service, theme)] = (received, None, None)
+    as_in_open_data = lambda v: "[c]" if v == "c" else "–" if v == "" else f"{int(v):,}"  # noqa: E731
     assert len(shown) == len(complaints)
     withheld = 0
-    for key, (received, ombudsman) in shown.items():
+    for key, (received, same_months, ombudsman) in shown.items():
         assert received == as_in_open_data(complaints[key]["received"]), key
         if ombudsman is not None:
             assert ombudsman == as_in_open_data(complaints[key]["ombudsman_escalations"]), key
+            assert same_months == as_in_open_data(complaints[key]["same_months_previous_year_received"]), key
         withheld += received == "[c]"
     assert withheld > 0  # the demo has small themes: the comparison met a withheld count
     # no count of 1-4 people on either page (respondents and complaints alike)
     for page in ("complaints.html", "satisfaction.html"):
         for caption, rows in _tables(folder / page).items():
             for row in rows:
-                counts = [row[i] for i in ((1, -1) if "per service" in caption else (2,) if "themes" in caption
+                counts = [row[i] for i in ((1, 2, -1) if "per service" in caption else (2,) if "themes" in caption
                                            else (3,) if "all respondents" in caption else (4,))]
                 assert not [c for c in counts if c.replace(",", "").isdigit() and 0 < int(c.replace(",", "")) < 5], (caption, row)
