@@ -31,6 +31,7 @@ def test_the_canary_credentials_never_leak(pipeline_env, monkeypatch, caplog, ca
     from orchestration.definitions import build_definitions
 
     with DemoServer(application_key=CANARY_KEY, secret=CANARY_SECRET) as server:
+        monkeypatch.delenv("LGPERF_DEMO")  # a real service, not the demo
         monkeypatch.setenv("LGINFORM_BASE_URL", server.url)
         monkeypatch.setenv("LGINFORM_APPLICATION_KEY", CANARY_KEY)
         monkeypatch.setenv("LGINFORM_SECRET", CANARY_SECRET)

@@ -52,7 +52,7 @@ def query(env, sql: str) -> list[tuple]:
 def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dagster_home, capsys):
     from orchestration.run import main
 
-    assert main() == 0
+    assert main([]) == 0
     first_out = capsys.readouterr().out
     expected = expected_values()
     loaded = set(query(pipeline_env, "SELECT indicator_id, area_code, period_id, value FROM marts.fct_indicator_values"))
@@ -92,7 +92,7 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     counts = "SELECT (SELECT count(*) FROM raw.lginform_values), (SELECT count(*) FROM raw.inbox_files), (SELECT count(*) FROM raw.lginform_responses WHERE endpoint = '/data')"
     raw_before = query(pipeline_env, counts)
 
-    assert main() == 0
+    assert main([]) == 0
     second_out = capsys.readouterr().out
     assert re.search(rf"lginform\s+raw\.lginform_values\s+{len(expected):,} / 0\n", second_out)
     assert query(pipeline_env, counts) == raw_before
