@@ -52,6 +52,7 @@ ASSURANCE = {
     "consistently_fails": ("F", "Will keep missing the target unless something changes"),
     "consistently_passes": ("P", "Will keep meeting the target"),
     "hit_and_miss": ("?", "May or may not meet the target: it lies within usual variation"),
+    "unstable_process": ("–", "No assurance: the baseline itself shows unusual variation, so its limits cannot say"),
 }
 QUARTILE = {1: "top quartile (best 25%)", 2: "second quartile", 3: "third quartile", 4: "bottom quartile (worst 25%)"}
 QUESTIONS = {  # the LGA resident satisfaction question set
@@ -73,9 +74,15 @@ QUALIFY row_number() OVER (PARTITION BY p.indicator_id ORDER BY p.period_start D
 ORDER BY p.priority NULLS LAST, p.indicator_id
 """
 SERIES_SQL = """
-SELECT indicator_id, period_id, period_label, value, target
-FROM marts.indicator_performance
-ORDER BY indicator_id, period_start, period_id
+SELECT p.indicator_id, p.period_id, p.period_label, p.value, p.target,
+       s.baseline_segment, s.process_mean, s.upper_process_limit, s.lower_process_limit, s.variation_icon
+FROM marts.indicator_performance AS p
+LEFT JOIN marts.spc AS s ON s.indicator_id = p.indicator_id AND s.period_id = p.period_id AND s.area_code = ?
+ORDER BY p.indicator_id, p.period_start, p.period_id
+"""
+REBASE_PROPOSALS_SQL = """
+SELECT indicator_id, proposed_period_label, shift_points, shift_side
+FROM marts.spc_rebase_proposals WHERE area_code = ?
 """
 BENCHMARK_SQL = """
 SELECT b.indicator_id, b.comparison_group_id, b.group_size, b.group_median, b.group_q1, b.group_q3, b.rank, b.quartile_band
@@ -186,16 +193,34 @@ def _tick(css: str, point: str) -> str:
     return f'<polyline class="{css}" points="{_coordinate(x - 8)},{_coordinate(y)} {_coordinate(x + 8)},{_coordinate(y)}"/>'
 
 
+SPECIAL_CAUSE_WORDS = {  # a special-cause point as the chart's alt text names it
+    "special_cause_improvement": "unusual: improvement",
+    "special_cause_concern": "unusual: concern",
+    "special_cause_neutral": "unusual: neither better nor worse",
+}
+
+
 def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, precision: int | None) -> Markup:
-    """A small line chart of the values with the target as a dashed line; alt text lists both."""
+    """A small XmR chart (Making Data Count): the values, the process mean (solid grey) and
+    limits (dotted grey), each baseline drawn apart after a rebase, special-cause points ringed
+    and coloured by improvement or concern, and the target as a dashed line; the alt text says
+    all of it in words."""
     width, height, pad = 260, 90, 8
-    numbers = [p[k] for p in points for k in ("value", "target") if p[k] is not None]
+    limit_keys = ("process_mean", "upper_process_limit", "lower_process_limit")
+    numbers = [p[k] for p in points for k in ("value", "target", *limit_keys) if p.get(k) is not None]
     described = "; ".join(
         f"{p['period_label']}: {with_unit(p['value'], unit, precision)}"
+        + (f" ({SPECIAL_CAUSE_WORDS[p['variation_icon']]})" if p.get("variation_icon") in SPECIAL_CAUSE_WORDS else "")
         + (f" (target {with_unit(p['target'], unit, precision)})" if p["target"] is not None else "")
         for p in points
     )
-    label = f"Trend for {title}. {described}." if points else f"Trend for {title}: no values."
+    latest = next((p for p in reversed(points) if p.get("process_mean") is not None), None)
+    limits = ("" if latest is None else
+              f" Latest baseline: mean {with_unit(latest['process_mean'], unit, precision)}"
+              + (f", process limits {with_unit(latest['lower_process_limit'], unit, precision)} to "
+                 f"{with_unit(latest['upper_process_limit'], unit, precision)}" if latest.get("upper_process_limit") is not None else "")
+              + ".")
+    label = f"Trend for {title}. {described}.{limits}" if points else f"Trend for {title}: no values."
     if not numbers:
         return Markup(f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
                       f"<title>{escape(label)}</title></svg>")
@@ -207,23 +232,36 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
         return f"{_coordinate(pad + index * step)},{_coordinate(height - pad - (value - low) / span * (height - 2 * pad))}"
 
     def polyline(key: str, css: str) -> str:
-        segments, current = [], []
+        """One line per unbroken stretch: a missing value, or a new baseline, breaks it."""
+        segments: list[list[str]] = []
+        current: list[str] = []
+        baseline = None
         for index, point in enumerate(points):
-            if point[key] is None:
+            if point.get(key) is None or point.get("baseline_segment") != baseline:
                 if current:
                     segments.append(current)
                 current = []
-            else:
+                baseline = point.get("baseline_segment")
+            if point.get(key) is not None:
                 current.append(xy(index, point[key]))
         if current:
             segments.append(current)
         return "".join(f'<polyline class="{css}" points="{" ".join(s)}"/>' if len(s) > 1 else _tick(css, s[0]) for s in segments)
 
-    dots = "".join(f'<circle class="dot" cx="{xy(i, p["value"]).split(",")[0]}" cy="{xy(i, p["value"]).split(",")[1]}" r="2.5"/>'
-                   for i, p in enumerate(points) if p["value"] is not None)
+    def dot(index: int, point: dict[str, Any]) -> str:
+        x, y = xy(index, point["value"]).split(",")
+        icon = point.get("variation_icon")
+        if icon in SPECIAL_CAUSE_WORDS:
+            kind = icon.removeprefix("special_cause_")
+            return f'<circle class="dot special {kind}" cx="{x}" cy="{y}" r="4"/>'
+        return f'<circle class="dot" cx="{x}" cy="{y}" r="2.5"/>'
+
+    dots = "".join(dot(i, p) for i, p in enumerate(points) if p["value"] is not None)
+    lines = (polyline("upper_process_limit", "limit-line") + polyline("lower_process_limit", "limit-line")
+             + polyline("process_mean", "mean-line") + polyline("target", "target-line") + polyline("value", "value-line"))
     return Markup(
         f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
-        f"<title>{escape(label)}</title>{polyline('target', 'target-line')}{polyline('value', 'value-line')}{dots}</svg>"
+        f"<title>{escape(label)}</title>{lines}{dots}</svg>"
     )
 
 
@@ -294,7 +332,8 @@ def benchmark_sentence(rank: int | None, size: int | None, band: int | None, gro
     return sentence + (f", {QUARTILE[band]}." if band in QUARTILE else ".")
 
 
-def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_points: int | None) -> list[str]:
+def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_points: int | None,
+                rebase_proposal: dict[str, Any] | None = None) -> list[str]:
     """What a reader should know before trusting the tile, said from the row, never invented."""
     notes = []
     if row["value"] is None:
@@ -308,6 +347,11 @@ def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_poin
     if row["trial_limits"]:
         points = f"only {spc_points} points" if spc_points is not None else "too few points"
         notes.append(f"The statistical process control limits are trial limits, based on {points}; read the variation icon with care.")
+    if rebase_proposal is not None:
+        notes.append(f"The last {rebase_proposal['shift_points']} points, from {rebase_proposal['proposed_period_label']}, are all "
+                     f"{rebase_proposal['shift_side']} the mean of the chart's baseline: the process may have changed. A new "
+                     "baseline from then has been proposed to the indicator's owner; until it is accepted, the variation and "
+                     "assurance icons judge the latest points against the old one.")
     if row["direction_vs_previous"] == "not_comparable":
         notes.append("This period cannot be compared with the previous one (a value is missing or the definition changed).")
     if neighbours is None or neighbours.get("group_size") is None:
@@ -337,12 +381,13 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
     """One dictionary per indicator with everything its tile and information panel show."""
     latest = _records(connection, LATEST_SQL)
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for point in _records(connection, SERIES_SQL):
+    for point in _records(connection, SERIES_SQL, [council]):
         series[point["indicator_id"]].append(point)
     neighbours, england = {}, {}
     for bench in _records(connection, BENCHMARK_SQL, [council]):
         (england if bench["comparison_group_id"].startswith("AllLaInCountry_") else neighbours)[bench["indicator_id"]] = bench
     spc_points = {r["indicator_id"]: r["points"] for r in _records(connection, SPC_POINTS_SQL, [council])}
+    proposals = {r["indicator_id"]: r for r in _records(connection, REBASE_PROPOSALS_SQL, [council])}
     revised = {(r["indicator_id"], r["period_id"]): r["old_value"] for r in revisions_of_this_publication(connection, council)}
 
     tiles = []
@@ -379,7 +424,7 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
             "england_text": england_text,
             "short_position": (f"ranks {row['neighbours_rank']} of {row['neighbours_size']} nearest neighbours"
                                if row["neighbours_rank"] is not None else "No nearest-neighbour rank"),
-            "limitations": limitations(row, near, spc_points.get(row["indicator_id"])),
+            "limitations": limitations(row, near, spc_points.get(row["indicator_id"]), proposals.get(row["indicator_id"])),
             "revised_from": (fmt(revised[(row["indicator_id"], row["period_id"])])
                              if (row["indicator_id"], row["period_id"]) in revised else None),
             "chart": trend_chart(row["title"], series[row["indicator_id"]], unit, precision),
@@ -480,6 +525,8 @@ select{font-size:1rem;padding:.3rem}
 .rag-red{border-left-color:#c00}.rag-red .rag{color:#a00}.rag-not_rated .rag,.rag-no_target .rag{color:#505a5f}
 .trend{width:100%;max-width:260px;height:90px;display:block;margin:.4rem 0;overflow:visible}
 .value-line{fill:none;stroke:#1d4f91;stroke-width:2}.target-line{fill:none;stroke:#a00;stroke-width:1.5;stroke-dasharray:5 4}.dot{fill:#1d4f91}
+.mean-line{fill:none;stroke:#6f777b;stroke-width:1}.limit-line{fill:none;stroke:#6f777b;stroke-width:1;stroke-dasharray:1 3}
+.dot.special{stroke:#0b0c0c;stroke-width:1.5}.dot.improvement{fill:#41b6e6}.dot.concern{fill:#ed8b00}.dot.neutral{fill:#6e2b8e}
 .key{font-size:.85rem;color:#505a5f}.key .line{display:inline-block;width:1.5rem;border-top:2px solid #1d4f91;vertical-align:middle}
 .key .dash{display:inline-block;width:1.5rem;border-top:2px dashed #a00;vertical-align:middle}
 details{margin-top:.6rem}summary{cursor:pointer;color:#1d4f91;font-weight:bold;padding:.2rem 0}
@@ -558,7 +605,7 @@ Open “About this indicator” on a tile for why it matters, the target, how it
 {% endfor %}</select></div>
 <p id="filter-status" role="status" aria-live="polite">Showing {{ tiles | length }} of {{ tiles | length }} indicators.</p>
 </form>
-<p class="key"><span class="line"></span> value &nbsp; <span class="dash"></span> target (dashed) &nbsp; Symbols: ✔ meeting target, ▲ just missing, ✖ missing, – not rated, ○ no target.</p>
+<p class="key"><span class="line"></span> value &nbsp; <span class="dash"></span> target (dashed) &nbsp; grey: the process mean (solid) and limits (dotted); a ringed point is unusual variation (blue improvement, orange concern, purple neither) &nbsp; Symbols: ✔ meeting target, ▲ just missing, ✖ missing, – not rated, ○ no target.</p>
 <ul class="tiles">
 {% for t in tiles %}<li class="tile rag-{{ t.rag }}" id="tile-{{ t.indicator_id }}" data-indicator="{{ t.indicator_id }}" data-priority="{{ t.priority or '' }}" data-theme="{{ t.theme or '' }}">
 <h2 class="tile-title">{{ t.title }}</h2>

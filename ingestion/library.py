@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from lgperf.settings import INDICATOR_ID
 
 IndicatorId = Annotated[str, StringConstraints(pattern=INDICATOR_ID)]
+# one canonical period id, as dim_periods spells it (fin_2021_22, fin_2024_25_q3, cal_2024_m04)
+PeriodId = Annotated[str, StringConstraints(pattern=r"^[a-z]+_\d{4}(_\d{2})?(_q[1-4]|_m\d{2})?$")]
 
 
 class LibraryError(ValueError):
@@ -26,6 +28,24 @@ class LibraryError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpcRebase(_Strict):
+    """A new SPC baseline from ``period`` on, accepted by an officer (often from a proposal in
+    the mart spc_rebase_proposals): who accepted it, when and why stay on record."""
+
+    period: PeriodId
+    reason: Annotated[str, StringConstraints(min_length=1)]
+    accepted_by: Annotated[str, StringConstraints(min_length=1)]
+    accepted_on: date
+
+
+class SpcBaseline(_Strict):
+    """How an indicator's SPC limits are set: frozen after the first N points of each baseline
+    (NHSRplotthedots' fix_after_n_points, at least 12) and rebased at accepted periods."""
+
+    freeze_after_points: Annotated[int, Field(ge=12)] | None = None
+    rebase: list[SpcRebase] = []
 
 
 class IndicatorEntry(_Strict):
@@ -37,6 +57,7 @@ class IndicatorEntry(_Strict):
     priority: str
     definition: str | None = None
     rag_off_periods: list[str] = []
+    spc_baseline: SpcBaseline | None = None
 
 
 class TargetEntry(_Strict):
@@ -74,6 +95,20 @@ FILES: dict[str, tuple[type[_Strict], str, str]] = {
 }
 
 
+def _spc_baseline_columns(baseline: dict[str, Any] | None) -> dict[str, Any]:
+    """The raw columns of an entry's spc_baseline: the freeze, the rebase periods as the SQL
+    reads them (comma-separated) and each rebase's record as the auditor reads it."""
+    rebases = (baseline or {}).get("rebase", [])
+    return {
+        "spc_freeze_after_points": (baseline or {}).get("freeze_after_points"),
+        "spc_rebase_periods": ",".join(r["period"] for r in rebases) or None,
+        "spc_rebase_record": "; ".join(
+            f"{r['period']}: {r['reason']} (accepted by {r['accepted_by']} on {r['accepted_on'].isoformat()})" for r in rebases
+        )
+        or None,
+    }
+
+
 def read_library_file(kind: str, path: Path) -> tuple[str, list[dict[str, Any]]]:
     """(SHA-256 of the file, one raw row per entry with its lineage)."""
     model, key, _ = FILES[kind]
@@ -97,6 +132,8 @@ def read_library_file(kind: str, path: Path) -> tuple[str, list[dict[str, Any]]]
         row["indicator_id"] = row.pop("id")
         if "rag_off_periods" in row:
             row["rag_off_periods"] = ",".join(row["rag_off_periods"])
+        if "spc_baseline" in row:
+            row.update(_spc_baseline_columns(row.pop("spc_baseline")))
         if "period" in row:
             row["period_label"] = row.pop("period")
         rows.append({**row, "source_system": "library", "source_reference": f"{path.name}#{key}[{index}]", "source_sha256": digest})

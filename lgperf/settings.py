@@ -86,7 +86,12 @@ class SpcSettings(_Strict):
     run_length: Annotated[int, Field(ge=5, le=12)] = 7
     trend_length: Annotated[int, Field(ge=5, le=12)] = 7
     min_points_for_limits: Annotated[int, Field(ge=2)] = 12
-    screen_moving_ranges: bool = False
+    # NHSRplotthedots' default: a moving range of 3.267 x mR-bar or more (a one-off jump) does
+    # not widen the limits; false follows the MDC Excel tool
+    screen_moving_ranges: bool = True
+    # limits from the first N points of each baseline (NHSRplotthedots' fix_after_n_points);
+    # none = every point; an indicator's library entry may set its own
+    freeze_after_points: Annotated[int, Field(ge=12)] | None = None
     # indicator id -> periods that start a new baseline (e.g. after a change of definition)
     rebase_periods: dict[Annotated[str, StringConstraints(pattern=INDICATOR_ID)], list[Annotated[str, StringConstraints(pattern=PERIODS)]]] = {}
 

@@ -159,7 +159,11 @@ CREATE TABLE IF NOT EXISTS raw.library_indicators (
     priority          VARCHAR NOT NULL,
     definition        VARCHAR,
     rag_off_periods   VARCHAR,  -- comma-separated period spellings
-    {LINEAGE_COLUMNS}
+    {LINEAGE_COLUMNS},
+    -- added later, so at the end (an existing warehouse gains them)
+    spc_freeze_after_points INTEGER,  -- SPC limits from the first N points of each baseline
+    spc_rebase_periods VARCHAR,       -- comma-separated period ids starting a new SPC baseline
+    spc_rebase_record  VARCHAR        -- each accepted rebase: period, reason, who, when
 );
 CREATE TABLE IF NOT EXISTS raw.library_targets (
     indicator_id      VARCHAR NOT NULL,

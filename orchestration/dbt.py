@@ -64,6 +64,7 @@ def dbt_vars(config: PipelineConfig) -> dict[str, Any]:
         "spc_trend_length": thresholds.spc.trend_length,
         "spc_min_points_for_limits": thresholds.spc.min_points_for_limits,
         "spc_screen_moving_ranges": thresholds.spc.screen_moving_ranges,
+        "spc_freeze_after_points": thresholds.spc.freeze_after_points,
         "spc_rebase_periods": {k: list(v) for k, v in thresholds.spc.rebase_periods.items()},
         "satisfaction_fdr_level": thresholds.survey.fdr_level,
         "satisfaction_benchmark_max_age_months": thresholds.survey.benchmark_max_age_months,

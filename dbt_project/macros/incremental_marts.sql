@@ -30,9 +30,10 @@
     {{ return({
         'input': ref('fct_indicator_values'),
         'rules_sql': {
-            'polarity': 'select indicator_id, polarity from ' ~ ref('dim_indicators'),
+            'indicators': 'select indicator_id, polarity, spc_freeze_after_points, spc_rebase_periods from ' ~ ref('dim_indicators'),
+            'targets': 'select indicator_id, target_year, target from ' ~ ref('stg_library__targets') ~ ' where is_current',
         },
-        'rules_vars': ['spc_run_length', 'spc_trend_length', 'spc_min_points_for_limits', 'spc_screen_moving_ranges', 'spc_rebase_periods'],
+        'rules_vars': ['spc_run_length', 'spc_trend_length', 'spc_min_points_for_limits', 'spc_screen_moving_ranges', 'spc_rebase_periods', 'spc_freeze_after_points', 'council'],
         'slice_columns': ['indicator_id', 'area_code'],
     }) }}
 {%- endmacro %}

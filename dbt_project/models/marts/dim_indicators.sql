@@ -1,5 +1,5 @@
 -- Every indicator: the API's (or an extract's) metadata merged with the council's own library
--- (owner, rationale, theme, perspective, priority, periods with RAG off). The unit is read by
+-- (owner, rationale, theme, perspective, priority, periods with RAG off, SPC baselines). The unit is read by
 -- meaning through seeds/unit_vocabulary.csv (macros/units.sql): however the source spells it,
 -- the marts show one label and the gate knows what range it allows.
 select
@@ -23,6 +23,9 @@ select
     l.perspective,
     l.priority,
     l.rag_off_periods,
+    l.spc_freeze_after_points,
+    l.spc_rebase_periods,
+    l.spc_rebase_record,
     l.indicator_id is not null as in_library,
     m.source_system
 from {{ ref('stg_lginform__metric_types') }} as m

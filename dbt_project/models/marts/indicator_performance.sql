@@ -78,7 +78,7 @@ scored as (
         {{ direction_of_travel('h.value', 'h.year_ago_value', 'i.polarity') }} as direction_vs_year_ago,
         s.variation_icon,
         s.special_cause_rule,
-        {{ assurance_icon('t.target', 's.lower_process_limit', 's.upper_process_limit', 'i.polarity') }} as assurance_icon,
+        s.assurance_icon,  -- the spc mart's, against the same target (given only from a stable baseline)
         s.trial_limits,
         p.neighbours_rank,
         p.neighbours_size,

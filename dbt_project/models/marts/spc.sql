@@ -4,7 +4,8 @@
 --
 -- Incremental (macros/incremental.sql): a build recomputes the whole series (limits depend on
 -- every point) of each indicator and area that received a value since the last build; a
--- change of rule lengths, screening, rebase periods or polarity rebuilds the table.
+-- change of rule lengths, screening, baselines (settings or library), polarity or targets
+-- rebuilds the table.
 {%- set increment = spc_increment() %}
 {%- set plan = incremental_plan(increment) %}
 {{ incremental_mart_config('spc', increment) }}
@@ -12,11 +13,13 @@
 with flagged as (
     select
         f.*,
+        -- NHSRplotthedots 0.2's order: a point outside the limits first, then a trend, then
+        -- two in three, then a run
         case
             when f.is_outside_limits then 'outside_limits'
-            when f.is_run then 'run'
             when f.is_trend then 'trend'
             when f.is_two_of_three then 'two_of_three'
+            when f.is_run then 'run'
         end as special_cause_rule,
         i.polarity
     from {{ ref('int_spc_rule_flags') }} as f
@@ -33,38 +36,65 @@ typed as (
         *,
         case
             when special_cause_rule is null then 'common_cause'
-            -- side of the mean; a trend point exactly on the mean takes the trend's direction
-            when coalesce(nullif(side_of_mean, 0), trend_direction) > 0 then 'special_cause_high'
+            -- a trend point takes the trend's direction, whichever side of the mean it is on
+            -- (NHSRplotthedots #167, #171); the other rules take the point's side
+            when special_cause_rule = 'trend' and trend_direction > 0 then 'special_cause_high'
+            when special_cause_rule = 'trend' then 'special_cause_low'
+            when side_of_mean > 0 then 'special_cause_high'
             else 'special_cause_low'
-        end as point_type
+        end as point_type,
+        -- assurance is given only from a stable baseline: no special cause among the points
+        -- that set the limits
+        bool_and(special_cause_rule is null) filter (where is_baseline_point)
+            over (partition by indicator_id, area_code, baseline_segment) as baseline_is_stable
     from flagged
+),
+
+targets as (
+    -- the home council's targets, by financial year (the same ones indicator_performance rates against)
+    select indicator_id, target_year, target
+    from {{ ref('stg_library__targets') }}
+    where is_current
 )
 
 select
-    indicator_id,
-    area_code,
-    period_id,
-    period_start,
-    value,
-    point_index,
-    process_mean,
-    upper_process_limit,
-    lower_process_limit,
-    upper_two_sigma,
-    lower_two_sigma,
-    moving_range,
-    mean_moving_range,
-    special_cause_rule,
-    point_type,
+    t.indicator_id,
+    t.area_code,
+    t.period_id,
+    t.period_start,
+    t.value,
+    t.point_index,
+    t.baseline_segment,
+    t.is_baseline_point,
+    t.baseline_point_count,
+    t.process_mean,
+    t.upper_process_limit,
+    t.lower_process_limit,
+    t.upper_two_sigma,
+    t.lower_two_sigma,
+    t.moving_range,
+    t.mean_moving_range,
+    t.side_of_mean,
+    t.special_cause_rule,
+    t.point_type,
     case
-        when point_type = 'common_cause' then 'common_cause'
-        when polarity = 'high_is_good' and point_type = 'special_cause_high' then 'special_cause_improvement'
-        when polarity = 'high_is_good' and point_type = 'special_cause_low' then 'special_cause_concern'
-        when polarity = 'low_is_good' and point_type = 'special_cause_low' then 'special_cause_improvement'
-        when polarity = 'low_is_good' and point_type = 'special_cause_high' then 'special_cause_concern'
+        when t.point_type = 'common_cause' then 'common_cause'
+        when t.polarity = 'high_is_good' and t.point_type = 'special_cause_high' then 'special_cause_improvement'
+        when t.polarity = 'high_is_good' and t.point_type = 'special_cause_low' then 'special_cause_concern'
+        when t.polarity = 'low_is_good' and t.point_type = 'special_cause_low' then 'special_cause_improvement'
+        when t.polarity = 'low_is_good' and t.point_type = 'special_cause_high' then 'special_cause_concern'
         else 'special_cause_neutral'  -- neutral polarity, or none known
     end as variation_icon,
-    -- no targets in the warehouse yet: a later change joins them and fills this
-    cast(null as varchar) as assurance_icon,
-    trial_limits
-from typed
+    g.target,
+    t.baseline_is_stable,
+    case
+        when g.target is null or t.polarity not in ('high_is_good', 'low_is_good') or t.lower_process_limit is null then null
+        when not t.baseline_is_stable then 'unstable_process'
+        else {{ assurance_icon('g.target', 't.lower_process_limit', 't.upper_process_limit', 't.polarity') }}
+    end as assurance_icon,
+    t.trial_limits
+from typed as t
+left join targets as g
+    on t.area_code = '{{ var("council") }}'
+    and g.indicator_id = t.indicator_id
+    and g.target_year = {{ financial_year_of('t.period_start') }}

@@ -8,6 +8,9 @@ select
     priority,
     definition,
     rag_off_periods,
+    spc_freeze_after_points,
+    spc_rebase_periods,
+    spc_rebase_record,
     source_reference,
     source_sha256,
     ingested_at
