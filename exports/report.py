@@ -216,8 +216,8 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
     )
     latest = next((p for p in reversed(points) if p.get("process_mean") is not None), None)
     limits = ("" if latest is None else
-              f" Latest baseline: mean {with_unit(latest['process_mean'], unit, precision)}"
-              + (f", process limits {with_unit(latest['lower_process_limit'], unit, precision)} to "
+              f" The latest baseline has a mean of {with_unit(latest['process_mean'], unit, precision)}"
+              + (f" and process limits from {with_unit(latest['lower_process_limit'], unit, precision)} to "
                  f"{with_unit(latest['upper_process_limit'], unit, precision)}" if latest.get("upper_process_limit") is not None else "")
               + ".")
     label = f"Trend for {title}. {described}.{limits}" if points else f"Trend for {title}: no values."
@@ -231,13 +231,14 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
     def xy(index: int, value: float) -> str:
         return f"{_coordinate(pad + index * step)},{_coordinate(height - pad - (value - low) / span * (height - 2 * pad))}"
 
-    def polyline(key: str, css: str) -> str:
-        """One line per unbroken stretch: a missing value, or a new baseline, breaks it."""
+    def polyline(key: str, css: str, *, per_baseline: bool = False) -> str:
+        """One line per unbroken stretch: a missing value breaks it, and a new baseline breaks
+        the mean and limits (each baseline has its own)."""
         segments: list[list[str]] = []
         current: list[str] = []
         baseline = None
         for index, point in enumerate(points):
-            if point.get(key) is None or point.get("baseline_segment") != baseline:
+            if point.get(key) is None or (per_baseline and point.get("baseline_segment") != baseline):
                 if current:
                     segments.append(current)
                 current = []
@@ -257,8 +258,10 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
         return f'<circle class="dot" cx="{x}" cy="{y}" r="2.5"/>'
 
     dots = "".join(dot(i, p) for i, p in enumerate(points) if p["value"] is not None)
-    lines = (polyline("upper_process_limit", "limit-line") + polyline("lower_process_limit", "limit-line")
-             + polyline("process_mean", "mean-line") + polyline("target", "target-line") + polyline("value", "value-line"))
+    lines = (polyline("upper_process_limit", "limit-line", per_baseline=True)
+             + polyline("lower_process_limit", "limit-line", per_baseline=True)
+             + polyline("process_mean", "mean-line", per_baseline=True)
+             + polyline("target", "target-line") + polyline("value", "value-line"))
     return Markup(
         f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
         f"<title>{escape(label)}</title>{lines}{dots}</svg>"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from lgperf.settings import INDICATOR_ID
 
@@ -77,6 +77,16 @@ class CommentaryEntry(_Strict):
 
 class IndicatorsFile(_Strict):
     indicators: list[IndicatorEntry]
+
+    @field_validator("indicators")
+    @classmethod
+    def _one_entry_per_indicator(cls, entries: list[IndicatorEntry]) -> list[IndicatorEntry]:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            if entry.id in seen:
+                raise ValueError(f"entry {index} repeats indicator {entry.id} of entry {seen[entry.id]}: one entry per indicator")
+            seen[entry.id] = index
+        return entries
 
 
 class TargetsFile(_Strict):

@@ -159,6 +159,22 @@ def test_a_trend_chart_names_every_period_and_target_of_the_scorecard(report, br
                 assert f"(target {target:,.{precision}f}" in label
 
 
+def test_each_tile_chart_draws_the_spc_mean_limits_and_special_causes_of_the_council(report, browser, warehouse):
+    folder, _ = report
+    open_page(browser, folder, "index.html")
+    for indicator, special, baselines in query(warehouse, """
+            SELECT p.indicator_id, count(*) FILTER (WHERE s.variation_icon <> 'common_cause'),
+                   count(DISTINCT s.baseline_segment)
+            FROM marts.indicator_performance p
+            JOIN marts.spc s ON s.indicator_id = p.indicator_id AND s.period_id = p.period_id AND s.area_code = ?
+            GROUP BY p.indicator_id""", [COUNCIL]):
+        chart = browser.find_element(By.CSS_SELECTOR, f"#tile-{indicator} svg.trend")
+        assert len(chart.find_elements(By.CSS_SELECTOR, "circle.special")) == special
+        assert len(chart.find_elements(By.CSS_SELECTOR, "polyline.mean-line")) == baselines
+        assert "The latest baseline has a mean of" in chart.get_attribute("aria-label")
+    assert query(warehouse, "SELECT count(*) FROM marts.spc WHERE area_code = ? AND variation_icon <> 'common_cause'", [COUNCIL])[0][0] > 0
+
+
 def test_the_theme_and_priority_filters_hide_the_other_tiles(report, browser, latest):
     folder, _ = report
     open_page(browser, folder, "index.html")

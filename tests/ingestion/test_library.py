@@ -29,6 +29,9 @@ def test_target_history_is_kept_as_entries():
         ("indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, colour: red}\n", "indicators.0.colour: unknown key"),
         ("indicators:\n  - {id: 'X1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p}\n", "indicators.0.id"),
         ("indicators: [unclosed\n", "not valid YAML"),
+        ("indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p}\n"
+         "  - {id: '1', owner: c, rationale: d, theme: impact, perspective: citizen, priority: p}\n",
+         "indicators: Value error, entry 1 repeats indicator 1 of entry 0"),
     ],
 )
 def test_bad_entries_name_the_file_entry_and_key(tmp_path, text, named):
@@ -42,3 +45,39 @@ def test_bad_entries_name_the_file_entry_and_key(tmp_path, text, named):
 def test_a_missing_file_is_named_with_its_setting(tmp_path):
     with pytest.raises(LibraryError, match=r"absent.yml: library file not found \(pipeline.yml library.targets\)"):
         read_library_file("targets", tmp_path / "absent.yml")
+
+
+def test_an_accepted_spc_rebase_is_kept_with_its_reason_officer_and_date(tmp_path):
+    path = tmp_path / "indicators.yml"
+    path.write_text(
+        "indicators:\n  - id: L0001\n    owner: a\n    rationale: b\n    theme: impact\n    perspective: citizen\n    priority: p\n"
+        "    spc_baseline:\n      freeze_after_points: 24\n      rebase:\n"
+        "        - {period: cal_2022_m04, reason: Universal Credit migration settled, accepted_by: J Smith, accepted_on: 2026-11-20}\n"
+        "        - {period: cal_2025_m01, reason: New definition, accepted_by: A Khan, accepted_on: 2026-11-21}\n",
+        encoding="utf-8")
+    [row] = read_library_file("indicators", path)[1]
+    assert row["spc_freeze_after_points"] == 24
+    assert row["spc_rebase_periods"] == "cal_2022_m04,cal_2025_m01"
+    assert row["spc_rebase_record"] == ("cal_2022_m04: Universal Credit migration settled (accepted by J Smith on 2026-11-20); "
+                                        "cal_2025_m01: New definition (accepted by A Khan on 2026-11-21)")
+
+
+def test_an_entry_without_spc_baseline_has_empty_baseline_columns():
+    _, rows = read_library_file("indicators", LIBRARY / "indicators.yml")
+    assert {(r["spc_freeze_after_points"], r["spc_rebase_periods"], r["spc_rebase_record"]) for r in rows} == {(None, None, None)}
+
+
+@pytest.mark.parametrize(
+    "baseline, named",
+    [
+        ("{freeze_after_points: 6}", "indicators.0.spc_baseline.freeze_after_points"),  # NHSRplotthedots asks for 12 or more
+        ("{rebase: [{period: April 2022, reason: r, accepted_by: o, accepted_on: 2026-11-20}]}", "indicators.0.spc_baseline.rebase.0.period"),
+        ("{rebase: [{period: cal_2022_m04, reason: r, accepted_on: 2026-11-20}]}", "indicators.0.spc_baseline.rebase.0.accepted_by"),
+    ],
+)
+def test_a_bad_spc_baseline_names_the_key(tmp_path, baseline, named):
+    path = tmp_path / "indicators.yml"
+    path.write_text("indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, "
+                    f"spc_baseline: {baseline}}}\n", encoding="utf-8")
+    with pytest.raises(LibraryError, match=named.replace(".", r"\.")):
+        read_library_file("indicators", path)
