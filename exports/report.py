@@ -368,6 +368,14 @@ def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_poin
     return notes
 
 
+def stale_baseline_caveat(variation: tuple[str, str], proposal: dict[str, Any] | None) -> tuple[str, str]:
+    """The variation badge, saying so when the chart's baseline may no longer describe the
+    process (a rebase is proposed): otherwise a shift reads as a lasting "improvement"."""
+    if proposal is None:
+        return variation
+    return variation[0], f"{variation[1]} (judged against a baseline before a shift in {proposal['proposed_period_label']}: a new baseline is proposed)"
+
+
 def revisions_of_this_publication(connection: duckdb.DuckDBPyConnection, council: str) -> list[dict[str, Any]]:
     """The council's values that the publication marts holds revised (none before the first
     revision, or in marts published before revisions were kept)."""
@@ -421,7 +429,8 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
             "rag_text": RAG.get(row["rag"], ("?", pretty(row["rag"])))[1],
             "direction": DIRECTION.get(row["direction_vs_previous"], ("–", "Cannot be compared")),
             "direction_year": DIRECTION.get(row["direction_vs_year_ago"], ("–", "Cannot be compared")),
-            "variation": VARIATION.get(row["variation_icon"], ("–", "No variation assessment")),
+            "variation": stale_baseline_caveat(VARIATION.get(row["variation_icon"], ("–", "No variation assessment")),
+                                               proposals.get(row["indicator_id"])),
             "assurance": ASSURANCE.get(row["assurance_icon"], ("–", "No assurance assessment: there is no target to test")),
             "neighbours_text": near_text,
             "england_text": england_text,

@@ -3,7 +3,7 @@ cause points marked by improvement or concern, the target; and all of it in the 
 
 import re
 
-from exports.report import trend_chart
+from exports.report import stale_baseline_caveat, trend_chart
 
 
 def point(label, value, *, segment=0, mean=None, lower=None, upper=None, icon="common_cause", target=None):
@@ -42,3 +42,10 @@ def test_a_series_without_spc_has_no_mean_or_limits():
     svg = str(trend_chart("Example", [point("Q1", 10), point("Q2", 12)], None, 0))
     assert "mean-line" not in svg and "limit-line" not in svg and "special" not in svg
     assert "baseline" not in svg
+
+
+def test_the_variation_badge_says_when_its_baseline_is_under_review():
+    badge = ("I", "Unusual change: an improvement")
+    assert stale_baseline_caveat(badge, None) == badge
+    assert stale_baseline_caveat(badge, {"proposed_period_label": "Apr 2022"}) == (
+        "I", "Unusual change: an improvement (judged against a baseline before a shift in Apr 2022: a new baseline is proposed)")
