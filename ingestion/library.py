@@ -37,6 +37,8 @@ class IndicatorEntry(_Strict):
     priority: str
     definition: str | None = None
     rag_off_periods: list[str] = []
+    # a raw count is not ranked against other councils; this rate of the same measure is, in its place
+    compare_as: IndicatorId | None = None
 
 
 class TargetEntry(_Strict):

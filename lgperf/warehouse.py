@@ -159,7 +159,8 @@ CREATE TABLE IF NOT EXISTS raw.library_indicators (
     priority          VARCHAR NOT NULL,
     definition        VARCHAR,
     rag_off_periods   VARCHAR,  -- comma-separated period spellings
-    {LINEAGE_COLUMNS}
+    {LINEAGE_COLUMNS},
+    compare_as        VARCHAR   -- a count's rate of the same measure, compared with other councils in its place
 );
 CREATE TABLE IF NOT EXISTS raw.library_targets (
     indicator_id      VARCHAR NOT NULL,

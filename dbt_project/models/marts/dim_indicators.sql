@@ -24,6 +24,7 @@ select
     l.priority,
     l.rag_off_periods,
     l.indicator_id is not null as in_library,
+    l.compare_as,
     m.source_system
 from {{ ref('stg_lginform__metric_types') }} as m
 left join {{ ref('stg_library__indicators') }} as l on l.indicator_id = m.indicator_id
