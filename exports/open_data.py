@@ -81,10 +81,10 @@ RESOURCES = (
     ),
     PublicResource(
         "benchmarks", "Benchmarks against comparison groups", "benchmarks",
-        ("comparison_group_id", "indicator_id", "period_id", "area_code", "value", "group_size", "group_mean",
+        ("comparison_group_id", "indicator_id", "period_id", "area_code", "value", "group_size", "group_members", "group_mean",
          "group_median", "group_q1", "group_q3", "group_mad", "mads_from_median", "rank", "percentile", "quartile_band"),
         ("comparison_group_id", "indicator_id", "period_id", "area_code"),
-        {"area_code": {"pattern": GSS}, "group_size": {"minimum": 1}, "rank": {"minimum": 1},
+        {"area_code": {"pattern": GSS}, "group_size": {"minimum": 1}, "group_members": {"minimum": 1}, "rank": {"minimum": 1},
          "percentile": PERCENT, "quartile_band": {"enum": [1, 2, 3, 4]}},
     ),
     PublicResource(
@@ -93,7 +93,9 @@ RESOURCES = (
          "target", "tolerance_percent", "rag", "previous_period_id", "previous_value", "direction_vs_previous",
          "year_ago_period_id", "year_ago_value", "direction_vs_year_ago", "variation_icon", "special_cause_rule",
          "assurance_icon", "trial_limits", "neighbours_rank", "neighbours_size", "neighbours_quartile_band",
-         "country_rank", "country_size", "country_quartile_band", "green_but_bottom_quartile", "commentary", "narrative"),
+         "country_rank", "country_size", "country_quartile_band", "neighbours_members", "country_members",
+         "neighbours_position", "country_position", "compared_as_indicator_id", "comparison_note",
+         "green_but_bottom_quartile", "commentary", "narrative"),
         ("indicator_id", "period_id"),
         {"rag": {"enum": ["green", "amber", "red", "not_rated", "no_target"]},
          "polarity": {"enum": ["high_is_good", "low_is_good", "neutral"]},
