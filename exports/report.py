@@ -440,6 +440,10 @@ def build_waves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         family = next((r for r in wave["breakdowns"] if r.get("tests_in_family") is not None), None)
         wave["tests"] = family["tests_in_family"] if family else None
         wave["fdr_percent"] = f"{family['fdr_level'] * 100:g}%" if family else None
+        # the whole sample's changes since the previous wave are one family too
+        changes = next((r for r in wave["overall"] if r.get("change_tests_in_family") is not None), None)
+        wave["change_tests"] = changes["change_tests_in_family"] if changes else None
+        wave["change_fdr_percent"] = f"{changes['fdr_level'] * 100:g}%" if changes else None
         # a national benchmark past its configured age: say when it was polled, and how long before
         stale = sorted({(r["benchmark_fieldwork_month"], r["benchmark_age_months"]) for r in wave["overall"] if r.get("benchmark_stale")})
         wave["stale_benchmarks"] = [{"month": month_label(month), "months": age} for month, age in stale]
@@ -651,6 +655,7 @@ This survey was not asked the same way, so the comparison is a guide only: compa
 <td>{{ r.benchmark_statement | sentence }}</td>
 <td>{% if r.change_statement == 'c' %}[c]{% else %}{{ r.change_statement | pretty }}{% endif %}{% if r.change_vs_previous_wave not in (none, 'c') %} ({{ r.change_vs_previous_wave | signed }} points){% endif %}</td></tr>
 {% endfor %}</tbody></table>
+{% if w.change_tests %}<p class="comparisons">{{ w.change_tests | num }} changes since the previous wave were tested; changes shown as significant allow for that (false discovery rate {{ w.change_fdr_percent }}).</p>{% endif %}
 {% if w.breakdowns %}<details><summary>Results by group ({{ w.breakdowns | length }} rows)</summary>
 {% if w.tests %}<p class="comparisons">Each group is compared with the rest of the sample. {{ w.tests | num }} comparisons were made; differences shown as significant allow for that (false discovery rate {{ w.fdr_percent }}).</p>{% endif %}
 <table>

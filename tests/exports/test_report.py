@@ -319,6 +319,24 @@ def test_the_by_group_tables_say_how_many_comparisons_were_made_and_allow_for_th
     assert len(shown) == sum(r["difference_significant_fdr"] is True for r in published) > 0
 
 
+def test_the_changes_since_the_previous_wave_say_how_many_were_tested_and_allow_for_them(report, warehouse):
+    folder, _ = report
+    page = (folder / "satisfaction.html").read_text(encoding="utf-8")
+    families = query(warehouse, "SELECT survey, wave_start, max(change_tests_in_family), min(change_tests_in_family), "
+                                "count(*) FILTER (WHERE change_significant_fdr), count(*) FILTER (WHERE change_significant) "
+                                "FROM marts.resident_satisfaction WHERE breakdown = 'all' AND change_tests_in_family IS NOT NULL "
+                                "GROUP BY ALL ORDER BY survey, wave_start DESC")
+    assert families and all(most == least for _, _, most, least, *_ in families)
+    sentences = re.findall(r"(\d[\d,]*) changes since the previous wave were tested; changes shown as significant allow "
+                           r"for that \(false discovery rate 5%\)\.", page)
+    assert [int(n.replace(",", "")) for n in sentences] == [m for _, _, m, *_ in families]
+    # a change is called significant only after the control, never on its own test alone
+    stated = query(warehouse, "SELECT count(*) FILTER (WHERE change_statement LIKE 'significant%'), "
+                              "count(*) FILTER (WHERE change_significant_fdr) FROM marts.resident_satisfaction")[0]
+    assert stated[0] == stated[1]
+    assert sum(f[4] for f in families) <= sum(f[5] for f in families)
+
+
 def test_the_complaints_page_shows_each_period_per_service(report, browser, warehouse):
     folder, _ = report
     assert open_page(browser, folder, "complaints.html") == []
