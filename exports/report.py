@@ -376,14 +376,14 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
         def fmt(v: float | None, unit: str | None = unit, precision: int | None = precision) -> str:
             return with_unit(v, unit, precision)
 
-        def fmt_compared(v: float | None) -> str:
-            """A group statistic, in the unit of the indicator compared (a raw count's rate)."""
-            if row.get("compared_as_indicator_id") in (None, row["indicator_id"]):
-                return fmt(v)
-            return with_unit(v, row["compared_as_unit"], row["compared_as_precision"])
+        by_rate = row.get("compared_as_indicator_id") not in (None, row["indicator_id"])  # a raw count compared as its rate
 
-        compared = dict(compared_as=(row["compared_as_title"] if row.get("compared_as_indicator_id") not in (None, row["indicator_id"])
-                                     else None), raw_count=row.get("comparison_note") is not None)
+        def fmt_compared(v: float | None) -> str:
+            """A group statistic, in the unit of the indicator compared."""
+            return with_unit(v, row["compared_as_unit"], row["compared_as_precision"]) if by_rate else fmt(v)
+
+        compared = {"compared_as": row["compared_as_title"] if by_rate else None,
+                    "raw_count": row.get("comparison_note") is not None}
         near_text = benchmark_sentence(row["neighbours_position"], row["neighbours_quartile_band"], "its nearest neighbours", **compared)
         if near is not None and near["group_median"] is not None:
             near_text += (f" Neighbours' median {fmt_compared(near['group_median'])}; middle half from "
