@@ -23,7 +23,8 @@ Figures computed from a suppressed count (rates, percentages, intervals, the com
 the national benchmark or with the rest of the sample, a comparison with the previous wave
 whose count was suppressed) are suppressed with it. A wave's tests_in_family counts every group
 row of the wave, a comparison that could not be made included, so it gives nothing away about
-a withheld count.
+a withheld count; change_tests_in_family counts the changes tested, which a withheld count
+does not stop (its test is made in the warehouse and only its result withheld).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ SATISFACTION = Policy(
                                     "difference_from_rest", "difference_p_value", "difference_significant_fdr")},
 )
 # also suppressed when the previous wave's count is (they print that wave's figure, or a difference from it)
-PREVIOUS_WAVE = ("previous_wave_percent", "change_vs_previous_wave", "change_significant", "change_statement")
+PREVIOUS_WAVE = ("previous_wave_percent", "change_vs_previous_wave", "change_significant", "change_p_value",
+                 "change_significant_fdr", "change_statement")
 POLICIES = {p.mart: p for p in (COMPLAINTS, SATISFACTION)}
 
 

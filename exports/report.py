@@ -67,9 +67,12 @@ QUESTIONS = {  # the LGA resident satisfaction question set
 # --- reading the marts ----------------------------------------------------------------------
 
 LATEST_SQL = """
-SELECT p.*, d.short_title, d.definition, d.rationale, d.perspective, d.frequency
+SELECT p.*, d.short_title, d.definition, d.rationale, d.perspective, d.frequency,
+       coalesce(c.short_title, c.title) AS compared_as_title, c.unit AS compared_as_unit,
+       c.output_precision AS compared_as_precision
 FROM marts.indicator_performance AS p
 LEFT JOIN marts.dim_indicators AS d USING (indicator_id)
+LEFT JOIN marts.dim_indicators AS c ON c.indicator_id = p.compared_as_indicator_id
 QUALIFY row_number() OVER (PARTITION BY p.indicator_id ORDER BY p.period_start DESC, p.period_id DESC) = 1
 ORDER BY p.priority NULLS LAST, p.indicator_id
 """
@@ -85,10 +88,12 @@ SELECT indicator_id, proposed_period_label, shift_points, shift_side
 FROM marts.spc_rebase_proposals WHERE area_code = ?
 """
 BENCHMARK_SQL = """
-SELECT b.indicator_id, b.comparison_group_id, b.group_size, b.group_median, b.group_q1, b.group_q3, b.rank, b.quartile_band
+SELECT latest.indicator_id, b.comparison_group_id, b.group_size, b.group_median, b.group_q1, b.group_q3, b.rank, b.quartile_band
 FROM marts.benchmarks AS b
-JOIN (SELECT indicator_id, max_by(period_id, period_start) AS period_id
-      FROM marts.indicator_performance GROUP BY indicator_id) AS latest USING (indicator_id, period_id)
+JOIN (SELECT indicator_id, max_by(period_id, period_start) AS period_id,
+             max_by(compared_as_indicator_id, period_start) AS compared_as_indicator_id
+      FROM marts.indicator_performance GROUP BY indicator_id) AS latest
+  ON b.indicator_id = latest.compared_as_indicator_id AND b.period_id = latest.period_id  -- a raw count's rate
 WHERE b.area_code = ? AND (b.comparison_group_id LIKE '%\\_CIPFA\\_Near\\_Neighbours' ESCAPE '\\'
                            OR b.comparison_group_id LIKE 'AllLaInCountry\\_%' ESCAPE '\\')
 ORDER BY b.indicator_id, b.comparison_group_id
@@ -327,12 +332,29 @@ def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
 # --- the indicator tiles --------------------------------------------------------------------
 
 
-def benchmark_sentence(rank: int | None, size: int | None, band: int | None, group: str) -> str:
-    """``Ranks 15 of 16 among its nearest neighbours (bottom quartile)`` or why there is none."""
-    if rank is None or size is None:
+def benchmark_sentence(position: str | None, band: int | None, group: str, *, compared_as: str | None = None,
+                       raw_count: bool = False) -> str:
+    """``Ranks 15 of 16 among its nearest neighbours (bottom quartile)`` or why there is none.
+    The position comes from the scorecard, which names a group by the members with a value; a
+    raw count is not ranked, or is ranked through its rate (``compared_as``), and says so."""
+    if position is None:
+        if raw_count:
+            return "Not ranked: a raw count, not adjusted for population."
         return f"No comparison with {group} is available for this period."
-    sentence = f"Ranks {rank} of {size} among {group} (1 is best)"
+    sentence = f"As {compared_as}: {position} (1 is best)" if compared_as else f"{position[:1].upper()}{position[1:]} (1 is best)"
     return sentence + (f", {QUARTILE[band]}." if band in QUARTILE else ".")
+
+
+def short_position(row: dict[str, Any]) -> str:
+    """The tile's one-line benchmark: a raw count says it is not ranked, or which rate is."""
+    if row["neighbours_rank"] is None:
+        return "Not ranked: a raw count" if row.get("comparison_note") else "No nearest-neighbour rank"
+    position = (f"ranks {row['neighbours_rank']} of {row['neighbours_size']} nearest neighbours"
+                if row.get("neighbours_members") is None or row["neighbours_size"] >= row["neighbours_members"]
+                else row["neighbours_position"])
+    if row.get("compared_as_indicator_id") not in (None, row["indicator_id"]):
+        return f"as {row['compared_as_title']}, {position}"
+    return position
 
 
 def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_points: int | None,
@@ -361,7 +383,9 @@ def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_poin
         notes.append("There is no nearest-neighbour benchmark for this period.")
     else:
         notes.append(f"The nearest-neighbour benchmark compares {neighbours['group_size']} councils, this council included.")
-    if row["country_rank"] is None:
+    if row.get("comparison_note"):
+        notes.append(row["comparison_note"])
+    elif row["country_rank"] is None:
         notes.append("There is no England-wide comparison for this period.")
     if row["commentary"] is None:
         notes.append("No commentary has been written for this period.")
@@ -408,15 +432,26 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
         def fmt(v: float | None, unit: str | None = unit, precision: int | None = precision) -> str:
             return with_unit(v, unit, precision)
 
-        near_text = benchmark_sentence(row["neighbours_rank"], row["neighbours_size"], row["neighbours_quartile_band"],
-                                       "its nearest neighbours")
+        by_rate = row.get("compared_as_indicator_id") not in (None, row["indicator_id"])  # a raw count compared as its rate
+
+        def fmt_compared(v: float | None) -> str:
+            """A group statistic, in the unit of the indicator compared."""
+            return with_unit(v, row["compared_as_unit"], row["compared_as_precision"]) if by_rate else fmt(v)
+
+        compared = {"compared_as": row["compared_as_title"] if by_rate else None,
+                    "raw_count": row.get("comparison_note") is not None}
+        near_text = benchmark_sentence(row["neighbours_position"], row["neighbours_quartile_band"], "its nearest neighbours", **compared)
         if near is not None and near["group_median"] is not None:
-            near_text += (f" Neighbours' median {fmt(near['group_median'])}; middle half from "
-                          f"{fmt(near['group_q1'])} to {fmt(near['group_q3'])}.")
-        england_text = benchmark_sentence(row["country_rank"], row["country_size"], row["country_quartile_band"], "councils in England")
+            near_text += (f" Neighbours' median {fmt_compared(near['group_median'])}; middle half from "
+                          f"{fmt_compared(near['group_q1'])} to {fmt_compared(near['group_q3'])}.")
+        england_text = benchmark_sentence(row["country_position"], row["country_quartile_band"], "councils in England", **compared)
         bench_england = england.get(row["indicator_id"])
         if bench_england is not None and bench_england["group_median"] is not None:
-            england_text += f" England median {fmt(bench_england['group_median'])}."
+            # the median of the councils with a value, which is England's only when they all have one
+            median = fmt_compared(bench_england["group_median"])
+            england_text += (f" England median {median}." if row["country_members"] is None
+                             or row["country_size"] >= row["country_members"]
+                             else f" The median of the {row['country_size']} councils with a value is {median}.")
         target = (f"{fmt(row['target'])}, with a tolerance of {number(row['tolerance_percent'])}%"
                   if row["target"] is not None else "No target is set for this period.")
         tiles.append({
@@ -434,8 +469,7 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
             "assurance": ASSURANCE.get(row["assurance_icon"], ("–", "No assurance assessment: there is no target to test")),
             "neighbours_text": near_text,
             "england_text": england_text,
-            "short_position": (f"ranks {row['neighbours_rank']} of {row['neighbours_size']} nearest neighbours"
-                               if row["neighbours_rank"] is not None else "No nearest-neighbour rank"),
+            "short_position": short_position(row),
             "limitations": limitations(row, near, spc_points.get(row["indicator_id"]), proposals.get(row["indicator_id"])),
             "revised_from": (fmt(revised[(row["indicator_id"], row["period_id"])])
                              if (row["indicator_id"], row["period_id"]) in revised else None),
@@ -463,6 +497,10 @@ def build_waves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         family = next((r for r in wave["breakdowns"] if r.get("tests_in_family") is not None), None)
         wave["tests"] = family["tests_in_family"] if family else None
         wave["fdr_percent"] = f"{family['fdr_level'] * 100:g}%" if family else None
+        # the whole sample's changes since the previous wave are one family too
+        changes = next((r for r in wave["overall"] if r.get("change_tests_in_family") is not None), None)
+        wave["change_tests"] = changes["change_tests_in_family"] if changes else None
+        wave["change_fdr_percent"] = f"{changes['fdr_level'] * 100:g}%" if changes else None
         # a national benchmark past its configured age: say when it was polled, and how long before
         stale = sorted({(r["benchmark_fieldwork_month"], r["benchmark_age_months"]) for r in wave["overall"] if r.get("benchmark_stale")})
         wave["stale_benchmarks"] = [{"month": month_label(month), "months": age} for month, age in stale]
@@ -676,6 +714,7 @@ This survey was not asked the same way, so the comparison is a guide only: compa
 <td>{{ r.benchmark_statement | sentence }}</td>
 <td>{% if r.change_statement == 'c' %}[c]{% else %}{{ r.change_statement | pretty }}{% endif %}{% if r.change_vs_previous_wave not in (none, 'c') %} ({{ r.change_vs_previous_wave | signed }} points){% endif %}</td></tr>
 {% endfor %}</tbody></table>
+{% if w.change_tests %}<p class="comparisons">{{ w.change_tests | num }} changes since the previous wave were tested; changes shown as significant allow for that (false discovery rate {{ w.change_fdr_percent }}).</p>{% endif %}
 {% if w.breakdowns %}<details><summary>Results by group ({{ w.breakdowns | length }} rows)</summary>
 {% if w.tests %}<p class="comparisons">Each group is compared with the rest of the sample. {{ w.tests | num }} comparisons were made; differences shown as significant allow for that (false discovery rate {{ w.fdr_percent }}).</p>{% endif %}
 <table>

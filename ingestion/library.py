@@ -58,6 +58,8 @@ class IndicatorEntry(_Strict):
     definition: str | None = None
     rag_off_periods: list[str] = []
     spc_baseline: SpcBaseline | None = None
+    # a raw count is not ranked against other councils; this rate of the same measure is, in its place
+    compare_as: IndicatorId | None = None
 
 
 class TargetEntry(_Strict):

@@ -163,7 +163,8 @@ CREATE TABLE IF NOT EXISTS raw.library_indicators (
     -- added later, so at the end (an existing warehouse gains them)
     spc_freeze_after_points INTEGER,  -- SPC limits from the first N points of each baseline
     spc_rebase_periods VARCHAR,       -- comma-separated period ids starting a new SPC baseline
-    spc_rebase_record  VARCHAR        -- each accepted rebase: period, reason, who, when
+    spc_rebase_record  VARCHAR,       -- each accepted rebase: period, reason, who, when
+    compare_as        VARCHAR   -- a count's rate of the same measure, compared with other councils in its place
 );
 CREATE TABLE IF NOT EXISTS raw.library_targets (
     indicator_id      VARCHAR NOT NULL,

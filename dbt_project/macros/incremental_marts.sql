@@ -19,7 +19,7 @@
         'rules_sql': {
             'group_members': 'select comparison_group_id, area_code from ' ~ ref('stg_lginform__group_members'),
             'areas': 'select area_code, tier, country_code, is_council from ' ~ ref('dim_areas'),
-            'polarity': 'select indicator_id, polarity from ' ~ ref('dim_indicators'),
+            'polarity': 'select indicator_id, polarity, unit_kind from ' ~ ref('dim_indicators'),
         },
         'rules_vars': ['council', 'comparison_groups'],
         'slice_columns': ['indicator_id', 'period_id'],

@@ -432,6 +432,7 @@ def _satisfaction_table(seed: int) -> list[dict]:
                                                     "method, and 44 months before this survey; compare with caution)"
                                                     if whole and percent is not None else None,
                              "previous_wave_percent": None, "change_vs_previous_wave": None, "change_significant": None,
+                             "change_p_value": None, "change_significant_fdr": None, "change_tests_in_family": None,
                              "change_statement": "no previous wave",
                              "difference_from_rest": float(generator.randint(-30, 30)) if p_value is not None else None,
                              "difference_p_value": p_value,
@@ -444,7 +445,8 @@ def _satisfaction_table(seed: int) -> list[dict]:
         if before and before["percent_positive"] is not None and row["percent_positive"] is not None:
             row.update(previous_wave_percent=before["percent_positive"],
                        change_vs_previous_wave=row["percent_positive"] - before["percent_positive"],
-                       change_significant=False, change_statement="no significant change")
+                       change_significant=False, change_p_value=0.5, change_significant_fdr=False,
+                       change_statement="no significant change")
     return rows
 
 

@@ -19,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from exports.controlled_counts import controlled
-from exports.report import write_report
+from exports.report import benchmark_sentence, limitations, short_position, write_report
 
 COUNCIL = "E08000009"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -236,6 +236,39 @@ def test_an_information_panel_opens_from_the_keyboard(report, browser, latest, w
     assert panel.get_attribute("open") is None and not rationale.is_displayed()
 
 
+def test_a_group_is_named_by_the_members_with_a_value_and_a_raw_count_by_its_rate():
+    """The full demo's claimant figures: the extract holds 16 of England's 317 councils, the count
+    (L0001) is compared as the rate (L0002); a raw count without a rate is not ranked."""
+    in_file = "ranks 5 among the 16 of the 317 councils in England with a value in trafford_claimant_count.csv"
+    assert benchmark_sentence(in_file, 2, "councils in England") == (
+        "Ranks 5 among the 16 of the 317 councils in England with a value in trafford_claimant_count.csv "
+        "(1 is best), second quartile.")
+    assert benchmark_sentence("ranks 5 of 16 among its nearest neighbours", 2, "its nearest neighbours",
+                              compared_as="Claimants as a proportion of residents aged 16-64") == (
+        "As Claimants as a proportion of residents aged 16-64: ranks 5 of 16 among its nearest neighbours (1 is best), second quartile.")
+    assert benchmark_sentence(None, None, "councils in England", raw_count=True) == (
+        "Not ranked: a raw count, not adjusted for population.")
+    assert benchmark_sentence(None, None, "councils in England") == "No comparison with councils in England is available for this period."
+
+    claimants = {"indicator_id": "L0001", "neighbours_rank": 5, "neighbours_size": 16, "neighbours_members": 16,
+                 "neighbours_position": "ranks 5 of 16 among its nearest neighbours", "compared_as_indicator_id": "L0002",
+                 "compared_as_title": "Claimants as a proportion of residents aged 16-64",
+                 "comparison_note": "A raw count, not adjusted for population: it is compared with other councils as "
+                                    "Claimants as a proportion of residents aged 16-64 (%)."}
+    assert short_position(claimants) == "as Claimants as a proportion of residents aged 16-64, ranks 5 of 16 nearest neighbours"
+    missing_one = {"indicator_id": "91039", "neighbours_rank": 9, "neighbours_size": 15, "neighbours_members": 16,
+                   "neighbours_position": "ranks 9 among the 15 of the 16 councils in its nearest-neighbour group with a value",
+                   "compared_as_indicator_id": "91039", "comparison_note": None}
+    assert short_position(missing_one) == missing_one["neighbours_position"]
+    rough_sleepers = {"indicator_id": "91053", "neighbours_rank": None, "compared_as_indicator_id": "91053",
+                      "comparison_note": "A raw count, not adjusted for population: it is not ranked against other councils."}
+    assert short_position(rough_sleepers) == "Not ranked: a raw count"
+    row = {**rough_sleepers, "value": 15, "rag": "no_target", "green_but_bottom_quartile": False, "trial_limits": False,
+           "direction_vs_previous": "no_change", "country_rank": None, "commentary": "", "period_label": "2024"}
+    notes = limitations(row, {"group_size": 16}, 10)
+    assert rough_sleepers["comparison_note"] in notes and "There is no England-wide comparison for this period." not in notes
+
+
 # --- the satisfaction and complaints pages -----------------------------------------------------
 
 
@@ -300,6 +333,24 @@ def test_the_by_group_tables_say_how_many_comparisons_were_made_and_allow_for_th
     with duckdb.connect(str(warehouse), read_only=True) as connection:  # what the disclosure policy lets through
         published = controlled(connection, "resident_satisfaction", 5).rows
     assert len(shown) == sum(r["difference_significant_fdr"] is True for r in published) > 0
+
+
+def test_the_changes_since_the_previous_wave_say_how_many_were_tested_and_allow_for_them(report, warehouse):
+    folder, _ = report
+    page = (folder / "satisfaction.html").read_text(encoding="utf-8")
+    families = query(warehouse, "SELECT survey, wave_start, max(change_tests_in_family), min(change_tests_in_family), "
+                                "count(*) FILTER (WHERE change_significant_fdr), count(*) FILTER (WHERE change_significant) "
+                                "FROM marts.resident_satisfaction WHERE breakdown = 'all' AND change_tests_in_family IS NOT NULL "
+                                "GROUP BY ALL ORDER BY survey, wave_start DESC")
+    assert families and all(most == least for _, _, most, least, *_ in families)
+    sentences = re.findall(r"(\d[\d,]*) changes since the previous wave were tested; changes shown as significant allow "
+                           r"for that \(false discovery rate 5%\)\.", page)
+    assert [int(n.replace(",", "")) for n in sentences] == [m for _, _, m, *_ in families]
+    # a change is called significant only after the control, never on its own test alone
+    stated = query(warehouse, "SELECT count(*) FILTER (WHERE change_statement LIKE 'significant%'), "
+                              "count(*) FILTER (WHERE change_significant_fdr) FROM marts.resident_satisfaction")[0]
+    assert stated[0] == stated[1]
+    assert sum(f[4] for f in families) <= sum(f[5] for f in families)
 
 
 def test_the_complaints_page_shows_each_period_per_service(report, browser, warehouse):

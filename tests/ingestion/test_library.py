@@ -16,6 +16,13 @@ def test_the_project_library_files_are_valid(kind, entries):
     assert all(r["source_reference"].startswith(f"{kind}.yml#{kind}[") and r["source_sha256"] == digest for r in rows)
 
 
+def test_a_raw_count_links_to_its_rate_and_other_entries_link_to_none():
+    """The claimant count (L0001) is compared with other councils as claimants per resident aged 16-64 (L0002)."""
+    _, rows = read_library_file("indicators", LIBRARY / "indicators.yml")
+    links = {r["indicator_id"]: r["compare_as"] for r in rows}
+    assert links["L0001"] == "L0002" and [k for k, v in links.items() if v is not None] == ["L0001"]
+
+
 def test_target_history_is_kept_as_entries():
     _, rows = read_library_file("targets", LIBRARY / "targets.yml")
     recycling = sorted((r["set_on"].isoformat(), r["target"]) for r in rows if r["indicator_id"] == "90101" and r["year"] == 2021)
@@ -28,6 +35,8 @@ def test_target_history_is_kept_as_entries():
         ("indicators:\n  - {id: '1', owner: a, rationale: b, theme: happiness, perspective: citizen, priority: p}\n", "indicators.0.theme"),
         ("indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, colour: red}\n", "indicators.0.colour: unknown key"),
         ("indicators:\n  - {id: 'X1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p}\n", "indicators.0.id"),
+        ("indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, compare_as: rate}\n",
+         "indicators.0.compare_as"),
         ("indicators: [unclosed\n", "not valid YAML"),
         ("indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p}\n"
          "  - {id: '1', owner: c, rationale: d, theme: impact, perspective: citizen, priority: p}\n",

@@ -11,7 +11,11 @@
 --   derived     Tier_<tier>_<country_code>: all councils (dim_areas.is_council) of one tier in
 --               one country.
 -- A group's statistics are over its members that report a non-null value for that indicator
--- and period.
+-- and period (group_size); group_members counts every member, reporting or not, so that a
+-- reader can name the group by what it holds (16 of 317 councils in England have a value).
+-- Raw counts (dim_indicators.unit_kind 'count': claimants, households, requests) are not
+-- ranked: their order is mostly the order of the councils' populations. Their distribution
+-- statistics stay; indicator_performance compares the rate the library links to, if any.
 --
 -- Incremental (macros/incremental.sql): a build recomputes only the indicator-periods that
 -- received a value since the last build; a change of groups, members, tiers or polarity
@@ -65,6 +69,12 @@ members as (
     select comparison_group_id, area_code from derived_members
 ),
 
+membership as (
+    select comparison_group_id, count(*) as group_members
+    from members
+    group by comparison_group_id
+),
+
 in_group as (
     select m.comparison_group_id, r.indicator_id, r.period_id, r.area_code, r.value
     from members as m
@@ -110,12 +120,14 @@ with_median as (
         g.area_code,
         g.value,
         s.group_size,
+        gm.group_members,
         s.group_mean,
         s.group_median,
         s.group_q1,
         s.group_q3,
         d.group_mad,
-        i.polarity
+        i.polarity,
+        i.unit_kind
     from in_group as g
     inner join group_stats as s
         on s.comparison_group_id = g.comparison_group_id
@@ -125,18 +137,20 @@ with_median as (
         on d.comparison_group_id = g.comparison_group_id
        and d.indicator_id = g.indicator_id
        and d.period_id = g.period_id
+    inner join membership as gm on gm.comparison_group_id = g.comparison_group_id
     left join {{ ref('dim_indicators') }} as i on i.indicator_id = g.indicator_id
 ),
 
 ranked as (
     select
         *,
-        case polarity
-            when 'high_is_good' then rank() over (
+        case
+            when unit_kind = 'count' then null
+            when polarity = 'high_is_good' then rank() over (
                 partition by comparison_group_id, indicator_id, period_id order by value desc)
-            when 'low_is_good' then rank() over (
+            when polarity = 'low_is_good' then rank() over (
                 partition by comparison_group_id, indicator_id, period_id order by value asc)
-        end as rank  -- null for neutral (or unknown) polarity
+        end as rank  -- null for a raw count, and for neutral (or unknown) polarity
     from with_median
 )
 
@@ -147,6 +161,7 @@ select
     area_code,
     value,
     group_size,
+    group_members,
     group_mean,
     group_median,
     group_q1,

@@ -27,6 +27,7 @@ select
     l.spc_rebase_periods,
     l.spc_rebase_record,
     l.indicator_id is not null as in_library,
+    l.compare_as,
     m.source_system
 from {{ ref('stg_lginform__metric_types') }} as m
 left join {{ ref('stg_library__indicators') }} as l on l.indicator_id = m.indicator_id

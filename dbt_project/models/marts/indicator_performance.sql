@@ -1,6 +1,14 @@
 -- The home council's scorecard, one row per indicator and period: value, target, RAG, direction
 -- of travel, SPC icons, benchmark position and commentary, and a narrative built only from the
 -- row's own facts (every number in it is a column of the row, rounded to the indicator's precision).
+--
+-- Benchmark positions name the group by what it holds: when fewer members have a value than
+-- the group has members (an extract covering 16 of England's 317 councils, or an API group with
+-- missing values), the position says "among the 16 of the 317 councils in England with a value
+-- in trafford_claimant_count.csv", naming the extract file the values came from. A raw count
+-- (unit_kind 'count') is not ranked (benchmarks); where the library links it to the same
+-- measure as a rate (dim_indicators.compare_as), the rate's positions are shown in its place
+-- and say so.
 with values_of_council as (
     select f.indicator_id, f.period_id, f.value, p.period_label, p.period_start, p.frequency
     from {{ ref('fct_indicator_values') }} as f
@@ -43,7 +51,11 @@ positions as (
         max(case when comparison_group_id like 'AllLaInCountry\_%' escape '\' then quartile_band end) as country_quartile_band,
         max(case when comparison_group_id like 'Tier\_%' escape '\' then rank end) as tier_rank,
         max(case when comparison_group_id like 'Tier\_%' escape '\' then group_size end) as tier_size,
-        max(case when comparison_group_id like 'Tier\_%' escape '\' then quartile_band end) as tier_quartile_band
+        max(case when comparison_group_id like 'Tier\_%' escape '\' then quartile_band end) as tier_quartile_band,
+        max(case when comparison_group_id like '%\_CIPFA\_Near\_Neighbours' escape '\' then group_members end) as neighbours_members,
+        max(case when comparison_group_id like 'AllLaInCountry\_%' escape '\' then group_members end) as country_members,
+        max(case when comparison_group_id like 'AllLaInCountry\_%' escape '\' then comparison_group_id end) as country_group_id,
+        max(case when comparison_group_id like 'Tier\_%' escape '\' then group_members end) as tier_members
     from {{ ref('benchmarks') }}
     where area_code = '{{ var("council") }}'
     group by indicator_id, period_id
@@ -89,6 +101,38 @@ scored as (
         p.tier_rank,
         p.tier_size,
         p.tier_quartile_band,
+        p.neighbours_members,
+        p.country_members,
+        p.tier_members,
+        -- a group whose members with a value are fewer than its members is named as such
+        case when p.neighbours_rank is not null then
+            case when p.neighbours_size < p.neighbours_members
+                then 'ranks ' || cast(p.neighbours_rank as varchar) || ' among the ' || cast(p.neighbours_size as varchar)
+                     || ' of the ' || cast(p.neighbours_members as varchar) || ' councils in its nearest-neighbour group with a value'
+                     || coalesce(' in ' || compared.extract_file, '')
+                else 'ranks ' || cast(p.neighbours_rank as varchar) || ' of ' || cast(p.neighbours_size as varchar)
+                     || ' among its nearest neighbours'
+            end
+        end as neighbours_position,
+        case when p.country_rank is not null then
+            case when p.country_size < p.country_members
+                then 'ranks ' || cast(p.country_rank as varchar) || ' among the ' || cast(p.country_size as varchar)
+                     || ' of the ' || cast(p.country_members as varchar) || ' councils in ' || replace(substr(p.country_group_id, 16), '_', ' ')
+                     || ' with a value' || coalesce(' in ' || compared.extract_file, '')
+                else 'ranks ' || cast(p.country_rank as varchar) || ' of ' || cast(p.country_size as varchar)
+                     || ' among councils in ' || replace(substr(p.country_group_id, 16), '_', ' ')
+            end
+        end as country_position,
+        compared.indicator_id as compared_as_indicator_id,
+        case
+            when compared.indicator_id <> h.indicator_id and i.unit_kind = 'count'
+                then 'A raw count, not adjusted for population: it is compared with other councils as '
+                     || compared.title || coalesce(' (' || compared.unit || ')', '') || '.'
+            when compared.indicator_id <> h.indicator_id
+                then 'It is compared with other councils as ' || compared.title || coalesce(' (' || compared.unit || ')', '') || '.'
+            when i.unit_kind = 'count'
+                then 'A raw count, not adjusted for population: it is not ranked against other councils.'
+        end as comparison_note,
         c.commentary,
         c.author as commentary_author
     from with_history as h
@@ -96,7 +140,13 @@ scored as (
     left join targets as t on t.indicator_id = h.indicator_id and t.target_year = h.target_year
     left join {{ ref('spc') }} as s
         on s.indicator_id = h.indicator_id and s.period_id = h.period_id and s.area_code = '{{ var("council") }}'
-    left join positions as p on p.indicator_id = h.indicator_id and p.period_id = h.period_id
+    -- the indicator whose positions are shown: the library's rate in place of a raw count
+    left join (
+        select indicator_id, title, unit,
+            case when source_system like 'extract:%' then dataset_id end as extract_file
+        from {{ ref('dim_indicators') }}
+    ) as compared on compared.indicator_id = coalesce(i.compare_as, h.indicator_id)
+    left join positions as p on p.indicator_id = compared.indicator_id and p.period_id = h.period_id
     left join {{ ref('stg_library__commentary') }} as c on c.indicator_id = h.indicator_id and c.period_id = h.period_id
 )
 
@@ -117,9 +167,9 @@ select
                             else direction_vs_previous
                         end || '. '
                 else '' end
+        || coalesce(comparison_note || ' ', '')
         || case when neighbours_rank is not null
-                then 'It ranks ' || cast(neighbours_rank as varchar) || ' of ' || cast(neighbours_size as varchar)
-                     || ' among its nearest neighbours ('
+                then 'It ' || neighbours_position || ' ('
                      || case neighbours_quartile_band when 1 then 'top' when 2 then 'second' when 3 then 'third' else 'bottom' end
                      || ' quartile). '
                 else '' end

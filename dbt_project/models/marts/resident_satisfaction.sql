@@ -2,7 +2,10 @@
 -- positive with its 95% Wilson score interval (Kish effective n), the national benchmark with its
 -- date and age, the change since the previous wave with a two-sample z-test, and for each group
 -- its difference from the rest of the sample, the wave's group comparisons controlled for the
--- false discovery rate (Benjamini-Hochberg; macros/survey_statistics.sql).
+-- false discovery rate (Benjamini-Hochberg; macros/survey_statistics.sql). The changes since
+-- the previous wave are controlled the same way, in two families per wave: the whole sample's
+-- (one per question: the headline the report leads with) and the groups' (every question and
+-- group), so the many group changes do not drown the few headline ones.
 -- Valid answers are codes 1-5; 9 (don't know) is counted but excluded from the base; null (not
 -- answered) is ignored. Positive = codes 1 or 2.
 {%- set questions = ['q_local_area', 'q_runs_things', 'q_value_for_money',
@@ -143,6 +146,35 @@ versus_rest_fdr as (
                           'question, breakdown, breakdown_value') }}
 ),
 
+-- each change since the immediately preceding wave of the same programme, question and group
+-- that can be tested (both waves have a % positive); one whose standard error is 0 counts with
+-- p = 1, as a group comparison that cannot be made does
+change_tests as (
+    select
+        cur.survey, cur.wave_start, cur.wave_end, cur.question, cur.breakdown, cur.breakdown_value,
+        cur.breakdown = 'all' as whole_sample,
+        {{ two_sample_z('cur.p', 'cur.n_eff', 'prev.p', 'prev.n_eff') }} as change_z
+    from numbered as cur
+    inner join numbered as prev
+        on  prev.survey = cur.survey
+        and prev.wave_number = cur.wave_number - 1
+        and prev.question = cur.question
+        and prev.breakdown = cur.breakdown
+        and prev.breakdown_value = cur.breakdown_value
+    where cur.p is not null and prev.p is not null
+),
+
+change_tests_p as (
+    select change_tests.*, coalesce({{ normal_two_sided_p_value('change_z') }}, 1.0) as change_p
+    from change_tests
+),
+
+-- two families per survey and wave: the whole sample's changes, and the groups'
+change_fdr as (
+    {{ benjamini_hochberg('change_tests_p', 'change_p', 'survey, wave_start, wave_end, whole_sample',
+                          'question, breakdown, breakdown_value') }}
+),
+
 compared as (
     select
         cur.*,
@@ -155,7 +187,10 @@ compared as (
         fdr.difference_from_rest,
         fdr.difference_p,
         fdr.tests_in_family,
-        fdr.bh_adjusted_p
+        fdr.bh_adjusted_p,
+        ch.change_p,
+        ch.tests_in_family as change_tests_in_family,
+        ch.bh_adjusted_p   as change_bh_adjusted_p
     from numbered as cur
     -- national figures are not broken down: only the whole-sample row gets a benchmark
     left join benchmark_for_wave as bm
@@ -178,6 +213,13 @@ compared as (
         and fdr.question = cur.question
         and fdr.breakdown = cur.breakdown
         and fdr.breakdown_value = cur.breakdown_value
+    left join change_fdr as ch
+        on  ch.survey = cur.survey
+        and ch.wave_start = cur.wave_start
+        and ch.wave_end = cur.wave_end
+        and ch.question = cur.question
+        and ch.breakdown = cur.breakdown
+        and ch.breakdown_value = cur.breakdown_value
 ),
 
 tested as (
@@ -236,10 +278,14 @@ select
     {{ round_to("100 * previous_p", 2) }}                                    as previous_wave_percent,
     {{ round_to("100 * (p - previous_p)", 2) }}                              as change_vs_previous_wave,
     change_significant,
+    {{ round_to("change_p", 4) }}                                            as change_p_value,
+    change_bh_adjusted_p <= {{ var('satisfaction_fdr_level', 0.05) }}        as change_significant_fdr,
+    cast(change_tests_in_family as integer)                                  as change_tests_in_family,
+    -- significant only after the false discovery rate control of the wave's family of changes
     case
         when p is null or previous_p is null then 'no previous wave'
-        when change_significant and p > previous_p then 'significant improvement'
-        when change_significant and p < previous_p then 'significant decline'
+        when change_bh_adjusted_p <= {{ var('satisfaction_fdr_level', 0.05) }} and p > previous_p then 'significant improvement'
+        when change_bh_adjusted_p <= {{ var('satisfaction_fdr_level', 0.05) }} and p < previous_p then 'significant decline'
         else 'no significant change'
     end                                                           as change_statement,
     {{ round_to("100 * difference_from_rest", 2) }}                          as difference_from_rest,
@@ -247,6 +293,8 @@ select
     case when breakdown <> 'all' then bh_adjusted_p <= {{ var('satisfaction_fdr_level', 0.05) }} end
                                                                              as difference_significant_fdr,
     cast(tests_in_family as integer)                                         as tests_in_family,
-    case when breakdown <> 'all' then cast({{ var('satisfaction_fdr_level', 0.05) }} as double precision) end
+    -- the level of every false discovery rate control the row is under (group against the rest, change)
+    case when breakdown <> 'all' or change_tests_in_family is not null
+        then cast({{ var('satisfaction_fdr_level', 0.05) }} as double precision) end
                                                                              as fdr_level
 from tested

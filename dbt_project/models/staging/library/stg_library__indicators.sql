@@ -11,6 +11,7 @@ select
     spc_freeze_after_points,
     spc_rebase_periods,
     spc_rebase_record,
+    compare_as,
     source_reference,
     source_sha256,
     ingested_at
