@@ -40,6 +40,8 @@ DIRECTION = {
     "improving": ("↑", "Getting better"),
     "worsening": ("↓", "Getting worse"),
     "no_change": ("→", "About the same"),
+    "increased": ("↗", "Increased"),  # neutral indicators: neither better nor worse, so no ↑ or ↓
+    "decreased": ("↘", "Decreased"),
     "not_comparable": ("–", "Cannot be compared"),
 }
 VARIATION = {  # NHS "Making Data Count" variation icons, as words

@@ -37,6 +37,9 @@ class IndicatorEntry(_Strict):
     priority: str
     definition: str | None = None
     rag_off_periods: list[str] = []
+    # a change smaller than this, in the indicator's own unit (percentage points for a %), is
+    # "about the same"; without it the pipeline.yml thresholds apply
+    no_change_within: Annotated[float, Field(ge=0)] | None = None
 
 
 class TargetEntry(_Strict):

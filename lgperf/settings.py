@@ -114,7 +114,13 @@ class SurveySettings(_Strict):
 
 
 class Thresholds(_Strict):
+    """``no_change_points`` and ``no_change_percent``: the direction of travel calls a change
+    smaller than this "no change", in percentage points for a percentage indicator (unit '%')
+    and in % of the earlier value for any other unit; a library entry's ``no_change_within``
+    (in the indicator's own unit) overrides both for its indicator."""
+
     rag_tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 5.0
+    no_change_points: Annotated[float, Field(ge=0, le=100)] = 0.5
     no_change_percent: Annotated[float, Field(ge=0, le=100)] = 1.0
     disclosure_min_count: Annotated[int, Field(ge=1)] = 5
     row_count_drift_max_share: Annotated[float, Field(gt=0, le=1)] = 0.25

@@ -159,7 +159,8 @@ CREATE TABLE IF NOT EXISTS raw.library_indicators (
     priority          VARCHAR NOT NULL,
     definition        VARCHAR,
     rag_off_periods   VARCHAR,  -- comma-separated period spellings
-    {LINEAGE_COLUMNS}
+    {LINEAGE_COLUMNS},
+    no_change_within  DOUBLE    -- in the indicator's unit; added after the lineage, so older warehouses gain it
 );
 CREATE TABLE IF NOT EXISTS raw.library_targets (
     indicator_id      VARCHAR NOT NULL,

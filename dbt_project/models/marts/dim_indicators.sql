@@ -23,6 +23,7 @@ select
     l.perspective,
     l.priority,
     l.rag_off_periods,
+    l.no_change_within,
     l.indicator_id is not null as in_library,
     m.source_system
 from {{ ref('stg_lginform__metric_types') }} as m

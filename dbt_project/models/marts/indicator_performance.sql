@@ -72,10 +72,10 @@ scored as (
         h.previous_period_id,
         h.previous_period_label,
         h.previous_value,
-        {{ direction_of_travel('h.value', 'h.previous_value', 'i.polarity') }} as direction_vs_previous,
+        {{ direction_of_travel('h.value', 'h.previous_value', 'i.polarity', 'i.unit', 'i.no_change_within') }} as direction_vs_previous,
         h.year_ago_period_id,
         h.year_ago_value,
-        {{ direction_of_travel('h.value', 'h.year_ago_value', 'i.polarity') }} as direction_vs_year_ago,
+        {{ direction_of_travel('h.value', 'h.year_ago_value', 'i.polarity', 'i.unit', 'i.no_change_within') }} as direction_vs_year_ago,
         s.variation_icon,
         s.special_cause_rule,
         {{ assurance_icon('t.target', 's.lower_process_limit', 's.upper_process_limit', 'i.polarity') }} as assurance_icon,
@@ -103,7 +103,7 @@ scored as (
 select
     *,
     rag = 'green' and 4 in (neighbours_quartile_band, country_quartile_band, tier_quartile_band) as green_but_bottom_quartile,
-    trim(title || ': ' || {{ narrative_number('value', 'output_precision') }} || coalesce(' ' || unit, '') || ' in ' || period_label
+    trim(title || ': ' || {{ narrative_number('value', 'output_precision') }} || case when unit = '%' then '%' else coalesce(' ' || unit, '') end || ' in ' || period_label
         || case when target is not null
                 then ', against a target of ' || {{ narrative_number('target', 'output_precision') }} || ' (' || replace(rag, '_', ' ') || ')'
                 else '' end

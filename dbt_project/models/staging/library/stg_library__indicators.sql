@@ -8,6 +8,7 @@ select
     priority,
     definition,
     rag_off_periods,
+    no_change_within,
     source_reference,
     source_sha256,
     ingested_at
