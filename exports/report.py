@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 
 from exports.controlled_counts import controlled
 from exports.disclosure import SUPPRESSED
+from exports.formatting import format_number
 from exports.publish import staged_folder
 
 # --- plain-language wording for the codes in the marts -------------------------------------
@@ -124,7 +125,8 @@ def _records(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequen
 
 
 def number(value: float | str | None, precision: int | None = 1) -> str:
-    """A warehouse number at its published precision; a dash, never 0, for a missing one; the
+    """A warehouse number at its published precision, rounded half away from zero
+    (exports/formatting.py; None: as published); a dash, never 0, for a missing one; the
     withheld marker for a figure disclosure control suppressed."""
     if value == SUPPRESSED:
         return WITHHELD
@@ -132,7 +134,7 @@ def number(value: float | str | None, precision: int | None = 1) -> str:
         return "–"
     if isinstance(value, int):
         return f"{value:,}"
-    return f"{value:,.{precision if precision is not None else 1}f}"
+    return format_number(value, precision, grouping=True)
 
 
 def with_unit(value: float | None, unit: str | None, precision: int | None) -> str:
