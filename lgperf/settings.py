@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -101,6 +102,11 @@ class FreshnessSettings(_Strict):
         "quarterly": 365,
         "monthly": 180,
     }
+
+    def judged_on(self) -> date:
+        """The date ages are judged on: ``as_of``, else today in the UK (the quality gate and
+        the report's tiles alike, so a figure the gate calls stale says so on its tile)."""
+        return self.as_of or datetime.now(ZoneInfo("Europe/London")).date()
 
 
 class SurveySettings(_Strict):
