@@ -90,9 +90,14 @@ def open_page(browser, folder: Path, name: str) -> list[dict]:
 
 
 def shown(value: float, precision: int, unit: str) -> str:
-    """As a reader expects: half away from zero from the number as written (90.05 -> 90.1)."""
-    text = f"{Decimal(repr(value)).quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP):,f}"
+    """A tile's value with its unit, to its precision."""
+    text = half_up(value, precision)
     return f"{text}%" if unit == "%" else f"{text} {unit}"
+
+
+def half_up(value: float, precision: int = 1) -> str:
+    """As a reader rounds it: half away from zero from the number as written (90.05 -> 90.1)."""
+    return f"{Decimal(repr(value)).quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP):,f}"
 
 
 def visible_tiles(browser) -> set[str]:
@@ -258,7 +263,7 @@ def test_an_information_panel_opens_from_the_keyboard(report, browser, latest, w
     median = query(warehouse, "SELECT group_median FROM marts.benchmarks WHERE indicator_id = ? AND area_code = ? "
                               "AND comparison_group_id LIKE '%_CIPFA_Near_Neighbours' ORDER BY period_id DESC LIMIT 1",
                    [indicator, COUNCIL])[0][0]
-    assert f"Neighbours' median {median:,.1f} days" in panel.text
+    assert f"Neighbours' median {half_up(median)} days" in panel.text
     summary.send_keys(Keys.ENTER)
     assert panel.get_attribute("open") is None and not rationale.is_displayed()
 
@@ -279,7 +284,7 @@ def test_the_satisfaction_page_shows_each_wave_with_confidence_intervals(report,
     assert rows and all(n >= 5 for *_, n in rows)  # the whole sample is large: nothing withheld
     label = charts[0].get_attribute("aria-label")
     for value, lower, upper, _ in rows:
-        assert f"{value:.1f}% (95% confidence interval {lower:.1f}% to {upper:.1f}%)" in label
+        assert f"{half_up(value)}% (95% confidence interval {half_up(lower)}% to {half_up(upper)}%)" in label
     assert len(charts[0].find_elements(By.CSS_SELECTOR, ".whisker")) == len(rows)
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "[c] marks a figure withheld to protect the people counted" in text
@@ -353,7 +358,7 @@ def test_the_complaints_page_shows_each_period_per_service(report, browser, ware
     change = (Decimal(100 * (received - same_months)) / same_months).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     assert f"({change:+}%)" in text
     # the overdue never answered are in the base: the rate is of the responses due
-    assert f"{on_time:.1f}% of the stage 1 responses due were on time" in text
+    assert f"{half_up(on_time)}% of the stage 1 responses due were on time" in text
 
 
 def _tables(page: Path) -> dict[str, list[list[str]]]:
