@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from exports.formatting import format_number
+
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -30,13 +32,14 @@ def neutralise_formula(text: str) -> str:
 
 
 def format_cell(value: Any) -> str:
-    """One CSV cell: empty for missing, repr-exact floats without a trailing .0 on integers."""
+    """One CSV cell: empty for missing, floats as published (exports/formatting.py: the shortest
+    exact spelling, no trailing .0 on whole numbers, no thousands separators)."""
     if value is None:
         return ""
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
-        return str(int(value)) if value.is_integer() else repr(value)
+        return format_number(value, None)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -25,7 +25,9 @@ from markupsafe import Markup, escape
 
 from exports.controlled_counts import controlled
 from exports.disclosure import SUPPRESSED
+from exports.formatting import format_number
 from exports.publish import staged_folder
+from lgperf.settings import FreshnessSettings
 
 # --- plain-language wording for the codes in the marts -------------------------------------
 
@@ -40,6 +42,8 @@ DIRECTION = {
     "improving": ("↑", "Getting better"),
     "worsening": ("↓", "Getting worse"),
     "no_change": ("→", "About the same"),
+    "increased": ("↗", "Increased"),  # neutral indicators: neither better nor worse, so no ↑ or ↓
+    "decreased": ("↘", "Decreased"),
     "not_comparable": ("–", "Cannot be compared"),
 }
 VARIATION = {  # NHS "Making Data Count" variation icons, as words
@@ -67,11 +71,15 @@ QUESTIONS = {  # the LGA resident satisfaction question set
 # --- reading the marts ----------------------------------------------------------------------
 
 LATEST_SQL = """
-SELECT p.*, d.short_title, d.definition, d.rationale, d.perspective, d.frequency,
+SELECT p.*, d.short_title, d.definition, d.rationale, d.perspective, d.discontinued,
+       -- an extract's indicator may have no frequency of its own: its periods' then
+       coalesce(d.frequency, CASE dp.frequency WHEN 'annual' THEN 'annually' ELSE dp.frequency END) AS frequency,
+       dp.period_end,
        coalesce(c.short_title, c.title) AS compared_as_title, c.unit AS compared_as_unit,
        c.output_precision AS compared_as_precision
 FROM marts.indicator_performance AS p
 LEFT JOIN marts.dim_indicators AS d USING (indicator_id)
+LEFT JOIN marts.dim_periods AS dp USING (period_id)
 LEFT JOIN marts.dim_indicators AS c ON c.indicator_id = p.compared_as_indicator_id
 QUALIFY row_number() OVER (PARTITION BY p.indicator_id ORDER BY p.period_start DESC, p.period_id DESC) = 1
 ORDER BY p.priority NULLS LAST, p.indicator_id
@@ -134,7 +142,8 @@ def _records(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequen
 
 
 def number(value: float | str | None, precision: int | None = 1) -> str:
-    """A warehouse number at its published precision; a dash, never 0, for a missing one; the
+    """A warehouse number at its published precision, rounded half away from zero
+    (exports/formatting.py; None: as published); a dash, never 0, for a missing one; the
     withheld marker for a figure disclosure control suppressed."""
     if value == SUPPRESSED:
         return WITHHELD
@@ -142,7 +151,7 @@ def number(value: float | str | None, precision: int | None = 1) -> str:
         return "–"
     if isinstance(value, int):
         return f"{value:,}"
-    return f"{value:,.{precision if precision is not None else 1}f}"
+    return format_number(value, precision, grouping=True)
 
 
 def with_unit(value: float | None, unit: str | None, precision: int | None) -> str:
@@ -172,6 +181,7 @@ def month_label(day: date) -> str:
     return f"{MONTHS[day.month - 1]} {day.year}"
 
 
+EVERY = {"annually": "Yearly", "quarterly": "Quarterly", "monthly": "Monthly"}
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 
@@ -357,10 +367,32 @@ def short_position(row: dict[str, Any]) -> str:
     return position
 
 
+def age_in_words(since: date, until: date) -> str:
+    """``3 years 7 months``: whole months from one date to another, as years and months."""
+    months = (until.year - since.year) * 12 + until.month - since.month - (until.day < since.day)
+    years, months = divmod(max(months, 0), 12)
+    parts = [f"{years} year{'s' if years != 1 else ''}"] if years else []
+    if months or not years:
+        parts.append(f"{months} month{'s' if months != 1 else ''}")
+    return " ".join(parts)
+
+
+def stale_notice(row: dict[str, Any], as_of: date, max_days_after_period_end: Mapping[str, int]) -> str | None:
+    """How old a tile's latest figure is, when it is older than the quality gate allows for its
+    frequency (thresholds.freshness, the same allowance, judged on the same date); else None."""
+    allowed = max_days_after_period_end.get(row.get("frequency") or "")
+    if row.get("period_end") is None or allowed is None or (as_of - row["period_end"]).days <= allowed:
+        return None
+    notice = (f"Latest available: {row['period_label']}, {age_in_words(row['period_end'], as_of)} before this report "
+              f"({as_of.day} {MONTHS[as_of.month - 1]} {as_of.year}).")
+    return notice + (" The indicator is discontinued: no newer figure will come." if row.get("discontinued") else
+                     f" {EVERY[row['frequency']]} figures are expected within {allowed} days of the period's end, so this one is out of date.")
+
+
 def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_points: int | None,
                 rebase_proposal: dict[str, Any] | None = None) -> list[str]:
     """What a reader should know before trusting the tile, said from the row, never invented."""
-    notes = []
+    notes = [row["stale"]] if row.get("stale") else []
     if row["value"] is None:
         notes.append(f"No value has been published for {row['period_label']}.")
     if row["rag"] == "not_rated":
@@ -412,8 +444,11 @@ def revisions_of_this_publication(connection: duckdb.DuckDBPyConnection, council
                     "WHERE r.area_code = ? AND r.change = 'revised'", [council])
 
 
-def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dict[str, Any]]:
-    """One dictionary per indicator with everything its tile and information panel show."""
+def build_tiles(connection: duckdb.DuckDBPyConnection, council: str, freshness: FreshnessSettings | None = None) -> list[dict[str, Any]]:
+    """One dictionary per indicator with everything its tile and information panel show; a
+    latest figure older than ``freshness`` allows says how old it is."""
+    freshness = freshness or FreshnessSettings()
+    as_of = freshness.judged_on()
     latest = _records(connection, LATEST_SQL)
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for point in _records(connection, SERIES_SQL, [council]):
@@ -427,6 +462,7 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str) -> list[dic
 
     tiles = []
     for row in latest:
+        row["stale"] = stale_notice(row, as_of, freshness.max_days_after_period_end)
         unit, precision = row["unit"], row["output_precision"]
         near = neighbours.get(row["indicator_id"])
         def fmt(v: float | None, unit: str | None = unit, precision: int | None = precision) -> str:
@@ -661,6 +697,7 @@ Open “About this indicator” on a tile for why it matters, the target, how it
 <h2 class="tile-title">{{ t.title }}</h2>
 <p class="value" data-value>{{ t.value_text }}</p>
 <p class="period">{{ t.period_label }} · target {{ t.target_short }}</p>
+{% if t.stale %}<p class="warning stale"><strong>Old figure.</strong> {{ t.stale }}</p>{% endif %}
 {% if t.revised_from %}<p class="revised"><strong>Revised</strong> in this publication: previously published as {{ t.revised_from }}.</p>{% endif %}
 <ul class="status" aria-label="Status">
 <li class="badge rag" data-rag="{{ t.rag }}"><span class="sym" aria-hidden="true">{{ t.rag_symbol }}</span>{{ t.rag_text }}</li>
@@ -793,11 +830,12 @@ def _render(environment: jinja2.Environment, name: str, council: str, title: str
 
 
 def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, council: str, disclosure_min_count: int,
-                 publication_id: str | None = None, demo: bool = False) -> dict[str, int]:
+                 publication_id: str | None = None, demo: bool = False, freshness: FreshnessSettings | None = None) -> dict[str, int]:
     """Write ``index.html``, ``satisfaction.html`` and ``complaints.html`` into ``destination``
     atomically; return how many indicators, survey rows and complaint rows they show. Counts of
-    people go through the same disclosure control as the open data; a demo run says so on every page."""
-    tiles = build_tiles(connection, council)
+    people go through the same disclosure control as the open data; a demo run says so on every
+    page; a tile whose latest figure the quality gate would call stale (``freshness``) says how old it is."""
+    tiles = build_tiles(connection, council, freshness)
     named = connection.execute("SELECT area_name FROM marts.dim_areas WHERE area_code = ?", [council]).fetchall()
     council_label = f"{named[0][0]} ({council})" if named else council
     satisfaction = satisfaction_rows(connection, disclosure_min_count)

@@ -60,6 +60,9 @@ class IndicatorEntry(_Strict):
     spc_baseline: SpcBaseline | None = None
     # a raw count is not ranked against other councils; this rate of the same measure is, in its place
     compare_as: IndicatorId | None = None
+    # a change smaller than this, in the indicator's own unit (percentage points for a %), is
+    # "about the same"; without it the pipeline.yml thresholds apply
+    no_change_within: Annotated[float, Field(ge=0)] | None = None
 
 
 class TargetEntry(_Strict):

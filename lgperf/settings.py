@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -107,6 +108,11 @@ class FreshnessSettings(_Strict):
         "monthly": 180,
     }
 
+    def judged_on(self) -> date:
+        """The date ages are judged on: ``as_of``, else today in the UK (the quality gate and
+        the report's tiles alike, so a figure the gate calls stale says so on its tile)."""
+        return self.as_of or datetime.now(ZoneInfo("Europe/London")).date()
+
 
 class SurveySettings(_Strict):
     """Resident surveys. ``fdr_level``: the false discovery rate at which a group's difference
@@ -119,7 +125,13 @@ class SurveySettings(_Strict):
 
 
 class Thresholds(_Strict):
+    """``no_change_points`` and ``no_change_percent``: the direction of travel calls a change
+    smaller than this "no change", in percentage points for a percentage indicator (unit '%')
+    and in % of the earlier value for any other unit; a library entry's ``no_change_within``
+    (in the indicator's own unit) overrides both for its indicator."""
+
     rag_tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 5.0
+    no_change_points: Annotated[float, Field(ge=0, le=100)] = 0.5
     no_change_percent: Annotated[float, Field(ge=0, le=100)] = 1.0
     disclosure_min_count: Annotated[int, Field(ge=1)] = 5
     row_count_drift_max_share: Annotated[float, Field(gt=0, le=1)] = 0.25

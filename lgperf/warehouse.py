@@ -164,7 +164,8 @@ CREATE TABLE IF NOT EXISTS raw.library_indicators (
     spc_freeze_after_points INTEGER,  -- SPC limits from the first N points of each baseline
     spc_rebase_periods VARCHAR,       -- comma-separated period ids starting a new SPC baseline
     spc_rebase_record  VARCHAR,       -- each accepted rebase: period, reason, who, when
-    compare_as        VARCHAR   -- a count's rate of the same measure, compared with other councils in its place
+    compare_as        VARCHAR,  -- a count's rate of the same measure, compared with other councils in its place
+    no_change_within  DOUBLE    -- in the indicator's unit; added after the lineage, so older warehouses gain it
 );
 CREATE TABLE IF NOT EXISTS raw.library_targets (
     indicator_id      VARCHAR NOT NULL,

@@ -59,6 +59,7 @@ def dbt_vars(config: PipelineConfig) -> dict[str, Any]:
         "council": config.council,
         "comparison_groups": list(config.comparison_groups),
         "rag_tolerance_percent": thresholds.rag_tolerance_percent,
+        "no_change_points": thresholds.no_change_points,
         "no_change_percent": thresholds.no_change_percent,
         "spc_run_length": thresholds.spc.run_length,
         "spc_trend_length": thresholds.spc.trend_length,

@@ -94,7 +94,8 @@ def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Materiali
 def report(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     config = settings.load()
     return publish(settings, warehouse, "report", REPORT_MARTS, lambda c, d, p, demo: write_report(
-        c, d, council=config.council, disclosure_min_count=config.thresholds.disclosure_min_count, publication_id=p, demo=demo),
+        c, d, council=config.council, disclosure_min_count=config.thresholds.disclosure_min_count, publication_id=p, demo=demo,
+        freshness=config.thresholds.freshness),
         page="index.html")
 
 EXPORT_ASSETS = [open_data, bi, report]

@@ -11,7 +11,6 @@ import json
 import math
 from pathlib import Path
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 from typing import Any
 
 import dagster as dg
@@ -23,7 +22,6 @@ from expectations.masking import Mask
 from expectations.runner import ExpectationOutcome, Suite
 from orchestration.resources import PipelineSettings, WarehouseResource
 
-LONDON = ZoneInfo("Europe/London")
 
 
 def _json(value: Any) -> str | None:
@@ -129,7 +127,7 @@ def frame_parameters(settings: PipelineSettings, run_id: str, published_through:
         "run_id": run_id,
         "published_through": published_through,
         "council": config.council,
-        "as_of": freshness.as_of or datetime.now(LONDON).date(),
+        "as_of": freshness.judged_on(),
         "max_days_annually": days["annually"],
         "max_days_quarterly": days["quarterly"],
         "max_days_monthly": days["monthly"],

@@ -14,17 +14,29 @@ case
 end
 {%- endmacro %}
 
-{#- Direction of travel against an earlier value, by polarity: a change smaller than
-    var('no_change_percent') % of the earlier value is no change; no earlier value is not
-    comparable. Neutral indicators say only whether they rose or fell. -#}
-{% macro direction_of_travel(value, earlier, polarity) -%}
+{#- Direction of travel against an earlier value, by polarity. A change smaller than the
+    indicator's band is no change; the band is in the indicator's own unit: the library's
+    no_change_within when it gives one, else var('no_change_points') percentage points for a
+    percentage (unit '%'; 1% of 96% would be 0.96 points, hiding a fall that matters) and
+    var('no_change_percent') % of the earlier value for any other unit. The change is compared
+    to 10 decimal places, so 85.3 - 84.8 (0.50000000000001 in binary) is 0.5. No earlier value
+    is not comparable. Neutral indicators say only whether they rose or fell. -#}
+{% macro direction_of_travel(value, earlier, polarity, unit, no_change_within) -%}
 case
     when {{ earlier }} is null or {{ value }} is null then 'not_comparable'
-    when abs({{ value }} - {{ earlier }}) <= abs({{ earlier }}) * {{ var('no_change_percent') }} / 100.0 then 'no_change'
+    when {{ round_to('abs(' ~ value ~ ' - ' ~ earlier ~ ')', 10) }} < {{ no_change_band(earlier, unit, no_change_within) }} then 'no_change'
     when {{ polarity }} = 'high_is_good' then case when {{ value }} > {{ earlier }} then 'improving' else 'worsening' end
     when {{ polarity }} = 'low_is_good' then case when {{ value }} < {{ earlier }} then 'improving' else 'worsening' end
     else case when {{ value }} > {{ earlier }} then 'increased' else 'decreased' end
 end
+{%- endmacro %}
+
+{#- The no-change band of direction_of_travel, in the indicator's unit, against `earlier`. -#}
+{% macro no_change_band(earlier, unit, no_change_within) -%}
+coalesce(
+    {{ no_change_within }},
+    case when {{ unit }} = '%' then {{ var('no_change_points') }}
+         else {{ round_to('abs(' ~ earlier ~ ') * ' ~ var('no_change_percent') ~ ' / 100.0', 10) }} end)
 {%- endmacro %}
 
 {#- Assurance (Making Data Count): where the target sits against the process limits. -#}
@@ -39,7 +51,15 @@ case
 end
 {%- endmacro %}
 
-{#- A number as the narrative shows it: rounded to the indicator's precision (2 if unknown). -#}
+{#- A number as the narrative shows it, as the exports' Python (exports/formatting.py) does:
+    rounded half away from zero to the indicator's precision and written with exactly that
+    many decimals ('597', not '597.0'; 90.05 at 1 is '90.1'); with no precision known, as
+    published ('1234.5', a whole number without '.0'). -#}
 {% macro narrative_number(value, precision) -%}
-{{ double_as_text(round_to(value, 'coalesce(' ~ precision ~ ', 2)')) }}
+(case
+    when {{ precision }} is null then regexp_replace({{ double_as_text(value) }}, '\.0$', '')
+    {%- for d in range(11) %}
+    when {{ precision }} = {{ d }} then cast(cast({{ round_to(value, d) }} as decimal(38, {{ d }})) as varchar)
+    {%- endfor %}
+end)
 {%- endmacro %}

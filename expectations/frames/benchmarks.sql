@@ -9,6 +9,15 @@ select
     case
         when b.rank is not null and (b.rank < 1 or b.rank > b.group_size) then 'rank ' || b.rank || ' outside 1..' || b.group_size
         when b.group_q1 > b.group_median or b.group_median > b.group_q3 then 'quartiles out of order'
+        -- the band must agree with the quartiles published beside it (a boundary is the better band)
+        when b.quartile_band <> case i.polarity
+                when 'high_is_good' then case when b.value >= b.group_q3 then 1 when b.value >= b.group_median then 2
+                                              when b.value >= b.group_q1 then 3 else 4 end
+                when 'low_is_good' then case when b.value <= b.group_q1 then 1 when b.value <= b.group_median then 2
+                                             when b.value <= b.group_q3 then 3 else 4 end
+            end
+            then 'quartile band ' || b.quartile_band || ' contradicts the quartiles ' || b.group_q1 || ', '
+                 || b.group_median || ', ' || b.group_q3 || ' of value ' || b.value
     end as order_problem
 from candidate.benchmarks as b
 left join candidate.dim_areas as a on a.area_code = b.area_code

@@ -1,12 +1,13 @@
 -- The indicator fact, with its indicator's unit kind and what the gate judges per row.
 with periods as (
-    select distinct f.indicator_id, f.period_id, p.period_end
+    select distinct f.indicator_id, f.period_id, p.period_end, p.frequency
     from candidate.fct_indicator_values as f
     inner join candidate.dim_periods as p on p.period_id = f.period_id
 ),
 
-latest as (  -- each indicator's newest period (by end date, then id)
-    select indicator_id, period_end as latest_period_end, period_id as latest_period_id
+latest as (  -- each indicator's newest period (by end date, then id), and its frequency
+    select indicator_id, period_end as latest_period_end, period_id as latest_period_id,
+           case frequency when 'annual' then 'annually' else frequency end as latest_period_frequency
     from (
         select periods.*, row_number() over (partition by indicator_id order by period_end desc, period_id desc) as position
         from periods
@@ -32,7 +33,7 @@ select
     end as unit_problem,
     case when not coalesce(i.discontinued, false)
           and (cast($as_of as date) - l.latest_period_end) > w.max_days
-        then 'indicator ' || f.indicator_id || ' (' || i.frequency || '): latest period ' || l.latest_period_id
+        then 'indicator ' || f.indicator_id || ' (' || w.frequency || '): latest period ' || l.latest_period_id
              || ' ended ' || l.latest_period_end || ', ' || (cast($as_of as date) - l.latest_period_end)
              || ' days before ' || cast($as_of as date) || '; ' || w.max_days || ' allowed'
     end as freshness_problem
@@ -40,4 +41,5 @@ from candidate.fct_indicator_values as f
 left join candidate.dim_areas as a on a.area_code = f.area_code
 left join candidate.dim_indicators as i on i.indicator_id = f.indicator_id
 left join latest as l on l.indicator_id = f.indicator_id
-left join allowance as w on w.frequency = i.frequency
+-- an extract's indicator may have no frequency of its own: its periods' then (as the report's tiles)
+left join allowance as w on w.frequency = coalesce(i.frequency, l.latest_period_frequency)

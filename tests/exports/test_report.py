@@ -7,6 +7,7 @@ that the page shows the warehouse's numbers, not numbers of its own.
 
 import re
 import shutil
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from exports.controlled_counts import controlled
-from exports.report import benchmark_sentence, limitations, short_position, write_report
+from exports.report import DIRECTION, benchmark_sentence, limitations, short_position, write_report
+from expectations.runner import load_suites, read_frame
+from lgperf.settings import FreshnessSettings
 
 COUNCIL = "E08000009"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -40,9 +43,13 @@ def query(warehouse: Path, sql: str, parameters: list | None = None) -> list[tup
         return connection.execute(sql, parameters or []).fetchall()
 
 
+AS_OF = date(2025, 11, 1)  # the demo catalogue's date, as conftest's pipeline.yml sets it for the gate
+FRESHNESS = FreshnessSettings(as_of=AS_OF)
+
+
 def build(warehouse: Path, destination: Path) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return write_report(connection, destination, council=COUNCIL, disclosure_min_count=5)
+        return write_report(connection, destination, council=COUNCIL, disclosure_min_count=5, freshness=FRESHNESS)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +90,14 @@ def open_page(browser, folder: Path, name: str) -> list[dict]:
 
 
 def shown(value: float, precision: int, unit: str) -> str:
-    text = f"{value:,.{precision}f}"
+    """A tile's value with its unit, to its precision."""
+    text = half_up(value, precision)
     return f"{text}%" if unit == "%" else f"{text} {unit}"
+
+
+def half_up(value: float, precision: int = 1) -> str:
+    """As a reader rounds it: half away from zero from the number as written (90.05 -> 90.1)."""
+    return f"{Decimal(repr(value)).quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP):,f}"
 
 
 def visible_tiles(browser) -> set[str]:
@@ -144,6 +157,41 @@ def test_every_indicator_has_a_tile_with_its_title_value_and_status(report, brow
         assert rag.text and rag.text[0] in "✔▲✖–○"  # a symbol and words, not colour alone
         chart = tile.find_element(By.CSS_SELECTOR, "svg.trend[role=img]")
         assert shown(row["value"], row["precision"], row["unit"]) in chart.get_attribute("aria-label")
+
+
+def test_a_latest_figure_older_than_the_quality_gate_allows_says_how_old_it_is(report, warehouse):
+    """Recycling's latest figure is 2021/22 and adult social care's 2022/23: on 1 November 2025
+    both are older than the gate's 730 days for a yearly figure, and their tiles say by how much;
+    council tax (2024/25) is not. Every indicator the gate's freshness check flags is flagged."""
+    folder, _ = report
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    stale = {}
+    for tile in re.split(r'(?=<li class="tile )', page)[1:]:
+        notice = re.search(r'<p class="warning stale"><strong>Old figure\.</strong> (.*?)</p>', tile)
+        if notice:
+            stale[re.search(r'data-indicator="([^"]+)"', tile).group(1)] = notice.group(1).replace("&#39;", "'")
+    assert stale["90101"].startswith("Latest available: 2021/22, 3 years 7 months before this report (1 November 2025).")
+    assert stale["90005"].startswith("Latest available: 2022/23, 2 years 7 months before this report (1 November 2025).")
+    assert "within 730 days of the period's end" in stale["90101"] and "91023" not in stale
+    suite = next(s for s in load_suites() if s.name == "fct_indicator_values")
+    days = FRESHNESS.max_days_after_period_end
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        frame = read_frame(connection, suite, {"as_of": AS_OF, "max_days_annually": days["annually"], "max_days_quarterly": days["quarterly"],
+                                               "max_days_monthly": days["monthly"], "run_id": "r", "council": COUNCIL, "published_through": None})
+    flagged_by_the_gate = set(frame.loc[frame["freshness_problem"].notna(), "indicator_id"])
+    assert flagged_by_the_gate and flagged_by_the_gate <= set(stale)
+
+
+def test_every_direction_of_travel_the_mart_gives_has_words_of_its_own():
+    """Neutral indicators increase or decrease; they are comparable, never "Cannot be compared"."""
+    import yaml
+
+    models = yaml.safe_load((Path(__file__).parents[2] / "dbt_project/models/marts/_indicator_performance.yml").read_text())
+    column = next(c for c in models["models"][0]["columns"] if c["name"] == "direction_vs_previous")
+    values = column["data_tests"][0]["accepted_values"]["arguments"]["values"]
+    assert set(values) == set(DIRECTION)
+    assert DIRECTION["increased"][1] == "Increased" and DIRECTION["decreased"][1] == "Decreased"
+    assert [v for v in values if DIRECTION[v][1] == "Cannot be compared"] == ["not_comparable"]
 
 
 def test_a_trend_chart_names_every_period_and_target_of_the_scorecard(report, browser, warehouse):
@@ -231,7 +279,7 @@ def test_an_information_panel_opens_from_the_keyboard(report, browser, latest, w
     median = query(warehouse, "SELECT group_median FROM marts.benchmarks WHERE indicator_id = ? AND area_code = ? "
                               "AND comparison_group_id LIKE '%_CIPFA_Near_Neighbours' ORDER BY period_id DESC LIMIT 1",
                    [indicator, COUNCIL])[0][0]
-    assert f"Neighbours' median {median:,.1f} days" in panel.text
+    assert f"Neighbours' median {half_up(median)} days" in panel.text
     summary.send_keys(Keys.ENTER)
     assert panel.get_attribute("open") is None and not rationale.is_displayed()
 
@@ -285,7 +333,7 @@ def test_the_satisfaction_page_shows_each_wave_with_confidence_intervals(report,
     assert rows and all(n >= 5 for *_, n in rows)  # the whole sample is large: nothing withheld
     label = charts[0].get_attribute("aria-label")
     for value, lower, upper, _ in rows:
-        assert f"{value:.1f}% (95% confidence interval {lower:.1f}% to {upper:.1f}%)" in label
+        assert f"{half_up(value)}% (95% confidence interval {half_up(lower)}% to {half_up(upper)}%)" in label
     assert len(charts[0].find_elements(By.CSS_SELECTOR, ".whisker")) == len(rows)
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "[c] marks a figure withheld to protect the people counted" in text
@@ -377,7 +425,7 @@ def test_the_complaints_page_shows_each_period_per_service(report, browser, ware
     change = (Decimal(100 * (received - same_months)) / same_months).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     assert f"({change:+}%)" in text
     # the overdue never answered are in the base: the rate is of the responses due
-    assert f"{on_time:.1f}% of the stage 1 responses due were on time" in text
+    assert f"{half_up(on_time)}% of the stage 1 responses due were on time" in text
 
 
 def _tables(page: Path) -> dict[str, list[list[str]]]:
@@ -456,3 +504,12 @@ def test_the_report_shows_the_open_datas_controlled_counts_and_no_small_one(repo
                 counts = [row[i] for i in ((1, 2, -1) if "per service" in caption else (2,) if "themes" in caption
                                            else (3,) if "all respondents" in caption else (4,))]
                 assert not [c for c in counts if c.replace(",", "").isdigit() and 0 < int(c.replace(",", "")) < 5], (caption, row)
+
+
+def test_an_age_is_said_in_whole_years_and_months():
+    from exports.report import age_in_words
+
+    assert age_in_words(date(2022, 3, 31), AS_OF) == "3 years 7 months"  # recycling 2021/22 on the demo's date
+    assert age_in_words(date(2024, 4, 30), AS_OF) == "1 year 6 months"  # the claimant count, April 2024
+    assert age_in_words(date(2025, 9, 30), AS_OF) == "1 month"
+    assert age_in_words(date(2023, 11, 1), AS_OF) == "2 years"

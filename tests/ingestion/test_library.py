@@ -9,7 +9,7 @@ from ingestion.library import LibraryError, read_library_file
 LIBRARY = Path(__file__).parents[2] / "library"
 
 
-@pytest.mark.parametrize("kind, entries", [("indicators", 10), ("targets", 14), ("commentary", 3)])
+@pytest.mark.parametrize("kind, entries", [("indicators", 11), ("targets", 14), ("commentary", 3)])
 def test_the_project_library_files_are_valid(kind, entries):
     digest, rows = read_library_file(kind, LIBRARY / f"{kind}.yml")
     assert len(digest) == 64 and len(rows) == entries
@@ -41,6 +41,8 @@ def test_target_history_is_kept_as_entries():
         ("indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p}\n"
          "  - {id: '1', owner: c, rationale: d, theme: impact, perspective: citizen, priority: p}\n",
          "indicators: Value error, entry 1 repeats indicator 1 of entry 0"),
+        ("indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, no_change_within: -1}\n",
+         "indicators.0.no_change_within"),
     ],
 )
 def test_bad_entries_name_the_file_entry_and_key(tmp_path, text, named):
@@ -49,6 +51,15 @@ def test_bad_entries_name_the_file_entry_and_key(tmp_path, text, named):
     with pytest.raises(LibraryError) as error:
         read_library_file("indicators", path)
     assert str(path) in str(error.value) and named in str(error.value)
+
+
+def test_an_indicators_own_no_change_band_is_read_in_its_unit_and_is_optional(tmp_path):
+    path = tmp_path / "indicators.yml"
+    path.write_text("indicators:\n"
+                    "  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, no_change_within: 10}\n"
+                    "  - {id: '2', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p}\n", encoding="utf-8")
+    _, rows = read_library_file("indicators", path)
+    assert [r["no_change_within"] for r in rows] == [10.0, None]
 
 
 def test_a_missing_file_is_named_with_its_setting(tmp_path):

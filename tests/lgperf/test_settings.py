@@ -30,6 +30,9 @@ def test_valid_config_loads_with_defaults(tmp_path):
     # resident surveys: a 5% false discovery rate, a benchmark stale after two years
     assert config.thresholds.survey.fdr_level == 0.05
     assert config.thresholds.survey.benchmark_max_age_months == 24
+    # direction of travel: 0.5 percentage points for a percentage, 1% of the earlier value otherwise
+    assert config.thresholds.no_change_points == 0.5
+    assert config.thresholds.no_change_percent == 1.0
 
 
 def test_the_council_template_and_the_demo_settings_are_both_valid():
@@ -55,6 +58,8 @@ def test_the_council_template_and_the_demo_settings_are_both_valid():
         (VALID.replace("areas: [E08000009,", "areas: [not a code!,"), "lginform.areas"),
         (VALID + "thresholds:\n  spc:\n    rebase_periods: {abc: [fin_2020_21]}\n", "thresholds.spc.rebase_periods.abc"),
         (VALID + "thresholds:\n  survey:\n    fdr_level: 0\n", "thresholds.survey.fdr_level"),
+        (VALID + "thresholds:\n  no_change_points: -0.5\n", "thresholds.no_change_points"),
+        (VALID + "thresholds:\n  no_change_points: half\n", "thresholds.no_change_points"),
         (VALID + "thresholds:\n  survey:\n    fdr_level: 0.5\n", "thresholds.survey.fdr_level"),
         (VALID + "thresholds:\n  survey:\n    benchmark_max_age_months: 0\n", "thresholds.survey.benchmark_max_age_months"),
         (VALID + "thresholds:\n  survey:\n    benchmark_max_age_months: two years\n", "thresholds.survey.benchmark_max_age_months"),

@@ -14,6 +14,7 @@ import pytest
 from conftest import SMALL_METRIC_TYPES
 from demo.catalogue import TRAFFORD, build_catalogue
 from demo.inbox import demo_manifest
+from exports.formatting import format_number
 
 PROJECT = Path(__file__).parents[2]
 
@@ -179,7 +180,8 @@ def test_the_scorecard_narrative_uses_only_the_rows_own_numbers(pipeline_env, de
     assert any(r["neighbours_rank"] is not None and r["neighbours_size"] == 16 for r in rows)  # Trafford among its 15 neighbours
     for row in rows:
         facts = " ".join(str(v) for k, v in row.items() if k != "narrative" and v is not None)
-        precision = row["output_precision"] if row["output_precision"] is not None else 2
-        shown = {str(round(row[k], precision)) for k in ("value", "target", "previous_value") if row[k] is not None}
+        # each number as the report shows it: the indicator's precision, half away from zero
+        shown = {format_number(row[k], row["output_precision"]) for k in ("value", "target", "previous_value") if row[k] is not None}
+        assert format_number(row["value"], row["output_precision"]) in row["narrative"]
         for number in re.findall(r"\d+(?:\.\d+)?", row["narrative"]):
             assert number in shown or number in facts, (number, row["narrative"])

@@ -305,7 +305,11 @@ SUITE_CASES = {
         {("expect_column_values_to_be_in_set", "rag", "error")}),
     "quartile bands": ("benchmarks",
         "UPDATE candidate.benchmarks SET quartile_band = 5 WHERE quartile_band = 4",
-        {("expect_column_values_to_be_in_set", "quartile_band", "error")}),
+        {("expect_column_values_to_be_in_set", "quartile_band", "error"),
+         ("expect_column_values_to_be_null", "order_problem", "error")}),  # 5 contradicts the quartiles too
+    "a quartile band that contradicts its quartiles": ("benchmarks",
+        "UPDATE candidate.benchmarks SET quartile_band = 1 WHERE quartile_band = 4",
+        {("expect_column_values_to_be_null", "order_problem", "error")}),
     "benchmark lineage through the fact": ("benchmarks",
         "DELETE FROM candidate.fct_indicator_values WHERE indicator_id = '91003' AND area_code = 'E08000009'",
         {("expect_column_values_to_be_null", "lineage_problem", "error")}),

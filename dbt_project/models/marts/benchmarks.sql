@@ -1,6 +1,7 @@
 -- Benchmarks: every reported value placed in each comparison group its area belongs to, with
 -- the group's distribution (size, mean, median, quartiles, unscaled MAD) and the area's
--- robust distance from the median and polarity-aware rank, percentile and quartile band.
+-- robust distance from the median and polarity-aware rank, percentile and quartile band (the
+-- band from the value against the quartiles shown, not from the rank).
 --
 -- Groups:
 --   configured  each id in var('comparison_groups'), members as learnt from LG Inform
@@ -174,8 +175,12 @@ select
         when group_size = 1 then cast(100 as double precision)
         else 100 * cast(group_size - rank as double precision) / (group_size - 1)
     end as percentile,
-    -- guarded: DuckDB's least() skips nulls, so least(4, null) would be 4
-    case when rank is not null
-        then cast(least(4, 1 + floor(4.0 * (rank - 1) / group_size)) as integer)
+    -- from the quartile values published beside it, not from the rank, so the two never
+    -- disagree; a value on a boundary takes the better band
+    case polarity
+        when 'high_is_good' then case
+            when value >= group_q3 then 1 when value >= group_median then 2 when value >= group_q1 then 3 else 4 end
+        when 'low_is_good' then case
+            when value <= group_q1 then 1 when value <= group_median then 2 when value <= group_q3 then 3 else 4 end
     end as quartile_band
 from ranked

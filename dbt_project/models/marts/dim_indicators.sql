@@ -26,6 +26,7 @@ select
     l.spc_freeze_after_points,
     l.spc_rebase_periods,
     l.spc_rebase_record,
+    l.no_change_within,
     l.indicator_id is not null as in_library,
     l.compare_as,
     m.source_system

@@ -84,10 +84,10 @@ scored as (
         h.previous_period_id,
         h.previous_period_label,
         h.previous_value,
-        {{ direction_of_travel('h.value', 'h.previous_value', 'i.polarity') }} as direction_vs_previous,
+        {{ direction_of_travel('h.value', 'h.previous_value', 'i.polarity', 'i.unit', 'i.no_change_within') }} as direction_vs_previous,
         h.year_ago_period_id,
         h.year_ago_value,
-        {{ direction_of_travel('h.value', 'h.year_ago_value', 'i.polarity') }} as direction_vs_year_ago,
+        {{ direction_of_travel('h.value', 'h.year_ago_value', 'i.polarity', 'i.unit', 'i.no_change_within') }} as direction_vs_year_ago,
         s.variation_icon,
         s.special_cause_rule,
         s.assurance_icon,  -- the spc mart's, against the same target (given only from a stable baseline)
@@ -153,7 +153,7 @@ scored as (
 select
     *,
     rag = 'green' and 4 in (neighbours_quartile_band, country_quartile_band, tier_quartile_band) as green_but_bottom_quartile,
-    trim(title || ': ' || {{ narrative_number('value', 'output_precision') }} || coalesce(' ' || unit, '') || ' in ' || period_label
+    trim(title || ': ' || {{ narrative_number('value', 'output_precision') }} || case when unit = '%' then '%' else coalesce(' ' || unit, '') end || ' in ' || period_label
         || case when target is not null
                 then ', against a target of ' || {{ narrative_number('target', 'output_precision') }} || ' (' || replace(rag, '_', ' ') || ')'
                 else '' end

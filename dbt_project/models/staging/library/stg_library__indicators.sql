@@ -12,6 +12,7 @@ select
     spc_rebase_periods,
     spc_rebase_record,
     compare_as,
+    no_change_within,
     source_reference,
     source_sha256,
     ingested_at
