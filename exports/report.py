@@ -230,10 +230,11 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
         for p in points
     )
     latest = next((p for p in reversed(points) if p.get("process_mean") is not None), None)
+    computed = precision if precision is not None else 1  # a mean or a limit of published values has no precision of its own
     limits = ("" if latest is None else
-              f" The latest baseline has a mean of {with_unit(latest['process_mean'], unit, precision)}"
-              + (f" and process limits from {with_unit(latest['lower_process_limit'], unit, precision)} to "
-                 f"{with_unit(latest['upper_process_limit'], unit, precision)}" if latest.get("upper_process_limit") is not None else "")
+              f" The latest baseline has a mean of {with_unit(latest['process_mean'], unit, computed)}"
+              + (f" and process limits from {with_unit(latest['lower_process_limit'], unit, computed)} to "
+                 f"{with_unit(latest['upper_process_limit'], unit, computed)}" if latest.get("upper_process_limit") is not None else "")
               + ".")
     label = f"Trend for {title}. {described}.{limits}" if points else f"Trend for {title}: no values."
     if not numbers:

@@ -49,3 +49,9 @@ def test_the_variation_badge_says_when_its_baseline_is_under_review():
     assert stale_baseline_caveat(badge, None) == badge
     assert stale_baseline_caveat(badge, {"proposed_period_label": "Apr 2022"}) == (
         "I", "Unusual change: an improvement (judged against a baseline before a shift in Apr 2022: a new baseline is proposed)")
+
+
+def test_a_mean_of_values_without_a_precision_is_shown_to_one_decimal():
+    points = [point("M1", 4495.0, mean=4868.918918918919, lower=4589.618918918919, upper=5148.218918918919)]
+    label = re.search(r'aria-label="([^"]*)"', str(trend_chart("Claimant count", points, "persons", None))).group(1)
+    assert label.endswith("a mean of 4,868.9 persons and process limits from 4,589.6 persons to 5,148.2 persons.")
