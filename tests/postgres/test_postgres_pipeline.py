@@ -121,14 +121,14 @@ def test_the_bi_parquet_files_hold_duckdbs_columns_and_values(run_on_postgres, d
     assert _files(actual) == _files(expected)
     # every mart, and the publication they are (its id, time and fingerprint are each warehouse's own)
     parquet = [name for name in _files(expected) if name.endswith(".parquet") and name not in ("publication.parquet", "revisions.parquet")]
-    assert len(parquet) == 9 and (actual / "publication.parquet").exists() and (actual / "revisions.parquet").exists()
+    assert len(parquet) == 10 and (actual / "publication.parquet").exists() and (actual / "revisions.parquet").exists()
     with duckdb.connect() as reader:
         for name in parquet:
             schema = "SELECT name, type FROM parquet_schema(?) ORDER BY name"
             assert reader.execute(schema, [str(actual / name)]).fetchall() == reader.execute(schema, [str(expected / name)]).fetchall(), name
             rows = "SELECT * FROM read_parquet(?)"  # written in a stable order (ORDER BY ALL)
             mine, theirs = reader.execute(rows, [str(actual / name)]).fetchall(), reader.execute(rows, [str(expected / name)]).fetchall()
-            assert len(mine) == len(theirs) > 0, name
+            assert len(mine) == len(theirs) > (-1 if name == "spc_rebase_proposals.parquet" else 0), name  # none in the small demo
             mismatches = [(name, a, b) for x, y in zip(mine, theirs) for a, b in zip(x, y) if not _same(a, b)]
             assert mismatches == [], mismatches[:5]
 

@@ -101,7 +101,7 @@ def test_the_marts_on_postgres_equal_duckdbs(built_on_postgres, postgres_server)
     with duckdb.connect(str(built_on_postgres["duckdb"]), read_only=True) as source, \
             psycopg2.connect(host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf") as target:
         tables = [t for (t,) in source.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'candidate' ORDER BY 1").fetchall()]
-        assert len(tables) == 9
+        assert len(tables) == 10  # spc_rebase_proposals the tenth
         cursor = target.cursor()
         for table in tables:
             columns = [c for (c,) in source.execute(
@@ -112,7 +112,9 @@ def test_the_marts_on_postgres_equal_duckdbs(built_on_postgres, postgres_server)
             order = ", ".join(f"{c} NULLS LAST" for c in columns)
             expected = [tuple(_plain(v) for v in row) for row in source.execute(f"SELECT * FROM candidate.{table} ORDER BY {order}").fetchall()]
             actual = _rows(cursor, f"SELECT * FROM candidate.{table} ORDER BY {order}")
-            assert len(actual) == len(expected) > 0, table
+            # the small demo's charts have no sustained shift: the proposals are compared empty here,
+            # and their SQL is checked on PostgreSQL by the unit tests below
+            assert len(actual) == len(expected) > (-1 if table == "spc_rebase_proposals" else 0), table
             mismatches = [(table, columns[i], a[i], e[i]) for a, e in zip(actual, expected) for i in range(len(columns)) if not _same(a[i], e[i])]
             assert mismatches == [], mismatches[:5]
 

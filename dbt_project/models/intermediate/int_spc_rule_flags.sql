@@ -136,7 +136,7 @@ charted as (
         l.point_count < {{ min_points }} as trial_limits,
         -- decided exactly (value x n against the exact sum), not against the rounded mean: a point
         -- on the mean (0.2 among 0.1, 0.2, 0.3) is on it, and breaks a run, in every engine
-        sign({{ exact_decimal('m.value') }} * l.point_count - l.value_sum) as side_of_mean,
+        cast(sign({{ exact_decimal('m.value') }} * l.point_count - l.value_sum) as integer) as side_of_mean,
         m.step_direction
     from moving_ranges as m
     inner join limits as l
