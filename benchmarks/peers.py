@@ -48,11 +48,13 @@ KEYS = {
 
 SOURCE_PRIORITY = {"lginform": 1, "extract:lginform_csv": 2, "extract:oflog_csv": 3, "extract:tidy": 4}
 
+# The pipeline's defaults (lgperf/settings.py SpcSettings, dbt_project.yml vars).
 SPC_DEFAULTS = {
     "run_length": 7,
     "trend_length": 7,
     "min_points_for_limits": 12,
-    "screen_moving_ranges": False,
+    "screen_moving_ranges": True,
+    "freeze_after_points": None,
     "rebase_periods": {},
 }
 LIMIT_FACTOR = 2.66
@@ -71,7 +73,7 @@ def _spc(spc: dict | None) -> dict:
 def run_floor(connection, *, council: str, comparison_groups: list[str], spc: dict | None = None) -> None:
     """Build ``floor.fct_indicator_values``, ``floor.benchmarks`` and ``floor.spc`` with
     benchmarks/floor.sql. ``spc``: run_length, trend_length, min_points_for_limits,
-    screen_moving_ranges, rebase_periods ({indicator_id: [period_id, ...]})."""
+    screen_moving_ranges, freeze_after_points, rebase_periods ({indicator_id: [period_id, ...]})."""
     settings = _spc(spc)
     rebase = [{"indicator_id": str(i), "period_id": str(p)}
               for i, periods in settings["rebase_periods"].items() for p in periods]
@@ -82,12 +84,15 @@ def run_floor(connection, *, council: str, comparison_groups: list[str], spc: di
         "spc_trend_length": int(settings["trend_length"]),
         "spc_min_points_for_limits": int(settings["min_points_for_limits"]),
         "spc_screen_moving_ranges": bool(settings["screen_moving_ranges"]),
+        "spc_rebase_configured": bool(settings["rebase_periods"]),
     }
     for name, value in variables.items():
         if isinstance(value, list):
             connection.execute(f"SET VARIABLE {name} = $1::VARCHAR[]", [value])
         else:
             connection.execute(f"SET VARIABLE {name} = $1", [value])
+    freeze = settings["freeze_after_points"]
+    connection.execute("SET VARIABLE spc_freeze_after_points = $1::INTEGER", [None if freeze is None else int(freeze)])
     connection.execute(
         "SET VARIABLE spc_rebase_periods = $1::STRUCT(indicator_id VARCHAR, period_id VARCHAR)[]", [rebase])
     connection.execute(FLOOR_SQL.read_text(encoding="utf-8"))
