@@ -30,6 +30,7 @@ with exact rational arithmetic for the few interpolations that need it.
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from fractions import Fraction
@@ -156,16 +157,19 @@ def _exact_mean(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
     return means.rename(column).reindex(all_keys)
 
 
-def _side_of_mean(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """sign(value x n - sum), exactly (as the mart decides it): a point on the mean is on it."""
+def _side_of_mean(frame: pd.DataFrame, keys: list[str], baseline: pd.Series) -> pd.Series:
+    """sign(value x n - sum), exactly (as the mart decides it), n and sum over the series'
+    baseline points: a point on the mean is on it."""
     whole, tenths = _decimal_parts(frame["value"])
     parts = frame[keys].assign(whole=whole, tenths=tenths)
-    grouped = parts.groupby(keys, sort=False)
-    count = grouped["whole"].transform("size").to_numpy()
-    whole_gap = whole * count - grouped["whole"].transform("sum").to_numpy()
-    tenths_gap = tenths * count - grouped["tenths"].transform("sum").to_numpy()
+    sums = parts[baseline.to_numpy()].groupby(keys, sort=False).agg(
+        whole=("whole", "sum"), tenths=("tenths", "sum"), count=("whole", "size"))
+    index = pd.MultiIndex.from_frame(frame[keys])
+    count = sums["count"].reindex(index).to_numpy(dtype="int64")
+    whole_gap = whole * count - sums["whole"].reindex(index).to_numpy(dtype="int64")
+    tenths_gap = tenths * count - sums["tenths"].reindex(index).to_numpy(dtype="int64")
     exact = whole_gap.astype(object) * 10**10 + tenths_gap.astype(object)  # Python ints: no overflow
-    return pd.Series(np.sign(exact.astype("float64")), index=frame.index)
+    return pd.Series(np.sign(exact.astype("float64")), index=frame.index).astype("int32")
 
 
 def _interpolate(lo: float, hi: float, d: float) -> float:
@@ -188,6 +192,18 @@ def _quantile_cont(values: pd.Series, q: float) -> float:
     if lo == hi:
         return float(ordered[lo])
     return _interpolate(float(ordered[lo]), float(ordered[hi]), rn - lo)
+
+
+_TEN_PLACES = decimal.Decimal("1e-10")
+_WIDE = decimal.Context(prec=60)
+
+
+def _round10(x: float) -> float:
+    """round_to(x, 10) as the marts take it (macros/portable.sql): the double's shortest spelling
+    as an exact decimal, rounded half away from zero to 10 places, back to the nearest double."""
+    if x is None or math.isnan(x):
+        return math.nan
+    return float(decimal.Decimal(repr(float(x))).quantize(_TEN_PLACES, rounding=decimal.ROUND_HALF_UP, context=_WIDE))
 
 
 def _read(connection, sql: str) -> pd.DataFrame:
@@ -220,33 +236,46 @@ def pandas_benchmarks(fct: pd.DataFrame, *, council: str, comparison_groups: lis
     derived = pd.DataFrame({"comparison_group_id": "Tier_" + councils["tier"] + "_" + councils["country_code"],
                             "area_code": councils["area_code"]})
     group_members = pd.concat([learnt, owners, derived]).drop_duplicates()
+    membership = group_members.groupby("comparison_group_id").size().rename("group_members")  # value or not
 
     reported = fct.loc[fct["value"].notna(), ["indicator_id", "area_code", "period_id", "value"]]
     frame = group_members.merge(reported, on="area_code")
     keys = ["comparison_group_id", "indicator_id", "period_id"]
     grouped = frame.groupby(keys, sort=False)["value"]
     frame["group_size"] = grouped.transform("size").astype("int64")
+    frame["group_members"] = frame["comparison_group_id"].map(membership).astype("int64")
     frame["group_mean"] = frame.set_index(keys).index.map(_exact_mean(frame, keys, "value")).to_numpy(dtype="float64")
+    # quantiles rounded to 10 places, as the mart publishes them
     for column, q in (("group_median", 0.5), ("group_q1", 0.25), ("group_q3", 0.75)):
-        frame[column] = grouped.transform(lambda v, q=q: _quantile_cont(v, q))
+        frame[column] = grouped.transform(lambda v, q=q: _round10(_quantile_cont(v, q)))
     frame["abs_deviation"] = (frame["value"] - frame["group_median"]).abs()
-    frame["group_mad"] = frame.groupby(keys, sort=False)["abs_deviation"].transform(lambda v: _quantile_cont(v, 0.5))
+    frame["group_mad"] = frame.groupby(keys, sort=False)["abs_deviation"].transform(
+        lambda v: _round10(_quantile_cont(v, 0.5)))
     mad = frame["group_mad"]
     frame["mads_from_median"] = ((frame["value"] - frame["group_median"]) / mad).where(mad != 0)
 
-    polarity = frame["indicator_id"].map(indicators.set_index("indicator_id")["polarity"])
+    by_indicator = indicators.set_index("indicator_id")
+    polarity = frame["indicator_id"].map(by_indicator["polarity"])
+    is_count = frame["indicator_id"].map(by_indicator["unit_kind"]) == "count"  # raw counts are not ranked
     high = grouped.rank(method="min", ascending=False)
     low = grouped.rank(method="min", ascending=True)
-    rank = high.where(polarity == "high_is_good", low.where(polarity == "low_is_good"))
+    rank = high.where(polarity == "high_is_good", low.where(polarity == "low_is_good")).where(~is_count)
     frame["rank"] = rank.astype("Int64")
     size = frame["group_size"]
     percentile = 100 * (size - rank).astype("float64") / (size - 1)
     frame["percentile"] = percentile.where(size != 1, 100.0).where(rank.notna())
-    band = np.minimum(4, 1 + np.floor(4.0 * (rank - 1) / size))
+    # from the value against the quartiles shown (a boundary takes the better band), by polarity
+    # only, as the mart does (a raw count keeps its band)
+    value, q1, median, q3 = frame["value"], frame["group_q1"], frame["group_median"], frame["group_q3"]
+    high_band = np.select([value >= q3, value >= median, value >= q1], [1, 2, 3], default=4)
+    low_band = np.select([value <= q1, value <= median, value <= q3], [1, 2, 3], default=4)
+    band = pd.Series(high_band, index=frame.index).where(
+        polarity == "high_is_good", pd.Series(low_band, index=frame.index).where(polarity == "low_is_good"))
     frame["quartile_band"] = band.astype("Int32")
     return frame[[
-        "comparison_group_id", "indicator_id", "period_id", "area_code", "value", "group_size", "group_mean",
-        "group_median", "group_q1", "group_q3", "group_mad", "mads_from_median", "rank", "percentile", "quartile_band",
+        "comparison_group_id", "indicator_id", "period_id", "area_code", "value", "group_size", "group_members",
+        "group_mean", "group_median", "group_q1", "group_q3", "group_mad", "mads_from_median", "rank", "percentile",
+        "quartile_band",
     ]].reset_index(drop=True)
 
 
@@ -258,7 +287,26 @@ def _starts_island(key: pd.Series, series: pd.core.groupby.SeriesGroupBy) -> pd.
     return (~same).astype("int64")
 
 
-def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataFrame, spc: dict | None = None) -> pd.DataFrame:
+def _rebase_starts(periods: pd.DataFrame, indicators: pd.DataFrame, rebase_periods: dict) -> pd.DataFrame:
+    """(indicator_id, period_start) of each rebase: the library's (dim_indicators.spc_rebase_periods,
+    comma-separated) and the setting's. As in the mart, the two are a distinct union when the
+    setting names any; the library's alone are taken as they are."""
+    rows = []
+    for indicator_id, listed in indicators[["indicator_id", "spc_rebase_periods"]].itertuples(index=False):
+        items = ("," + (listed if isinstance(listed, str) else "") + ",")
+        rows += [(indicator_id, start) for period_id, start in periods[["period_id", "period_start"]].itertuples(index=False)
+                 if f",{period_id}," in items]
+    starts = pd.DataFrame(rows, columns=["indicator_id", "period_start"])
+    if rebase_periods:
+        known = periods.set_index("period_id")["period_start"]
+        configured = pd.DataFrame([(str(i), known[str(p)]) for i, ids in rebase_periods.items() for p in ids
+                                   if str(p) in known.index], columns=["indicator_id", "period_start"])
+        starts = pd.concat([starts, configured]).drop_duplicates()
+    return starts
+
+
+def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataFrame, targets: pd.DataFrame,
+               council: str, spc: dict | None = None) -> pd.DataFrame:
     settings = _spc(spc)
     points = fct.loc[fct["value"].notna(), ["indicator_id", "area_code", "period_id", "value"]].merge(
         periods[["period_id", "period_start"]], on="period_id")
@@ -266,26 +314,32 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
     points = points.sort_values(["indicator_id", "area_code", "period_start", "period_id"], kind="mergesort")
     points["point_index"] = points.groupby(["indicator_id", "area_code"]).cumcount().astype("int64") + 1
 
-    starts = periods.set_index("period_id")["period_start"]
-    points["seg"] = 0
-    for indicator_id, rebase_ids in settings["rebase_periods"].items():
-        rebase_starts = [starts[p] for p in rebase_ids if p in starts.index]
-        mine = points["indicator_id"] == str(indicator_id)
-        for start in rebase_starts:
-            points.loc[mine & (points["period_start"] >= start), "seg"] += 1
+    # baselines: each rebase period at or before the point starts a new one
+    points["baseline_segment"] = 0
+    for indicator_id, starts in _rebase_starts(periods, indicators, settings["rebase_periods"]).groupby("indicator_id"):
+        mine = points["indicator_id"] == indicator_id
+        for start in starts["period_start"]:
+            points.loc[mine & (points["period_start"] >= start), "baseline_segment"] += 1
+    points["baseline_segment"] = points["baseline_segment"].astype("int64")
 
-    series = ["indicator_id", "area_code", "seg"]
+    series = ["indicator_id", "area_code", "baseline_segment"]
     by_series = points.groupby(series, sort=False)
+    # limits from the baseline's first freeze_after_points points (the library's, else the setting's; all when unset)
+    freeze = points["indicator_id"].map(indicators.set_index("indicator_id")["spc_freeze_after_points"]).astype("float64")
+    if settings["freeze_after_points"] is not None:
+        freeze = freeze.fillna(float(settings["freeze_after_points"]))
+    points["is_baseline_point"] = ((by_series.cumcount() + 1) <= freeze) | freeze.isna()
     step = points["value"] - by_series["value"].shift()
     points["moving_range"] = step.abs()
     points["step_direction"] = np.sign(step)
 
-    limits = pd.DataFrame({"point_count": by_series.size()})
-    limits["process_mean"] = _exact_mean(points, series, "value")
-    limits["mean_moving_range"] = _exact_mean(points, series, "moving_range")
+    baseline = points[points["is_baseline_point"]]
+    limits = pd.DataFrame({"baseline_point_count": baseline.groupby(series, sort=False).size()})
+    limits["process_mean"] = _exact_mean(baseline, series, "value")
+    limits["mean_moving_range"] = _exact_mean(baseline, series, "moving_range")
     if settings["screen_moving_ranges"]:
-        raw = points.set_index(series).index.map(limits["mean_moving_range"]).to_numpy(dtype="float64")
-        kept = points.assign(moving_range=points["moving_range"].where(points["moving_range"] < SCREEN_FACTOR * raw))
+        raw = baseline.set_index(series).index.map(limits["mean_moving_range"]).to_numpy(dtype="float64")
+        kept = baseline.assign(moving_range=baseline["moving_range"].where(baseline["moving_range"] < SCREEN_FACTOR * raw))
         limits["mean_moving_range"] = _exact_mean(kept, series, "moving_range").fillna(limits["mean_moving_range"])
     frame = points.merge(limits.reset_index(), on=series)
     frame = frame.sort_values(series + ["point_index"], kind="mergesort").reset_index(drop=True)
@@ -295,47 +349,51 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
     frame["lower_process_limit"] = mean - LIMIT_FACTOR * mr
     frame["upper_two_sigma"] = mean + TWO_SIGMA_FACTOR * mr
     frame["lower_two_sigma"] = mean - TWO_SIGMA_FACTOR * mr
-    frame["trial_limits"] = frame["point_count"] < int(settings["min_points_for_limits"])
-    frame["side_of_mean"] = _side_of_mean(frame, series)
+    frame["trial_limits"] = frame["baseline_point_count"] < int(settings["min_points_for_limits"])
+    frame["side_of_mean"] = _side_of_mean(frame, series, frame["is_baseline_point"])
 
+    keys = [frame[c] for c in series]
     by_series = frame.groupby(series, sort=False)
-    frame["side_island"] = _starts_island(frame["side_of_mean"], by_series["side_of_mean"]).groupby(
-        [frame[c] for c in series], sort=False).cumsum()
-    frame["step_island"] = _starts_island(frame["step_direction"], by_series["step_direction"]).groupby(
-        [frame[c] for c in series], sort=False).cumsum()
+    frame["side_island"] = _starts_island(frame["side_of_mean"], by_series["side_of_mean"]).groupby(keys, sort=False).cumsum()
+    frame["step_island"] = _starts_island(frame["step_direction"], by_series["step_direction"]).groupby(keys, sort=False).cumsum()
     side_points = frame.groupby(series + ["side_island"], sort=False)["value"].transform("size")
     step_points = frame.groupby(series + ["step_island"], sort=False)["value"].transform("size") + 1
 
     frame["is_outside_limits"] = (frame["value"] > frame["upper_process_limit"]) | (frame["value"] < frame["lower_process_limit"])
-    frame["is_run"] = (frame["side_of_mean"] != 0) & (side_points >= int(settings["run_length"]))
+    is_run = (frame["side_of_mean"] != 0) & (side_points >= int(settings["run_length"]))
     trend_length = int(settings["trend_length"])
     stepping = frame["step_direction"].notna() & (frame["step_direction"] != 0)
     ends_trend = stepping & (step_points >= trend_length)
     next_direction = by_series["step_direction"].shift(-1)
-    next_points = step_points.groupby([frame[c] for c in series], sort=False).shift(-1)
+    next_points = step_points.groupby(keys, sort=False).shift(-1)
     starts_trend = next_direction.notna() & (next_direction != 0) & (next_points >= trend_length)
-    trend_direction = frame["step_direction"].where(ends_trend, next_direction.where(starts_trend))
+    # the step to the next point when that step is in a trend, else the step from the previous one
+    trend_direction = next_direction.where(starts_trend, frame["step_direction"].where(ends_trend))
 
+    # two in three: windows of three points wholly on one side of the mean, two beyond a 2-sigma line
+    side = frame["side_of_mean"].astype("int64")
+    by_side = side.groupby(keys, sort=False)
+    window_side = side + by_side.shift(1) + by_side.shift(2)  # null unless three points end here
+    on_one_side = window_side.abs() == 3
     upper = frame["value"] > frame["upper_two_sigma"]
     lower = frame["value"] < frame["lower_two_sigma"]
-    flags = pd.DataFrame({"upper": upper.astype("int64"), "lower": lower.astype("int64")})
-    keys = [frame[c] for c in series]
     two_of_three = pd.Series(False, index=frame.index)
-    for column, beyond in (("upper", upper), ("lower", lower)):
-        # points beyond the line in the window of three ending here (a rolling sum of 3 within the series)
-        by_flag = flags[column].groupby(keys, sort=False)
-        in_window = flags[column] + by_flag.shift(1, fill_value=0) + by_flag.shift(2, fill_value=0)
-        # the largest count of any window of three containing this point: windows ending here and at the next two
+    for beyond in (upper, lower):
+        flag = beyond.astype("int64")
+        by_flag = flag.groupby(keys, sort=False)
+        in_window = (flag + by_flag.shift(1, fill_value=0) + by_flag.shift(2, fill_value=0)).where(on_one_side, 0)
+        # any window of three containing this point: those ending here and at the next two points
         ahead = pd.concat([in_window.groupby(keys, sort=False).shift(-k) for k in range(3)], axis=1).max(axis=1)
         two_of_three |= beyond & (ahead >= 2)
 
     rule = np.select(
-        [frame["is_outside_limits"], frame["is_run"], ends_trend | starts_trend, two_of_three],
-        ["outside_limits", "run", "trend", "two_of_three"], default=None)
+        [frame["is_outside_limits"], ends_trend | starts_trend, two_of_three, is_run],
+        ["outside_limits", "trend", "two_of_three", "run"], default=None)
     frame["special_cause_rule"] = pd.Series(rule, index=frame.index, dtype="object")
-    direction = frame["side_of_mean"].replace(0, np.nan).fillna(trend_direction)
+    is_trend = frame["special_cause_rule"] == "trend"
+    high = ((is_trend & (trend_direction > 0)) | (~is_trend & (frame["side_of_mean"] > 0)))
     frame["point_type"] = np.where(frame["special_cause_rule"].isna(), "common_cause",
-                                   np.where(direction > 0, "special_cause_high", "special_cause_low"))
+                                   np.where(high, "special_cause_high", "special_cause_low"))
     polarity = frame["indicator_id"].map(indicators.set_index("indicator_id")["polarity"])
     improvement = ((polarity == "high_is_good") & (frame["point_type"] == "special_cause_high")) | (
         (polarity == "low_is_good") & (frame["point_type"] == "special_cause_low"))
@@ -344,11 +402,40 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
     frame["variation_icon"] = np.select(
         [frame["point_type"] == "common_cause", improvement, concern],
         ["common_cause", "special_cause_improvement", "special_cause_concern"], default="special_cause_neutral")
-    frame["assurance_icon"] = None
+
+    # stable: no special cause among the baseline's points
+    calm = (frame["special_cause_rule"].isna() | ~frame["is_baseline_point"]).astype("int64")
+    frame["baseline_is_stable"] = calm.groupby(keys, sort=False).transform("min").astype(bool)
+
+    # the home council's current target for the period's financial year; none for other areas
+    start = pd.to_datetime(frame["period_start"])
+    year = start.dt.year - (start.dt.month < 4).astype("int64")
+    frame["_target_year"] = year.astype("float64").where(frame["area_code"] == council)
+    wanted = targets[["indicator_id", "target_year", "target"]].rename(columns={"target_year": "_target_year"})
+    wanted = wanted.assign(_target_year=wanted["_target_year"].astype("float64"))
+    frame = frame.merge(wanted[wanted["_target_year"].notna()], on=["indicator_id", "_target_year"], how="left")
+    polarity = frame["indicator_id"].map(indicators.set_index("indicator_id")["polarity"])
+
+    # assurance (macros/performance.sql assurance_icon), only from a stable baseline; SQL's
+    # three-valued logic kept (an unknown polarity is not "not in" the directional ones)
+    target, lower_limit, upper_limit = frame["target"], frame["lower_process_limit"], frame["upper_process_limit"]
+    undirected = polarity.notna() & ~polarity.isin(["high_is_good", "low_is_good"])
+    high_good = polarity == "high_is_good"
+    frame["assurance_icon"] = pd.Series(np.select(
+        [target.isna() | lower_limit.isna() | undirected,
+         ~frame["baseline_is_stable"],
+         (target >= lower_limit) & (target <= upper_limit),
+         high_good & (target > upper_limit),
+         high_good,
+         target < lower_limit],
+        [None, "unstable_process", "hit_and_miss", "consistently_fails", "consistently_passes", "consistently_fails"],
+        default="consistently_passes"), index=frame.index, dtype="object")
     return frame[[
-        "indicator_id", "area_code", "period_id", "period_start", "value", "point_index", "process_mean",
-        "upper_process_limit", "lower_process_limit", "upper_two_sigma", "lower_two_sigma", "moving_range",
-        "mean_moving_range", "special_cause_rule", "point_type", "variation_icon", "assurance_icon", "trial_limits",
+        "indicator_id", "area_code", "period_id", "period_start", "value", "point_index", "baseline_segment",
+        "is_baseline_point", "baseline_point_count", "process_mean", "upper_process_limit", "lower_process_limit",
+        "upper_two_sigma", "lower_two_sigma", "moving_range", "mean_moving_range", "side_of_mean",
+        "special_cause_rule", "point_type", "variation_icon", "target", "baseline_is_stable", "assurance_icon",
+        "trial_limits",
     ]].reset_index(drop=True)
 
 
@@ -359,15 +446,17 @@ def run_pandas(connection, *, council: str, comparison_groups: list[str], spc: d
     api_period_ids = set(_read(connection, "select distinct period_id from raw.lginform_periods")["period_id"])
     members = _read(connection, "select comparison_group_id, area_code from staging.stg_lginform__group_members")
     areas = _read(connection, "select area_code, tier, country_code, is_council from marts.dim_areas")
-    indicators = _read(connection, "select indicator_id, polarity from marts.dim_indicators")
+    indicators = _read(connection, "select indicator_id, polarity, unit_kind, spc_rebase_periods, spc_freeze_after_points "
+                                   "from marts.dim_indicators")
     periods = _read(connection, "select period_id, period_start from marts.dim_periods")
+    targets = _read(connection, "select indicator_id, target_year, target from staging.stg_library__targets where is_current")
 
     fct = pandas_fct_indicator_values(raw, api_period_ids)
     return {
         "fct_indicator_values": fct,
         "benchmarks": pandas_benchmarks(fct, council=council, comparison_groups=list(comparison_groups),
                                         members=members, areas=areas, indicators=indicators),
-        "spc": pandas_spc(fct, periods=periods, indicators=indicators, spc=spc),
+        "spc": pandas_spc(fct, periods=periods, indicators=indicators, targets=targets, council=str(council), spc=spc),
     }
 
 
