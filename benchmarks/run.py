@@ -60,9 +60,12 @@ def time_peers(folder: Path, scale: str, repeats: int) -> dict[str, Any]:
     from benchmarks.peers import KEYS, compare, run_floor, run_pandas
     from benchmarks.scales import ENGLAND_GROUP, NEIGHBOURS_GROUP, SCALES
     from demo.catalogue import TRAFFORD
+    from lgperf.settings import SpcSettings
 
     groups = [NEIGHBOURS_GROUP] + ([ENGLAND_GROUP] if SCALES[scale].all_councils else [])
-    spc = {"run_length": 7, "trend_length": 7, "min_points_for_limits": 12, "screen_moving_ranges": False}
+    # the bench's pipeline.yml sets no SPC thresholds: the peers take the pipeline's defaults
+    # (screening on, no freeze, no configured rebases)
+    spc = SpcSettings().model_dump()
     with duckdb.connect(str(folder / "warehouse.duckdb")) as connection:
         run_floor(connection, council=TRAFFORD, comparison_groups=groups, spc=spc)
         frames = run_pandas(connection, council=TRAFFORD, comparison_groups=groups, spc=spc)
