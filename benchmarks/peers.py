@@ -11,8 +11,10 @@ Both must agree with the marts (:func:`compare`) before anything is timed.
 Simplifications (the benchmark brief allows them):
 
 * the small tables are read as dbt built them: ``marts.dim_areas`` (tier, country_code,
-  is_council), ``marts.dim_indicators`` (polarity), ``marts.dim_periods`` (period_start) and
-  ``staging.stg_lginform__group_members``;
+  is_council), ``marts.dim_indicators`` (polarity, unit_kind, and the library's SPC baselines:
+  spc_rebase_periods, spc_freeze_after_points), ``marts.dim_periods`` (period_start),
+  ``staging.stg_lginform__group_members`` and ``staging.stg_library__targets`` (the home
+  council's current targets, for assurance);
 * full rebuilds only: no incremental logic, no build bookkeeping;
 * period spellings are normalised as ``macros/periods.sql`` does (both peers implement the
   same rules; a spelling listed in ``raw.lginform_periods`` is kept as is; anything else is
@@ -25,7 +27,9 @@ pandas peer does the same with each value split into two int64s, whole part and
 ten-thousand-millionths (:func:`_exact_mean`, :func:`_side_of_mean`). DuckDB's ``quantile_cont`` interpolates as
 ``fma(1 - d, lo, hi * d)`` (measured on this build: the first product is fused), which
 neither pandas nor numpy's ``quantile`` reproduce bit for bit; :func:`_quantile_cont` does,
-with exact rational arithmetic for the few interpolations that need it.
+with exact rational arithmetic for the few interpolations that need it. The benchmarks' quantiles
+and MAD are then rounded to 10 places as ``round_to`` does (:func:`_round10`), and the quartile
+band compares values with the rounded quartiles.
 """
 
 from __future__ import annotations
