@@ -26,7 +26,8 @@ def test_valid_config_loads_with_defaults(tmp_path):
     assert config.lginform.metric_types == ["3281", "90001"]
     assert config.lginform.batch_size == 10
     assert config.thresholds.spc.run_length == 7
-    assert config.thresholds.spc.screen_moving_ranges is False
+    assert config.thresholds.spc.screen_moving_ranges is True  # NHSRplotthedots' default
+    assert config.thresholds.spc.freeze_after_points is None
     # resident surveys: a 5% false discovery rate, a benchmark stale after two years
     assert config.thresholds.survey.fdr_level == 0.05
     assert config.thresholds.survey.benchmark_max_age_months == 24

@@ -35,14 +35,16 @@ def test_a_column_a_newer_version_appended_is_added_and_old_rows_keep_their_valu
     assert columns[-1] == "metric_types"
 
 
-def test_a_library_from_before_no_change_within_gains_the_column(tmp_path):
-    """raw.library_indicators gained no_change_within (an indicator's own direction-of-travel
-    band): an older warehouse migrates itself, its entries read as having none."""
+def test_a_library_from_before_its_later_columns_gains_them(tmp_path):
+    """raw.library_indicators gained the SPC baseline columns, compare_as and no_change_within
+    after the lineage columns: an older warehouse migrates itself, its entries read as having none."""
+    later = ["spc_freeze_after_points", "spc_rebase_periods", "spc_rebase_record", "compare_as", "no_change_within"]
     path = tmp_path / "w.duckdb"
     with warehouse.connect(path) as connection:
-        connection.execute("ALTER TABLE raw.library_indicators DROP COLUMN no_change_within").fetchall()
+        for column in later:
+            connection.execute(f"ALTER TABLE raw.library_indicators DROP COLUMN {column}").fetchall()
         connection.execute("INSERT INTO raw.library_indicators VALUES ('1', 'o', 'r', 'impact', 'citizen', 'p', NULL, '', "
                            "'library', 'indicators.yml#indicators[0]', 'abc', now(), 'run1')").fetchall()
     with warehouse.connect(path) as connection:
-        rows = connection.execute("SELECT indicator_id, no_change_within FROM raw.library_indicators").fetchall()
-    assert rows == [("1", None)]
+        rows = connection.execute(f"SELECT indicator_id, {', '.join(later)} FROM raw.library_indicators").fetchall()
+    assert rows == [("1", None, None, None, None, None)]
