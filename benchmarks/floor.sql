@@ -138,12 +138,12 @@ SELECT comparison_group_id, indicator_id, period_id, area_code, value,
     rank,
     CASE WHEN rank IS NULL THEN NULL WHEN group_size = 1 THEN cast(100 AS double)
          ELSE 100 * cast(group_size - rank AS double) / (group_size - 1) END AS percentile,
-    -- from the value against the quartiles shown (a boundary takes the better band), by polarity
-    -- only, as the mart does (a raw count keeps its band)
-    CASE polarity
-        WHEN 'high_is_good' THEN CASE WHEN value >= group_q3 THEN 1 WHEN value >= group_median THEN 2
+    -- from the value against the quartiles shown (a boundary takes the better band), by polarity;
+    -- none without a rank (neutral, or a raw count), as the mart does
+    CASE WHEN rank IS NULL THEN NULL
+        WHEN polarity = 'high_is_good' THEN CASE WHEN value >= group_q3 THEN 1 WHEN value >= group_median THEN 2
                                       WHEN value >= group_q1 THEN 3 ELSE 4 END
-        WHEN 'low_is_good' THEN CASE WHEN value <= group_q1 THEN 1 WHEN value <= group_median THEN 2
+        WHEN polarity = 'low_is_good' THEN CASE WHEN value <= group_q1 THEN 1 WHEN value <= group_median THEN 2
                                      WHEN value <= group_q3 THEN 3 ELSE 4 END
     END AS quartile_band
 FROM ranked;

@@ -268,14 +268,14 @@ def pandas_benchmarks(fct: pd.DataFrame, *, council: str, comparison_groups: lis
     size = frame["group_size"]
     percentile = 100 * (size - rank).astype("float64") / (size - 1)
     frame["percentile"] = percentile.where(size != 1, 100.0).where(rank.notna())
-    # from the value against the quartiles shown (a boundary takes the better band), by polarity
-    # only, as the mart does (a raw count keeps its band)
+    # from the value against the quartiles shown (a boundary takes the better band), by polarity;
+    # none without a rank (neutral, or a raw count), as the mart does
     value, q1, median, q3 = frame["value"], frame["group_q1"], frame["group_median"], frame["group_q3"]
     high_band = np.select([value >= q3, value >= median, value >= q1], [1, 2, 3], default=4)
     low_band = np.select([value <= q1, value <= median, value <= q3], [1, 2, 3], default=4)
     band = pd.Series(high_band, index=frame.index).where(
         polarity == "high_is_good", pd.Series(low_band, index=frame.index).where(polarity == "low_is_good"))
-    frame["quartile_band"] = band.astype("Int32")
+    frame["quartile_band"] = band.where(rank.notna()).astype("Int32")
     return frame[[
         "comparison_group_id", "indicator_id", "period_id", "area_code", "value", "group_size", "group_members",
         "group_mean", "group_median", "group_q1", "group_q3", "group_mad", "mads_from_median", "rank", "percentile",

@@ -176,11 +176,13 @@ select
         else 100 * cast(group_size - rank as double precision) / (group_size - 1)
     end as percentile,
     -- from the quartile values published beside it, not from the rank, so the two never
-    -- disagree; a value on a boundary takes the better band
-    case polarity
-        when 'high_is_good' then case
+    -- disagree; a value on a boundary takes the better band. None where there is no rank: a
+    -- raw count's band would order councils by size as surely as its rank
+    case
+        when rank is null then null
+        when polarity = 'high_is_good' then case
             when value >= group_q3 then 1 when value >= group_median then 2 when value >= group_q1 then 3 else 4 end
-        when 'low_is_good' then case
+        when polarity = 'low_is_good' then case
             when value <= group_q1 then 1 when value <= group_median then 2 when value <= group_q3 then 3 else 4 end
     end as quartile_band
 from ranked
