@@ -3,7 +3,8 @@
       2.66   = 3 / d2 (d2 = 1.128 for moving ranges of two points): mean ± 2.66 × mR̄ are the
                process (3-sigma) limits; 2/3 of it gives the 2-sigma lines.
       3.267  = D4 for n = 2: a moving range at or above 3.267 × mR̄ is screened out of mR̄ when
-               var('spc_screen_moving_ranges') is true (default false, as the MDC Excel tool).
+               var('spc_screen_moving_ranges') is true (default true, as NHSRplotthedots; false follows
+               the MDC Excel tool).
 -#}
 {% macro spc_limit_factor() -%}
 2.66
