@@ -6,8 +6,11 @@
 
     full         the table is new, `--full-refresh` was asked for, or no earlier build is
                  recorded: everything is computed.
-    rebuild      the rules changed since the last build: everything is deleted and computed
-                 again. The rules fingerprint covers the SQL of the model and of every model
+    rebuild      the code or the rules changed since the last build: everything is deleted and
+                 computed again. Code: dbt's own state comparison against the manifest of the
+                 last complete build (orchestration/dbt.py passes the marts `state:modified+`
+                 selects as var code_changed_marts; it sees macros, seeds and configs too).
+                 Rules: a fingerprint of the SQL of the model and of every model
                  upstream of it, the dbt vars it names, the result of the "rules" queries it
                  names (group memberships, polarities, ...), and the last full build or rebuild
                  of every incremental model upstream (so a rebuild cascades).
@@ -130,6 +133,10 @@
         {{ return({'mode': 'full', 'reason': 'no earlier build recorded', 'since': none}) }}
     {%- endif -%}
     {%- set fingerprint = rules_fingerprint(spec) -%}
+    {%- if model.name in (var('code_changed_marts', []) or []) -%}
+        {{ return({'mode': 'rebuild', 'since': none, 'fingerprint': fingerprint,
+                   'reason': 'code changed since the last complete build (dbt state:modified: its SQL, or a macro, seed, config or model upstream)'}) }}
+    {%- endif -%}
     {%- if last.rows[0][0] != fingerprint -%}
         {{ return({'mode': 'rebuild', 'reason': 'rules changed since the last build', 'since': none, 'fingerprint': fingerprint}) }}
     {%- endif -%}
