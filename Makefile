@@ -15,7 +15,7 @@ run: install ## the whole pipeline once on the demo (synthetic data, asked for w
 test: install ## the whole test suite
 	$(BIN)/python -m pytest
 
-soak: install ## every reliability case, the long soak runs included (not part of make test), then the README table
+soak: install ## every reliability case, the long soak runs included (not part of make test), then docs/reliability.md's table
 	$(BIN)/python -m pytest -m "soak or not soak" tests/reliability
 	$(BIN)/python -m tests.reliability.table
 

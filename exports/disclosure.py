@@ -1,5 +1,5 @@
 """Statistical disclosure control: which published counts to suppress so that no small count
-can be given back (README, "What leaves the warehouse", says the rules in words).
+can be given back (docs/disclosure.md says the rules in words).
 
 A table is described as cells (a row key and a column) with their true values, the cells it
 would print, and the linear relations a reader knows between cells: a total and its parts,

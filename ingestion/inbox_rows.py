@@ -2,7 +2,7 @@
 
 Every received row ends either accepted (a canonical row) or rejected with its problems
 (column and reason): types, ranges, allowed labels, dates in order, duplicate ids within the
-file. Duplicates across files are resolved in staging (the later file wins; README).
+file. Duplicates across files are resolved in staging (the later file wins; docs/inbox.md).
 """
 
 from __future__ import annotations

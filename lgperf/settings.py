@@ -213,7 +213,7 @@ class PipelineConfig(_Strict):
     inbox: InboxSettings = InboxSettings()
     library: LibrarySettings = LibrarySettings()
     bi: BiSettings = BiSettings()
-    # Published files loaded through the same raw tables as the API (see README).
+    # Published files loaded through the same raw tables as the API (see docs/configuration.md).
     extracts: list[Extract] = []
 
 

@@ -3,7 +3,7 @@
 A case calls the ``tried`` fixture once (or once per parameter) with the fault or input it
 tried, the outcome it expects and its family. When the session ends, every recorded case and
 whether it held go to ``test-artifacts/reliability.json``; ``python -m tests.reliability.table``
-turns that file into the table in README.md. Long cases are marked ``soak`` and run only under
+turns that file into the table in docs/reliability.md. Long cases are marked ``soak`` and run only under
 ``make soak``.
 """
 
@@ -22,7 +22,7 @@ _cases: dict[str, dict] = {}
 
 @pytest.fixture
 def tried(request):
-    """``tried(what, expected, family)``: record this case for the README's table."""
+    """``tried(what, expected, family)``: record this case for docs/reliability.md's table."""
 
     def record(what: str, expected: str, family: str) -> None:
         if family not in FAMILIES:

@@ -1,4 +1,4 @@
-"""Write the README's table of what was tried and what held, from test-artifacts/reliability.json
+"""Write docs/reliability.md's table of what was tried and what held, from test-artifacts/reliability.json
 (left there by the last ``make test`` or ``make soak``).
 
     python -m tests.reliability.table
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.reliability.conftest import FAMILIES, RESULTS
 
-README = Path(__file__).parents[2] / "README.md"
+README = Path(__file__).parents[2] / "docs" / "reliability.md"
 START, END = "<!-- reliability:start -->", "<!-- reliability:end -->"
 
 
@@ -34,12 +34,12 @@ def main() -> int:
     cases = json.loads(RESULTS.read_text(encoding="utf-8"))
     text = README.read_text(encoding="utf-8")
     if START not in text or END not in text:
-        print(f"README.md has no {START} ... {END} markers", file=sys.stderr)
+        print(f"{README} has no {START} ... {END} markers", file=sys.stderr)
         return 1
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
     README.write_text(f"{head}{START}\n{table(cases)}\n{END}{tail}", encoding="utf-8")
-    print(f"README.md: {len(cases)} reliability cases")
+    print(f"{README.name}: {len(cases)} reliability cases")
     return 0
 
 

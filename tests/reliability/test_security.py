@@ -278,7 +278,7 @@ def test_the_dagster_ui_binds_to_loopback(tried):
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        # the README's generated reliability table quotes this very case ("none binds 0.0.0.0")
+        # the generated reliability table (docs/reliability.md) quotes this very case ("none binds 0.0.0.0")
         text = re.sub(r"<!-- reliability:start -->.*?<!-- reliability:end -->", "", text, flags=re.S)
         for line in text.splitlines():
             if re.search(r"\bdagster(-webserver|\s+dev)\b", line) and not line.lstrip().startswith("#") and "/bin/dagster" in line or \
