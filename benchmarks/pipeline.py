@@ -1,27 +1,66 @@
 """One scale, one run, in a fresh process: raw data from benchmarks/scales.py, then the real
 pipeline (Dagster in-process: dbt build with its tests, the GX gate, the exports), then an
-incremental refresh that adds one new period to every indicator. Writes one JSON document.
+incremental refresh that adds one new period to every indicator. Writes one JSON document, and
+prints one line per stage to stdout as it finishes (``[M] raw data: ...``); a stage that fails
+prints ``[M] failed at <stage>: <error>`` before the error itself.
 
     python -m benchmarks.pipeline --scale M --output /tmp/m.json
 
 Stage times come from Dagster's step events; peak memory is the largest resident set of this
-process (Dagster, GX, pandas, the exports) and of its largest child (dbt).
+process (Dagster, GX, pandas, the exports) and of its largest child (dbt). Nothing here sets
+dbt's threads or DuckDB's memory limit: the project's defaults apply (profiles.yml,
+lgperf/warehouse.py) unless the caller's environment sets DBT_THREADS or DUCKDB_MEMORY_LIMIT,
+and the result records which.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
 from benchmarks.scales import ENGLAND_GROUP, NEIGHBOURS_GROUP, SCALES, write_raw
 from demo.catalogue import TRAFFORD
+
+
+def progress(scale_name: str, text: str) -> None:
+    print(f"[{scale_name}] {text}", flush=True)
+
+
+@contextlib.contextmanager
+def stage(scale_name: str, name: str) -> Iterator[None]:
+    """Say which stage failed, on stdout, where the caller reads the progress lines."""
+    try:
+        yield
+    except BaseException as error:
+        progress(scale_name, f"failed at {name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        raise
+
+
+def _stages_line(run: dict[str, float]) -> str:
+    return (f"dbt build {run.get('dbt_build', 0.0):.1f} s, gate {run.get('quality_gate', 0.0):.1f} s, "
+            f"exports {run.get('exports', 0.0):.1f} s ({run['pipeline_wall']:.1f} s)")
+
+
+def settings_used() -> dict:
+    """dbt's threads and DuckDB's memory limit as this run has them, and where they come from."""
+    from lgperf.warehouse import connection_config
+
+    return {
+        "dbt_threads": int(os.environ.get("DBT_THREADS", "4")),
+        "dbt_threads_from": "DBT_THREADS" if "DBT_THREADS" in os.environ else "default (profiles.yml)",
+        "duckdb_memory_limit": connection_config()["memory_limit"],
+        "duckdb_memory_limit_from": "DUCKDB_MEMORY_LIMIT" if "DUCKDB_MEMORY_LIMIT" in os.environ else "default (2GB)",
+        "duckdb_threads": "DuckDB's default (one per core)",
+    }
 
 
 def _configure(folder: Path, scale_name: str) -> None:
@@ -114,21 +153,34 @@ def measure(scale_name: str) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"lgperf-bench-{scale_name}-"))
     _configure(folder, scale_name)
     env = Environment.from_environ()
-    started = time.perf_counter()
-    with warehouse.connect(env.warehouse_path) as connection:
-        counts = write_raw(connection, SCALES[scale_name], run_id=f"bench-{scale_name}")
-    ingest = time.perf_counter() - started
-    defs = build_definitions(env)
-    full = _run_pipeline(defs)
-    with warehouse.connect(env.warehouse_path) as connection:
-        added = _add_a_period(connection)
-    incremental = _run_pipeline(defs)
+    settings = settings_used()
+    with stage(scale_name, "raw data"):
+        started = time.perf_counter()
+        with warehouse.connect(env.warehouse_path) as connection:
+            counts = write_raw(connection, SCALES[scale_name], run_id=f"bench-{scale_name}")
+            settings["duckdb_threads"] = connection.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        ingest = time.perf_counter() - started
+    progress(scale_name, f"raw data: {counts['values']:,} values in {ingest:.1f} s ({folder})")
+    with stage(scale_name, "full pipeline"):
+        defs = build_definitions(env)
+        full = _run_pipeline(defs)
+    progress(scale_name, f"full pipeline: {_stages_line(full)}")
+    with stage(scale_name, "incremental (adding a period)"):
+        with warehouse.connect(env.warehouse_path) as connection:
+            added = _add_a_period(connection)
+    with stage(scale_name, "incremental pipeline"):
+        incremental = _run_pipeline(defs)
+    progress(scale_name, f"incremental: {added:,} values added; {_stages_line(incremental)}")
     peaks = {
         "peak_rss_mb_pipeline_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_rss_mb_largest_child": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
+    progress(scale_name, f"peak memory: {max(peaks.values()) / 1024:.2f} GB (pipeline process "
+                         f"{peaks['peak_rss_mb_pipeline_process'] / 1024:.2f} GB, largest child {peaks['peak_rss_mb_largest_child'] / 1024:.2f} GB); "
+                         f"dbt threads {settings['dbt_threads']}, DuckDB threads {settings['duckdb_threads']}, "
+                         f"memory limit {settings['duckdb_memory_limit']}")
     return {"scale": scale_name, **counts, "ingest_seconds": ingest, "full": full,
-            "incremental": {"values_added": added, **incremental}, **peaks, "folder": str(folder)}
+            "incremental": {"values_added": added, **incremental}, **peaks, "settings": settings, "folder": str(folder)}
 
 
 if __name__ == "__main__":
