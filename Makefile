@@ -43,6 +43,8 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml | $(INSTALLED)
 clean: ## remove the demo warehouse, exports, inbox and Dagster history (not .venv)
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs
 
-bench: install ## benchmarks (not part of make test); results in benchmarks/results/
+SCALE ?= S,M,L
+REPEATS ?= 3
+bench: install ## benchmarks (not part of make test): make bench SCALE=L REPEATS=1; results in benchmarks/results/
 	$(BIN)/python -m benchmarks.ingest
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run --scale $(SCALE) --repeats $(REPEATS)
