@@ -1,7 +1,7 @@
 {#-
   Incremental marts: a new period costs a new period's work, and nothing else changes silently.
 
-  Each large mart (fct_indicator_values, benchmarks, spc) is built in one of three modes, and
+  Each large table (stg_lginform__values, fct_indicator_values, benchmarks, spc) is built in one of three modes, and
   every build leaves a row in audit.mart_builds saying which and why:
 
     full         the table is new, `--full-refresh` was asked for, or no earlier build is

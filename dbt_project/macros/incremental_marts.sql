@@ -1,5 +1,19 @@
 {#- What each incremental mart depends on (see macros/incremental.sql for the fields). -#}
 
+{#- Staging, not a mart, but as large as the fact: each value cell once, in its preferred version. -#}
+{% macro stg_lginform__values_increment() -%}
+    {{ return({
+        'input': source('lginform', 'lginform_values'),
+        'rules_sql': {
+            'api_period_ids': 'select distinct period_id from ' ~ source('lginform', 'lginform_periods'),
+        },
+        'rules_vars': [],
+        'slice_columns': ['indicator_id', 'area_code', 'period_key', 'value_type'],
+        'clear_changed_slices': false,
+        'recomputed_where': 'arrived_since',
+    }) }}
+{%- endmacro %}
+
 {% macro fct_indicator_values_increment() -%}
     {{ return({
         'input': source('lginform', 'lginform_values'),

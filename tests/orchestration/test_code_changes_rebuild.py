@@ -12,7 +12,7 @@ import duckdb
 from orchestration import dbt
 from tests.conftest import point_environment, small_config
 
-INCREMENTAL = ("fct_indicator_values", "benchmarks", "spc")
+INCREMENTAL = ("stg_lginform__values", "fct_indicator_values", "benchmarks", "spc")
 
 
 def refresh(monkeypatch, folder: Path) -> None:

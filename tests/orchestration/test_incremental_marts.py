@@ -1,6 +1,7 @@
 """Incremental marts on the small demo: a new period costs a new period's work, and the result
 equals a full build, row for row. Real demo server, real Dagster run, real dbt."""
 
+import json
 import shutil
 import subprocess
 from datetime import date
@@ -16,7 +17,9 @@ from demo.server import DemoServer
 from lgperf.settings import DBT_PROJECT_DIR, Environment, load_pipeline_config
 from orchestration.dbt import build_args, dbt_executable
 
-INCREMENTAL_MARTS = ("fct_indicator_values", "benchmarks", "spc")
+# the incremental models, by schema: the staging values (as large as the fact) and three marts
+INCREMENTAL = {"stg_lginform__values": "staging", "fct_indicator_values": "candidate", "benchmarks": "candidate", "spc": "candidate"}
+INCREMENTAL_MARTS = tuple(INCREMENTAL)
 
 
 def refresh_all(env: Environment, instance: dg.DagsterInstance) -> None:
@@ -51,7 +54,9 @@ def use_environment(monkeypatch, folder: Path, server: DemoServer) -> Environmen
 
 def snapshot(env: Environment) -> dict[str, list[tuple]]:
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        return {m: connection.execute(f"SELECT * FROM candidate.{m} ORDER BY ALL").fetchall() for m in INCREMENTAL_MARTS}
+        # computed_at says which build computed a row, so it differs between equal builds by design
+        return {m: connection.execute(f"SELECT * EXCLUDE (computed_at) FROM {schema}.{m} ORDER BY ALL").fetchall()
+                for m, schema in INCREMENTAL.items()}
 
 
 def builds(env: Environment) -> list[dict]:
@@ -62,11 +67,11 @@ def builds(env: Environment) -> list[dict]:
 
 
 def dbt_build(env: Environment, *extra: str, config=None, command: str = "run") -> None:
-    """dbt on the intermediate views and the marts; ``run`` skips the tests, which are not the
+    """dbt on the staging values, the intermediate models and the marts; ``run`` skips the tests, which are not the
     subject here (``build`` runs them, as every Dagster run does)."""
     config = config or load_pipeline_config(env.config_path)
     subprocess.run(
-        [dbt_executable(), command, *build_args(config, ["intermediate", "marts"], unit_tests=True)[1:], *extra, "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+        [dbt_executable(), command, *build_args(config, ["staging", "intermediate", "marts"], unit_tests=True)[1:], *extra, "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(env.warehouse_path.parent / "dbt-target")],
         check=True, cwd=DBT_PROJECT_DIR,
     )
@@ -93,7 +98,10 @@ def test_a_new_period_recomputes_only_its_slices_and_equals_a_full_build(warehou
         new_benchmark_rows = connection.execute(
             "SELECT count(*) FROM candidate.benchmarks WHERE indicator_id = '91003' AND period_id = ?", [new_period]).fetchall()[0][0]
         series_rows = connection.execute("SELECT count(*) FROM candidate.spc WHERE indicator_id = '91003'").fetchall()[0][0]
+        new_raw_rows = connection.execute(
+            "SELECT count(*) FROM raw.lginform_values WHERE ingested_at > (SELECT min(built_at) FROM audit.mart_builds)").fetchall()[0][0]
     recomputed = {b["model"]: b["rows_recomputed"] for b in second}
+    assert recomputed["stg_lginform__values"] == new_raw_rows > 0  # each new raw value is a new cell's preferred version
     # the new quarter's cells, the new quarter's group rows, and 91003's series (limits move with every point)
     assert recomputed["fct_indicator_values"] == areas == 16
     assert recomputed["benchmarks"] == new_benchmark_rows > 0
@@ -102,15 +110,15 @@ def test_a_new_period_recomputes_only_its_slices_and_equals_a_full_build(warehou
 
     incremental = snapshot(warehouse)
     dbt_build(warehouse, "--full-refresh")
-    assert [b["mode"] for b in builds(warehouse)[len(first) + len(second):]] == ["full"] * 3
+    assert [b["mode"] for b in builds(warehouse)[len(first) + len(second):]] == ["full"] * 4
     assert snapshot(warehouse) == incremental
 
 
 def test_nothing_new_recomputes_nothing(warehouse):
     before = snapshot(warehouse)
     dbt_build(warehouse)
-    last = builds(warehouse)[-3:]
-    assert [(b["mode"], b["rows_recomputed"]) for b in last] == [("incremental", 0)] * 3
+    last = builds(warehouse)[-4:]
+    assert [(b["mode"], b["rows_recomputed"]) for b in last] == [("incremental", 0)] * 4
     assert snapshot(warehouse) == before
 
 
@@ -121,7 +129,7 @@ def test_changed_rules_rebuild_the_marts_that_depend_on_them(warehouse):
     before = snapshot(warehouse)["spc"]
     # build: the unit tests pin their own rule lengths, so a council's settings cannot fail them
     dbt_build(warehouse, config=fewer_points_for_limits, command="build")
-    modes = {b["model"]: (b["mode"], b["reason"]) for b in builds(warehouse)[-3:]}
+    modes = {b["model"]: (b["mode"], b["reason"]) for b in builds(warehouse)[-4:]}
     assert modes["fct_indicator_values"][0] == "incremental" and modes["benchmarks"][0] == "incremental"
     assert modes["spc"] == ("rebuild", "rules changed since the last build")
     rebuilt = snapshot(warehouse)["spc"]
@@ -135,6 +143,41 @@ def test_a_rebuilt_fact_cascades_to_the_marts_built_from_it(warehouse):
         # an earlier build's record tampered with: the fact table no longer trusts its own state
         connection.execute("UPDATE audit.mart_builds SET rules_fingerprint = 'stale' WHERE model = 'fct_indicator_values'").fetchall()
     dbt_build(warehouse)
-    modes = {b["model"]: b["mode"] for b in builds(warehouse)[-3:]}
-    assert modes == {"fct_indicator_values": "rebuild", "benchmarks": "rebuild", "spc": "rebuild"}
+    modes = {b["model"]: b["mode"] for b in builds(warehouse)[-4:]}
+    assert modes == {"stg_lginform__values": "incremental", "fct_indicator_values": "rebuild", "benchmarks": "rebuild", "spc": "rebuild"}
     assert all(len(rows) > 0 for rows in snapshot(warehouse).values())
+
+
+def dbt_statuses(env: Environment, command: str, *selection: str) -> dict[str, str]:
+    """Run dbt ``command`` (no unit tests) and return each data test's status by its name."""
+    config = load_pipeline_config(env.config_path)
+    target = env.warehouse_path.parent / "dbt-target"
+    subprocess.run(
+        [dbt_executable(), command, *build_args(config, selection)[1:], "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)],
+        check=False, cwd=DBT_PROJECT_DIR,
+    )
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    return {r["unique_id"].split(".")[2]: r["status"] for r in results if r["unique_id"].startswith("test.")}
+
+
+def test_an_incremental_build_tests_the_rows_it_computed_and_keys_across_the_whole_table(warehouse):
+    """A data test on an incremental model checks the rows its build computed (macros/scoped_tests.sql):
+    a row an earlier build computed, spoilt since behind dbt's back, is not re-read by the next
+    incremental build, while `dbt test` alone reads the whole table; the key's uniqueness is
+    always checked across old and new rows."""
+    with duckdb.connect(str(warehouse.warehouse_path)) as connection:
+        connection.execute("UPDATE candidate.fct_indicator_values SET source_reference = NULL "
+                           "WHERE (indicator_id, area_code, period_id) IN "
+                           "(SELECT indicator_id, area_code, period_id FROM candidate.fct_indicator_values LIMIT 1)").fetchall()
+    not_null = "not_null_fct_indicator_values_source_reference"
+    unique = "unique_combination_of_columns_fct_indicator_values_indicator_id__area_code__period_id"
+    built = dbt_statuses(warehouse, "build", "fct_indicator_values")
+    assert built[not_null] == "pass" and built[unique] == "pass"  # nothing new: no row of this build is spoilt
+    assert dbt_statuses(warehouse, "test", "fct_indicator_values")[not_null] == "fail"  # the whole table
+
+    with duckdb.connect(str(warehouse.warehouse_path)) as connection:  # an old row twice
+        connection.execute("INSERT INTO candidate.fct_indicator_values "
+                           "SELECT * FROM candidate.fct_indicator_values WHERE source_reference IS NOT NULL LIMIT 1").fetchall()
+    built = dbt_statuses(warehouse, "build", "fct_indicator_values")
+    assert built[unique] == "fail" and built[not_null] == "pass"

@@ -109,9 +109,11 @@ def test_the_marts_on_postgres_equal_duckdbs(built_on_postgres, postgres_server)
             cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'candidate' AND table_name = %s ORDER BY ordinal_position", (table,))
             assert [c for (c,) in cursor.fetchall()] == columns, table
             # the same order in both engines: by every column, nulls last, floats rounded for the sort only
+            columns = [c for c in columns if c != "computed_at"]  # which build computed the row: two builds differ by design
             order = ", ".join(f"{c} NULLS LAST" for c in columns)
-            expected = [tuple(_plain(v) for v in row) for row in source.execute(f"SELECT * FROM candidate.{table} ORDER BY {order}").fetchall()]
-            actual = _rows(cursor, f"SELECT * FROM candidate.{table} ORDER BY {order}")
+            listed = ", ".join(columns)
+            expected = [tuple(_plain(v) for v in row) for row in source.execute(f"SELECT {listed} FROM candidate.{table} ORDER BY {order}").fetchall()]
+            actual = _rows(cursor, f"SELECT {listed} FROM candidate.{table} ORDER BY {order}")
             # the small demo's charts have no sustained shift: the proposals are compared empty here,
             # and their SQL is checked on PostgreSQL by the unit tests below
             assert len(actual) == len(expected) > (-1 if table == "spc_rebase_proposals" else 0), table

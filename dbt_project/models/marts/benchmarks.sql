@@ -184,5 +184,6 @@ select
             when value >= group_q3 then 1 when value >= group_median then 2 when value >= group_q1 then 3 else 4 end
         when polarity = 'low_is_good' then case
             when value <= group_q1 then 1 when value <= group_median then 2 when value <= group_q3 then 3 else 4 end
-    end as quartile_band
+    end as quartile_band,
+    {{ computed_at() }} as computed_at  -- which build computed the row (macros/scoped_tests.sql)
 from ranked

@@ -16,7 +16,8 @@ select
     v.source_reference,
     v.source_sha256,
     v.ingested_at,
-    v.run_id
+    v.run_id,
+    {{ computed_at() }} as computed_at  -- which build computed the row (macros/scoped_tests.sql)
 from {{ ref('stg_lginform__values') }} as v
 where v.value_type = 'raw'
   and v.period_id is not null  -- unrecognised spellings: see intermediate.int_values_rejected

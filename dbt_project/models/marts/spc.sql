@@ -92,7 +92,8 @@ select
         when not t.baseline_is_stable then 'unstable_process'
         else {{ assurance_icon('g.target', 't.lower_process_limit', 't.upper_process_limit', 't.polarity') }}
     end as assurance_icon,
-    t.trial_limits
+    t.trial_limits,
+    {{ computed_at() }} as computed_at  -- which build computed the row (macros/scoped_tests.sql)
 from typed as t
 left join targets as g
     on t.area_code = '{{ var("council") }}'
