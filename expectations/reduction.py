@@ -158,7 +158,12 @@ class Reduction:
                 f" __ranked as (select *, {ranks} from __violating)\nselect {own} from __ranked where {kept}")
 
 
-def reduction(frame_sql: str, columns: list[str], expectations: list[dict[str, Any]], dialect: str, where: str) -> Reduction:
-    positions = [i for i, e in enumerate(expectations) if e["type"] not in TABLE_EXPECTATIONS]
+KEY_EXPECTATIONS = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+
+
+def reduction(frame_sql: str, columns: list[str], expectations: list[dict[str, Any]], dialect: str, where: str,
+              only: Callable[[dict[str, Any]], bool] = lambda expectation: True) -> Reduction:
+    """The scans of the suite's column expectations (those ``only`` accepts) over ``frame_sql``."""
+    positions = [i for i, e in enumerate(expectations) if e["type"] not in TABLE_EXPECTATIONS and only(e)]
     scans = [scan_for(expectations[i], dialect, f"{where}, expectation {i + 1}") for i in positions]
     return Reduction(frame_sql.strip().rstrip(";"), columns, positions, scans)

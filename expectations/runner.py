@@ -17,13 +17,13 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import pandas as pd
 
 from expectations import personal as personal_data
-from expectations.reduction import ROWS_PER_EXPECTATION, reduction
+from expectations.reduction import KEY_EXPECTATIONS, ROWS_PER_EXPECTATION, reduction
 from lgperf.postgres import Reader
 
 SUITES_DIR = Path(__file__).parent / "suites"
@@ -56,6 +56,13 @@ class Suite:
     def parameters(self) -> set[str]:
         """The ``$name`` parameters its frame query needs."""
         return set(_PARAMETER.findall(self.frame_sql))
+
+    @property
+    def new_rows_column(self) -> str | None:
+        """The target's column that says which build computed a row (``meta.new_rows``): when set,
+        the frame holds only rows not yet published (``$new_rows_since``), while keys and row counts
+        are checked over the whole target. See ``validate_in_warehouse``."""
+        return self.document.get("meta", {}).get("new_rows")
 
     @property
     def checks_row_count_drift(self) -> bool:
@@ -246,6 +253,19 @@ def validate(
     return SuiteValidation([_outcome(results[i], frame) for i in sorted(results)], _docs_page(docs_dir, suite.name, run_name))
 
 
+@dataclass
+class _Pass:
+    """One SQL scan of a validation: its GX name, its SQL and bound values, which expectations it
+    judges, and what it found."""
+
+    name: str
+    sql: str
+    values: dict[str, Any]
+    only: Callable[[dict[str, Any]], bool]
+    counted: dict[int, tuple[int, int]] = field(default_factory=dict)  # position: (rows it applies to, rows that break it)
+    violations: pd.DataFrame | None = None
+
+
 def validate_in_warehouse(
     connection: duckdb.DuckDBPyConnection | Reader,
     suite: Suite,
@@ -257,28 +277,40 @@ def validate_in_warehouse(
 ) -> SuiteValidation:
     """Validate the suite's frame where it lives: SQL scans the whole frame for the counts and the
     violating rows (``expectations/reduction.py``), GX judges those rows and the row count. The
-    element and unexpected counts reported are SQL's, over the whole frame."""
+    element and unexpected counts reported are SQL's, over the whole frame.
+
+    A suite with ``meta.new_rows`` (the target's ``computed_at``) is scanned in two passes: its
+    frame holds only the rows not yet published (its SQL filters on ``$new_rows_since``), and
+    the keys' uniqueness and the row count are checked over the whole target, since a new row
+    may repeat an old key and a lost row is not new."""
     bound = _bound(suite, parameters)
     dialect = "postgres" if isinstance(connection, Reader) else "duckdb"
     frame_sql = suite.frame_sql.strip().rstrip(";")
-    empty = connection.execute(f"with __frame as ({frame_sql}\n) select * from __frame limit 0", bound).df()
     expectations = suite.document["expectations"]
-    plan = reduction(frame_sql, list(empty.columns), expectations, dialect, suite.path.name)
-    totals = connection.execute(plan.counts_sql, bound).fetchone()
-    failing = [k for k in range(len(plan.scans)) if totals[2 + 2 * k]]
-    violations = connection.execute(plan.violations_sql(failing), bound).df() if failing else empty
-    table = pd.DataFrame(index=pd.RangeIndex(int(totals[0])))  # the row count, without a single column
+    passes = [_Pass(suite.name, frame_sql, bound, lambda e: True)]
+    if suite.new_rows_column:
+        passes = [_Pass(suite.name, frame_sql, bound, lambda e: e["type"] not in KEY_EXPECTATIONS),
+                  _Pass(f"{suite.name}__keys", f"SELECT * FROM {suite.target}", {}, lambda e: e["type"] in KEY_EXPECTATIONS)]
+    rows = 0
+    for scan in passes:
+        empty = connection.execute(f"with __frame as ({scan.sql}\n) select * from __frame limit 0", scan.values).df()
+        plan = reduction(scan.sql, list(empty.columns), expectations, dialect, suite.path.name, scan.only)
+        totals = connection.execute(plan.counts_sql, scan.values).fetchone()
+        rows = int(totals[0])  # the last pass's: the whole target's when the frame holds new rows only
+        scan.counted = {p: (int(totals[1 + 2 * k] or 0), int(totals[2 + 2 * k] or 0)) for k, p in enumerate(plan.column_expectations)}
+        failing = [k for k in range(len(plan.scans)) if totals[2 + 2 * k]]
+        scan.violations = connection.execute(plan.violations_sql(failing), scan.values).df() if failing else empty
+    table = pd.DataFrame(index=pd.RangeIndex(rows))  # the row count, without a single column
 
-    by_column = {i: expectations[i] for i in plan.column_expectations}
-    by_table = {i: e for i, e in enumerate(expectations) if i not in by_column}
-    runs = [(suite.name, violations, by_column), (f"{suite.name}__table", table, by_table)]
+    by_table = {i: e for i, e in enumerate(expectations)
+                if not any(i in scan.counted for scan in passes)}
+    runs = [(scan.name, scan.violations, {i: expectations[i] for i in scan.counted}) for scan in passes]
+    runs.append((f"{suite.name}__table", table, by_table))
     judged = _judge(suite, [run for run in runs if run[2]], expectation_parameters or {}, docs_dir, run_name)
     outcomes: dict[int, ExpectationOutcome] = {}
-    if by_column:
-        results = judged[suite.name]
-        for k, position in enumerate(plan.column_expectations):
-            elements, unexpected = int(totals[1 + 2 * k] or 0), int(totals[2 + 2 * k] or 0)
-            outcome = _outcome(results[position], violations)
+    for scan in passes:
+        for position, (elements, unexpected) in sorted(scan.counted.items()):
+            outcome = _outcome(judged[scan.name][position], scan.violations)
             if outcome.success != (unexpected == 0):
                 raise RuntimeError(
                     f"{suite.path.name}, expectation {position + 1} ({outcome.expectation} {outcome.kwargs}): SQL counted "

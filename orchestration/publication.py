@@ -16,7 +16,8 @@ from expectations.masking import Mask
 from expectations.runner import load_suites, validate_in_warehouse
 from lgperf import pseudonyms
 from lgperf import publication as wap
-from orchestration.quality import check_result, drift_bounds, frame_parameters, record_outcomes, write_failing_rows
+from orchestration.quality import (check_result, drift_bounds, frame_parameters, new_rows_since, record_outcomes,
+                                  write_failing_rows)
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
 PUBLICATION_KEY = dg.AssetKey(["marts", "publication"])
@@ -59,8 +60,10 @@ def publication(context: dg.AssetExecutionContext, settings: PipelineSettings, w
         bounds = drift_bounds(baseline.get(suite.table), config.thresholds.row_count_drift_max_share)
         reading = warehouse.connect() if suite.schema == "raw" else warehouse.marts_query()
         with reading as connection:
+            # a suite of new rows only checks the rows computed since its table was last published
+            values = {**parameters, "new_rows_since": new_rows_since(connection, suite)} if suite.new_rows_column else parameters
             # a Data Docs site per suite: GX rebuilds a site from what its context knows, which removes other suites' pages
-            validation = validate_in_warehouse(connection, suite, parameters, expectation_parameters=bounds,
+            validation = validate_in_warehouse(connection, suite, values, expectation_parameters=bounds,
                                                docs_dir=quality_dir / "gx" / suite.name, run_name=run_id)
         record_outcomes(warehouse, run_id, suite, validation.outcomes)
         write_failing_rows(quality_dir, run_id, suite, validation.outcomes, Mask(key, suite.personal))

@@ -20,6 +20,7 @@ from exports.publish import write_csv
 from exports.quality_report import failing_rows_file
 from expectations.masking import Mask
 from expectations.runner import ExpectationOutcome, Suite
+from lgperf.publication import EPOCH
 from orchestration.resources import PipelineSettings, WarehouseResource
 
 
@@ -132,6 +133,20 @@ def frame_parameters(settings: PipelineSettings, run_id: str, published_through:
         "max_days_quarterly": days["quarterly"],
         "max_days_monthly": days["monthly"],
     }
+
+
+def new_rows_since(connection: Any, suite: Suite) -> datetime:
+    """For a suite that checks new rows only (``meta.new_rows``): the newest ``computed_at`` its
+    table has in ``marts`` (the rows published so far); every row computed later is new. With
+    nothing published (or a table published before it had the column), every row is new."""
+    column = suite.new_rows_column
+    present = connection.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = $table "
+        "AND column_name = $column", {"table": suite.table, "column": column}).fetchall()[0][0]
+    if not present:
+        return EPOCH
+    newest = connection.execute(f'SELECT max("{column}") FROM marts.{suite.table}').fetchall()[0][0]
+    return newest or EPOCH
 
 
 def drift_bounds(published_rows: int | None, max_share: float) -> dict[str, int | None]:

@@ -1,4 +1,7 @@
--- Benchmarks, with the unit kind of their indicator and the lineage of each member's value.
+-- Benchmarks not yet published (computed after the newest row of marts.benchmarks: an incremental
+-- build recomputes only the indicator-periods that changed, and a change of groups, areas or
+-- polarities rebuilds them all), with the unit kind of their indicator and the lineage of each
+-- member's value. Keys and the row count are checked over the whole table (suite meta.new_rows).
 select
     b.*,
     i.unit_kind,
@@ -24,3 +27,4 @@ left join candidate.dim_areas as a on a.area_code = b.area_code
 left join candidate.dim_indicators as i on i.indicator_id = b.indicator_id
 left join candidate.fct_indicator_values as f
     on f.indicator_id = b.indicator_id and f.area_code = b.area_code and f.period_id = b.period_id
+where b.computed_at > $new_rows_since
