@@ -337,8 +337,8 @@ def connection_config() -> dict[str, str]:
     """DuckDB settings for every connection the pipeline opens (dbt's are in profiles.yml):
     a memory limit (``DUCKDB_MEMORY_LIMIT``, default 2GB) so that large sorts and joins spill to
     disk instead of taking most of the machine's memory, which DuckDB's default (80%) allows.
-    At benchmark scale L (5.4M values) every mart builds under it when dbt builds one heavy mart
-    at a time (``DBT_THREADS=1``): see benchmarks/README.md."""
+    dbt builds the two heaviest marts one after the other (spc after benchmarks), so they never
+    share it at the same time: see benchmarks/README.md."""
     return {"memory_limit": os.environ.get("DUCKDB_MEMORY_LIMIT", "2GB")}
 
 

@@ -6,6 +6,12 @@
 -- every point) of each indicator and area that received a value since the last build; a
 -- change of rule lengths, screening, baselines (settings or library), polarity or targets
 -- rebuilds the table.
+--
+-- Built after benchmarks: an order, not a data dependency. The two heaviest marts would
+-- otherwise run side by side under DuckDB's one memory limit (DUCKDB_MEMORY_LIMIT) and both
+-- spill; one after the other each fits (benchmarks/README.md). The cost: a rebuilt benchmarks
+-- table rebuilds spc too (a rebuild cascades downstream, macros/incremental.sql).
+-- depends_on: {{ ref('benchmarks') }}
 {%- set increment = spc_increment() %}
 {%- set plan = incremental_plan(increment) %}
 {{ incremental_mart_config('spc', increment) }}
