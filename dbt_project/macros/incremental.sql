@@ -80,6 +80,8 @@
                    rows (default: the rows of the changed slices)
     clear_changed_slices  (default true) clear the changed slices before inserting them,
                    for marts where a slice can shrink or vanish
+    rebuild_when_share_changed  (optional) rebuild whole when at least this share of the
+                   table's slices received input (recorded with the counts as the reason)
 -#}
 
 {#- The config of an incremental mart whose spec is the macro `<name>_increment`
@@ -139,6 +141,19 @@
     {%- endif -%}
     {%- if last.rows[0][0] != fingerprint -%}
         {{ return({'mode': 'rebuild', 'reason': 'rules changed since the last build', 'since': none, 'fingerprint': fingerprint}) }}
+    {%- endif -%}
+    {%- if spec.get('rebuild_when_share_changed') is not none -%}
+        {#- slice by slice costs more than all at once when most slices changed (spc: every series
+            of every indicator, when each receives a new period) -#}
+        {%- set shares = run_query(
+            'select (select count(*) from (' ~ changed_slices(spec, {'mode': 'incremental', 'since': last.rows[0][1]}) ~ ') as c), '
+            ~ '(select count(*) from (select distinct ' ~ spec.slice_columns | join(', ') ~ ' from ' ~ this ~ ') as s)') -%}
+        {%- set changed, held = shares.rows[0][0], shares.rows[0][1] -%}
+        {%- if held > 0 and changed >= spec.rebuild_when_share_changed * held -%}
+            {{ return({'mode': 'rebuild', 'since': none, 'fingerprint': fingerprint,
+                       'reason': changed ~ ' of ' ~ held ~ ' slices received input since ' ~ (last.rows[0][1] or 'nothing')
+                                 ~ ': rebuilt whole, cheaper than slice by slice'}) }}
+        {%- endif -%}
     {%- endif -%}
     {{ return({'mode': 'incremental', 'reason': 'input newer than ' ~ (last.rows[0][1] or 'nothing'), 'since': last.rows[0][1],
                'fingerprint': fingerprint}) }}

@@ -1,11 +1,20 @@
 {#- What each incremental mart depends on (see macros/incremental.sql for the fields). -#}
 
+{#- The API's period ids that decide a cell's period: those the spelling rules do not read (a
+    spelling equal to one of them is recognised as it). A new period the rules read anyway, as
+    every new financial year or quarter is, changes no cell's period, so it rebuilds nothing (it
+    rebuilt every incremental model until December 2026). -#}
+{% macro api_period_ids_that_rename() -%}
+    {{ return('select distinct period_id from ' ~ source('lginform', 'lginform_periods')
+              ~ ' where ' ~ period_id_from_label('period_id') ~ ' is null') }}
+{%- endmacro %}
+
 {#- Staging, not a mart, but as large as the fact: each value cell once, in its preferred version. -#}
 {% macro stg_lginform__values_increment() -%}
     {{ return({
         'input': source('lginform', 'lginform_values'),
         'rules_sql': {
-            'api_period_ids': 'select distinct period_id from ' ~ source('lginform', 'lginform_periods'),
+            'api_period_ids': api_period_ids_that_rename(),
         },
         'rules_vars': [],
         'slice_columns': ['indicator_id', 'area_code', 'period_key', 'value_type'],
@@ -18,7 +27,7 @@
     {{ return({
         'input': source('lginform', 'lginform_values'),
         'rules_sql': {
-            'api_period_ids': 'select distinct period_id from ' ~ source('lginform', 'lginform_periods'),
+            'api_period_ids': api_period_ids_that_rename(),
         },
         'rules_vars': [],
         'slice_columns': ['indicator_id', 'area_code', 'period_id'],
@@ -49,5 +58,6 @@
         },
         'rules_vars': ['spc_run_length', 'spc_trend_length', 'spc_min_points_for_limits', 'spc_screen_moving_ranges', 'spc_rebase_periods', 'spc_freeze_after_points', 'council'],
         'slice_columns': ['indicator_id', 'area_code'],
+        'rebuild_when_share_changed': 0.5,
     }) }}
 {%- endmacro %}

@@ -181,3 +181,36 @@ def test_an_incremental_build_tests_the_rows_it_computed_and_keys_across_the_who
                            "SELECT * FROM candidate.fct_indicator_values WHERE source_reference IS NOT NULL LIMIT 1").fetchall()
     built = dbt_statuses(warehouse, "build", "fct_indicator_values")
     assert built[unique] == "fail" and built[not_null] == "pass"
+
+
+def test_a_new_period_the_spelling_rules_read_rebuilds_nothing_and_one_they_cannot_read_rebuilds(warehouse):
+    """The API's period list decides a cell's period only where the spelling rules cannot read an
+    id: a new financial year (readable) leaves every model incremental; an id they cannot read
+    (a spelling received earlier may now be recognised as it) rebuilds the values and what follows."""
+    def add_api_period(period_id: str) -> None:
+        with duckdb.connect(str(warehouse.warehouse_path)) as connection:
+            connection.execute(
+                "INSERT INTO raw.lginform_periods SELECT $id, $id, start_date, end_date, period_type, source_system, "
+                "source_reference, source_sha256, now(), run_id FROM raw.lginform_periods LIMIT 1", {"id": period_id}).fetchall()
+
+    add_api_period("fin_2031_32")
+    dbt_build(warehouse)
+    assert {b["model"]: b["mode"] for b in builds(warehouse)[-4:]} == dict.fromkeys(INCREMENTAL_MARTS, "incremental")
+    add_api_period("special_2031")  # not a spelling the rules know
+    dbt_build(warehouse)
+    assert {b["model"]: (b["mode"], b["reason"]) for b in builds(warehouse)[-4:]} == dict.fromkeys(
+        INCREMENTAL_MARTS, ("rebuild", "rules changed since the last build"))
+
+
+def test_spc_rebuilds_whole_when_most_of_its_series_received_values(warehouse):
+    """Slice by slice costs more than all at once when most slices changed: spc rebuilds whole,
+    and says so with the counts, when at least half of its series received input."""
+    with duckdb.connect(str(warehouse.warehouse_path)) as connection:
+        series = connection.execute("SELECT count(*) FROM (SELECT DISTINCT indicator_id, area_code FROM candidate.spc)").fetchall()[0][0]
+        connection.execute("UPDATE candidate.fct_indicator_values SET ingested_at = now()").fetchall()  # every series: new input
+    before = snapshot(warehouse)["spc"]
+    dbt_build(warehouse)
+    spc = [b for b in builds(warehouse) if b["model"] == "spc"][-1]
+    changed = int(spc["reason"].split(" of ")[0])  # the fact's series, of which spc holds those with values
+    assert spc["mode"] == "rebuild" and changed >= series and f" of {series} slices received input since " in spc["reason"]
+    assert spc["rows_recomputed"] == spc["rows_after"] and snapshot(warehouse)["spc"] == before

@@ -6,17 +6,14 @@
 -- Incremental (macros/incremental.sql), like the fact built from it: parsing spellings and
 -- ranking versions over every raw value is the costliest step of a build, and as a view every
 -- reader (the fact, the periods, the rejected values, the tests) paid it again. A build ranks
--- only the indicators that received values and keeps the cells whose preferred version arrived
--- since the last build; a later, less trusted version changes nothing, as before.
+-- the versions of only the cells that received one, and keeps those whose preferred version
+-- arrived since the last build; a later, less trusted version changes nothing, as before.
 {%- set increment = stg_lginform__values_increment() %}
 {%- set plan = incremental_plan(increment) %}
 {{ incremental_mart_config('stg_lginform__values', increment) }}
 
 with source as (
     select * from {{ source('lginform', 'lginform_values') }}
-{%- if plan.mode == 'incremental' %}
-    where metric_type_id in (select metric_type_id from {{ increment.input }} where {{ arrived_since(plan) }})
-{%- endif %}
 ),
 
 api_period_ids as (
@@ -39,13 +36,26 @@ canonical as (
 normalised as (
     select
         source.*,
-        canonical.canonical_period_id
+        canonical.canonical_period_id,
+        coalesce(canonical.canonical_period_id, source.period_id) as cell_period
     from source
     left join canonical on canonical.spelling = source.period_id
 ),
 
+{%- if plan.mode == 'incremental' %}
+
+-- every version of each cell that received one since the last build (and no other cell; raw keys are never null)
+touched as (
+    select *
+    from normalised
+    where (metric_type_id, area_code, cell_period, value_type) in (
+        select metric_type_id, area_code, cell_period, value_type from normalised where {{ arrived_since(plan) }}
+    )
+),
+{%- endif %}
+
 preferred as (
-    {{ preferred_versions('normalised', 'metric_type_id, area_code, coalesce(canonical_period_id, period_id), value_type') }}
+    {{ preferred_versions('touched' if plan.mode == 'incremental' else 'normalised', 'metric_type_id, area_code, cell_period, value_type') }}
 )
 
 select
@@ -63,7 +73,7 @@ select
     source_sha256,
     ingested_at,
     run_id,
-    coalesce(canonical_period_id, period_id) as period_key,  -- the cell's period, recognised or not (its key)
+    cell_period         as period_key,  -- the cell's period, recognised or not (its key)
     {{ computed_at() }} as computed_at  -- which build computed the row (macros/scoped_tests.sql)
 from preferred
 where {{ arrived_since(plan, 'ingested_at') }}
