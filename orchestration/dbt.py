@@ -6,6 +6,7 @@ error-severity test blocks what is downstream of it.
 """
 
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -85,6 +86,9 @@ def code_changed_marts(state_dir: Path, config: PipelineConfig) -> list[str]:
     upstream of them); none when no build has been recorded (the first build is full anyway)."""
     if not (state_dir / "manifest.json").exists():
         return []
+    stored = _code_fingerprint(state_dir / "manifest.json")
+    if stored is not None and stored == _code_fingerprint(ensure_manifest()):
+        return []  # not a file of the project changed: no need to ask dbt (its parse costs seconds)
     completed = subprocess.run(
         [dbt_executable(), "ls", "--quiet", "--resource-type", "model", "--output", "name",
          "--select", "state:modified+,config.materialized:incremental", "--state", str(state_dir),
@@ -95,6 +99,20 @@ def code_changed_marts(state_dir: Path, config: PipelineConfig) -> list[str]:
     if completed.returncode != 0:  # an unreadable state says nothing: rebuild them all
         return incremental_marts()
     return sorted(set(completed.stdout.split()))
+
+
+def _code_fingerprint(manifest: Path) -> str | None:
+    """The checksums of every model, seed, test, snapshot and macro a manifest holds, with the
+    models' configs: equal for two manifests only when no file of the project changed (a config
+    that renders a var may differ between them; then dbt is asked, which is only slower)."""
+    try:
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+        parts = sorted((uid, node.get("checksum", {}).get("checksum"), json.dumps(node.get("config"), sort_keys=True, default=str))
+                       for uid, node in document["nodes"].items())
+        parts += sorted((uid, macro.get("macro_sql")) for uid, macro in document["macros"].items())
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+    return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
 
 
 def incremental_marts() -> list[str]:
