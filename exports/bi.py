@@ -56,7 +56,8 @@ def bi_folder(unsuppressed: bool) -> str:
 
 def write_bi(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclosure_min_count: int,
              unsuppressed: bool = False, publication_id: str | None = None, demo: bool = False) -> dict[str, int]:
-    """Write the Parquet files (one per mart, or per financial year) and the DuckDB copy atomically; return rows per mart.
+    """Write the Parquet files (one per mart, or per financial year) and the DuckDB copy atomically;
+    return rows per mart.
     The other kind of BI copy (controlled or unsuppressed) beside it is removed: one is current."""
     about = {
         "publication": publication_id or "",

@@ -181,7 +181,8 @@ def _write_by_year(connection: duckdb.DuckDBPyConnection, folder: Path, manifest
                            f"({CSV_OPTIONS})").fetchall()
 
     shape = f"csv: SELECT {cells} ORDER BY {order} ({CSV_OPTIONS})"  # a change in how cells are written rewrites all
-    return export_partitions(connection, folder, manifest, source, shape, lambda label: f"{resource.name}/{label}.csv", copy)
+    return export_partitions(connection, folder, manifest, source, shape,
+                             lambda label: f"{resource.name}/{label}.csv", copy)
 
 
 def _column_descriptions() -> dict[str, dict[str, str]]:
@@ -194,8 +195,8 @@ def _column_descriptions() -> dict[str, dict[str, str]]:
     return described
 
 
-def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, str], documented: dict[str, dict[str, str]],
-                         financial_year: str | None = None) -> dict[str, Any]:
+def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, str],
+                         documented: dict[str, dict[str, str]], financial_year: str | None = None) -> dict[str, Any]:
     descriptions = resource.descriptions or documented.get(resource.mart, {})
     fields = []
     for column in resource.columns:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 # what Python's float() accepts (exports/publish.py neutralise_formula leaves such text alone):
 # str.isspace() around it, Unicode decimal digits, single underscores between digits, inf and nan
-_SPACE = r"[\t\n\x{0b}\x{0c}\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+_SPACE = (r"[\t\n\x{0b}\x{0c}\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
+          r"\x{205f}\x{3000}]")
 _DIGITS = r"\p{Nd}(?:_?\p{Nd})*"
 _NUMBER = rf"(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?"
 PYTHON_FLOAT = rf"{_SPACE}*[+-]?(?:{_NUMBER}|(?i:inf|infinity|nan)){_SPACE}*"

@@ -21,7 +21,8 @@ def parquet_of(connection: duckdb.DuckDBPyConnection, folder: Path, table: str) 
     if table in BY_YEAR:
         return connection.execute(f"SELECT * EXCLUDE (financial_year) FROM read_parquet(?, hive_partitioning = true) "
                                   "ORDER BY ALL", [str(folder / table / "*" / "*.parquet")]).fetchall()
-    return connection.execute("SELECT * FROM read_parquet(?) ORDER BY ALL", [str(folder / f"{table}.parquet")]).fetchall()
+    return connection.execute("SELECT * FROM read_parquet(?) ORDER BY ALL",
+                              [str(folder / f"{table}.parquet")]).fetchall()
 
 
 def test_every_mart_is_in_parquet_and_in_the_read_only_copy_with_the_same_rows(demo_baseline, tmp_path):
@@ -82,7 +83,8 @@ def test_marts_with_a_period_are_hive_partitioned_by_financial_year_and_read_bac
     with duckdb.connect(str(folder / BI_DATABASE), read_only=True) as bi:
         assert bi.execute("SELECT * FROM marts.benchmarks ORDER BY ALL").fetchall() == mart
         assert bi.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'marts' "
-                          "AND table_name = 'benchmarks' ORDER BY ordinal_position").fetchall() == [*types, ("demonstration_data", "BOOLEAN")]
+                          "AND table_name = 'benchmarks' ORDER BY ordinal_position").fetchall() == [
+            *types, ("demonstration_data", "BOOLEAN")]
         assert dict(bi.execute("SELECT key, value FROM main.about").fetchall())["publication"] == "second"
     assert '"publication": "first"' in (folder / MANIFEST).read_text(encoding="utf-8")
 

@@ -187,7 +187,8 @@ def test_published_numbers_equal_the_marts(warehouse, tmp_path):
             "ORDER BY period_id DESC LIMIT 1").fetchall()[0][0]
     totals = [r for r in read(tmp_path / "open-data" / "complaints_summary.csv") if r["service"] == r["theme"] == "all"]
     assert [int(r["received"]) for r in totals] == [n for (n,) in received]
-    values = [r for r in read_resource(tmp_path / "open-data", "indicator_values") if r["indicator_id"] == "90005" and r["area_code"] == "E08000009"]
+    values = [r for r in read_resource(tmp_path / "open-data", "indicator_values")
+              if r["indicator_id"] == "90005" and r["area_code"] == "E08000009"]
     assert float(values[-1]["value"]) == asc5
 
 
