@@ -9,7 +9,10 @@ written with exactly that many decimals: 597 kg, not 597.0 kg.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import math
+from decimal import ROUND_HALF_UP, Context, Decimal
+
+_WHOLE = Context(prec=400)  # a double's whole part has at most 309 digits (the default 28 raised on 1e28)
 
 
 def rounded(value: float, precision: int) -> Decimal:
@@ -24,11 +27,13 @@ def format_number(value: float | int, precision: int | None, *, grouping: bool =
     rounds to zero is written without a sign (``0.0``, never ``-0.0``)."""
     if precision is None:
         spelling = repr(float(value))
+        if not math.isfinite(value):
+            return spelling
         if "e" in spelling and not float(value).is_integer():
             return spelling  # 1.5e-12: spelt out it would be a row of zeros
         exact = Decimal(spelling)
         if exact == exact.to_integral_value():
-            exact = exact.quantize(Decimal(1))
+            exact = exact.quantize(Decimal(1), context=_WHOLE)
     else:
         exact = rounded(value, precision)
     if exact.is_zero():

@@ -1,6 +1,8 @@
 """The open-data export: a Frictionless Data Package of the public marts.
 
-``EXPORT_DIR/open-data/`` holds one CSV per resource and ``datapackage.json`` (licence
+``EXPORT_DIR/open-data/`` holds one CSV per small resource, one CSV per financial year of each
+large one (``indicator_values/2023-24.csv``: written by DuckDB's COPY, exports/sql_cells.py, and
+kept as it was when its rows did not change, exports/partitions.py) and ``datapackage.json`` (licence
 OGL-UK-3.0, sources, created, version, and a Table Schema per CSV: types, constraints, primary
 key, missing values). Counts about people (complaints, survey respondents) pass through
 statistical disclosure control (exports/disclosure.py) and a suppressed cell reads ``c``.
@@ -12,7 +14,7 @@ byte-identical files.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timezone
 from importlib.metadata import version
@@ -24,7 +26,9 @@ import yaml
 
 from exports.controlled_counts import COMPLAINTS, POLICIES, controlled_columns, controlled
 from exports.disclosure import SUPPRESSED
+from exports.partitions import UNKNOWN, Manifest, export_partitions, prepare_financial_years, sql_path
 from exports.publish import staged_folder, write_csv
+from exports.sql_cells import CSV_OPTIONS, quoted, row_sql
 from lgperf.settings import DBT_PROJECT_DIR
 
 LICENCE = {
@@ -54,13 +58,14 @@ class PublicResource:
     constraints: dict[str, dict[str, Any]] = field(default_factory=dict)
     where: str = "true"
     descriptions: dict[str, str] = field(default_factory=dict)  # for a table the publish step writes (not a dbt model)
+    by_financial_year: bool = False  # large: one CSV per financial year of period_id, written by DuckDB
 
 
 RESOURCES = (
     PublicResource(
         "indicator_values", "Indicator values", "fct_indicator_values",
         ("indicator_id", "area_code", "period_id", "value"), ("indicator_id", "area_code", "period_id"),
-        {"indicator_id": {"pattern": INDICATOR_ID}, "area_code": {"pattern": GSS}},
+        {"indicator_id": {"pattern": INDICATOR_ID}, "area_code": {"pattern": GSS}}, by_financial_year=True,
     ),
     PublicResource(
         "revisions", "Indicator values added, revised or withdrawn, publication by publication", "revisions",
@@ -78,6 +83,7 @@ RESOURCES = (
             "old_value": "The value as previously published (empty when added, or when there was no value).",
             "new_value": "The value as published now (empty when withdrawn, or when there is no value).",
         },
+        by_financial_year=True,
     ),
     PublicResource(
         "benchmarks", "Benchmarks against comparison groups", "benchmarks",
@@ -86,6 +92,7 @@ RESOURCES = (
         ("comparison_group_id", "indicator_id", "period_id", "area_code"),
         {"area_code": {"pattern": GSS}, "group_size": {"minimum": 1}, "group_members": {"minimum": 1}, "rank": {"minimum": 1},
          "percentile": PERCENT, "quartile_band": {"enum": [1, 2, 3, 4]}},
+        by_financial_year=True,
     ),
     PublicResource(
         "performance_scorecard", "The council's performance scorecard", "indicator_performance",
@@ -133,45 +140,64 @@ RESOURCES = (
 
 def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclosure_min_count: int,
                     publication_id: str | None = None, demo: bool = False) -> dict[str, int]:
-    """Write the data package into ``destination`` atomically; return rows per CSV."""
+    """Write the data package into ``destination`` atomically; return rows per CSV (path in the package)."""
     written: dict[str, int] = {}
     descriptors = []
+    documented = _column_descriptions()
+    manifest = Manifest(destination, publication_id)  # the export as published before: its unchanged files are kept
+    prepare_financial_years(connection)
     with staged_folder(destination) as folder:
         for resource in RESOURCES:
-            cursor = connection.execute(
-                f"SELECT {', '.join(resource.columns)} FROM marts.{resource.mart} WHERE {resource.where} "
-                f"ORDER BY {', '.join(resource.primary_key)}"
-            )
-            types = {d[0]: _TYPES.get(str(d[1]).upper(), "string") for d in cursor.description}
+            source = f"SELECT {', '.join(resource.columns)} FROM marts.{resource.mart} WHERE {resource.where}"
+            columns = dict(connection.execute(f"SELECT column_name, column_type FROM (DESCRIBE {source})").fetchall())
+            types = {c: _TYPES.get(str(t).upper(), "string") for c, t in columns.items()}
+            if resource.by_financial_year:
+                for path, partition in _write_by_year(connection, folder, manifest, resource, source, columns):
+                    written[path] = partition.rows
+                    descriptors.append(_resource_descriptor(resource, path, types, documented, partition.label))
+                continue
             if resource.mart in POLICIES:  # the one disclosure policy (exports/controlled_counts.py), on the whole table
                 rows = controlled(connection, resource.mart, disclosure_min_count).rows
                 cells: Iterable[Sequence[Any]] = ([row[c] for c in resource.columns] for row in rows)
-            else:  # streamed: the large marts never sit in memory whole
-                cells = _batches(cursor)
+            else:
+                cells = connection.execute(f"{source} ORDER BY {', '.join(resource.primary_key)}").fetchall()  # small
             path = f"{resource.name}.csv"
             written[path] = write_csv(folder / path, resource.columns, cells)
-            descriptors.append(_resource_descriptor(resource, path, types))
+            descriptors.append(_resource_descriptor(resource, path, types, documented))
+        manifest.write(folder)
         package = _package_descriptor(connection, descriptors, disclosure_min_count, publication_id, demo)
         (folder / "datapackage.json").write_text(json.dumps(package, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return written
 
 
-def _batches(cursor: duckdb.DuckDBPyConnection, size: int = 50_000) -> Iterator[tuple]:
-    while batch := cursor.fetchmany(size):
-        yield from batch
+def _write_by_year(connection: duckdb.DuckDBPyConnection, folder: Path, manifest: Manifest, resource: PublicResource,
+                   source: str, columns: dict[str, str]):
+    """One CSV per financial year, ``<resource>/<year>.csv``, by COPY with the Python writer's cells."""
+    cells = row_sql(columns)
+    order = ", ".join(f"source.{quoted(k)}" for k in resource.primary_key)
+
+    def copy(connection: duckdb.DuckDBPyConnection, rows: str, target: Path) -> None:
+        connection.execute(f"COPY (SELECT {cells} FROM ({rows}) AS source ORDER BY {order}) TO {sql_path(target)} "
+                           f"({CSV_OPTIONS})").fetchall()
+
+    shape = f"csv: SELECT {cells} ORDER BY {order} ({CSV_OPTIONS})"  # a change in how cells are written rewrites all
+    return export_partitions(connection, folder, manifest, source, shape,
+                             lambda label: f"{resource.name}/{label}.csv", copy)
 
 
-def _column_descriptions(mart: str) -> dict[str, str]:
-    """The column descriptions the dbt project documents for ``mart`` (one source of truth)."""
+def _column_descriptions() -> dict[str, dict[str, str]]:
+    """Per mart, the column descriptions the dbt project documents (one source of truth); read once per export."""
+    described: dict[str, dict[str, str]] = {}
     for path in sorted((DBT_PROJECT_DIR / "models" / "marts").glob("_*.yml")):
         for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
-            if model["name"] == mart:
-                return {c["name"]: " ".join(str(c.get("description", "")).split()) for c in model.get("columns", [])}
-    return {}
+            described.setdefault(model["name"], {
+                c["name"]: " ".join(str(c.get("description", "")).split()) for c in model.get("columns", [])})
+    return described
 
 
-def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, str]) -> dict[str, Any]:
-    descriptions = resource.descriptions or _column_descriptions(resource.mart)
+def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, str],
+                         documented: dict[str, dict[str, str]], financial_year: str | None = None) -> dict[str, Any]:
+    descriptions = resource.descriptions or documented.get(resource.mart, {})
     fields = []
     for column in resource.columns:
         constraints = dict(resource.constraints.get(column, {}))
@@ -181,9 +207,14 @@ def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, s
         if column in controlled_columns(resource.mart):
             described = (described + f" Suppressed ('{SUPPRESSED}') where it could identify fewer than the disclosure threshold of people.").strip()
         fields.append({"name": column, "type": types[column], "description": described, **({"constraints": constraints} if constraints else {})})
+    if financial_year is None:
+        part: dict[str, Any] = {"name": resource.name, "title": resource.title}
+    else:  # one file of a resource written per financial year: the whole resource's schema, and which year
+        year = "periods not in dim_periods" if financial_year == UNKNOWN else f"financial year {financial_year}"
+        part = {"name": f"{resource.name}-{financial_year}", "title": f"{resource.title}, {year}",
+                "partition_of": resource.name, "financial_year": financial_year}
     return {
-        "name": resource.name,
-        "title": resource.title,
+        **part,
         "path": path,
         "profile": "tabular-data-resource",
         "format": "csv",

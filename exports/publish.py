@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -47,14 +47,23 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
+_QUOTE_NEEDED = re.compile(r'[,"\n\r]')
+
+
+def csv_line(cells: Sequence[str]) -> str:
+    """One CSV line as DuckDB's COPY writes it (exports/sql_cells.py): a cell is quoted when it
+    holds a comma, a quote or a line break, CR included (Python's csv writer left a lone CR bare,
+    which a reader splitting lines on CR takes for a new row)."""
+    return ",".join('"' + c.replace('"', '""') + '"' if _QUOTE_NEEDED.search(c) else c for c in cells) + "\n"
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Write a UTF-8 CSV with \\n line ends; return the number of data rows."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
+        handle.write(csv_line(header))
         for row in rows:
-            writer.writerow([format_cell(v) for v in row])
+            handle.write(csv_line([format_cell(v) for v in row]))
             count += 1
     return count
 

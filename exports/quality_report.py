@@ -72,7 +72,7 @@ def _link(destination: Path, relative: Path | None, text: str) -> str:
     return f"<a href='{html.escape(relative.as_posix())}'>{html.escape(text)}</a>"
 
 
-REVISIONS_SHOWN = 20  # per publication; the open-data package's revisions.csv lists them all
+REVISIONS_SHOWN = 20  # per publication; the open-data package's revisions/ (a CSV per financial year) lists them all
 FAILING_ROWS_SHOWN = 5  # per failed check, inline; its CSV holds up to the gate's limit
 
 
@@ -242,7 +242,8 @@ def write_quality_report(
         if changed is not None:
             summary = ", ".join(f"{changed.counts.get(c, 0):,} {c}" for c in ("added", "revised", "withdrawn"))
             parts.append(f"<h3>What this publication changed</h3><p>Indicator values: {summary} (all of them in the open data's "
-                         f"<code>revisions.csv</code>; the first {REVISIONS_SHOWN} here).</p><table><tr><th>indicator</th>"
+                         f"<code>revisions/</code>, a CSV per financial year; the first {REVISIONS_SHOWN} here).</p>"
+                         "<table><tr><th>indicator</th>"
                          "<th>area</th><th>period</th><th>change</th><th>old value</th><th>new value</th></tr>" + "".join(
                              "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in changed.rows) + "</table>")
         parts.append("<h3>Checks</h3><table><tr><th>the check, in plain words</th><th>result</th><th>suite / table</th>"

@@ -21,7 +21,8 @@ from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseR
 
 # every mart dbt builds (and the publication that says which state they are): the BI export copies them all
 BI_MARTS = tuple(sorted([*(key.path[1] for key in warehouse_models.keys if key.path[0] == wap.CANDIDATE), *wap.NOT_CANDIDATES]))
-OPEN_DATA_MARTS = tuple(sorted({resource.mart for resource in OPEN_DATA_RESOURCES}))
+# dim_periods: the large resources are written one file per financial year of their period
+OPEN_DATA_MARTS = tuple(sorted({"dim_periods", *(resource.mart for resource in OPEN_DATA_RESOURCES)}))
 REPORT_MARTS = (*wap.NOT_CANDIDATES, "dim_areas", "dim_indicators", "dim_periods", "benchmarks", "spc", "spc_rebase_proposals",
                 "indicator_performance",
                 "resident_satisfaction",

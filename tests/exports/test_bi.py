@@ -1,7 +1,9 @@
-"""The BI export: every mart as Parquet and in a DuckDB copy that BI tools open read-only."""
+"""The BI export: every mart as Parquet (by financial year for the marts with a period) and in a
+DuckDB copy that BI tools open read-only."""
 
 import csv
 import shutil
+from pathlib import Path
 
 import duckdb
 
@@ -9,6 +11,18 @@ from exports.bi import BI_DATABASE, UNSUPPRESSED_DATABASE, bi_folder, mart_table
 from exports.controlled_counts import POLICIES
 from exports.disclosure import SUPPRESSED
 from exports.open_data import write_open_data
+from exports.partitions import MANIFEST
+
+BY_YEAR = {"fct_indicator_values", "benchmarks", "spc", "indicator_performance", "dim_periods", "revisions"}
+
+
+def parquet_of(connection: duckdb.DuckDBPyConnection, folder: Path, table: str) -> list[tuple]:
+    """A mart as BI reads it from Parquet: its one file, or its financial years read as one hive-partitioned table."""
+    if table in BY_YEAR:
+        return connection.execute(f"SELECT * EXCLUDE (financial_year) FROM read_parquet(?, hive_partitioning = true) "
+                                  "ORDER BY ALL", [str(folder / table / "*" / "*.parquet")]).fetchall()
+    return connection.execute("SELECT * FROM read_parquet(?) ORDER BY ALL",
+                              [str(folder / f"{table}.parquet")]).fetchall()
 
 
 def test_every_mart_is_in_parquet_and_in_the_read_only_copy_with_the_same_rows(demo_baseline, tmp_path):
@@ -22,13 +36,57 @@ def test_every_mart_is_in_parquet_and_in_the_read_only_copy_with_the_same_rows(d
                                          "resident_satisfaction", "complaints_summary", "dim_areas", "dim_indicators", "dim_periods"}
     with duckdb.connect(str(tmp_path / "bi" / BI_DATABASE), read_only=True) as bi:
         for table, content in expected.items():
-            parquet = bi.execute(f"SELECT * FROM read_parquet(?) ORDER BY ALL", [str(tmp_path / "bi" / f"{table}.parquet")]).fetchall()
+            if not content and table in BY_YEAR:  # revisions in the first publication: no file, an empty table
+                assert not list((tmp_path / "bi").glob(f"{table}*")) and rows[table] == 0, table
+                continue
             copied = bi.execute(f"SELECT * FROM marts.{table} ORDER BY ALL").fetchall()
-            assert parquet == copied == content and rows[table] == len(content)
+            assert parquet_of(bi, tmp_path / "bi", table) == copied == content and rows[table] == len(content), table
     # BI reads its copy while the pipeline holds the live warehouse for writing
     with duckdb.connect(str(live)) as writer, duckdb.connect(str(tmp_path / "bi" / BI_DATABASE), read_only=True) as reader:
         writer.execute("CREATE TABLE marts.scratch AS SELECT 1 AS x").fetchall()
         assert reader.execute("SELECT count(*) FROM marts.spc").fetchall()[0][0] == len(expected["spc"])
+
+
+def test_marts_with_a_period_are_hive_partitioned_by_financial_year_and_read_back_whole(demo_baseline, tmp_path):
+    live = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_baseline / "warehouse.duckdb", live)
+    folder = tmp_path / "bi"
+    with duckdb.connect(str(live)) as connection:
+        connection.execute("INSERT INTO marts.benchmarks (comparison_group_id, indicator_id, period_id, area_code, value) "
+                           "VALUES ('england', '90005', 'mystery_period', 'E08000009', 2.5)").fetchall()
+        write_bi(connection, folder, disclosure_min_count=5, publication_id="first", demo=True)
+        first = {p: p.stat() for p in folder.rglob("*.parquet")}
+        mart = connection.execute("SELECT *, true AS demonstration_data FROM marts.benchmarks ORDER BY ALL").fetchall()
+        starts = connection.execute("SELECT DISTINCT year(period_start) - (month(period_start) < 4)::INT "
+                                    "FROM marts.benchmarks LEFT JOIN marts.dim_periods USING (period_id)").fetchall()
+        years = {"unknown" if y is None else f"{y}-{(y + 1) % 100:02d}" for (y,) in starts}
+        types = connection.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                   "WHERE table_schema = 'marts' AND table_name = 'benchmarks' ORDER BY ordinal_position").fetchall()
+        write_bi(connection, folder, disclosure_min_count=5, publication_id="second", demo=True)
+    assert {p.name for p in (folder / "benchmarks").iterdir()} == {f"financial_year={y}" for y in years}
+    assert (folder / "benchmarks" / "financial_year=unknown" / "benchmarks.parquet").exists()
+    assert not (folder / "benchmarks.parquet").exists() and (folder / "dim_areas.parquet").exists()
+    assert not list(folder.glob("complaints_summary/*"))  # counts of people: one file, controlled as a whole
+    with duckdb.connect() as reader:
+        path = str(folder / "benchmarks" / "*" / "*.parquet")
+        assert reader.execute("SELECT * EXCLUDE (financial_year) FROM read_parquet(?, hive_partitioning = true) "
+                              "ORDER BY ALL", [path]).fetchall() == mart
+        assert {y for (y,) in reader.execute("SELECT DISTINCT financial_year FROM read_parquet(?, hive_partitioning = true)",
+                                              [path]).fetchall()} == years
+        for parquet in first:  # nothing that changes per publication in a file: a second publication keeps them all
+            metadata = dict(reader.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)",
+                                           [str(parquet)]).fetchall())
+            assert "publication" not in metadata and metadata["demonstration_data"].startswith("true"), parquet
+    kept = [p for p, stat in first.items() if p.stat().st_ino == stat.st_ino and p.stat().st_mtime_ns == stat.st_mtime_ns]
+    assert {p.parent.parent.name for p in kept} >= {"benchmarks", "fct_indicator_values", "spc"}
+    assert len(kept) == sum(p.parent.name.startswith("financial_year=") for p in first)
+    with duckdb.connect(str(folder / BI_DATABASE), read_only=True) as bi:
+        assert bi.execute("SELECT * FROM marts.benchmarks ORDER BY ALL").fetchall() == mart
+        assert bi.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'marts' "
+                          "AND table_name = 'benchmarks' ORDER BY ordinal_position").fetchall() == [
+            *types, ("demonstration_data", "BOOLEAN")]
+        assert dict(bi.execute("SELECT key, value FROM main.about").fetchall())["publication"] == "second"
+    assert '"publication": "first"' in (folder / MANIFEST).read_text(encoding="utf-8")
 
 
 def test_counts_of_people_in_the_bi_copy_are_the_open_data_figures(demo_baseline, tmp_path):

@@ -35,3 +35,11 @@ def test_the_report_and_the_open_data_use_it():
     assert number(1234567.891, 1) == "1,234,567.9"
     # the open data publishes values as they are, without separators or a trailing .0
     assert [format_cell(v) for v in (597.0, 90.05, 1234567.891, -0.0)] == ["597", "90.05", "1234567.891", "0"]
+
+
+def test_a_whole_number_of_any_size_is_spelt_out_and_never_raises():
+    # the default decimal context (28 digits) raised InvalidOperation from 1e28 up
+    assert format_number(1e28, None) == "1" + "0" * 28
+    assert format_number(-1e300, None) == "-1" + "0" * 300
+    assert format_number(2.0 ** 60, None) == "1152921504606847000"  # its shortest spelling, as published
+    assert (format_number(float("inf"), None), format_number(float("-inf"), None)) == ("inf", "-inf")

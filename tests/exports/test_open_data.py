@@ -1,4 +1,5 @@
-"""The open-data package: valid Frictionless, disclosure-controlled, formula-safe, byte-stable."""
+"""The open-data package: valid Frictionless, disclosure-controlled, formula-safe, byte-stable,
+the large resources one CSV per financial year, an unchanged year's file kept as it was."""
 
 import csv
 import hashlib
@@ -13,6 +14,7 @@ import pytest
 from exports.controlled_counts import COMPLAINTS
 from exports.disclosure import SUPPRESSED
 from exports.open_data import RESOURCES, write_open_data
+from exports.partitions import MANIFEST
 
 THRESHOLD = 5
 
@@ -36,29 +38,100 @@ def read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def read_resource(folder: Path, name: str) -> list[dict[str, str]]:
+    """Every row of a resource written one CSV per financial year, year by year."""
+    files = sorted((folder / name).glob("*.csv"))
+    assert files, name
+    return [row for path in files for row in read(path)]
+
+
 def test_the_package_is_valid_frictionless_with_the_open_government_licence(warehouse, tmp_path):
     rows = write(warehouse, tmp_path / "open-data")
     report = frictionless.validate(str(tmp_path / "open-data" / "datapackage.json"))
     assert report.valid, report.flatten(["resourceName", "rowNumber", "fieldName", "message"])[:5]
     package = json.loads((tmp_path / "open-data" / "datapackage.json").read_text(encoding="utf-8"))
     assert package["licenses"][0]["name"] == "OGL-UK-3.0" and package["sources"] and package["version"] and package["created"]
-    assert [r["name"] for r in package["resources"]] == [r.name for r in RESOURCES]
+    # the large resources one per financial year (the first publication revises nothing: no revisions file)
+    by_year = [r.name for r in RESOURCES if r.by_financial_year]
+    assert by_year == ["indicator_values", "revisions", "benchmarks"]
+    wholes = list(dict.fromkeys(r.get("partition_of", r["name"]) for r in package["resources"]))
+    assert wholes == [r.name for r in RESOURCES if r.name != "revisions"]
+    schemas = {}
     for resource in package["resources"]:
         assert resource["schema"]["primaryKey"] and resource["schema"]["missingValues"] == ["", SUPPRESSED]
         written = len(read(tmp_path / "open-data" / resource["path"]))
-        assert rows[resource["path"]] == written
-        assert written > 0 or resource["name"] == "revisions"  # the first publication revises nothing
+        assert rows[resource["path"]] == written > 0
+        if "partition_of" in resource:
+            whole, year = resource["partition_of"], resource["financial_year"]
+            assert resource["name"] == f"{whole}-{year}" and resource["path"] == f"{whole}/{year}.csv"
+            assert schemas.setdefault(whole, resource["schema"]) == resource["schema"]  # the whole resource's schema
+    assert sorted(schemas) == ["benchmarks", "indicator_values"] and not (tmp_path / "open-data" / "revisions").exists()
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        assert rows["indicator_values.csv"] == connection.execute("SELECT count(*) FROM marts.fct_indicator_values").fetchall()[0][0]
+        years = connection.execute(
+            "SELECT DISTINCT (year(period_start) - (month(period_start) < 4)::INT)::VARCHAR FROM marts.fct_indicator_values "
+            "JOIN marts.dim_periods USING (period_id) ORDER BY 1").fetchall()
+        assert [p.stem[:4] for p in sorted((tmp_path / "open-data" / "indicator_values").iterdir())] == [y for (y,) in years]
+        assert sum(n for path, n in rows.items() if path.startswith("indicator_values/")) == \
+            connection.execute("SELECT count(*) FROM marts.fct_indicator_values").fetchall()[0][0]
 
 
 def test_an_unchanged_warehouse_gives_the_same_bytes(warehouse, tmp_path):
     def digest(folder: Path) -> dict[str, str]:
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+        return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(folder.rglob("*")) if p.is_file()}
 
     write(warehouse, tmp_path / "first")
     write(warehouse, tmp_path / "second")
     assert digest(tmp_path / "first") == digest(tmp_path / "second")
+
+
+def test_a_new_period_rewrites_its_year_alone_and_an_unchanged_year_keeps_its_file(warehouse, tmp_path):
+    """Two publications: the second revises the latest year, adds a period of 2030-31 and one
+    dim_periods does not know, and withdraws the oldest year. Every other year's file is the same
+    file (inode, modification time, bytes)."""
+    folder = tmp_path / "open-data"
+    with duckdb.connect(str(warehouse)) as connection:
+        write_open_data(connection, folder, disclosure_min_count=THRESHOLD, publication_id="first")
+        before = {p.relative_to(folder).as_posix(): (p.stat(), p.read_bytes()) for p in folder.rglob("*.csv")}
+        years = sorted(p.stem for p in (folder / "indicator_values").iterdir())
+        assert len(years) >= 3 and {f"benchmarks/{y}.csv" for y in years} <= set(before)
+        oldest, revised = years[0], years[-1]
+        connection.execute(f"""
+            UPDATE marts.fct_indicator_values SET value = value + 1 WHERE period_id IN
+                (SELECT period_id FROM temp.export_financial_years WHERE financial_year = '{revised}');
+            INSERT INTO marts.dim_periods (period_id, period_label, period_start, period_end, frequency, period_source)
+                VALUES ('fin_2030_31', '2030/31', DATE '2030-04-01', DATE '2031-03-31', 'annual', 'lginform');
+            INSERT INTO marts.fct_indicator_values (indicator_id, area_code, period_id, value)
+                SELECT indicator_id, area_code, 'fin_2030_31', value FROM marts.fct_indicator_values
+                WHERE period_id = (SELECT min(period_id) FROM marts.fct_indicator_values)
+                UNION ALL SELECT '90005', 'E08000009', 'mystery_period', 1.5;
+            DELETE FROM marts.fct_indicator_values WHERE period_id IN
+                (SELECT period_id FROM temp.export_financial_years WHERE financial_year = '{oldest}');
+            """).fetchall()
+        copied = connection.execute("SELECT count(*) FROM marts.fct_indicator_values WHERE period_id = 'fin_2030_31'").fetchall()
+        rows = write_open_data(connection, folder, disclosure_min_count=THRESHOLD, publication_id="second")
+    after = {p.relative_to(folder).as_posix(): (p.stat(), p.read_bytes()) for p in folder.rglob("*.csv")}
+    new = {"indicator_values/2030-31.csv", "indicator_values/unknown.csv"}
+    changed = {f"indicator_values/{revised}.csv"} | new
+    assert set(after) == set(before) - {f"indicator_values/{oldest}.csv"} | new  # a withdrawn year is not carried over
+    for path, (stat, content) in after.items():
+        if path in changed or path.endswith(("scorecard.csv", "satisfaction.csv", "summary.csv")):
+            continue  # the small resources are written every time
+        old_stat, old_content = before[path]
+        assert (stat.st_ino, stat.st_mtime_ns, content) == (old_stat.st_ino, old_stat.st_mtime_ns, old_content), path
+    path = f"indicator_values/{revised}.csv"
+    assert after[path][0].st_ino != before[path][0].st_ino and after[path][1] != before[path][1]
+    assert read(folder / "indicator_values" / "unknown.csv") == [
+        {"indicator_id": "90005", "area_code": "E08000009", "period_id": "mystery_period", "value": "1.5"}]
+    assert rows["indicator_values/2030-31.csv"] == copied[0][0] > 0
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
+    assert {path for path, entry in manifest.items() if entry["publication"] == "second"} == changed
+    assert all(manifest[path]["rows"] == n for path, n in rows.items() if "/" in path)
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    assert {r["path"] for r in package["resources"]} == set(after) and package["publication"] == "second"
+    assert {r["name"] for r in package["resources"]} >= {"indicator_values-2030-31", "indicator_values-unknown"}
+    report = frictionless.validate(str(folder / "datapackage.json"))
+    assert report.valid, report.flatten(["resourceName", "rowNumber", "fieldName", "message"])[:5]
 
 
 def test_no_count_of_one_to_four_people_is_published_and_no_total_gives_one_back(warehouse, tmp_path):
@@ -114,7 +187,8 @@ def test_published_numbers_equal_the_marts(warehouse, tmp_path):
             "ORDER BY period_id DESC LIMIT 1").fetchall()[0][0]
     totals = [r for r in read(tmp_path / "open-data" / "complaints_summary.csv") if r["service"] == r["theme"] == "all"]
     assert [int(r["received"]) for r in totals] == [n for (n,) in received]
-    values = [r for r in read(tmp_path / "open-data" / "indicator_values.csv") if r["indicator_id"] == "90005" and r["area_code"] == "E08000009"]
+    values = [r for r in read_resource(tmp_path / "open-data", "indicator_values")
+              if r["indicator_id"] == "90005" and r["area_code"] == "E08000009"]
     assert float(values[-1]["value"]) == asc5
 
 

@@ -83,7 +83,7 @@ def test_every_output_of_a_demo_run_says_it_is_a_demonstration(demo_baseline):
         assert about["demonstration_data"].startswith("true")
         for (table,) in bi.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall():
             assert bi.execute(f"SELECT bool_and(demonstration_data) FROM marts.{table}").fetchall()[0][0] is not False
-        for parquet in (exports / "bi").glob("*.parquet"):
+        for parquet in (exports / "bi").rglob("*.parquet"):  # a mart with a period: one file per financial year
             metadata = dict(bi.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)", [str(parquet)]).fetchall())
             assert metadata["demonstration_data"].startswith("true"), parquet.name
 

@@ -200,18 +200,23 @@ def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path
         for column, injection in zip(("title", "commentary", "narrative"), INJECTIONS):
             connection.execute(f"UPDATE marts.indicator_performance SET {column} = ?", [injection])
         connection.execute("UPDATE marts.complaints_summary SET theme = ? || theme WHERE theme <> 'all'", [INJECTIONS[3]])
+        # and in a large resource, which DuckDB writes (exports/sql_cells.py)
+        connection.execute("UPDATE marts.fct_indicator_values SET indicator_id = ? || indicator_id "
+                           "WHERE period_id = (SELECT max(period_id) FROM marts.fct_indicator_values)", [INJECTIONS[0]])
         write_open_data(connection, tmp_path / "open-data", disclosure_min_count=5)
     write_csv(tmp_path / "failing.csv", ["value"], [[i] for i in INJECTIONS])
     planted = 0
-    for path in [*(tmp_path / "open-data").glob("*.csv"), tmp_path / "failing.csv"]:
+    written_by_duckdb = 0
+    for path in [*(tmp_path / "open-data").rglob("*.csv"), tmp_path / "failing.csv"]:
         for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
             for cell in row:
                 if any(injection in cell for injection in INJECTIONS):
                     planted += 1
+                    written_by_duckdb += path.parent.name == "indicator_values"
                     assert cell.startswith("'"), f"{path.name}: {cell!r}"
                 if cell.startswith(CSV_TRIGGERS):
                     float(cell)  # a negative number is data; anything else would run as a formula
-    assert planted >= 4
+    assert planted >= 4 and written_by_duckdb > 0
 
 
 @pytest.mark.parametrize("key, value", [
