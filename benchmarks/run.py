@@ -99,21 +99,25 @@ def time_peers(folder: Path, scale: str, repeats: int) -> dict[str, Any]:
         frames = run_pandas(connection, council=TRAFFORD, comparison_groups=groups, spc=spc)
         disagreements = {}
         for table, key in KEYS.items():
-            expected = connection.execute(f"SELECT * FROM marts.{table}").df()
+            # computed_at says which build computed a row: not a figure the peers compute
+            expected = connection.execute(f"SELECT * EXCLUDE (computed_at) FROM marts.{table}").df()
             floor = connection.execute(f"SELECT * FROM floor.{table}").df()
             disagreements[table] = {"floor": compare(expected, floor, keys=key)[:5],
                                     "pandas": compare(expected, frames[table], keys=key)[:5]}
-        if any(d["floor"] or d["pandas"] for d in disagreements.values()):
-            return {"agree": False, "disagreements": disagreements}  # nothing is timed
-        floor_times, pandas_times = [], []
+        # each peer is timed only when it agrees with the marts
+        agree = {peer: not any(d[peer] for d in disagreements.values()) for peer in ("floor", "pandas")}
+        times: dict[str, list[float]] = {"floor": [], "pandas": []}
+        runs = {"floor": run_floor, "pandas": run_pandas}
         for _ in range(repeats):
-            started = time.perf_counter()
-            run_floor(connection, council=TRAFFORD, comparison_groups=groups, spc=spc)
-            floor_times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            run_pandas(connection, council=TRAFFORD, comparison_groups=groups, spc=spc)
-            pandas_times.append(time.perf_counter() - started)
-    return {"agree": True, "floor_seconds": statistics.median(floor_times), "pandas_seconds": statistics.median(pandas_times)}
+            for peer in (p for p in runs if agree[p]):
+                started = time.perf_counter()
+                runs[peer](connection, council=TRAFFORD, comparison_groups=groups, spc=spc)
+                times[peer].append(time.perf_counter() - started)
+    result: dict[str, Any] = {"agree": agree["floor"], "pandas_agree": agree["pandas"],
+                              **{f"{peer}_seconds": statistics.median(times[peer]) for peer in runs if agree[peer]}}
+    if not all(agree.values()):
+        result["disagreements"] = disagreements
+    return result
 
 
 def time_floors(folder: Path, scale: str, repeats: int) -> dict[str, Any]:
@@ -137,7 +141,7 @@ def ratios(s: dict[str, Any]) -> dict[str, float | None]:
         "peak memory GB": s.get("peak_memory_gb"),
         "dbt build / floor": over("dbt_build_seconds", "floor_seconds") if agree else None,
         "exports / COPY floor": over("exports_seconds", "export_floor_seconds"),
-        "pandas peer / full pipeline": over("pandas_seconds", "full_pipeline_seconds") if agree else None,
+        "pandas peer / full pipeline": over("pandas_seconds", "full_pipeline_seconds") if s.get("pandas_agree", agree) else None,
         "gate / full pipeline": over("quality_gate_seconds", "full_pipeline_seconds"),
     }
 
@@ -225,8 +229,10 @@ def write_readme_table(results: dict[str, Any]) -> None:
 def progress_line(scale: str, s: dict[str, Any]) -> str:
     if "failed" in s:
         return f"[{scale}] FAILED: {s['failed']}"
-    peers = (f"floor {s['floor_seconds']:.1f} s, pandas {s['pandas_seconds']:.1f} s" if s.get("agree")
-             else "floor and pandas DISAGREE with the marts (not timed; see disagreements in the results)")
+    def peer(name: str, agrees: bool) -> str:
+        return f"{name} {s[f'{name}_seconds']:.1f} s" if agrees else f"{name} DISAGREES with the marts (not timed; see disagreements)"
+
+    peers = f"{peer('floor', bool(s.get('agree')))}, {peer('pandas', bool(s.get('pandas_agree', s.get('agree'))))}"
     return f"[{scale}] {peers}, export COPY floor {s['export_floor_seconds']:.1f} s ({s['export_floor_files']} files)"
 
 
