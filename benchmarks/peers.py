@@ -156,7 +156,11 @@ def _exact_mean(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
     whole, tenths = _decimal_parts(frame.loc[frame[column].notna(), column])
     sums = terms.assign(whole=whole, tenths=tenths).groupby(keys, sort=False).agg(
         whole=("whole", "sum"), tenths=("tenths", "sum"), count=("whole", "size"))
-    means = (sums["whole"] + sums["tenths"] / 1e10) / sums["count"]
+    # the exact sum over the count, rounded once (as the marts' decimal average is); float
+    # arithmetic on the parts put the mean of 34 x 98.1 one unit in the last place above 98.1
+    scale = np.longdouble(10**10)
+    numerator = sums["whole"].to_numpy(dtype=np.longdouble) * scale + sums["tenths"].to_numpy(dtype=np.longdouble)
+    means = pd.Series((numerator / (sums["count"].to_numpy(dtype=np.longdouble) * scale)).astype(np.float64), index=sums.index)
     all_keys = frame[keys].drop_duplicates().set_index(keys).index
     return means.rename(column).reindex(all_keys)
 
