@@ -22,7 +22,8 @@ def built(demo_baseline, tmp_path_factory):
     settings = dict(council=config["council"], comparison_groups=config["comparison_groups"], spc={})
     run_floor(connection, **settings)
     result = {
-        "marts": {name: read_table(connection, f"marts.{name}") for name in KEYS},
+        # computed_at says which build computed a row: build metadata, not a figure the peers compute
+        "marts": {name: read_table(connection, f"marts.{name}").drop(columns=["computed_at"]) for name in KEYS},
         "floor": {name: read_table(connection, f"floor.{name}") for name in KEYS},
         "pandas": run_pandas(connection, **settings),
     }

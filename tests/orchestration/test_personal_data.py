@@ -17,7 +17,7 @@ from lgperf.publication import EPOCH
 
 SUITES = {s.name: s for s in load_suites()}
 PARAMETERS = {"run_id": None, "published_through": EPOCH, "council": "E08000009", "as_of": date(2025, 11, 1),
-              "max_days_annually": 730, "max_days_quarterly": 365, "max_days_monthly": 180}
+              "max_days_annually": 730, "max_days_quarterly": 365, "max_days_monthly": 180, "new_rows_since": EPOCH}
 
 
 def frame_columns(connection: duckdb.DuckDBPyConnection, suite) -> list[str]:
