@@ -28,6 +28,7 @@ from exports.controlled_counts import POLICIES, controlled, controlled_columns
 from exports.disclosure import SUPPRESSED
 from exports.partitions import Manifest, export_partitions, has_periods, prepare_financial_years
 from exports.publish import staged_folder
+from exports.sql_cells import sql_literal
 
 CONTROLLED_FOLDER, UNSUPPRESSED_FOLDER = "bi", "bi-unsuppressed"
 BI_DATABASE = "lgperf_marts.duckdb"  # catalog lgperf_marts, schema marts (as in the warehouse)
@@ -45,9 +46,6 @@ def mart_tables(connection: duckdb.DuckDBPyConnection) -> list[str]:
         raise ValueError(f"marts tables with names that are not plain identifiers: {unsafe}")
     return names
 
-
-def _literal(value: Path | str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def bi_folder(unsuppressed: bool) -> str:
@@ -67,11 +65,11 @@ def write_bi(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclo
         **({"demonstration_data": "true: synthetic values from the pipeline's demo, not published statistics"} if demo else {}),
     }
     # what every Parquet file says: nothing that changes from one publication to the next
-    metadata = "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in about.items() if k != "publication") + "}"
+    metadata = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in about.items() if k != "publication") + "}"
 
     def parquet(connection: duckdb.DuckDBPyConnection, rows: str, target: Path) -> None:
         # rows in a stable order, so an unchanged mart gives the same file
-        connection.execute(f"COPY ({rows} ORDER BY ALL) TO {_literal(target)} (FORMAT parquet, KV_METADATA {metadata})"
+        connection.execute(f"COPY ({rows} ORDER BY ALL) TO {sql_literal(target)} (FORMAT parquet, KV_METADATA {metadata})"
                            ).fetchall()
 
     rows: dict[str, int] = {}
@@ -79,7 +77,7 @@ def write_bi(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclo
     prepare_financial_years(connection)
     with staged_folder(destination) as folder:
         database = folder / (UNSUPPRESSED_DATABASE if unsuppressed else BI_DATABASE)
-        connection.execute(f"ATTACH {_literal(database)} AS bi_copy").fetchall()
+        connection.execute(f"ATTACH {sql_literal(database)} AS bi_copy").fetchall()
         try:
             connection.execute("CREATE SCHEMA bi_copy.marts").fetchall()
             connection.execute("CREATE TABLE bi_copy.main.about (key VARCHAR, value VARCHAR)").fetchall()
@@ -107,7 +105,7 @@ def _load_copy(connection: duckdb.DuckDBPyConnection, table: str, source: str, f
     the mart's own column types; the number of rows."""
     connection.execute(f"CREATE TABLE bi_copy.marts.{table} AS {source} LIMIT 0").fetchall()
     if files:  # a mart with a period and no rows has no file
-        listed = "[" + ", ".join(_literal(f) for f in files) + "]"
+        listed = "[" + ", ".join(sql_literal(f) for f in files) + "]"
         connection.execute(f"INSERT INTO bi_copy.marts.{table} BY NAME "
                            f"SELECT * FROM read_parquet({listed}, hive_partitioning = false)").fetchall()
     return connection.execute(f"SELECT count(*) FROM bi_copy.marts.{table}").fetchall()[0][0]
@@ -128,6 +126,6 @@ def _source(connection: duckdb.DuckDBPyConnection, table: str, threshold: int, u
     if any(w[-1] for w in withheld):
         connection.executemany(f"INSERT INTO bi_suppressed VALUES ({', '.join('?' * (len(policy.key) + 1))})",
                                [w for w in withheld if w[-1]])
-    replaced = ", ".join(f"CASE WHEN list_contains(s.suppressed, {_literal(c)}) THEN NULL ELSE t.{c} END AS {c}" for c in columns)
+    replaced = ", ".join(f"CASE WHEN list_contains(s.suppressed, {sql_literal(c)}) THEN NULL ELSE t.{c} END AS {c}" for c in columns)
     return (f"SELECT t.* REPLACE ({replaced}), array_to_string(coalesce(s.suppressed, []), ', ') AS suppressed_columns{flag} "
             f"FROM marts.{table} AS t LEFT JOIN bi_suppressed AS s USING ({', '.join(policy.key)})")

@@ -26,9 +26,9 @@ import yaml
 
 from exports.controlled_counts import COMPLAINTS, POLICIES, controlled_columns, controlled
 from exports.disclosure import SUPPRESSED
-from exports.partitions import UNKNOWN, Manifest, export_partitions, prepare_financial_years, sql_path
+from exports.partitions import UNKNOWN, Manifest, export_partitions, prepare_financial_years
 from exports.publish import staged_folder, write_csv
-from exports.sql_cells import CSV_OPTIONS, quoted, row_sql
+from exports.sql_cells import CSV_OPTIONS, quoted, row_sql, sql_literal
 from lgperf.settings import DBT_PROJECT_DIR
 
 LICENCE = {
@@ -177,7 +177,7 @@ def _write_by_year(connection: duckdb.DuckDBPyConnection, folder: Path, manifest
     order = ", ".join(f"source.{quoted(k)}" for k in resource.primary_key)
 
     def copy(connection: duckdb.DuckDBPyConnection, rows: str, target: Path) -> None:
-        connection.execute(f"COPY (SELECT {cells} FROM ({rows}) AS source ORDER BY {order}) TO {sql_path(target)} "
+        connection.execute(f"COPY (SELECT {cells} FROM ({rows}) AS source ORDER BY {order}) TO {sql_literal(target)} "
                            f"({CSV_OPTIONS})").fetchall()
 
     shape = f"csv: SELECT {cells} ORDER BY {order} ({CSV_OPTIONS})"  # a change in how cells are written rewrites all

@@ -26,6 +26,8 @@ from typing import Any
 
 import duckdb
 
+from exports.sql_cells import sql_literal
+
 MANIFEST = "partitions.json"
 UNKNOWN = "unknown"  # rows whose period dim_periods does not know (or has no start for): kept, not dropped
 PERIODS = "temp.main.export_financial_years"
@@ -56,8 +58,7 @@ def with_year(source: str) -> str:
 
 def in_year(source: str, label: str) -> str:
     """The rows of ``source`` in one financial year, with the columns of ``source`` only."""
-    literal = "'" + label.replace("'", "''") + "'"
-    return f"SELECT * EXCLUDE (financial_year) FROM ({with_year(source)}) WHERE financial_year = {literal}"
+    return f"SELECT * EXCLUDE (financial_year) FROM ({with_year(source)}) WHERE financial_year = {sql_literal(label)}"
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,4 @@ def export_partitions(connection: duckdb.DuckDBPyConnection, folder: Path, manif
         written.append((path, partition))
     return written
 
-
-def sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 

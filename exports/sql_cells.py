@@ -29,8 +29,9 @@ _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", 
              "UHUGEINT"}
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def sql_literal(value: object) -> str:
+    """``value`` (text or a path) as a SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def quoted(column: str) -> str:
@@ -52,8 +53,8 @@ def number_sql(value: str) -> str:
 def text_sql(value: str) -> str:
     """A VARCHAR neutralised as ``neutralise_formula`` does: a leading = + - @ tab or CR gets an
     apostrophe unless the text is a number Python's float() reads; '' is an empty cell."""
-    return (f"nullif(CASE WHEN regexp_matches({value}, {_literal(FORMULA_START)}) "
-            f"AND NOT regexp_full_match({value}, {_literal(PYTHON_FLOAT)}) "
+    return (f"nullif(CASE WHEN regexp_matches({value}, {sql_literal(FORMULA_START)}) "
+            f"AND NOT regexp_full_match({value}, {sql_literal(PYTHON_FLOAT)}) "
             f"THEN '''' || {value} ELSE {value} END, '')")
 
 
