@@ -29,6 +29,8 @@ def small_config(**overrides) -> dict:
         "comparison_groups": ["Trafford_CIPFA_Near_Neighbours"],
         # freshness judged as at the demo catalogue's date, so the gate does not age with the calendar
         "thresholds": {"freshness": {"as_of": "2025-11-01"}},
+        # a file a test drops is complete when written: taken at once, not after a minute's settling
+        "inbox": {"settle_seconds": 0},
     }
     for key, value in overrides.items():
         config["lginform" if key in config["lginform"] else key] |= value if isinstance(value, dict) else {}

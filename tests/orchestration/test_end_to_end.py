@@ -81,7 +81,8 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     assert str(pipeline_env.export_dir / "open-data") in first_out
     # the demo inbox was dropped and landed, file by file
     surveys = query(pipeline_env, "SELECT count(*) FROM raw.inbox_files WHERE folder = 'surveys'")[0][0]
-    assert surveys == len(list((pipeline_env.inbox_dir / "surveys").iterdir())) >= 2
+    assert surveys == len([p for p in (pipeline_env.inbox_dir / "surveys" / "processed").iterdir() if p.suffix != ".txt"]) >= 2
+    assert [p.name for p in (pipeline_env.inbox_dir / "surveys").iterdir()] == ["processed"]  # each taken, filed away
     # every demo row is either accepted or quarantined, as the demo planted it
     received, accepted, quarantined = query(pipeline_env, "SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined) FROM raw.inbox_files")[0]
     manifest = demo_manifest()

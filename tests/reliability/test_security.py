@@ -249,7 +249,7 @@ def test_inbox_file_names_with_quotes_are_handled_safely(demo_baseline, tmp_path
     shutil.copytree(demo_baseline, tmp_path / "copy")
     folder = tmp_path / "copy"
     name = "o'brien\"; DROP TABLE raw.complaints; --.csv"
-    source = folder / "inbox" / "complaints" / "crm_complaints_2024-25.csv"
+    [source] = (folder / "inbox" / "complaints" / "processed").glob("*_crm_complaints_2024-25.csv")  # taken by the demo run
     text = source.read_text(encoding="utf-8").replace("CRM-2024-", "CRM-2099-")
     (folder / "inbox" / "complaints" / name).write_text(text, encoding="utf-8")
     config = load_pipeline_config(folder / "pipeline.yml")
