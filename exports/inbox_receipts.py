@@ -84,10 +84,10 @@ class _RowMasker:
 
     def row(self, record: Mapping[str, Any]) -> dict[str, Any]:
         kinds = {column: self._kind(column) for column in record}
-        personal = Personal(**{k: frozenset(c for c, kind in kinds.items() if kind == k) for k in KINDS})
+        mask = Mask(self._key, Personal(**{k: frozenset(c for c, kind in kinds.items() if kind == k) for k in KINDS}))
         as_kept = {c: _identifier_text(v) if kinds[c] == "identifiers" else v for c, v in record.items()}
         # a blank cell stays blank: that a value is missing is not personal (and is often the problem)
-        return {c: v if _blank(v) else Mask(self._key, personal).value(c, v) for c, v in as_kept.items()}
+        return {c: v if _blank(v) else mask.value(c, v) for c, v in as_kept.items()}
 
     def reason(self, reason: str, record: Mapping[str, Any], masked: Mapping[str, Any]) -> str:
         """The reason with every quoted value that is a masked cell of the row shown as that cell is."""
