@@ -105,7 +105,8 @@ def receipts(page: str) -> list[Node]:
 
 
 def counts_of(receipt: Node) -> tuple[int, int, int]:
-    return tuple(int(receipt.find_all("td", css)[0].text.replace(",", "")) for css in ("received", "accepted", "quarantined"))
+    cells = (receipt.find_all("td", css)[0].text for css in ("received", "accepted", "quarantined"))
+    return tuple(int(cell.replace(",", "")) for cell in cells)
 
 
 def problems_of(receipt: Node) -> list[tuple[str, int]]:
@@ -114,7 +115,8 @@ def problems_of(receipt: Node) -> list[tuple[str, int]]:
 
 def test_a_receipt_per_file_version_newest_first_with_its_counts(connection, tmp_path):
     inbox = tmp_path / "inbox"
-    drop(inbox, "complaints", "crm.csv", [COMPLAINT_HEADER, complaint("C1"), complaint("C2", stage="Stage 3"), complaint("C3")])
+    drop(inbox, "complaints", "crm.csv",
+         [COMPLAINT_HEADER, complaint("C1"), complaint("C2", stage="Stage 3"), complaint("C3")])
     ingest(connection, inbox, "complaints", "first")
     drop(inbox, "surveys", "wave.csv", [SURVEY_HEADER, SURVEY_ROW, SURVEY_ROW.replace(",1.2,", ",-1,")])
     ingest(connection, inbox, "surveys", "second")
@@ -235,13 +237,16 @@ def test_the_section_is_capped_at_the_latest_files_and_says_so(connection, tmp_p
 
 @pytest.mark.parametrize(("column", "reason", "group"), [
     ("Stage", "'4' is not an allowed stage", "Stage: '…' is not an allowed stage"),
-    ("Case Ref", "duplicate complaint id 'C12': first seen on row 3", "Case Ref: duplicate complaint id '…': first seen on row …"),
+    ("Case Ref", "duplicate complaint id 'C12': first seen on row 3",
+     "Case Ref: duplicate complaint id '…': first seen on row …"),
     ("Weight", "weight '-1' must be a positive number", "Weight: weight '…' must be a positive number"),
-    ("Weight", "weight -1.5 must be a positive number", "Weight: weight … must be a positive number"),  # a spreadsheet number
+    # a spreadsheet's number is not quoted
+    ("Weight", "weight -1.5 must be a positive number", "Weight: weight … must be a positive number"),
     ("Ward", "\"St Mary's Court\" is not an allowed ward", "Ward: '…' is not an allowed ward"),
-    ("Q1", "answer 'Meh' is not on the satisfaction scale (5 points + don't know); answer 'X' is not on the trust scale "
-     "(4 points + don't know)", "Q1: answer '…' is not on the satisfaction scale (5 points + don't know); answer '…' is not "
-     "on the trust scale (4 points + don't know)"),
+    ("Q1", "answer 'Meh' is not on the satisfaction scale (5 points + don't know); "
+           "answer 'X' is not on the trust scale (4 points + don't know)",
+     "Q1: answer '…' is not on the satisfaction scale (5 points + don't know); "
+     "answer '…' is not on the trust scale (4 points + don't know)"),
     (None, "blank row", "blank row"),
 ])
 def test_a_problem_is_its_column_and_reason_without_the_values(column, reason, group):
