@@ -24,7 +24,7 @@ import os
 import random
 import zipfile
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -288,11 +288,12 @@ def demo_manifest(inbox_dir: Path | None = None) -> list[DemoFile]:
 
 
 def write_demo_inbox(inbox_dir: Path) -> list[DemoFile]:
-    """Write the demo files under ``inbox_dir``; unchanged files are left untouched."""
+    """Drop the demo files under ``inbox_dir``, each once: a file already waiting with the same
+    bytes, or already taken (in ``processed/``), is left alone."""
     contents = render_demo_files()
     manifest = demo_manifest(inbox_dir)
     for entry in manifest:
-        _write_if_changed(entry.path, contents[entry.path.relative_to(inbox_dir).as_posix()])
+        _drop_once(entry.path, contents[entry.path.relative_to(inbox_dir).as_posix()])
     return manifest
 
 
@@ -305,13 +306,17 @@ def render_demo_files() -> dict[str, bytes]:
     return files
 
 
-def _write_if_changed(path: Path, content: bytes) -> None:
-    """Replace atomically, so a sensor never picks up a half-written file."""
-    if path.is_file() and path.read_bytes() == content:
+def _drop_once(path: Path, content: bytes) -> None:
+    """Replace atomically, so a sensor never picks up a half-written file; the file is dated
+    FIXED_TIMESTAMP, as if dropped long ago, so it has settled (inbox.settle_seconds) at once."""
+    taken = path.parent / "processed"
+    if any(p.read_bytes() == content for p in [path, *taken.glob(f"*_{path.name}")] if p.is_file()):
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(content)
+    stamp = FIXED_TIMESTAMP.replace(tzinfo=timezone.utc).timestamp()
+    os.utime(partial, (stamp, stamp))
     os.replace(partial, path)
 
 

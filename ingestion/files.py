@@ -38,7 +38,8 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["FileRefused", "Table", "check_location", "read_table", "sha256_of", "SUPPORTED_EXTENSIONS"]
+__all__ = ["FileChanging", "FileRefused", "Received", "SUPPORTED_EXTENSIONS", "Table", "check_location", "parse_table",
+           "read_once", "read_table", "sha256_of"]
 
 MiB = 1024 * 1024
 SUPPORTED_EXTENSIONS = (".csv", ".txt", ".xlsx")
@@ -75,16 +76,68 @@ class Table:
     delimiter: str | None
 
 
-def sha256_of(path: Path) -> str:
-    """The file's SHA-256, read in chunks; a FIFO or device (even via a symlink) is an OSError,
-    so hashing never blocks or reads forever."""
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise OSError(f"not a regular file: {path}")
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(MiB), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class Received:
+    """A file's bytes as read once: the same bytes are hashed, parsed and archived."""
+
+    path: Path
+    content: bytes
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+class FileChanging(OSError):
+    """The file changed while it was being read (still being copied, or rewritten): it is left
+    where it is for the next look, neither taken nor refused."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        super().__init__(f"{path}: {what} while it was being read; left for the next look")
+        self.path = path
+
+
+def read_once(path: Path, *, max_bytes: int, root: Path | None = None) -> Received:
+    """Read the file whole, once, and prove it did not change meanwhile: the size, modification
+    and change times and the inode are the same before and after the read, and the path still
+    names the file read. A file over ``max_bytes`` is refused without reading it."""
+    path = Path(path)
+    check_location(path, root)
+    # O_NONBLOCK: a FIFO swapped in after the location check must not block the open
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        before = os.fstat(handle.fileno())
+        if not stat.S_ISREG(before.st_mode):
+            raise FileRefused(path, "not a regular file")
+        if before.st_size > max_bytes:
+            raise FileRefused(path, f"too big: {before.st_size:,} bytes, the limit is {max_bytes:,}")
+        content = _read_chunks(handle, max_bytes + 1)
+        after = os.fstat(handle.fileno())
+    try:
+        now = os.stat(path)
+    except OSError as error:
+        raise FileChanging(path, f"it was moved or deleted ({error.strerror})") from error
+    if _identity(before) != _identity(after) or len(content) != after.st_size:
+        raise FileChanging(path, "it changed")
+    if (now.st_dev, now.st_ino) != (after.st_dev, after.st_ino) or _identity(now) != _identity(after):
+        raise FileChanging(path, "it was replaced")
+    if len(content) > max_bytes:
+        raise FileRefused(path, f"too big: over {max_bytes:,} bytes")
+    return Received(path, content, hashlib.sha256(content).hexdigest(), len(content), after.st_mtime_ns)
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    return status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns
+
+
+def _read_chunks(handle: Any, limit: int) -> bytes:
+    """At most ``limit`` bytes, read a mebibyte at a time."""
+    chunks, read = [], 0
+    while read < limit:
+        chunk = handle.read(min(MiB, limit - read))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        read += len(chunk)
+    return b"".join(chunks)
 
 
 def read_table(
@@ -98,23 +151,44 @@ def read_table(
     max_columns: int = MAX_COLUMNS,
     root: Path | None = None,
 ) -> Table:
-    """Read a CSV/TXT or XLSX file; ``expected_columns`` are the column-name signatures the
-    caller knows, used to find the sheet and header row in a workbook. A file with more than
-    ``max_rows`` rows or ``max_columns`` columns is refused before its cells are kept (a
-    sparse sheet with one cell at XFD1048576 would otherwise be 17 billion cells)."""
+    """Read a CSV/TXT or XLSX file (``parse_table`` on the bytes of ``read_once``)."""
     path = Path(path)
-    extension = path.suffix.lower()
-    if extension not in SUPPORTED_EXTENSIONS:
-        raise FileRefused(path, f"unsupported file type {path.suffix or '(none)'!r}; "
-                                f"expected one of {', '.join(SUPPORTED_EXTENSIONS)}")
-    check_location(path, root)
-    content = _read_bounded(path, max_bytes)
+    _check_extension(path)
+    received = read_once(path, max_bytes=max_bytes, root=root)
+    return parse_table(path, received.content, expected_columns=expected_columns,
+                       max_uncompressed_bytes=max_uncompressed_bytes, max_compression_ratio=max_compression_ratio,
+                       max_rows=max_rows, max_columns=max_columns)
+
+
+def parse_table(
+    path: Path,
+    content: bytes,
+    *,
+    expected_columns: Iterable[set[str]] = (),
+    max_uncompressed_bytes: int = 200 * MiB,
+    max_compression_ratio: float = 100,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
+) -> Table:
+    """Parse a file's bytes; ``path`` names it (its extension says CSV or XLSX) and is never
+    read again. ``expected_columns`` are the column-name signatures the caller knows, used to
+    find the sheet and header row in a workbook. A file with more than ``max_rows`` rows or
+    ``max_columns`` columns is refused before its cells are kept (a sparse sheet with one cell
+    at XFD1048576 would otherwise be 17 billion cells)."""
+    path = Path(path)
+    _check_extension(path)
     if not content:
         return Table(path, None, [], [], None, None)
-    if extension == ".xlsx":
+    if path.suffix.lower() == ".xlsx":
         _check_zip(path, content, max_uncompressed_bytes, max_compression_ratio)
         return _read_xlsx(path, content, [set(s) for s in expected_columns], max_rows, max_columns)
     return _read_csv(path, content, max_rows, max_columns)
+
+
+def _check_extension(path: Path) -> None:
+    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise FileRefused(path, f"unsupported file type {path.suffix or '(none)'!r}; "
+                                f"expected one of {', '.join(SUPPORTED_EXTENSIONS)}")
 
 
 # --------------------------------------------------------------------------- file checks
@@ -132,19 +206,6 @@ def check_location(path: Path, root: Path | None) -> None:
         raise FileRefused(path, f"resolves to {resolved}, outside {root}")
     if not stat.S_ISREG(mode):
         raise FileRefused(path, "not a regular file")
-
-
-def _read_bounded(path: Path, max_bytes: int) -> bytes:
-    """Read at most ``max_bytes`` + 1 bytes, so a file growing after a size check is caught
-    too; every later check looks at these bytes, never at the file again."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise FileRefused(path, f"too big: {size:,} bytes, the limit is {max_bytes:,}")
-    with open(path, "rb") as handle:
-        content = handle.read(max_bytes + 1)
-    if len(content) > max_bytes:
-        raise FileRefused(path, f"too big: over {max_bytes:,} bytes (it grew while being read)")
-    return content
 
 
 def _check_zip(path: Path, content: bytes, max_uncompressed: int, max_ratio: float) -> None:

@@ -1,24 +1,32 @@
-"""The drop folders ``INBOX_DIR/surveys`` and ``INBOX_DIR/complaints``: each new file is read,
-matched to a layout, checked row by row and loaded in one transaction.
+"""The drop folders ``INBOX_DIR/surveys`` and ``INBOX_DIR/complaints``: each ready file is read
+once, matched to a layout, checked row by row and loaded in one transaction, then filed away.
 
 Nothing received is lost: every file is archived (gzip, by SHA-256) in ``raw.inbox_files``
 with its outcome; accepted rows go to ``raw.survey_responses`` / ``raw.complaints``; every
 other row goes to ``audit.quarantine`` with its row number, column and reason, so accepted +
-quarantined = received for every file. A refused file (empty, too big, too many rows or
-columns, a zip bomb, formulas or external links, no layout fits, outside the inbox: a link
-leaving it is refused before its target is read, even to hash it) is recorded with its
-reason. Personal data (emails, phones, postcodes, NI numbers) in an id is a row problem, and
-quarantined rows and their reasons carry it redacted, whatever column it came in. The same
-bytes dropped twice load once; a file dropped again under the same name with other bytes is a
-corrected re-issue, and staging reads only the latest version of each file name.
+quarantined = received for every file. The bytes hashed are the bytes parsed and archived:
+the file is read once (``files.read_once``), and a file that changes while it is read is left
+for the next look. A refused file (empty, too big, too many rows or columns, a zip bomb,
+formulas or external links, no layout fits, a bad manifest, outside the inbox: a link leaving
+it is refused before its target is read) is recorded with its reason. Personal data (emails,
+phones, postcodes, NI numbers) in an id is a row problem, and quarantined rows and their
+reasons carry it redacted, whatever column it came in.
+
+Records, not file names, decide what replaces what: staging keeps, per complaint id and stage
+or per respondent and wave, the record from the file received last; a file replaces earlier
+files whole only when its manifest says so (``replaces:``) or ``inbox.reissue_names`` names
+it (the names it replaces are kept in ``raw.inbox_files.replaces``). The same bytes dropped
+twice load once. Once handled, a file moves to ``processed/`` or ``refused/`` (drop_folder.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -26,42 +34,57 @@ from typing import Any
 
 import duckdb
 
-from ingestion.files import FileRefused, check_location, read_table, sha256_of
+from ingestion import inbox_notes
+from ingestion.drop_folder import (
+    FOLDERS, PROCESSED, REFUSED, Readiness, file_away, not_ready_because, read_manifest, reissued_by_name, waiting_files,
+)
+from ingestion.files import FileChanging, FileRefused, Received, check_location, parse_table, read_once
 from ingestion.inbox_rows import CheckedRow, check_rows
 from ingestion.layouts import Layout, NoLayoutFits, choose_layout
 from ingestion.raw_load import insert_records
 from ingestion.redaction import redact, redact_personal_data
 
-KIND_OF_FOLDER = {"surveys": "survey", "complaints": "complaint"}
+KIND_OF_FOLDER = dict(zip(FOLDERS, ("survey", "complaint")))  # surveys -> survey, complaints -> complaint
 TABLE_OF_KIND = {"survey": "raw.survey_responses", "complaint": "raw.complaints"}
 FREE_TEXT_FIELDS = {"complaint": ("summary",), "survey": ()}
+REPLACES_SEPARATOR = "/"  # never in a file name
+
+LOADED, REFUSED_STATUS = "loaded", "refused"
+ALREADY_RECEIVED = "already received"  # the same bytes as a file received before: not recorded again
+WAITING = "waiting"  # not ready (settling, no marker) or changing while read: left in place
+GONE = "gone"  # asked for by a sensor but no longer in the folder
 
 
 @dataclass(frozen=True)
 class FileOutcome:
     folder: str
     file_name: str
-    sha256: str
-    status: str  # loaded | refused | already loaded
+    sha256: str | None
+    status: str  # loaded | refused | already received | waiting | gone
     layout: str | None = None
     rows_received: int = 0
     rows_accepted: int = 0
     rows_quarantined: int = 0
     reason: str | None = None
     sheet: str | None = None
+    received_at: datetime | None = None
+    replaces: tuple[str, ...] = ()
+    filed_as: Path | None = None  # where it was moved (processed/ or refused/)
+    filing_error: str | None = None  # why it could not be moved (it is taken again, as a repeat, next time)
 
 
-def inbox_files(inbox_dir: Path, folder: str) -> list[Path]:
-    """The files waiting in one drop folder, in a stable order (hidden files ignored)."""
-    directory = inbox_dir / folder
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if not p.name.startswith(".") and (p.is_file() or p.is_symlink()))
+@dataclass(frozen=True)
+class _Earlier:
+    file_name: str
+    status: str
+    received_at: datetime
 
 
-def loaded_hashes(connection: duckdb.DuckDBPyConnection, folder: str) -> set[str]:
-    rows = connection.execute("SELECT source_sha256 FROM raw.inbox_files WHERE folder = ?", [folder]).fetchall()
-    return {r[0] for r in rows}
+def received_versions(connection: duckdb.DuckDBPyConnection, folder: str) -> dict[str, _Earlier]:
+    """SHA-256 -> the file version received with those bytes."""
+    rows = connection.execute(
+        "SELECT source_sha256, file_name, status, ingested_at FROM raw.inbox_files WHERE folder = ?", [folder]).fetchall()
+    return {sha: _Earlier(name, status, at) for sha, name, status, at in rows}
 
 
 def ingest_folder(
@@ -73,79 +96,132 @@ def ingest_folder(
     vocabulary: Mapping[str, Mapping[str, str]],
     max_file_bytes: int,
     run_id: str,
+    readiness: Readiness = Readiness(),
+    reissue_names: Sequence[str] = (),
+    only: Collection[str] | None = None,
 ) -> list[FileOutcome]:
-    """Ingest every file in the folder that was not loaded before; one transaction per file."""
-    if folder not in KIND_OF_FOLDER:  # never list (or hash) a folder outside the inbox
+    """Ingest the ready files waiting in the folder, oldest first, one transaction per file, and
+    file each away. ``only``: the file names a sensor found ready (it judged readiness over
+    several looks); without it, readiness is judged here from the files' times or markers."""
+    if folder not in KIND_OF_FOLDER:  # never list (or read) a folder outside the inbox
         raise ValueError(f"{folder!r} is not an inbox folder; expected one of {', '.join(KIND_OF_FOLDER)}")
-    known = loaded_hashes(connection, folder)
-    outcomes = []
-    for path in inbox_files(inbox_dir, folder):
-        try:  # a link leaving the inbox (or to a FIFO or device) is refused before its target is read, even to hash it
-            check_location(path, inbox_dir)
-        except FileRefused as error:
-            digest = hashlib.sha256(f"refused:{folder}/{path.name}:{error.reason}".encode()).hexdigest()
-            if digest in known:
-                outcomes.append(FileOutcome(folder, path.name, digest, "already loaded"))
-            else:
-                outcomes.append(_record(connection, _refused(folder, path, digest, str(error)), None, [], run_id, set()))
-                known.add(digest)
-            continue
-        try:
-            digest = sha256_of(path)
-        except OSError as error:
-            digest = f"unreadable:{path.name}"
-            reason = f"{path}: cannot be read: {error}"
-            outcomes.append(_record(connection, _refused(folder, path, digest, reason), None, [], run_id, set()))
-            continue
-        if digest in known:
-            outcomes.append(FileOutcome(folder, path.name, digest, "already loaded"))
-            continue
-        outcome, content, rows, free_text = _read(path, digest, folder, layouts, vocabulary, max_file_bytes, inbox_dir)
-        outcomes.append(_record(connection, outcome, content, rows, run_id, free_text))
-        known.add(digest)
+    known = received_versions(connection, folder)
+    waiting = waiting_files(inbox_dir, folder)
+    outcomes = [FileOutcome(folder, name, None, GONE, reason="no longer in the folder (handled by another run, or removed)")
+                for name in sorted(set(only or ()) - {p.name for p in waiting})]
+    for path in waiting:
+        if only is not None:
+            if path.name not in only:
+                continue
+        else:
+            why = not_ready_because(path, readiness, time.time())
+            if why:
+                outcomes.append(FileOutcome(folder, path.name, None, WAITING, reason=why))
+                continue
+        outcome = _take(connection, path, inbox_dir, folder, known, layouts, vocabulary, max_file_bytes, run_id, reissue_names)
+        outcomes.append(outcome)
     return outcomes
 
 
+def _take(connection: duckdb.DuckDBPyConnection, path: Path, inbox_dir: Path, folder: str, known: dict[str, _Earlier],
+          layouts: Sequence[Layout], vocabulary: Mapping[str, Mapping[str, str]], max_file_bytes: int, run_id: str,
+          reissue_names: Sequence[str]) -> FileOutcome:
+    """Read one file once, record it (unless its bytes were received before) and file it away."""
+    received_at = datetime.now(timezone.utc)
+    try:  # a link leaving the inbox (or to a FIFO or device) is refused before its target is read
+        check_location(path, inbox_dir)
+        received = read_once(path, max_bytes=max_file_bytes, root=inbox_dir)
+    except FileChanging as error:
+        return FileOutcome(folder, path.name, None, WAITING, reason=str(error))
+    except (FileRefused, OSError) as error:  # refused unread: the digest names the refusal, not the bytes
+        reason = str(error) if isinstance(error, FileRefused) else f"{path}: cannot be read: {error}"
+        digest = hashlib.sha256(f"refused:{folder}/{path.name}:{reason}".encode()).hexdigest()
+        if digest in known:
+            return _file_repeat(path, folder, digest, known[digest], received_at)
+        outcome = _refused(folder, path, digest, reason, received_at)
+        _record(connection, outcome, None, [], run_id, set())
+        known[digest] = _Earlier(path.name, REFUSED_STATUS, received_at)
+        return _file(path, outcome, REFUSED, inbox_notes.refused_note(folder, path.name, received_at, reason))
+    if received.sha256 in known:
+        return _file_repeat(path, folder, received.sha256, known[received.sha256], received_at)
+    outcome, rows, free_text = _read(received, folder, layouts, vocabulary, known, reissue_names, received_at)
+    _record(connection, outcome, received.content, rows, run_id, free_text)
+    known[received.sha256] = _Earlier(path.name, outcome.status, received_at)
+    if outcome.status == REFUSED_STATUS:
+        return _file(path, outcome, REFUSED, inbox_notes.refused_note(folder, path.name, received_at, outcome.reason or ""))
+    problems = [(r.row_number, r.problems[0][0], "; ".join(_redact_reason(reason, r.record) for _, reason in r.problems))
+                for r in rows if not r.accepted]
+    note = inbox_notes.loaded_note(folder, path.name, received_at, outcome.layout or "", outcome.rows_received,
+                                   outcome.rows_accepted, problems, outcome.replaces)
+    return _file(path, outcome, PROCESSED, note)
+
+
+def _file(path: Path, outcome: FileOutcome, where: str, note: str) -> FileOutcome:
+    """Move the handled file; a move that fails leaves it for the next run, which sees a repeat."""
+    try:
+        return dataclasses.replace(outcome, filed_as=file_away(path, where, outcome.received_at, note))
+    except OSError as error:
+        return dataclasses.replace(outcome, filing_error=f"could not move it to {where}/: {error}")
+
+
+def _file_repeat(path: Path, folder: str, digest: str, earlier: _Earlier, received_at: datetime) -> FileOutcome:
+    outcome = FileOutcome(folder, path.name, digest, ALREADY_RECEIVED, received_at=received_at,
+                          reason=f"the same bytes as {earlier.file_name}, received {earlier.received_at} ({earlier.status})")
+    note = inbox_notes.repeat_note(folder, path.name, received_at, earlier.file_name, earlier.received_at, earlier.status)
+    return _file(path, outcome, REFUSED if earlier.status == REFUSED_STATUS else PROCESSED, note)
+
+
 def _read(
-    path: Path,
-    digest: str,
+    received: Received,
     folder: str,
     layouts: Sequence[Layout],
     vocabulary: Mapping[str, Mapping[str, str]],
-    max_file_bytes: int,
-    inbox_dir: Path,
-) -> tuple[FileOutcome, bytes | None, list[CheckedRow], set[str]]:
-    """(outcome, the bytes to archive, the checked rows, the file columns holding free text)."""
-    kind = KIND_OF_FOLDER[folder]
+    known: Mapping[str, _Earlier],
+    reissue_names: Sequence[str],
+    received_at: datetime,
+) -> tuple[FileOutcome, list[CheckedRow], set[str]]:
+    """(outcome, the checked rows, the file columns holding free text), from the bytes read."""
+    kind, path = KIND_OF_FOLDER[folder], received.path
     try:
-        table = read_table(
-            path,
-            expected_columns=[layout.signature for layout in layouts if layout.kind == kind],
-            max_bytes=max_file_bytes,
-            root=inbox_dir,
-        )
+        replaces = _replaces(path, folder, known, reissue_names)
+        table = parse_table(path, received.content, expected_columns=[layout.signature for layout in layouts if layout.kind == kind])
         if not table.header:
-            raise FileRefused(path, f"empty: no header row and no data ({path.stat().st_size:,} bytes)")
+            raise FileRefused(path, f"empty: no header row and no data ({received.size:,} bytes)")
         layout = choose_layout(table.header, layouts, kind=kind, file_name=path.name)
     except (FileRefused, NoLayoutFits) as error:
-        content = path.read_bytes() if path.stat().st_size <= max_file_bytes and not path.is_symlink() else None
-        return _refused(folder, path, digest, str(error)), content, [], set()
+        return _refused(folder, path, received.sha256, str(error), received_at), [], set()
     rows = check_rows(table.rows, layout, vocabulary)
     accepted = sum(r.accepted for r in rows)
-    outcome = FileOutcome(folder, path.name, digest, "loaded", layout.name, len(rows), accepted, len(rows) - accepted, sheet=table.sheet)
+    outcome = FileOutcome(folder, path.name, received.sha256, LOADED, layout.name, len(rows), accepted, len(rows) - accepted,
+                          sheet=table.sheet, received_at=received_at, replaces=replaces)
     free_text = {layout.columns[f] for f in FREE_TEXT_FIELDS[kind] if f in layout.columns}
-    return outcome, path.read_bytes(), rows, free_text
+    return outcome, rows, free_text
 
 
-def _refused(folder: str, path: Path, digest: str, reason: str) -> FileOutcome:
-    return FileOutcome(folder, path.name, digest, "refused", reason=reason)
+def _replaces(path: Path, folder: str, known: Mapping[str, _Earlier], reissue_names: Sequence[str]) -> tuple[str, ...]:
+    """The earlier file names this file replaces whole: its manifest's (each must name a file
+    loaded before in this folder, or the file is refused: a misspelt name must not leave the
+    old records standing unnoticed), and its own name under ``inbox.reissue_names``."""
+    named = set(read_manifest(path).replaces)
+    loaded = {e.file_name for e in known.values() if e.status == LOADED}
+    unknown = sorted(named - loaded)
+    if unknown:
+        raise FileRefused(path, f"its manifest says it replaces {', '.join(map(repr, unknown))}, but no file of that name "
+                                f"was loaded in {folder}/ (loaded: {', '.join(sorted(loaded)) or 'none'})")
+    if reissued_by_name(folder, path.name, reissue_names):
+        named.add(path.name)
+    return tuple(sorted(named))
+
+
+def _refused(folder: str, path: Path, digest: str, reason: str, received_at: datetime) -> FileOutcome:
+    return FileOutcome(folder, path.name, digest, REFUSED_STATUS, reason=reason, received_at=received_at)
 
 
 def _record(
     connection: duckdb.DuckDBPyConnection, outcome: FileOutcome, content: bytes | None, rows: list[CheckedRow], run_id: str, free_text: set[str]
 ) -> FileOutcome:
     """Write the file's archive record, its accepted rows and its quarantined rows, atomically."""
-    now = datetime.now(timezone.utc)
+    now = outcome.received_at or datetime.now(timezone.utc)
     kind = KIND_OF_FOLDER[outcome.folder]
     lineage = {"source_system": f"inbox/{outcome.folder}", "source_sha256": outcome.sha256, "ingested_at": now, "run_id": run_id}
     file_record = {
@@ -155,10 +231,11 @@ def _record(
         "bytes": None if content is None else len(content),
         "content_gzip": None if content is None else gzip.compress(content, mtime=0),
         "source_reference": f"{outcome.folder}/{outcome.file_name}", **lineage,
+        "replaces": REPLACES_SEPARATOR.join(outcome.replaces) or None,
     }
     accepted = [_raw_row(row, outcome, kind, lineage) for row in rows if row.accepted]
     quarantined = [_quarantine_row(row, outcome, lineage, free_text) for row in rows if not row.accepted]
-    if outcome.status == "refused":
+    if outcome.status == REFUSED_STATUS:
         quarantined.append({"run_id": run_id, "source_system": lineage["source_system"], "source_reference": file_record["source_reference"],
                             "source_sha256": outcome.sha256, "row_number": None, "column_name": None,
                             "reason": f"file refused: {outcome.reason}", "raw_record": None, "quarantined_at": now})

@@ -184,9 +184,19 @@ Extract = Annotated[LgInformCsvExtract | TidyExtract | OflogExtract, Field(discr
 
 
 class InboxSettings(_Strict):
+    """How the drop folders are read: docs/inbox.md."""
+
     max_file_bytes: Annotated[int, Field(gt=0)] = 50 * 1024 * 1024
     # layout files (one per supplier layout) and the council's vocabulary.yml
     layouts_dir: str = "ingestion/layouts"
+    # a file is taken once its size and modification time have not changed for this long
+    # (a copy from a network share may still be under way)
+    settle_seconds: Annotated[float, Field(ge=0)] = 60
+    # true: take a file only once "<name>.done" is beside it (the share writes it after the copy)
+    ready_marker: bool = False
+    # "folder/glob" patterns, e.g. "surveys/wave_*.xlsx": a file of such a name replaces, whole,
+    # the files of the same name received before it (otherwise a file updates the records it holds)
+    reissue_names: list[Annotated[str, StringConstraints(pattern=r"^(surveys|complaints)/[^/]+$")]] = []
 
 
 class LibrarySettings(_Strict):

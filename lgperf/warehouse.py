@@ -102,7 +102,8 @@ CREATE TABLE IF NOT EXISTS raw.inbox_files (
     reason            VARCHAR,            -- why a file was refused
     bytes             BIGINT,
     content_gzip      BLOB,               -- the file as received (restricted: may hold personal data)
-    {LINEAGE_COLUMNS}
+    {LINEAGE_COLUMNS},
+    replaces          VARCHAR             -- the earlier file names it replaces whole, '/'-separated (added later)
 );
 CREATE TABLE IF NOT EXISTS raw.survey_responses (
     file_name           VARCHAR NOT NULL,

@@ -24,8 +24,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
         sensors=[
             jobs.quality_report_after_success,
             jobs.quality_report_after_failure,
-            inbox.surveys_inbox_sensor,
-            inbox.complaints_inbox_sensor,
+            inbox.inbox_sensor,
         ],
         resources={**build_resources(environment), "dbt": dbt.dbt_resource()},
         loggers={"progress": progress_logger},

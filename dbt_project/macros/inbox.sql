@@ -1,12 +1,21 @@
-{#- Rows (aliased file_rows) of the latest version of each file of an inbox folder: a file dropped again under the
-    same name with other bytes is a corrected re-issue and replaces its earlier version. -#}
-{% macro rows_of_latest_file_versions(folder, rows_relation) -%}
+{#- Rows (aliased file_rows) of the files of an inbox folder that are in force: every loaded file, except a file
+    version that a later file replaces whole (raw.inbox_files.replaces: the names it replaces, '/'-separated, set by
+    the file's manifest or by inbox.reissue_names). Records, not file names, decide the rest: the caller keeps one row
+    per record, from the file received last. -#}
+{% macro inbox_rows_in_force(folder, rows_relation) -%}
 select file_rows.*
 from {{ rows_relation }} as file_rows
-inner join (
-    {{ first_per(
-        "(select file_name, source_sha256, ingested_at from " ~ source('inbox', 'inbox_files') ~ " where folder = '" ~ folder ~ "' and status = 'loaded')",
-        'file_name', 'ingested_at desc, source_sha256 desc') }}
-) as latest_files
-    on latest_files.file_name = file_rows.file_name and latest_files.source_sha256 = file_rows.source_sha256
+inner join {{ source('inbox', 'inbox_files') }} as received
+    on received.folder = '{{ folder }}'
+    and received.status = 'loaded'
+    and received.file_name = file_rows.file_name
+    and received.source_sha256 = file_rows.source_sha256
+where not exists (
+    select 1
+    from {{ source('inbox', 'inbox_files') }} as later
+    where later.folder = received.folder
+        and later.status = 'loaded'
+        and later.ingested_at > received.ingested_at
+        and position('/' || received.file_name || '/' in '/' || later.replaces || '/') > 0
+)
 {%- endmacro %}

@@ -16,7 +16,7 @@ from openpyxl.styles import Font
 
 from demo.inbox import demo_manifest, write_demo_inbox
 from ingestion import files
-from ingestion.files import FileRefused, Table, read_table, sha256_of
+from ingestion.files import FileRefused, Table, read_once, read_table
 
 MAX = 10_000_000
 
@@ -348,16 +348,21 @@ def test_symlink_outside_root_is_refused(tmp_path: Path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_a_fifo_is_refused_and_not_hashed(tmp_path: Path):
+def test_a_fifo_is_refused_and_not_read(tmp_path: Path):
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
     refused(fifo, "not a regular file", root=tmp_path)
-    with pytest.raises(OSError):
-        sha256_of(fifo)
+    with pytest.raises(FileRefused, match="not a regular file"):
+        read_once(fifo, max_bytes=1024, root=tmp_path)
 
 
-def test_sha256_of_streams_the_file(tmp_path: Path):
+def test_read_once_hashes_the_bytes_it_read(tmp_path: Path):
     path = tmp_path / "data.bin"
     content = os.urandom(3 * 1024 * 1024 + 17)
     path.write_bytes(content)
-    assert sha256_of(path) == hashlib.sha256(content).hexdigest()
+    received = read_once(path, max_bytes=4 * 1024 * 1024)
+    assert received.content == content
+    assert received.sha256 == hashlib.sha256(content).hexdigest()
+    assert (received.size, received.mtime_ns) == (len(content), path.stat().st_mtime_ns)
+    with pytest.raises(FileRefused, match=r"too big: 3,145,745 bytes, the limit is 3,145,744"):
+        read_once(path, max_bytes=len(content) - 1)

@@ -72,10 +72,19 @@ def test_the_same_file_loads_once_and_a_rename_is_not_new(connection, tmp_path):
     inbox = tmp_path / "inbox"
     write_demo_inbox(inbox)
     first = ingest(connection, inbox, "complaints")
+    assert {o.status for o in first} == {"loaded"} and list((inbox / "complaints").glob("*.csv")) == []
+    taken = sorted((inbox / "complaints" / "processed").glob("*_*.csv"))
+    for index, path in enumerate(taken):  # the same bytes dropped again, the first under its own name, the rest renamed
+        name = path.name.split("_", 1)[1] if index == 0 else f"copy {index}.csv"
+        (inbox / "complaints" / name).write_bytes(path.read_bytes())
     again = ingest(connection, inbox, "complaints", run_id="again")
-    assert {o.status for o in again} == {"already loaded"}
+    assert len(again) == len(taken) and {o.status for o in again} == {"already received"}
+    assert all(o.filed_as.parent.name == "processed" for o in again)
+    note = again[0].filed_as.with_name(again[0].filed_as.name + ".txt").read_text(encoding="utf-8")
+    assert "holds the same bytes as" in note and "nothing new, nothing changed" in note
     rows = connection.execute("SELECT count(*) FROM raw.complaints").fetchall()[0][0]
     assert rows == sum(o.rows_accepted for o in first)
+    assert connection.execute("SELECT count(*) FROM raw.inbox_files").fetchall()[0][0] == len(first)
 
 
 def test_quarantined_complaint_text_is_redacted_and_ids_kept(connection, tmp_path):

@@ -433,18 +433,21 @@ def test_bad_file(case: Case, tried, tmp_path, connection):
 
 def test_the_same_file_dropped_twice_loads_once(tried, tmp_path, connection):
     tried("the same survey file dropped twice (again in a later run, and a copy under another name)",
-          "loaded once: 3 rows; the repeat and the renamed copy 'already loaded', nothing inserted", "bad input")
+          "loaded once: 3 rows; the repeat and the renamed copy 'already received', nothing inserted, all filed in processed/",
+          "bad input")
     inbox = tmp_path / "inbox"
     (inbox / "surveys").mkdir(parents=True)
     content = csv_bytes(surveys(3))
     (inbox / "surveys" / "wave.csv").write_bytes(content)
     [first] = ingest(connection, inbox, "surveys")
+    (inbox / "surveys" / "wave.csv").write_bytes(content)
     [again] = ingest(connection, inbox, "surveys", run_id="again")
     (inbox / "surveys" / "wave (1).csv").write_bytes(content)
     outcomes = ingest(connection, inbox, "surveys", run_id="third")
     assert (first.status, first.rows_accepted) == ("loaded", 3)
-    assert again.status == "already loaded"
-    assert [(o.file_name, o.status) for o in outcomes] == [("wave (1).csv", "already loaded"), ("wave.csv", "already loaded")]
+    assert again.status == "already received"
+    assert [(o.file_name, o.status) for o in outcomes] == [("wave (1).csv", "already received")]
+    assert len(list((inbox / "surveys" / "processed").glob("*.csv"))) == 3
     assert connection.execute("SELECT count(*), count(DISTINCT run_id) FROM raw.survey_responses").fetchall() == [(3, 1)]
     assert connection.execute("SELECT count(*) FROM raw.inbox_files").fetchall() == [(1,)]
     assert_nothing_lost(connection)
@@ -521,8 +524,12 @@ def test_a_symlink_leaving_the_inbox_is_refused_without_reading_its_target(targe
     if target == "file":
         from hashlib import sha256
         assert outcome.sha256 != sha256(destination.read_bytes()).hexdigest()  # never hashed
+    link = outcome.filed_as  # the link itself moved to refused/, its target untouched
+    assert link.parent.name == "refused" and link.is_symlink() and os.readlink(link) == str(destination)
+    assert "was refused" in link.with_name(link.name + ".txt").read_text(encoding="utf-8")
+    (inbox / "surveys" / "wave.csv").symlink_to(destination)  # dropped again
     [again] = ingest(connection, inbox, "surveys", run_id="again")
-    assert again.status == "already loaded"  # refused once, not again on every run
+    assert again.status == "already received"  # refused once, not recorded again on every run
     assert_nothing_lost(connection)
 
 

@@ -1,12 +1,13 @@
--- One row per complaint and stage, from the latest version of each file; a complaint found in
--- two files (a case re-exported after its response was corrected) is taken from the file
--- loaded last. Only the redacted summary leaves raw.
-with rows_of_latest_files as (
-    {{ rows_of_latest_file_versions('complaints', source('inbox', 'complaints')) }}
+-- One row per complaint and stage, from the file received last that holds it: a CRM that always
+-- exports complaints.csv adds a month at a time, and a case re-exported after its response was
+-- corrected updates its record. A file replaces earlier ones whole only when told to (macros/inbox.sql).
+-- Only the redacted summary leaves raw.
+with rows_in_force as (
+    {{ inbox_rows_in_force('complaints', source('inbox', 'complaints')) }}
 ),
 
 complaints as (
-    {{ first_per('rows_of_latest_files', 'complaint_id, stage', 'ingested_at desc, file_name desc, row_number') }}
+    {{ first_per('rows_in_force', 'complaint_id, stage', 'ingested_at desc, file_name desc, row_number') }}
 )
 
 select

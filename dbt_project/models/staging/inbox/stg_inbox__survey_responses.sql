@@ -1,12 +1,11 @@
--- One row per respondent and wave, from the latest version of each file: a file dropped again
--- under the same name is a corrected re-issue and replaces its earlier version; a respondent
--- found in two files for the same fieldwork is taken from the file loaded last.
-with rows_of_latest_files as (
-    {{ rows_of_latest_file_versions('surveys', source('inbox', 'survey_responses')) }}
+-- One row per respondent and wave, from the file received last that holds it; a file replaces
+-- earlier ones whole only when told to (its manifest, or inbox.reissue_names: macros/inbox.sql).
+with rows_in_force as (
+    {{ inbox_rows_in_force('surveys', source('inbox', 'survey_responses')) }}
 ),
 
 responses as (
-    {{ first_per('rows_of_latest_files', 'respondent_id, fieldwork_start, fieldwork_end', 'ingested_at desc, file_name desc, row_number') }}
+    {{ first_per('rows_in_force', 'respondent_id, fieldwork_start, fieldwork_end', 'ingested_at desc, file_name desc, row_number') }}
 )
 
 select
