@@ -178,7 +178,7 @@ def receipts_section(
     files = connection.execute(
         f"""
         SELECT {_RECEIPT} AS receipt, ingested_at, folder, file_name, status, reason, layout,
-               rows_received, rows_accepted, rows_quarantined
+               rows_received, rows_accepted, rows_quarantined, replaces
         FROM raw.inbox_files QUALIFY receipt <= ? ORDER BY receipt
         """, [limit]).fetchall()
     groups = _groups(connection, limit)
@@ -192,7 +192,7 @@ def receipts_section(
         f"most frequent first, with the first {ROWS_SHOWN_PER_GROUP} rows of each so they can be found and "
         "corrected in the file. Their personal data is masked as above; a column the layout does not use is "
         f"removed as free text. Every quarantined row, as received, is in <code>audit.quarantine</code>.{capped}</p>"]
-    for receipt, ingested_at, folder, file_name, status, reason, layout, received, accepted, quarantined in files:
+    for receipt, ingested_at, folder, file_name, status, reason, layout, received, accepted, quarantined, replaces in files:
         name = f"{folder}/{file_name}"
         parts.append(f"<section class='receipt' data-file='{html.escape(name)}'><h3>{_text(name)}</h3>"
                      f"<p>Received at {_text(ingested_at)}: ")
@@ -200,7 +200,9 @@ def receipts_section(
             parts.append(f"<span class='fail'>refused</span>, no row was loaded, because: "
                          f"<span class='refusal'>{_text(reason)}</span></p></section>")
             continue
-        parts.append(f"<span class='pass'>{_text(status)}</span> with the layout <code>{_text(layout)}</code>.</p>"
+        replaced = (f" It replaced, whole, the earlier file(s) named {_text(', '.join(replaces.split('/')))}: their "
+                    "records it does not hold were withdrawn." if replaces else "")
+        parts.append(f"<span class='pass'>{_text(status)}</span> with the layout <code>{_text(layout)}</code>.{replaced}</p>"
                      "<table class='counts'><tr><th>rows received</th><th>accepted</th><th>quarantined</th></tr>"
                      f"<tr><td class='received'>{_text(received)}</td><td class='accepted'>{_text(accepted)}</td>"
                      f"<td class='quarantined'>{_text(quarantined)}</td></tr></table>"

@@ -120,7 +120,7 @@ def test_a_receipt_per_file_version_newest_first_with_its_counts(connection, tmp
     ingest(connection, inbox, "complaints", "first")
     drop(inbox, "surveys", "wave.csv", [SURVEY_HEADER, SURVEY_ROW, SURVEY_ROW.replace(",1.2,", ",-1,")])
     ingest(connection, inbox, "surveys", "second")
-    # the same name again with other bytes: a corrected re-issue, a receipt of its own
+    # the same name again with other bytes: a new version, a receipt of its own
     drop(inbox, "complaints", "crm.csv", [COMPLAINT_HEADER, complaint("C1"), complaint("C2", stage="Stage 2")])
     ingest(connection, inbox, "complaints", "third")
 
@@ -251,3 +251,18 @@ def test_the_section_is_capped_at_the_latest_files_and_says_so(connection, tmp_p
 ])
 def test_a_problem_is_its_column_and_reason_without_the_values(column, reason, group):
     assert reason_group(column, reason) == group
+
+
+def test_a_receipt_says_which_files_a_reissue_replaced_whole(connection, tmp_path):
+    inbox = tmp_path / "inbox"
+    drop(inbox, "complaints", "crm.csv", [COMPLAINT_HEADER, complaint("C1"), complaint("C2")])
+    ingest(connection, inbox, "complaints", "first")
+    drop(inbox, "complaints", "crm_fixed.csv", [COMPLAINT_HEADER, complaint("C1")])
+    (inbox / "complaints" / "crm_fixed.csv.manifest").write_text("replaces: crm.csv\n", encoding="utf-8")
+    ingest(connection, inbox, "complaints", "second")
+
+    latest, first = receipts(report(connection, tmp_path))
+
+    assert "It replaced, whole, the earlier file(s) named crm.csv: their records it does not hold were withdrawn." \
+        in latest.text
+    assert "replaced" not in first.text
