@@ -32,6 +32,7 @@ import duckdb
 
 from expectations import personal
 from expectations.masking import REMOVED, Mask
+from exports.inbox_receipts import receipts_section
 from lgperf import pseudonyms
 
 _STYLE = """
@@ -162,11 +163,14 @@ def write_quality_report(
     exports: Sequence[str] = (),
     revisions: Mapping[str, Revisions] | None = None,
     demo: bool = False,
+    fields_of_layout: Mapping[str, Mapping[str, str]] | None = None,
 ) -> int:
     """Write ``index.html`` atomically (the GX site and failing rows beside it are kept); return
     the number of validation runs it covers. ``exports_written`` maps a run id to the exports it
     wrote; ``exports`` names every export, so the others are reported as not written;
-    ``revisions`` (``read_revisions``) what each publication changed."""
+    ``revisions`` (``read_revisions``) what each publication changed; ``fields_of_layout`` maps an
+    inbox layout's file columns to canonical fields, to mask the quarantined rows of the files
+    received (``inbox_receipts.py``; without it every cell of those rows is masked)."""
     rows = connection.execute(
         """
         SELECT run_id, max(validated_at) OVER (PARTITION BY run_id) AS run_time, suite, target, expectation, kwargs,
@@ -200,6 +204,10 @@ def write_quality_report(
                  f"is replaced by <code>{html.escape(REMOVED['demographics'])}</code> or <code>{html.escape(REMOVED['free_text'])}</code>; "
                  "for a suite with such columns, the Data Docs page shows counts, not values. The rows as found are in the "
                  "warehouse: <code>audit.failing_rows</code> and <code>audit.validation_results</code>.</p>")
+    receipts = receipts_section(connection, key, declared, fields_of_layout or {})
+    if receipts:
+        parts.append("<p>The files received by the inbox, and what became of their rows, are "
+                     "<a href='#files-received'>at the end</a>.</p>")
     if publications:
         parts.append("<h2>Publications</h2><table><tr><th>publication</th><th>decided at</th><th>decision</th>"
                      "<th>checks that decided it</th></tr>")
@@ -261,6 +269,7 @@ def write_quality_report(
             parts.append(f"<tr><td>{html.escape(plain_words(r))}</td><td><span class='{css}'>{word}</span></td>"
                          f"<td>{html.escape(r[2])}<br><code>{html.escape(r[3])}</code><br>{docs}</td><td>{failing}</td><td>{detail}</td></tr>")
         parts.append("</table>")
+    parts.append(receipts)
     parts.append("</body></html>\n")
     destination.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=destination)
