@@ -4,8 +4,10 @@
 large one (``indicator_values/2023-24.csv``: written by DuckDB's COPY, exports/sql_cells.py, and
 kept as it was when its rows did not change, exports/partitions.py) and ``datapackage.json`` (licence
 OGL-UK-3.0, sources, created, version, and a Table Schema per CSV: types, constraints, primary
-key, missing values). Counts about people (complaints, survey respondents) pass through
-statistical disclosure control (exports/disclosure.py) and a suppressed cell reads ``c``.
+key, missing values); beside each CSV its CSVW metadata, ``<file>.csv-metadata.json``, and a
+DCAT 3 record of the whole, ``dcat.jsonld`` (exports/open_data_metadata.py). Counts about people
+(complaints, survey respondents) pass through statistical disclosure control
+(exports/disclosure.py) and a suppressed cell reads ``c``.
 Text that a spreadsheet would run as a formula is neutralised. Rows are in primary-key order
 and ``created`` is the newest ingestion time of the data, so an unchanged warehouse gives
 byte-identical files.
@@ -26,7 +28,9 @@ import yaml
 
 from exports.controlled_counts import COMPLAINTS, POLICIES, controlled_columns, controlled
 from exports.disclosure import SUPPRESSED
-from exports.partitions import UNKNOWN, Manifest, export_partitions, prepare_financial_years
+from exports.open_data_metadata import (DATA_PACKAGE, DCAT_RECORD, DescribedColumn, DescribedTable, csvw_metadata,
+                                        datapackage_resource, dcat_record, partition_title)
+from exports.partitions import Manifest, export_partitions, prepare_financial_years, write_or_keep
 from exports.publish import staged_folder, write_csv
 from exports.sql_cells import CSV_OPTIONS, quoted, row_sql, sql_literal
 from lgperf.settings import DBT_PROJECT_DIR
@@ -139,10 +143,12 @@ RESOURCES = (
 
 
 def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *, disclosure_min_count: int,
-                    publication_id: str | None = None, demo: bool = False) -> dict[str, int]:
-    """Write the data package into ``destination`` atomically; return rows per CSV (path in the package)."""
+                    publication_id: str | None = None, demo: bool = False,
+                    council: str | None = None) -> dict[str, int]:
+    """Write the data package into ``destination`` atomically; return rows per CSV (path in the package).
+    ``council`` (a GSS code) names the publisher, from dim_areas."""
     written: dict[str, int] = {}
-    descriptors = []
+    tables: list[DescribedTable] = []
     documented = _column_descriptions()
     manifest = Manifest(destination, publication_id)  # the export as published before: its unchanged files are kept
     prepare_financial_years(connection)
@@ -154,7 +160,7 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
             if resource.by_financial_year:
                 for path, partition in _write_by_year(connection, folder, manifest, resource, source, columns):
                     written[path] = partition.rows
-                    descriptors.append(_resource_descriptor(resource, path, types, documented, partition.label))
+                    tables.append(_described_table(resource, path, types, documented, partition.label))
                 continue
             if resource.mart in POLICIES:  # the one disclosure policy (exports/controlled_counts.py), on the whole table
                 rows = controlled(connection, resource.mart, disclosure_min_count).rows
@@ -163,11 +169,29 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
                 cells = connection.execute(f"{source} ORDER BY {', '.join(resource.primary_key)}").fetchall()  # small
             path = f"{resource.name}.csv"
             written[path] = write_csv(folder / path, resource.columns, cells)
-            descriptors.append(_resource_descriptor(resource, path, types, documented))
+            tables.append(_described_table(resource, path, types, documented))
         manifest.write(folder)
-        package = _package_descriptor(connection, descriptors, disclosure_min_count, publication_id, demo)
-        (folder / "datapackage.json").write_text(json.dumps(package, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        package = _package_descriptor(connection, [datapackage_resource(t) for t in tables], disclosure_min_count,
+                                      publication_id, demo, council)
+        _write_metadata(connection, folder, destination, package, tables)
     return written
+
+
+def _write_metadata(connection: duckdb.DuckDBPyConnection, folder: Path, previous: Path, package: dict[str, Any],
+                    tables: list[DescribedTable]) -> None:
+    """datapackage.json, each CSV's CSVW metadata (kept as it was when its text is the same) and dcat.jsonld."""
+    for table in tables:
+        write_or_keep(folder, previous, table.metadata_path, _json(csvw_metadata(table, package)))
+    (folder / DATA_PACKAGE).write_text(_json(package), encoding="utf-8")
+    period = connection.execute(
+        "SELECT min(period_start)::VARCHAR, max(period_end)::VARCHAR FROM marts.dim_periods "
+        "WHERE period_id IN (SELECT DISTINCT period_id FROM marts.fct_indicator_values)").fetchall()[0]
+    record = dcat_record(package, tables, folder, period if None not in period else None)
+    (folder / DCAT_RECORD).write_text(_json(record), encoding="utf-8")
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _write_by_year(connection: duckdb.DuckDBPyConnection, folder: Path, manifest: Manifest, resource: PublicResource,
@@ -195,41 +219,46 @@ def _column_descriptions() -> dict[str, dict[str, str]]:
     return described
 
 
-def _resource_descriptor(resource: PublicResource, path: str, types: dict[str, str],
-                         documented: dict[str, dict[str, str]], financial_year: str | None = None) -> dict[str, Any]:
+def _described_table(resource: PublicResource, path: str, types: dict[str, str],
+                     documented: dict[str, dict[str, str]], financial_year: str | None = None) -> DescribedTable:
+    """One CSV as every descriptor of it (Frictionless, CSVW, DCAT) is built from."""
     descriptions = resource.descriptions or documented.get(resource.mart, {})
-    fields = []
+    columns = []
     for column in resource.columns:
         constraints = dict(resource.constraints.get(column, {}))
         if column in resource.primary_key:
             constraints["required"] = True
         described = descriptions.get(column, "")
         if column in controlled_columns(resource.mart):
-            described = (described + f" Suppressed ('{SUPPRESSED}') where it could identify fewer than the disclosure threshold of people.").strip()
-        fields.append({"name": column, "type": types[column], "description": described, **({"constraints": constraints} if constraints else {})})
-    if financial_year is None:
-        part: dict[str, Any] = {"name": resource.name, "title": resource.title}
-    else:  # one file of a resource written per financial year: the whole resource's schema, and which year
-        year = "periods not in dim_periods" if financial_year == UNKNOWN else f"financial year {financial_year}"
-        part = {"name": f"{resource.name}-{financial_year}", "title": f"{resource.title}, {year}",
-                "partition_of": resource.name, "financial_year": financial_year}
-    return {
-        **part,
-        "path": path,
-        "profile": "tabular-data-resource",
-        "format": "csv",
-        "mediatype": "text/csv",
-        "encoding": "utf-8",
-        "schema": {"fields": fields, "primaryKey": list(resource.primary_key), "missingValues": MISSING_VALUES},
-    }
+            described = (described + f" Suppressed ('{SUPPRESSED}') where it could identify fewer than the disclosure "
+                         "threshold of people.").strip()
+        columns.append(DescribedColumn(column, types[column], described, constraints))
+    whole = {"name": resource.name, "title": resource.title}
+    if financial_year is not None:  # one file of a resource written per financial year: which year
+        whole = {"name": f"{resource.name}-{financial_year}", "title": partition_title(resource.title, financial_year),
+                 "partition_of": resource.name, "financial_year": financial_year}
+    return DescribedTable(**whole, path=path, columns=tuple(columns), primary_key=resource.primary_key,
+                          missing_values=tuple(MISSING_VALUES))
 
 
 DEMO_TITLE = "Demonstration data: synthetic values, not published statistics"
+KEYWORDS = ("benchmarking", "complaints", "local government", "performance indicators", "resident satisfaction")
+AREA_IRI = "http://statistics.data.gov.uk/id/statistical-geography/"  # ONS's identifier of a GSS code
+
+
+def _publisher(connection: duckdb.DuckDBPyConnection, council: str | None) -> list[dict[str, str]]:
+    """The council as the package's publisher (a Data Package contributor), named as dim_areas names it."""
+    if council is None:
+        return []
+    named = connection.execute("SELECT area_name FROM marts.dim_areas WHERE area_code = ?", [council]).fetchall()
+    return [{"title": named[0][0] if named else council, "role": "publisher", "path": AREA_IRI + council}]
 
 
 def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequence[dict], threshold: int,
-                        publication_id: str | None = None, demo: bool = False) -> dict[str, Any]:
+                        publication_id: str | None = None, demo: bool = False,
+                        council: str | None = None) -> dict[str, Any]:
     created = connection.execute("SELECT max(ingested_at) FROM marts.fct_indicator_values").fetchall()[0][0]
+    publisher = _publisher(connection, council)
     title = "Council performance: indicators, benchmarks, scorecard, resident satisfaction and complaints"
     return {
         "profile": "tabular-data-package",
@@ -255,6 +284,7 @@ def _package_descriptor(connection: duckdb.DuckDBPyConnection, resources: Sequen
         "version": version("lgperf"),
         # the publication these files come from: audit.publications says what checks it passed
         **({"publication": publication_id} if publication_id else {}),
-        **({"keywords": ["demonstration", "synthetic"]} if demo else {}),
+        **({"contributors": publisher} if publisher else {}),
+        "keywords": sorted([*KEYWORDS, *(["demonstration", "synthetic"] if demo else [])]),
         "resources": list(resources),
     }

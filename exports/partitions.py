@@ -121,6 +121,23 @@ class Manifest:
         (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
 
 
+def write_or_keep(folder: Path, previous: Path, path: str, text: str) -> None:
+    """Write ``text`` to ``folder/path``, or hard-link the previous export's file when it holds exactly
+    that text, so a file whose content did not change keeps its modification time (as a kept partition)."""
+    data, target, old = text.encode("utf-8"), folder / path, previous / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if old.is_file() and old.stat().st_size == len(data) and old.read_bytes() == data:
+            try:
+                os.link(old, target)
+            except OSError:
+                shutil.copy2(old, target)  # a file system without hard links: same bytes and times
+            return
+    except OSError:
+        pass  # unreadable: written afresh
+    target.write_bytes(data)
+
+
 Writer = Callable[[duckdb.DuckDBPyConnection, str, Path], object]  # connection, the rows' SELECT, the file
 
 

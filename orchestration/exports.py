@@ -22,7 +22,7 @@ from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseR
 # every mart dbt builds (and the publication that says which state they are): the BI export copies them all
 BI_MARTS = tuple(sorted([*(key.path[1] for key in warehouse_models.keys if key.path[0] == wap.CANDIDATE), *wap.NOT_CANDIDATES]))
 # dim_periods: the large resources are written one file per financial year of their period
-OPEN_DATA_MARTS = tuple(sorted({"dim_periods", *(resource.mart for resource in OPEN_DATA_RESOURCES)}))
+OPEN_DATA_MARTS = tuple(sorted({"dim_areas", "dim_periods", *(resource.mart for resource in OPEN_DATA_RESOURCES)}))
 REPORT_MARTS = (*wap.NOT_CANDIDATES, "dim_areas", "dim_indicators", "dim_periods", "benchmarks", "spc", "spc_rebase_proposals",
                 "indicator_performance",
                 "resident_satisfaction",
@@ -65,9 +65,10 @@ def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: st
     "open-data portal, with disclosure control on counts of people.",
 )
 def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    threshold = settings.load().thresholds.disclosure_min_count
-    return publish(settings, warehouse, "open-data", OPEN_DATA_MARTS,
-                   lambda c, d, p, demo: write_open_data(c, d, disclosure_min_count=threshold, publication_id=p, demo=demo))
+    config = settings.load()
+    return publish(settings, warehouse, "open-data", OPEN_DATA_MARTS, lambda c, d, p, demo: write_open_data(
+        c, d, disclosure_min_count=config.thresholds.disclosure_min_count, publication_id=p, demo=demo,
+        council=config.council))
 
 @dg.asset(
     key=["exports", "bi"],

@@ -70,7 +70,8 @@ def test_the_package_is_valid_frictionless_with_the_open_government_licence(ware
         years = connection.execute(
             "SELECT DISTINCT (year(period_start) - (month(period_start) < 4)::INT)::VARCHAR FROM marts.fct_indicator_values "
             "JOIN marts.dim_periods USING (period_id) ORDER BY 1").fetchall()
-        assert [p.stem[:4] for p in sorted((tmp_path / "open-data" / "indicator_values").iterdir())] == [y for (y,) in years]
+        written_years = sorted((tmp_path / "open-data" / "indicator_values").glob("*.csv"))
+        assert [p.stem[:4] for p in written_years] == [y for (y,) in years]
         assert sum(n for path, n in rows.items() if path.startswith("indicator_values/")) == \
             connection.execute("SELECT count(*) FROM marts.fct_indicator_values").fetchall()[0][0]
 
@@ -93,7 +94,8 @@ def test_a_new_period_rewrites_its_year_alone_and_an_unchanged_year_keeps_its_fi
     with duckdb.connect(str(warehouse)) as connection:
         write_open_data(connection, folder, disclosure_min_count=THRESHOLD, publication_id="first")
         before = {p.relative_to(folder).as_posix(): (p.stat(), p.read_bytes()) for p in folder.rglob("*.csv")}
-        years = sorted(p.stem for p in (folder / "indicator_values").iterdir())
+        metadata_before = {p.relative_to(folder).as_posix(): p.stat() for p in folder.rglob("*.csv-metadata.json")}
+        years = sorted(p.stem for p in (folder / "indicator_values").glob("*.csv"))
         assert len(years) >= 3 and {f"benchmarks/{y}.csv" for y in years} <= set(before)
         oldest, revised = years[0], years[-1]
         connection.execute(f"""
@@ -119,6 +121,13 @@ def test_a_new_period_rewrites_its_year_alone_and_an_unchanged_year_keeps_its_fi
             continue  # the small resources are written every time
         old_stat, old_content = before[path]
         assert (stat.st_ino, stat.st_mtime_ns, content) == (old_stat.st_ino, old_stat.st_mtime_ns, old_content), path
+    # a CSV's CSVW metadata says nothing that changed here: every one is the same file, the new years' are new
+    metadata_after = {p.relative_to(folder).as_posix(): p.stat() for p in folder.rglob("*.csv-metadata.json")}
+    assert set(metadata_after) == {f"{path}-metadata.json" for path in after}
+    for path, stat in metadata_after.items():
+        if path.removesuffix("-metadata.json") not in new:
+            old_stat = metadata_before[path]
+            assert (stat.st_ino, stat.st_mtime_ns) == (old_stat.st_ino, old_stat.st_mtime_ns), path
     path = f"indicator_values/{revised}.csv"
     assert after[path][0].st_ino != before[path][0].st_ino and after[path][1] != before[path][1]
     assert read(folder / "indicator_values" / "unknown.csv") == [
