@@ -5,8 +5,8 @@ the exceptions with their commentary and agreed action) and then has one tile pe
 (value, status in words and symbols, a trend chart with the target line, benchmark position)
 and an information panel per tile; filters by priority and theme. It prints as committee
 papers (A4, summary first, every panel open, no tile split across pages) and is also printed
-to ``report.pdf`` when a headless Chromium is present (exports/report_pdf.py). ``satisfaction.html`` shows the resident surveys with confidence intervals,
-``complaints.html`` the complaints per service. Every page is self-contained (inline CSS, SVG
+to ``report.pdf`` when a headless Chromium is present (exports/report_pdf.py).
+``satisfaction.html`` shows the resident surveys with confidence intervals, ``complaints.html`` the complaints per service. Every page is self-contained (inline CSS, SVG
 and script, a Content-Security-Policy that forbids any request), works offline, and is
 byte-stable: the same warehouse gives the same bytes. Every number shown is read from the
 ``marts`` schema; the report only formats and words it.
@@ -527,7 +527,8 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str, freshness: 
 
 EXCEPTION_REASONS = {  # code: the reason as the summary says it (most pressing first)
     "special_cause_concern": "Special cause of concern: an unusual change for the worse",
-    "green_but_bottom_quartile": "Green but bottom quartile: meeting its target, yet among the worst 25% of a comparison group",
+    "green_but_bottom_quartile":
+        "Green but bottom quartile: meeting its target, yet among the worst 25% of a comparison group",
     "no_target": "No target set: nothing says what level is good enough",
     "revised": "Revised since the last publication",
     "stale": "Stale data: the latest figure is older than expected",
@@ -571,9 +572,9 @@ def exceptions(tiles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def status_counts(tiles: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, str, int]]]:
     """How many indicators have each RAG status and each SPC variation, as (code, words, count):
     every known status even at zero, then any other code found, so each list adds up to the tiles."""
+    variation_words = {code: VARIATION[code][1] if code else "No variation assessment" for code in VARIATION_ORDER}
     return {"rag": _counted([t["rag"] for t in tiles], {code: RAG[code][1] for code in RAG_ORDER}),
-            "variation": _counted([t.get("variation_icon") for t in tiles],
-                                  {**{code: VARIATION[code][1] for code in VARIATION_ORDER if code}, None: "No variation assessment"})}
+            "variation": _counted([t.get("variation_icon") for t in tiles], variation_words)}
 
 
 def _counted(codes: list[str | None], words: Mapping[str | None, str]) -> list[tuple[str, str, int]]:
@@ -693,18 +694,22 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;
 .chart .axis{fill:#505a5f}.bar{fill:#1d4f91}.whisker{stroke:#1b1b1b;stroke-width:1.5;fill:none}.benchmark{fill:#fff;stroke:#a00;stroke-width:2}
 .summary{background:#fff;border:1px solid #b1b4b6;padding:.5rem 1rem 1rem;margin:1rem 0}.summary h2{margin:.3rem 0}
 .counts{display:flex;flex-wrap:wrap;gap:0 3rem}.status-counts h3{font-size:1rem;margin:.4rem 0 .2rem}
-.status-counts ul{list-style:none;padding:0;margin:0}.status-counts .sym{font-weight:bold;display:inline-block;width:1.2em}
-.exceptions{padding-left:1.5rem}.exception{margin:.6rem 0}.exception p{margin:.15rem 0}.exception-head a{font-weight:bold}
+.status-counts ul{list-style:none;padding:0;margin:0}
+.status-counts .sym{font-weight:bold;display:inline-block;width:1.2em}
+.exceptions{padding-left:1.5rem}.exception{margin:.6rem 0}.exception p{margin:.15rem 0}
+.exception-head a{font-weight:bold}
 .reasons{margin:.1rem 0;padding-left:1.2rem}.tiles-title{margin-top:1.5rem}
 @media print{
 @page{size:A4 portrait;margin:16mm 14mm 16mm 14mm;
- @top-left{font:9pt system-ui,Arial,sans-serif;color:#505a5f}@top-right{font:9pt system-ui,Arial,sans-serif;color:#505a5f}
+ @top-left{font:9pt system-ui,Arial,sans-serif;color:#505a5f}
+ @top-right{font:9pt system-ui,Arial,sans-serif;color:#505a5f}
  @bottom-right{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,Arial,sans-serif;color:#505a5f}}
 body{background:#fff;font-size:10pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 header{background:none;color:#1b1b1b;padding:0}header nav,.skip,.filters{display:none!important}
 main{padding:0;max-width:none}a{color:inherit;text-decoration:none}
 .summary{border:0;padding:0;margin:0 0 4mm;break-after:page}.exception{break-inside:avoid}
-.tiles{display:block}.tile,.tile[hidden]{display:block!important;break-inside:avoid;page-break-inside:avoid;margin:0 0 4mm}
+.tiles{display:block}
+.tile,.tile[hidden]{display:block!important;break-inside:avoid;page-break-inside:avoid;margin:0 0 4mm}
 details::details-content{content-visibility:visible;display:block}details>summary{list-style:none;color:#1b1b1b}
 body{font-size:9pt;line-height:1.3}h1{font-size:15pt}.tile h2{font-size:11pt;margin:0 0 1mm}.value{font-size:14pt}
 .tile{padding:2mm 3mm}.tile .trend{float:right;width:62mm;height:22mm;margin:0 0 1mm 3mm}.status{margin:1mm 0}
@@ -757,7 +762,8 @@ TEMPLATES = {
 <link rel="icon" href="data:,">
 <title>{{ page_title }} – performance report</title>
 <style>{{ style }}</style>
-<style>@media print{@page{@top-left{content:{{ council | css_string }}}{% if publication_id %}@top-right{content:{{ ('Publication ' ~ publication_id) | css_string }}}{% endif %}}}</style>
+<style>@media print{@page{@top-left{content:{{ council | css_string }}}
+{%- if publication_id %}@top-right{content:{{ ('Publication ' ~ publication_id) | css_string }}}{% endif %}}}</style>
 </head>
 <body>
 <a class="skip" href="#content">Skip to the content</a>
@@ -781,23 +787,31 @@ TEMPLATES = {
 {% block content %}
 <section class="summary" aria-labelledby="summary-title">
 <h2 id="summary-title">Summary: exceptions first</h2>
-<p class="summary-lead">{{ tiles | length }} indicators; {{ exception_list | length }} of them {{ 'is an exception' if exception_list | length == 1 else 'are exceptions' }}, listed below.
+<p class="summary-lead">{{ tiles | length }} indicators; {{ exception_list | length }} of them
+{{ 'is an exception' if exception_list | length == 1 else 'are exceptions' }}, listed below.
 Status against target (RAG) and the variation statistical process control finds in each indicator's own history:</p>
 <div class="counts">
 <div class="status-counts" id="counts-rag"><h3>Against target (RAG)</h3><ul>
-{% for code, words, n in counts.rag %}<li data-status="{{ code }}"><span class="sym" aria-hidden="true">{{ rag_symbols.get(code, '?') }}</span> {{ words }}: <strong class="n">{{ n }}</strong></li>
+{% for code, words, n in counts.rag %}<li data-status="{{ code }}">
+<span class="sym" aria-hidden="true">{{ rag_symbols.get(code, '?') }}</span> {{ words }}: <strong class="n">{{ n }}</strong></li>
 {% endfor %}</ul></div>
 <div class="status-counts" id="counts-spc"><h3>Variation (statistical process control)</h3><ul>
-{% for code, words, n in counts.variation %}<li data-status="{{ code }}">{{ words }}: <strong class="n">{{ n }}</strong></li>
+{% for code, words, n in counts.variation %}
+<li data-status="{{ code }}">{{ words }}: <strong class="n">{{ n }}</strong></li>
 {% endfor %}</ul></div>
 </div>
 <h3 id="exceptions-title" class="exceptions-title">Exceptions</h3>
-<p>An indicator is an exception when it shows a special cause of concern, is green but in the bottom quartile of a comparison group, has no target set, was revised since the last publication, or its latest figure is stale. Each links to its tile.</p>
+<p>An indicator is an exception when it shows a special cause of concern, is green but in the bottom quartile of a
+comparison group, has no target set, was revised since the last publication, or its latest figure is stale. Each links
+to its tile.</p>
 <ol class="exceptions" aria-labelledby="exceptions-title">
 {% for e in exception_list %}<li class="exception" data-indicator="{{ e.indicator_id }}">
-<p class="exception-head"><a href="#{{ e.anchor }}">{{ e.title }}</a>: <span class="latest">{{ e.value_text }} in {{ e.period_label }}</span></p>
-<ul class="reasons">{% for code in e.reasons %}<li data-reason="{{ code }}">{{ e.reason_texts[loop.index0] }}</li>{% endfor %}</ul>
-<p class="commentary"><strong>Commentary:</strong> {% if e.commentary %}{{ e.commentary | trim }}{% if e.commentary_author %} ({{ e.commentary_author }}){% endif %}{% else %}No commentary for this period.{% endif %}</p>
+<p class="exception-head"><a href="#{{ e.anchor }}">{{ e.title }}</a>:
+<span class="latest">{{ e.value_text }} in {{ e.period_label }}</span></p>
+<ul class="reasons">{% for code in e.reasons %}
+<li data-reason="{{ code }}">{{ e.reason_texts[loop.index0] }}</li>{% endfor %}</ul>
+<p class="commentary"><strong>Commentary:</strong> {% if e.commentary %}{{ e.commentary | trim }}
+{%- if e.commentary_author %} ({{ e.commentary_author }}){% endif %}{% else %}No commentary for this period.{% endif %}</p>
 <p class="action"><strong>Action:</strong> {{ e.action if e.action else no_action }}</p>
 </li>
 {% else %}<li class="no-exceptions">None: no indicator needs attention on these grounds.</li>

@@ -90,17 +90,19 @@ def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Materiali
     group_name="exports",
     pool=WAREHOUSE_POOL,
     deps=[PUBLICATION_KEY],
-    description="EXPORT_DIR/report/: the councillors' performance report (index.html with a summary of exceptions and "
-    "one tile per indicator, satisfaction.html, complaints.html), static and self-contained, and report.pdf printed from "
-    "index.html by a headless Chromium when one is found (LGPERF_CHROMIUM or PATH).",
+    description="EXPORT_DIR/report/: the councillors' performance report (index.html with a summary of exceptions "
+    "and one tile per indicator, satisfaction.html, complaints.html), static and self-contained, and report.pdf "
+    "printed from index.html by a headless Chromium when one is found (LGPERF_CHROMIUM or PATH).",
 )
-def report(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def report(context: dg.AssetExecutionContext, settings: PipelineSettings,
+           warehouse: WarehouseResource) -> dg.MaterializeResult:
     config = settings.load()
     notes: dict[str, str] = {}
 
-    def write(connection: duckdb.DuckDBPyConnection, destination: Path, publication_id: str, demo: bool) -> Mapping[str, int]:
-        written = write_report(connection, destination, council=config.council, publication_id=publication_id, demo=demo,
-                               disclosure_min_count=config.thresholds.disclosure_min_count,
+    def write(connection: duckdb.DuckDBPyConnection, destination: Path, publication_id: str,
+              demo: bool) -> Mapping[str, int]:
+        written = write_report(connection, destination, council=config.council, publication_id=publication_id,
+                               demo=demo, disclosure_min_count=config.thresholds.disclosure_min_count,
                                freshness=config.thresholds.freshness)
         notes["report_pdf"] = written.pdf.describe()
         if not written.pdf.written:

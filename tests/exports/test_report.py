@@ -49,7 +49,8 @@ FRESHNESS = FreshnessSettings(as_of=AS_OF)
 
 def build(warehouse: Path, destination: Path) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return write_report(connection, destination, council=COUNCIL, disclosure_min_count=5, freshness=FRESHNESS).counts
+        written = write_report(connection, destination, council=COUNCIL, disclosure_min_count=5, freshness=FRESHNESS)
+        return written.counts
 
 
 @pytest.fixture(scope="module")
