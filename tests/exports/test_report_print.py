@@ -6,7 +6,10 @@ screen and with print media emulated; report.pdf is the one write_report prints 
 chromium, read back with pypdf (a test dependency) page by page.
 """
 
+import logging
+import os
 import stat
+import sys
 import time
 import unicodedata
 from collections import Counter
@@ -51,7 +54,8 @@ def tiles(warehouse) -> list[dict]:
 
 def tile(indicator_id: str, **changes) -> dict:
     """A tile that is no exception at all, changed by ``changes``."""
-    return {"indicator_id": indicator_id, "title": f"Indicator {indicator_id}", "value_text": "12.5%", "period_label": "2024/25",
+    return {"indicator_id": indicator_id, "title": f"Indicator {indicator_id}", "value_text": "12.5%",
+            "period_label": "2024/25",
             "rag": "green", "target": 10.0, "variation_icon": "common_cause", "green_but_bottom_quartile": False,
             "revised_from": None, "stale": None, "commentary": None, "commentary_author": None, **changes}
 
@@ -74,9 +78,11 @@ def test_an_exception_carries_every_reason_its_commentary_and_its_action_when_th
     both = tile("x", target=None, stale="Old.", commentary="Volumes rose.", commentary_author="Head of Service")
     [listed] = exceptions([both])
     assert listed["reasons"] == ["no_target", "stale"]
-    assert (listed["commentary"], listed["commentary_author"], listed["action"]) == ("Volumes rose.", "Head of Service", None)
+    assert (listed["commentary"], listed["commentary_author"]) == ("Volumes rose.", "Head of Service")
+    assert listed["action"] is None
     # officers' actions from returns only have to be added to the tile
-    assert exceptions([{**both, "action": "Two assessors start in July."}])[0]["action"] == "Two assessors start in July."
+    action = "Two assessors start in July."
+    assert exceptions([{**both, "action": action}])[0]["action"] == action
     assert exceptions([tile("y"), tile("z", variation_icon="special_cause_neutral")]) == []
 
 
@@ -85,7 +91,8 @@ def test_the_status_counts_add_up_to_the_tiles_and_keep_an_unknown_code():
     assert dict((code, n) for code, _, n in counted["rag"]) == {
         "green": 1, "amber": 0, "red": 1, "not_rated": 0, "no_target": 0, "mystery": 1}
     assert dict((code, n) for code, _, n in counted["variation"]) == {
-        "special_cause_concern": 0, "special_cause_improvement": 0, "special_cause_neutral": 0, "common_cause": 2, "none": 1}
+        "special_cause_concern": 0, "special_cause_improvement": 0, "special_cause_neutral": 0, "common_cause": 2,
+        "none": 1}
 
 
 # --- the summary in Chromium ------------------------------------------------------------------------
@@ -108,14 +115,16 @@ def test_the_page_opens_with_counts_recounted_from_the_tiles_and_their_exception
     on_page = counted_on_page(browser, "spc")
     assert on_page == {code: variation.get(code, 0) for code in on_page} and sum(on_page.values()) == len(tiles)
     assert {"green", "amber", "red", "no_target"} <= set(counted_on_page(browser, "rag"))
-    assert {"special_cause_concern", "special_cause_improvement", "common_cause"} <= set(counted_on_page(browser, "spc"))
+    assert {"special_cause_concern", "special_cause_improvement", "common_cause"} <= set(
+        counted_on_page(browser, "spc"))
 
     expected = exceptions(tiles)
     assert expected  # the small demo has some (stale figures, no targets, the claims series' concern)
     items = browser.find_elements(By.CSS_SELECTOR, ".exceptions .exception")
     assert [i.get_attribute("data-indicator") for i in items] == [e["indicator_id"] for e in expected]
     for item, exception in zip(items, expected):
-        assert [r.get_attribute("data-reason") for r in item.find_elements(By.CSS_SELECTOR, ".reasons li")] == exception["reasons"]
+        reasons = item.find_elements(By.CSS_SELECTOR, ".reasons li")
+        assert [r.get_attribute("data-reason") for r in reasons] == exception["reasons"]
         assert f"{exception['value_text']} in {exception['period_label']}" in item.text
         assert item.find_element(By.CSS_SELECTOR, ".action").text == f"Action: {NO_ACTION}"
         link = item.find_element(By.CSS_SELECTOR, "a")
@@ -129,7 +138,8 @@ def test_every_reason_shows_its_words_commentary_and_action(warehouse, tiles, br
     assert len(tiles) >= 4
     calm = {"variation_icon": "common_cause", "green_but_bottom_quartile": False, "target": 1.0, "revised_from": None,
             "stale": None}
-    changes = [{"variation_icon": "special_cause_concern", "commentary": "Claims rose.", "commentary_author": "Head of Benefits"},
+    changes = [{"variation_icon": "special_cause_concern", "commentary": "Claims rose.",
+                "commentary_author": "Head of Benefits"},
                {"green_but_bottom_quartile": True, "action": "Review with the neighbours' best performer."},
                {"target": None},
                {"revised_from": "41.0%", "stale": "Latest available: 2021/22."}]
@@ -142,11 +152,14 @@ def test_every_reason_shows_its_words_commentary_and_action(warehouse, tiles, br
     assert list(items) == [t["indicator_id"] for t in staged[:4]]
     reasons = {k: [r.text for r in item.find_elements(By.CSS_SELECTOR, ".reasons li")] for k, item in items.items()}
     first, second, third, fourth = (t["indicator_id"] for t in staged[:4])
-    assert reasons == {first: [EXCEPTION_REASONS["special_cause_concern"]], second: [EXCEPTION_REASONS["green_but_bottom_quartile"]],
-                       third: [EXCEPTION_REASONS["no_target"]], fourth: [EXCEPTION_REASONS["revised"], EXCEPTION_REASONS["stale"]]}
-    assert items[first].find_element(By.CSS_SELECTOR, ".commentary").text == "Commentary: Claims rose. (Head of Benefits)"
+    words = EXCEPTION_REASONS
+    assert reasons == {first: [words["special_cause_concern"]], second: [words["green_but_bottom_quartile"]],
+                       third: [words["no_target"]], fourth: [words["revised"], words["stale"]]}
+    commentary = items[first].find_element(By.CSS_SELECTOR, ".commentary").text
+    assert commentary == "Commentary: Claims rose. (Head of Benefits)"
     assert items[first].find_element(By.CSS_SELECTOR, ".action").text == "Action: No action recorded"
-    assert items[second].find_element(By.CSS_SELECTOR, ".action").text == "Action: Review with the neighbours' best performer."
+    action = items[second].find_element(By.CSS_SELECTOR, ".action").text
+    assert action == "Action: Review with the neighbours' best performer."
     assert counted_on_page(browser, "spc")["special_cause_concern"] == 1
 
 
@@ -212,12 +225,15 @@ def test_the_pdf_has_the_summary_first_and_no_tile_split_across_pages(printed, t
 def test_without_chromium_the_html_is_written_and_the_reason_returned(warehouse, tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()
-    missing = write(warehouse, tmp_path / "report", environ={ENV: str(tmp_path / "nowhere" / "chromium"), "PATH": str(empty)})
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["complaints.html", "index.html", "satisfaction.html"]
+    nowhere = tmp_path / "nowhere" / "chromium"
+    missing = write(warehouse, tmp_path / "report", environ={ENV: str(nowhere), "PATH": str(empty)})
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["complaints.html", "index.html",
+                                                                       "satisfaction.html"]
     assert not missing.pdf.written
-    assert missing.pdf.reason == f"report.pdf not written: {ENV} names {tmp_path / 'nowhere' / 'chromium'}, " \
-                                 "which is not a program that can be run"
-    assert find_chromium({"PATH": str(empty)}) == (None, "report.pdf not written: no headless Chromium found (set LGPERF_CHROMIUM)")
+    assert missing.pdf.reason == (f"report.pdf not written: {ENV} names {nowhere}, "
+                                  "which is not a program that can be run")
+    not_found = "report.pdf not written: no headless Chromium found (set LGPERF_CHROMIUM)"
+    assert find_chromium({"PATH": str(empty)}) == (None, not_found)
     assert missing.counts["indicators"] == 4
 
 
@@ -233,13 +249,15 @@ def test_a_failing_or_hanging_chromium_leaves_no_pdf_and_says_why(printed, tmp_p
     folder.mkdir()
     (folder / "index.html").write_bytes((printed / "index.html").read_bytes())
     # half a PDF, then a crash
-    broken = fake_chromium(tmp_path, 'for a in "$@"; do case "$a" in --print-to-pdf=*) printf "%%PDF-1.4 half" > "${a#*=}";; esac; done; exit 3')
+    broken = fake_chromium(tmp_path, 'for a in "$@"; do case "$a" in --print-to-pdf=*) '
+                                     'printf "%%PDF-1.4 half" > "${a#*=}";; esac; done; exit 3')
     outcome = write_pdf(folder, None, environ={ENV: str(broken)})
     assert not outcome.written and "Chromium exited with 3 without a complete PDF" in outcome.reason
     assert sorted(p.name for p in folder.iterdir()) == ["index.html"]
 
     pids = tmp_path / "pids"
-    hanging = fake_chromium(tmp_path, f"echo $$ > {pids}; sleep 60 & echo $! >> {pids}; wait")  # a child, as Chromium has
+    # it starts a child of its own, as Chromium does
+    hanging = fake_chromium(tmp_path, f"echo $$ > {pids}; sleep 60 & echo $! >> {pids}; wait")
     started = time.monotonic()
     outcome = write_pdf(folder, None, environ={ENV: str(hanging)}, timeout=1)
     assert time.monotonic() - started < 20
@@ -249,3 +267,37 @@ def test_a_failing_or_hanging_chromium_leaves_no_pdf_and_says_why(printed, tmp_p
     for pid in pids.read_text().split():  # the whole process group was ended, the child too
         status = Path(f"/proc/{pid}/stat")
         assert not status.exists() or status.read_text().rsplit(")", 1)[1].split()[0] == "Z", pid
+
+
+def test_the_report_asset_warns_in_plain_words_when_no_pdf_is_written(demo_baseline, tmp_path, monkeypatch):
+    """The Dagster asset publishes the HTML without a PDF, logs why as a warning and says it in
+    its metadata (the baseline is published: the report alone is materialised again)."""
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from tests.conftest import point_environment
+
+    folder = tmp_path / "run"
+    shutil.copytree(demo_baseline, folder)
+    env = point_environment(monkeypatch, folder)
+    (env.export_dir / "report" / "report.pdf").unlink()  # else the unchanged page keeps the PDF printed before
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", f"{empty}:{os.path.dirname(sys.executable)}")
+    monkeypatch.delenv(ENV, raising=False)
+    report = dg.AssetKey(["exports", "report"])
+    defs = build_definitions(env)
+    job = dg.Definitions.merge(defs, dg.Definitions(jobs=[dg.define_asset_job("report_only", selection=[report])]))
+    instance = dg.DagsterInstance.ephemeral()
+    result = job.resolve_job_def("report_only").execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success
+    reason = "report.pdf not written: no headless Chromium found (set LGPERF_CHROMIUM)"
+    [materialised] = [e.event_specific_data.materialization for e in result.all_events
+                      if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == report]
+    assert materialised.metadata["report_pdf"].value == reason
+    warned = [e.user_message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING]
+    assert any(reason in message for message in warned), warned
+    published = env.export_dir / "report"
+    assert (published / "index.html").exists() and not (published / "report.pdf").exists()
