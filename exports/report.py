@@ -1,9 +1,12 @@
 """The councillors' performance report: ``EXPORT_DIR/report/`` with three static pages.
 
-``index.html`` has one tile per indicator (value, status in words and symbols, a trend chart
-with the target line, benchmark position) and an information panel per tile; filters by
-priority and theme. ``satisfaction.html`` shows the resident surveys with confidence intervals,
-``complaints.html`` the complaints per service. Every page is self-contained (inline CSS, SVG
+``index.html`` opens with a summary (indicators counted by RAG status and SPC variation, then
+the exceptions with their commentary and agreed action) and then has one tile per indicator
+(value, status in words and symbols, a trend chart with the target line, benchmark position)
+and an information panel per tile; filters by priority and theme. It prints as committee
+papers (A4, summary first, every panel open, no tile split across pages) and is also printed
+to ``report.pdf`` when a headless Chromium is present (exports/report_pdf.py).
+``satisfaction.html`` shows the resident surveys with confidence intervals, ``complaints.html`` the complaints per service. Every page is self-contained (inline CSS, SVG
 and script, a Content-Security-Policy that forbids any request), works offline, and is
 byte-stable: the same warehouse gives the same bytes. Every number shown is read from the
 ``marts`` schema; the report only formats and words it.
@@ -11,10 +14,12 @@ byte-stable: the same warehouse gives the same bytes. Every number shown is read
 
 from __future__ import annotations
 
+import logging
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +32,10 @@ from exports.controlled_counts import controlled
 from exports.disclosure import SUPPRESSED
 from exports.formatting import format_number
 from exports.publish import staged_folder
+from exports.report_pdf import PdfOutcome, write_pdf
 from lgperf.settings import FreshnessSettings
+
+log = logging.getLogger(__name__)
 
 # --- plain-language wording for the codes in the marts -------------------------------------
 
@@ -515,6 +523,66 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str, freshness: 
     return tiles
 
 
+# --- the summary: counts by status, then the exceptions -------------------------------------
+
+EXCEPTION_REASONS = {  # code: the reason as the summary says it (most pressing first)
+    "special_cause_concern": "Special cause of concern: an unusual change for the worse",
+    "green_but_bottom_quartile":
+        "Green but bottom quartile: meeting its target, yet among the worst 25% of a comparison group",
+    "no_target": "No target set: nothing says what level is good enough",
+    "revised": "Revised since the last publication",
+    "stale": "Stale data: the latest figure is older than expected",
+}
+RAG_ORDER = ("green", "amber", "red", "not_rated", "no_target")
+VARIATION_ORDER = ("special_cause_concern", "special_cause_improvement", "special_cause_neutral", "common_cause", None)
+NO_ACTION = "No action recorded"
+
+
+def exception_reasons(tile: Mapping[str, Any]) -> list[str]:
+    """Why a tile is an exception (codes of EXCEPTION_REASONS, in their order); empty when it is not."""
+    found = {
+        "special_cause_concern": tile.get("variation_icon") == "special_cause_concern",
+        "green_but_bottom_quartile": bool(tile.get("green_but_bottom_quartile")),
+        "no_target": tile.get("target") is None,
+        "revised": tile.get("revised_from") is not None,
+        "stale": bool(tile.get("stale")),
+    }
+    return [code for code in EXCEPTION_REASONS if found[code]]
+
+
+def exceptions(tiles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The indicators a councillor should look at first, in the tiles' order, each with its
+    latest value and period, why it is an exception, the approved commentary (the library's,
+    on the tile) and the agreed ``action`` (a tile's ``action`` key when officers' returns
+    give one; None until then, which the page reads as "No action recorded")."""
+    listed = []
+    for tile in tiles:
+        reasons = exception_reasons(tile)
+        if reasons:
+            listed.append({
+                "indicator_id": tile["indicator_id"], "title": tile["title"], "anchor": f"tile-{tile['indicator_id']}",
+                "value_text": tile["value_text"], "period_label": tile["period_label"],
+                "reasons": reasons, "reason_texts": [EXCEPTION_REASONS[r] for r in reasons],
+                "commentary": tile.get("commentary"), "commentary_author": tile.get("commentary_author"),
+                "action": tile.get("action"),
+            })
+    return listed
+
+
+def status_counts(tiles: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, str, int]]]:
+    """How many indicators have each RAG status and each SPC variation, as (code, words, count):
+    every known status even at zero, then any other code found, so each list adds up to the tiles."""
+    variation_words = {code: VARIATION[code][1] if code else "No variation assessment" for code in VARIATION_ORDER}
+    return {"rag": _counted([t["rag"] for t in tiles], {code: RAG[code][1] for code in RAG_ORDER}),
+            "variation": _counted([t.get("variation_icon") for t in tiles], variation_words)}
+
+
+def _counted(codes: list[str | None], words: Mapping[str | None, str]) -> list[tuple[str, str, int]]:
+    tally = Counter(codes)
+    known = [(code or "none", text, tally.pop(code, 0)) for code, text in words.items()]
+    return known + [(str(code), pretty(code), n) for code, n in sorted(tally.items(), key=lambda item: str(item[0]))]
+
+
 # --- the satisfaction and complaints pages ---------------------------------------------------
 
 
@@ -624,6 +692,31 @@ table{border-collapse:collapse;margin:.5rem 0 1.5rem;background:#fff}th,td{borde
 td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:bold;padding:.3rem 0}
 .chart{width:100%;max-width:48rem;background:#fff;border:1px solid #b1b4b6;margin:.5rem 0}.chart text{font-size:12px;fill:#1b1b1b}
 .chart .axis{fill:#505a5f}.bar{fill:#1d4f91}.whisker{stroke:#1b1b1b;stroke-width:1.5;fill:none}.benchmark{fill:#fff;stroke:#a00;stroke-width:2}
+.summary{background:#fff;border:1px solid #b1b4b6;padding:.5rem 1rem 1rem;margin:1rem 0}.summary h2{margin:.3rem 0}
+.counts{display:flex;flex-wrap:wrap;gap:0 3rem}.status-counts h3{font-size:1rem;margin:.4rem 0 .2rem}
+.status-counts ul{list-style:none;padding:0;margin:0}
+.status-counts .sym{font-weight:bold;display:inline-block;width:1.2em}
+.exceptions{padding-left:1.5rem}.exception{margin:.6rem 0}.exception p{margin:.15rem 0}
+.exception-head a{font-weight:bold}
+.reasons{margin:.1rem 0;padding-left:1.2rem}.tiles-title{margin-top:1.5rem}
+@media print{
+@page{size:A4 portrait;margin:16mm 14mm 16mm 14mm;
+ @top-left{font:9pt system-ui,Arial,sans-serif;color:#505a5f}
+ @top-right{font:9pt system-ui,Arial,sans-serif;color:#505a5f}
+ @bottom-right{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,Arial,sans-serif;color:#505a5f}}
+body{background:#fff;font-size:10pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+header{background:none;color:#1b1b1b;padding:0}header nav,.skip,.filters{display:none!important}
+main{padding:0;max-width:none}a{color:inherit;text-decoration:none}
+.summary{border:0;padding:0;margin:0 0 4mm;break-after:page}.exception{break-inside:avoid}
+.tiles{display:block}
+.tile,.tile[hidden]{display:block!important;break-inside:avoid;page-break-inside:avoid;margin:0 0 4mm}
+details::details-content{content-visibility:visible;display:block}details>summary{list-style:none;color:#1b1b1b}
+body{font-size:9pt;line-height:1.3}h1{font-size:15pt}.tile h2{font-size:11pt;margin:0 0 1mm}.value{font-size:14pt}
+.tile{padding:2mm 3mm}.tile .trend{float:right;width:62mm;height:22mm;margin:0 0 1mm 3mm}.status{margin:1mm 0}
+.badge{font-size:8pt;padding:0 2mm;border-width:1px}.tile p{margin:.8mm 0}.warning{padding:.5mm 2mm}
+details{margin-top:1mm;clear:both}dl{display:grid;grid-template-columns:30mm 1fr;gap:.6mm 3mm;margin:1mm 0}
+dt{margin:0}.limitations{margin:0;padding-left:4mm}tr{break-inside:avoid}
+}
 """
 
 SCRIPT = """
@@ -645,6 +738,17 @@ SCRIPT = """
   priority.addEventListener('change', apply);
   theme.addEventListener('change', apply);
   apply();
+  // an exception's link shows its tile even when a filter had hidden it
+  Array.prototype.forEach.call(document.querySelectorAll('.exception a'), function (link) {
+    link.addEventListener('click', function () { priority.value = 'all'; theme.value = 'all'; apply(); });
+  });
+  // on paper every information panel is open (CSS does it too; this is for browsers without ::details-content)
+  var closed = [];
+  window.addEventListener('beforeprint', function () {
+    closed = Array.prototype.filter.call(document.querySelectorAll('details'), function (d) { return !d.open; });
+    closed.forEach(function (d) { d.open = true; });
+  });
+  window.addEventListener('afterprint', function () { closed.forEach(function (d) { d.open = false; }); closed = []; });
 })();
 """
 
@@ -658,6 +762,8 @@ TEMPLATES = {
 <link rel="icon" href="data:,">
 <title>{{ page_title }} – performance report</title>
 <style>{{ style }}</style>
+<style>@media print{@page{@top-left{content:{{ council | css_string }}}
+{%- if publication_id %}@top-right{content:{{ ('Publication ' ~ publication_id) | css_string }}}{% endif %}}}</style>
 </head>
 <body>
 <a class="skip" href="#content">Skip to the content</a>
@@ -679,6 +785,39 @@ TEMPLATES = {
 """,
     "index.html.j2": """{% extends "base.html.j2" %}
 {% block content %}
+<section class="summary" aria-labelledby="summary-title">
+<h2 id="summary-title">Summary: exceptions first</h2>
+<p class="summary-lead">{{ tiles | length }} indicators; {{ exception_list | length }} of them
+{{ 'is an exception' if exception_list | length == 1 else 'are exceptions' }}, listed below.
+Status against target (RAG) and the variation statistical process control finds in each indicator's own history:</p>
+<div class="counts">
+<div class="status-counts" id="counts-rag"><h3>Against target (RAG)</h3><ul>
+{% for code, words, n in counts.rag %}<li data-status="{{ code }}">
+<span class="sym" aria-hidden="true">{{ rag_symbols.get(code, '?') }}</span> {{ words }}: <strong class="n">{{ n }}</strong></li>
+{% endfor %}</ul></div>
+<div class="status-counts" id="counts-spc"><h3>Variation (statistical process control)</h3><ul>
+{% for code, words, n in counts.variation %}
+<li data-status="{{ code }}">{{ words }}: <strong class="n">{{ n }}</strong></li>
+{% endfor %}</ul></div>
+</div>
+<h3 id="exceptions-title" class="exceptions-title">Exceptions</h3>
+<p>An indicator is an exception when it shows a special cause of concern, is green but in the bottom quartile of a
+comparison group, has no target set, was revised since the last publication, or its latest figure is stale. Each links
+to its tile.</p>
+<ol class="exceptions" aria-labelledby="exceptions-title">
+{% for e in exception_list %}<li class="exception" data-indicator="{{ e.indicator_id }}">
+<p class="exception-head"><a href="#{{ e.anchor }}">{{ e.title }}</a>:
+<span class="latest">{{ e.value_text }} in {{ e.period_label }}</span></p>
+<ul class="reasons">{% for code in e.reasons %}
+<li data-reason="{{ code }}">{{ e.reason_texts[loop.index0] }}</li>{% endfor %}</ul>
+<p class="commentary"><strong>Commentary:</strong> {% if e.commentary %}{{ e.commentary | trim }}
+{%- if e.commentary_author %} ({{ e.commentary_author }}){% endif %}{% else %}No commentary for this period.{% endif %}</p>
+<p class="action"><strong>Action:</strong> {{ e.action if e.action else no_action }}</p>
+</li>
+{% else %}<li class="no-exceptions">None: no indicator needs attention on these grounds.</li>
+{% endfor %}</ol>
+</section>
+<h2 class="tiles-title">Every indicator</h2>
 <p>One tile per indicator, showing its latest figure. Status is given in words and symbols as well as colour.
 Open “About this indicator” on a tile for why it matters, the target, how it compares, who is responsible, and what to bear in mind.</p>
 <form class="filters" aria-label="Filter the indicators" onsubmit="return false">
@@ -820,8 +959,17 @@ def _environment() -> jinja2.Environment:
         month=lambda d: "–" if d is None else month_label(d),
         sentence=sentence_case,
         group_difference=group_difference,
+        css_string=css_string,
     )
     return environment
+
+
+def css_string(text: str) -> Markup:
+    """Text as a quoted CSS string inside a <style> element: every character outside plain
+    letters, digits, spaces and simple punctuation is a CSS escape, so no quote, backslash or
+    ``</style>`` can end it."""
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;()-_/")
+    return Markup('"' + "".join(c if c in safe else f"\\{ord(c):06x}" for c in str(text)) + '"')
 
 
 def _render(environment: jinja2.Environment, name: str, council: str, title: str, **context: Any) -> str:
@@ -830,12 +978,23 @@ def _render(environment: jinja2.Environment, name: str, council: str, title: str
         **{"publication_id": None, "demo": False, **context})
 
 
+@dataclass(frozen=True)
+class ReportWritten:
+    """What write_report wrote: the rows each page shows, and what became of report.pdf."""
+
+    counts: dict[str, int]
+    pdf: PdfOutcome
+
+
 def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, council: str, disclosure_min_count: int,
-                 publication_id: str | None = None, demo: bool = False, freshness: FreshnessSettings | None = None) -> dict[str, int]:
+                 publication_id: str | None = None, demo: bool = False, freshness: FreshnessSettings | None = None,
+                 environ: Mapping[str, str] | None = None) -> ReportWritten:
     """Write ``index.html``, ``satisfaction.html`` and ``complaints.html`` into ``destination``
-    atomically; return how many indicators, survey rows and complaint rows they show. Counts of
-    people go through the same disclosure control as the open data; a demo run says so on every
-    page; a tile whose latest figure the quality gate would call stale (``freshness``) says how old it is."""
+    atomically, with ``report.pdf`` printed from index.html when a headless Chromium is found
+    (``environ``: where to look, os.environ by default); return how many indicators, survey rows
+    and complaint rows they show and why a PDF was not written. Counts of people go through the
+    same disclosure control as the open data; a demo run says so on every page; a tile whose
+    latest figure the quality gate would call stale (``freshness``) says how old it is."""
     tiles = build_tiles(connection, council, freshness)
     named = connection.execute("SELECT area_name FROM marts.dim_areas WHERE area_code = ?", [council]).fetchall()
     council_label = f"{named[0][0]} ({council})" if named else council
@@ -844,7 +1003,9 @@ def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, co
     environment = _environment()
     pages = {
         "index.html": _render(environment, "index.html", council_label, "How the council is performing", tiles=tiles,
-                              publication_id=publication_id, demo=demo,
+                              publication_id=publication_id, demo=demo, counts=status_counts(tiles),
+                              exception_list=exceptions(tiles), no_action=NO_ACTION,
+                              rag_symbols={code: symbol for code, (symbol, _) in RAG.items()},
                               priorities=sorted({t["priority"] for t in tiles if t["priority"]}),
                               themes=sorted({t["theme"] for t in tiles if t["theme"]})),
         "satisfaction.html": _render(environment, "satisfaction.html", council_label, "What residents think",
@@ -856,4 +1017,8 @@ def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, co
     with staged_folder(destination) as folder:
         for name, text in pages.items():
             (folder / name).write_text(text, encoding="utf-8", newline="\n")
-    return {"indicators": len(tiles), "satisfaction_rows": len(satisfaction), "complaints_rows": len(complaints)}
+        pdf = write_pdf(folder, destination if destination.is_dir() else None, environ=environ)
+    if not pdf.written:
+        log.warning("%s", pdf.reason)
+    counts = {"indicators": len(tiles), "satisfaction_rows": len(satisfaction), "complaints_rows": len(complaints)}
+    return ReportWritten(counts=counts, pdf=pdf)

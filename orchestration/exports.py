@@ -43,9 +43,10 @@ Writer = Callable[[duckdb.DuckDBPyConnection, Path, str, bool], Mapping[str, int
 
 
 def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: str, marts: Sequence[str],
-            write: Writer, *, page: str | None = None) -> dg.MaterializeResult:
+            write: Writer, *, page: str | None = None, notes: Mapping[str, str] | None = None) -> dg.MaterializeResult:
     """Write one export of the published ``marts`` into EXPORT_DIR/<folder>, carrying the id of
-    their publication, and report its path and row counts to Dagster."""
+    their publication, and report its path and row counts to Dagster, with any ``notes`` the
+    writer filled in while writing."""
     publication_id, demo = publication_to_export(warehouse)
     destination = Path(settings.export_dir) / folder
     with warehouse.marts_for_export(marts) as connection:
@@ -53,7 +54,7 @@ def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: st
     path = destination / page if page else destination
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "publication_id": publication_id,
                                           "demonstration_data": demo,
-                                          **{f"rows:{k}": n for k, n in counts.items()}})
+                                          **{f"rows:{k}": n for k, n in counts.items()}, **(notes or {})})
 
 
 @dg.asset(
@@ -90,15 +91,26 @@ def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Materiali
     group_name="exports",
     pool=WAREHOUSE_POOL,
     deps=[PUBLICATION_KEY],
-    description="EXPORT_DIR/report/: the councillors' performance report (index.html with one tile per indicator, "
-    "satisfaction.html, complaints.html), static and self-contained.",
+    description="EXPORT_DIR/report/: the councillors' performance report (index.html with a summary of exceptions "
+    "and one tile per indicator, satisfaction.html, complaints.html), static and self-contained, and report.pdf "
+    "printed from index.html by a headless Chromium when one is found (LGPERF_CHROMIUM or PATH).",
 )
-def report(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def report(context: dg.AssetExecutionContext, settings: PipelineSettings,
+           warehouse: WarehouseResource) -> dg.MaterializeResult:
     config = settings.load()
-    return publish(settings, warehouse, "report", REPORT_MARTS, lambda c, d, p, demo: write_report(
-        c, d, council=config.council, disclosure_min_count=config.thresholds.disclosure_min_count, publication_id=p, demo=demo,
-        freshness=config.thresholds.freshness),
-        page="index.html")
+    notes: dict[str, str] = {}
+
+    def write(connection: duckdb.DuckDBPyConnection, destination: Path, publication_id: str,
+              demo: bool) -> Mapping[str, int]:
+        written = write_report(connection, destination, council=config.council, publication_id=publication_id,
+                               demo=demo, disclosure_min_count=config.thresholds.disclosure_min_count,
+                               freshness=config.thresholds.freshness)
+        notes["report_pdf"] = written.pdf.describe()
+        if not written.pdf.written:
+            context.log.warning(written.pdf.reason)  # the HTML report is published all the same
+        return written.counts
+
+    return publish(settings, warehouse, "report", REPORT_MARTS, write, page="index.html", notes=notes)
 
 EXPORT_ASSETS = [open_data, bi, report]
 EXPORT_KEYS = [a.key for a in EXPORT_ASSETS]  # every export; the quality report says which a run wrote

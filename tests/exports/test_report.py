@@ -49,7 +49,8 @@ FRESHNESS = FreshnessSettings(as_of=AS_OF)
 
 def build(warehouse: Path, destination: Path) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return write_report(connection, destination, council=COUNCIL, disclosure_min_count=5, freshness=FRESHNESS)
+        written = write_report(connection, destination, council=COUNCIL, disclosure_min_count=5, freshness=FRESHNESS)
+        return written.counts
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,7 @@ def visible_tiles(browser) -> set[str]:
 
 def test_the_counts_are_the_marts_rows(report, warehouse):
     folder, counts = report
-    assert sorted(p.name for p in folder.iterdir()) == sorted(PAGES)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*PAGES, "report.pdf"])  # Chromium is here: it prints
     assert counts == {
         "indicators": query(warehouse, "SELECT count(DISTINCT indicator_id) FROM marts.indicator_performance")[0][0],
         "satisfaction_rows": query(warehouse, "SELECT count(*) FROM marts.resident_satisfaction")[0][0],
@@ -125,6 +126,19 @@ def test_the_same_warehouse_gives_the_same_bytes(report, warehouse, tmp_path):
     build(warehouse, again)  # over an existing report too
     for name in PAGES:
         assert (again / name).read_bytes() == (folder / name).read_bytes(), name
+
+
+def test_the_same_warehouse_prints_the_same_pdf(report, warehouse, tmp_path):
+    """A fresh print of the same page is byte for byte the PDF printed before (Chromium's
+    printing time is blanked); an unchanged index.html keeps its PDF without printing again."""
+    folder, _ = report
+    again = tmp_path / "report"
+    build(warehouse, again)
+    assert (again / "report.pdf").read_bytes() == (folder / "report.pdf").read_bytes()
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        kept = write_report(connection, again, council=COUNCIL, disclosure_min_count=5, freshness=FRESHNESS).pdf
+    assert kept.written and kept.kept
+    assert (again / "report.pdf").read_bytes() == (folder / "report.pdf").read_bytes()
 
 
 def test_no_page_asks_for_anything_outside_itself(report):
