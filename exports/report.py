@@ -529,9 +529,9 @@ EXCEPTION_REASONS = {  # code: the reason as the summary says it (most pressing 
     "special_cause_concern": "Special cause of concern: an unusual change for the worse",
     "green_but_bottom_quartile":
         "Green but bottom quartile: meeting its target, yet among the worst 25% of a comparison group",
-    "no_target": "No target set: nothing says what level is good enough",
     "revised": "Revised since the last publication",
     "stale": "Stale data: the latest figure is older than expected",
+    "no_target": "No target set: nothing says what level is good enough",
 }
 RAG_ORDER = ("green", "amber", "red", "not_rated", "no_target")
 VARIATION_ORDER = ("special_cause_concern", "special_cause_improvement", "special_cause_neutral", "common_cause", None)
@@ -551,7 +551,9 @@ def exception_reasons(tile: Mapping[str, Any]) -> list[str]:
 
 
 def exceptions(tiles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The indicators a councillor should look at first, in the tiles' order, each with its
+    """The indicators a councillor should look at first, most pressing first (by the first of
+    their reasons in EXCEPTION_REASONS' order, then in the tiles' order: a special cause of
+    concern is not buried under the indicators that merely have no target), each with its
     latest value and period, why it is an exception, the approved commentary (the library's,
     on the tile) and the agreed ``action`` (a tile's ``action`` key when officers' returns
     give one; None until then, which the page reads as "No action recorded")."""
@@ -566,7 +568,8 @@ def exceptions(tiles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "commentary": tile.get("commentary"), "commentary_author": tile.get("commentary_author"),
                 "action": tile.get("action"),
             })
-    return listed
+    pressing = list(EXCEPTION_REASONS)
+    return sorted(listed, key=lambda e: pressing.index(e["reasons"][0]))
 
 
 def status_counts(tiles: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, str, int]]]:

@@ -77,13 +77,20 @@ def test_each_reason_makes_an_exception_and_says_so(changes, reason):
 def test_an_exception_carries_every_reason_its_commentary_and_its_action_when_there_is_one():
     both = tile("x", target=None, stale="Old.", commentary="Volumes rose.", commentary_author="Head of Service")
     [listed] = exceptions([both])
-    assert listed["reasons"] == ["no_target", "stale"]
+    assert listed["reasons"] == ["stale", "no_target"]
     assert (listed["commentary"], listed["commentary_author"]) == ("Volumes rose.", "Head of Service")
     assert listed["action"] is None
     # officers' actions from returns only have to be added to the tile
     action = "Two assessors start in July."
     assert exceptions([{**both, "action": action}])[0]["action"] == action
     assert exceptions([tile("y"), tile("z", variation_icon="special_cause_neutral")]) == []
+
+
+def test_the_most_pressing_exceptions_come_first_whatever_the_tiles_order():
+    listed = exceptions([tile("n1", target=None), tile("s", stale="Old."), tile("n2", target=None),
+                         tile("c", variation_icon="special_cause_concern", target=None), tile("g", green_but_bottom_quartile=True),
+                         tile("r", revised_from="1.0")])
+    assert [e["indicator_id"] for e in listed] == ["c", "g", "r", "s", "n1", "n2"]
 
 
 def test_the_status_counts_add_up_to_the_tiles_and_keep_an_unknown_code():
@@ -149,7 +156,8 @@ def test_every_reason_shows_its_words_commentary_and_action(warehouse, tiles, br
     write(warehouse, tmp_path / "report")
     open_page(browser, tmp_path / "report", "index.html")
     items = {i.get_attribute("data-indicator"): i for i in browser.find_elements(By.CSS_SELECTOR, ".exception")}
-    assert list(items) == [t["indicator_id"] for t in staged[:4]]
+    # most pressing first: the no-target tile after the revised and stale one
+    assert list(items) == [t["indicator_id"] for t in (staged[0], staged[1], staged[3], staged[2])]
     reasons = {k: [r.text for r in item.find_elements(By.CSS_SELECTOR, ".reasons li")] for k, item in items.items()}
     first, second, third, fourth = (t["indicator_id"] for t in staged[:4])
     words = EXCEPTION_REASONS
