@@ -39,7 +39,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = ["FileChanging", "FileRefused", "Received", "SUPPORTED_EXTENSIONS", "Table", "check_location", "parse_table",
-           "read_once", "read_table", "sha256_of"]
+           "read_once", "read_table"]
 
 MiB = 1024 * 1024
 SUPPORTED_EXTENSIONS = (".csv", ".txt", ".xlsx")

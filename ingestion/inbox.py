@@ -38,7 +38,7 @@ from ingestion import inbox_notes
 from ingestion.drop_folder import (
     FOLDERS, PROCESSED, REFUSED, Readiness, file_away, not_ready_because, read_manifest, reissued_by_name, waiting_files,
 )
-from ingestion.files import FileChanging, FileRefused, Received, check_location, parse_table, read_once
+from ingestion.files import FileChanging, FileRefused, Received, parse_table, read_once
 from ingestion.inbox_rows import CheckedRow, check_rows
 from ingestion.layouts import Layout, NoLayoutFits, choose_layout
 from ingestion.raw_load import insert_records
@@ -103,10 +103,8 @@ def ingest_folder(
     """Ingest the ready files waiting in the folder, oldest first, one transaction per file, and
     file each away. ``only``: the file names a sensor found ready (it judged readiness over
     several looks); without it, readiness is judged here from the files' times or markers."""
-    if folder not in KIND_OF_FOLDER:  # never list (or read) a folder outside the inbox
-        raise ValueError(f"{folder!r} is not an inbox folder; expected one of {', '.join(KIND_OF_FOLDER)}")
+    waiting = waiting_files(inbox_dir, folder)  # refuses a folder outside the inbox before anything is read
     known = received_versions(connection, folder)
-    waiting = waiting_files(inbox_dir, folder)
     outcomes = [FileOutcome(folder, name, None, GONE, reason="no longer in the folder (handled by another run, or removed)")
                 for name in sorted(set(only or ()) - {p.name for p in waiting})]
     for path in waiting:
@@ -128,8 +126,7 @@ def _take(connection: duckdb.DuckDBPyConnection, path: Path, inbox_dir: Path, fo
           reissue_names: Sequence[str]) -> FileOutcome:
     """Read one file once, record it (unless its bytes were received before) and file it away."""
     received_at = datetime.now(timezone.utc)
-    try:  # a link leaving the inbox (or to a FIFO or device) is refused before its target is read
-        check_location(path, inbox_dir)
+    try:  # a link leaving the inbox (or to a FIFO or device) is refused before its target is read (read_once)
         received = read_once(path, max_bytes=max_file_bytes, root=inbox_dir)
     except FileChanging as error:
         return FileOutcome(folder, path.name, None, WAITING, reason=str(error))
@@ -149,8 +146,7 @@ def _take(connection: duckdb.DuckDBPyConnection, path: Path, inbox_dir: Path, fo
     known[received.sha256] = _Earlier(path.name, outcome.status, received_at)
     if outcome.status == REFUSED_STATUS:
         return _file(path, outcome, REFUSED, inbox_notes.refused_note(folder, path.name, received_at, outcome.reason or ""))
-    problems = [(r.row_number, r.problems[0][0], "; ".join(_redact_reason(reason, r.record) for _, reason in r.problems))
-                for r in rows if not r.accepted]
+    problems = [(r.row_number, r.problems[0][0], _row_reason(r)) for r in rows if not r.accepted]
     note = inbox_notes.loaded_note(folder, path.name, received_at, outcome.layout or "", outcome.rows_received,
                                    outcome.rows_accepted, problems, outcome.replaces)
     return _file(path, outcome, PROCESSED, note)
@@ -278,9 +274,14 @@ def _quarantine_row(row: CheckedRow, outcome: FileOutcome, lineage: dict[str, An
     return {
         "run_id": lineage["run_id"], "source_system": lineage["source_system"], "source_reference": _reference(outcome, row),
         "source_sha256": outcome.sha256, "row_number": row.row_number, "column_name": column,
-        "reason": "; ".join(_redact_reason(reason, row.record) for _, reason in row.problems), "raw_record": _json(record),
+        "reason": _row_reason(row), "raw_record": _json(record),
         "quarantined_at": lineage["ingested_at"],
     }
+
+
+def _row_reason(row: CheckedRow) -> str:
+    """Every problem of a rejected row, as the quarantine and the officer's note word it."""
+    return "; ".join(_redact_reason(reason, row.record) for _, reason in row.problems)
 
 
 def _redact_reason(reason: str, record: dict[str, Any]) -> str:
