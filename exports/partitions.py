@@ -102,10 +102,7 @@ class Manifest:
             if not old.is_file() or old.stat().st_size != before.get("bytes"):
                 return False  # gone or altered since: write it afresh
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(old, folder / path)
-            except OSError:
-                shutil.copy2(old, folder / path)  # a file system without hard links: same bytes and times
+            keep(old, folder / path)
         except OSError:
             return False
         self.files[path] = {**before, "rows": partition.rows}
@@ -121,6 +118,15 @@ class Manifest:
         (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
 
 
+def keep(old: Path, target: Path) -> None:
+    """The previous export's file in the new export, unchanged: hard-linked, so its bytes and
+    modification time stay; copied with its times on a file system without hard links."""
+    try:
+        os.link(old, target)
+    except OSError:
+        shutil.copy2(old, target)
+
+
 def write_or_keep(folder: Path, previous: Path, path: str, text: str) -> None:
     """Write ``text`` to ``folder/path``, or hard-link the previous export's file when it holds exactly
     that text, so a file whose content did not change keeps its modification time (as a kept partition)."""
@@ -128,10 +134,7 @@ def write_or_keep(folder: Path, previous: Path, path: str, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         if old.is_file() and old.stat().st_size == len(data) and old.read_bytes() == data:
-            try:
-                os.link(old, target)
-            except OSError:
-                shutil.copy2(old, target)  # a file system without hard links: same bytes and times
+            keep(old, target)
             return
     except OSError:
         pass  # unreadable: written afresh
