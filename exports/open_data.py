@@ -106,7 +106,7 @@ RESOURCES = (
          "assurance_icon", "trial_limits", "neighbours_rank", "neighbours_size", "neighbours_quartile_band",
          "country_rank", "country_size", "country_quartile_band", "neighbours_members", "country_members",
          "neighbours_position", "country_position", "compared_as_indicator_id", "comparison_note",
-         "green_but_bottom_quartile", "commentary", "narrative"),
+         "green_but_bottom_quartile", "commentary", "action", "action_due", "narrative"),
         ("indicator_id", "period_id"),
         {"rag": {"enum": ["green", "amber", "red", "not_rated", "no_target"]},
          "polarity": {"enum": ["high_is_good", "low_is_good", "neutral"]},

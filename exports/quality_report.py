@@ -105,6 +105,32 @@ def read_revisions(store: Any) -> dict[str, Revisions]:
     return {p: Revisions(c, shown.get(p, [])) for p, c in counts.items()}
 
 
+DRAFTS_WAITING_COLUMNS = ("owner", "indicator_id", "indicator_title", "period_id", "received_at", "source_reference")
+
+
+def read_drafts_waiting(store: Any) -> list[tuple]:
+    """The officers' return rows waiting for the performance team's decision (``marts.return_drafts``),
+    oldest first: what the report does not yet carry."""
+    from lgperf import publication
+
+    if "return_drafts" not in publication.tables(store, publication.PUBLISHED):
+        return []
+    return list(store.rows(f"SELECT {', '.join(DRAFTS_WAITING_COLUMNS)} FROM {publication.PUBLISHED}.return_drafts "
+                           "WHERE status = 'waiting' ORDER BY received_at, owner, indicator_id, period_id"))
+
+
+def _drafts_section(waiting: Sequence[tuple]) -> str:
+    if not waiting:
+        return ("<h2 id='returns-waiting'>Officers' returns waiting for approval</h2><p>None: every draft received has been "
+                "approved, rejected or superseded.</p>")
+    return ("<h2 id='returns-waiting'>Officers' returns waiting for approval</h2>"
+            f"<p>{len(waiting):,} draft(s) received from accountable owners and not yet decided by the performance team. "
+            "Until approved, their commentary, actions, values and proposed targets reach neither the report nor the open data "
+            "(approvals.xlsx in the exports' <code>returns/</code> folder lists them with cells to decide).</p>"
+            "<table><tr><th>owner</th><th>indicator</th><th>title</th><th>period</th><th>received</th><th>return row</th></tr>"
+            + "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in waiting) + "</table>")
+
+
 def _cell(value: Any) -> str:
     return html.escape("" if value is None else f"{value:,}" if isinstance(value, int) else str(value))
 
@@ -164,13 +190,15 @@ def write_quality_report(
     revisions: Mapping[str, Revisions] | None = None,
     demo: bool = False,
     fields_of_layout: Mapping[str, Mapping[str, str]] | None = None,
+    drafts_waiting: Sequence[tuple] | None = None,
 ) -> int:
     """Write ``index.html`` atomically (the GX site and failing rows beside it are kept); return
     the number of validation runs it covers. ``exports_written`` maps a run id to the exports it
     wrote; ``exports`` names every export, so the others are reported as not written;
     ``revisions`` (``read_revisions``) what each publication changed; ``fields_of_layout`` maps an
     inbox layout's file columns to canonical fields, to mask the quarantined rows of the files
-    received (``inbox_receipts.py``; without it every cell of those rows is masked)."""
+    received (``inbox_receipts.py``; without it every cell of those rows is masked);
+    ``drafts_waiting`` (``read_drafts_waiting``) the officers' returns not yet decided."""
     rows = connection.execute(
         """
         SELECT run_id, max(validated_at) OVER (PARTITION BY run_id) AS run_time, suite, target, expectation, kwargs,
@@ -208,6 +236,8 @@ def write_quality_report(
     if receipts:
         parts.append("<p>The files received by the inbox, and what became of their rows, are "
                      "<a href='#files-received'>at the end</a>.</p>")
+    if drafts_waiting is not None:
+        parts.append(_drafts_section(drafts_waiting))
     if publications:
         parts.append("<h2>Publications</h2><table><tr><th>publication</th><th>decided at</th><th>decision</th>"
                      "<th>checks that decided it</th></tr>")

@@ -554,9 +554,9 @@ def exceptions(tiles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The indicators a councillor should look at first, most pressing first (by the first of
     their reasons in EXCEPTION_REASONS' order, then in the tiles' order: a special cause of
     concern is not buried under the indicators that merely have no target), each with its
-    latest value and period, why it is an exception, the approved commentary (the library's,
-    on the tile) and the agreed ``action`` (a tile's ``action`` key when officers' returns
-    give one; None until then, which the page reads as "No action recorded")."""
+    latest value and period, why it is an exception, the approved commentary and the agreed
+    action (what, by whom, by when) from the owner's approved return; without one, the page
+    reads "No action recorded")."""
     listed = []
     for tile in tiles:
         reasons = exception_reasons(tile)
@@ -566,10 +566,20 @@ def exceptions(tiles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "value_text": tile["value_text"], "period_label": tile["period_label"],
                 "reasons": reasons, "reason_texts": [EXCEPTION_REASONS[r] for r in reasons],
                 "commentary": tile.get("commentary"), "commentary_author": tile.get("commentary_author"),
-                "action": tile.get("action"),
+                "action": action_text(tile),
             })
     pressing = list(EXCEPTION_REASONS)
     return sorted(listed, key=lambda e: pressing.index(e["reasons"][0]))
+
+
+def action_text(row: Mapping[str, Any]) -> str | None:
+    """"Second jobs fair (Economic Growth team, by 31 March 2026)": the approved action whole."""
+    if not row.get("action"):
+        return None
+    who, due = row.get("action_by"), row.get("action_due")
+    when = f"by {due.day} {MONTHS[due.month - 1]} {due.year}" if due else None
+    detail = ", ".join(part for part in (who, when) if part)
+    return f"{row['action']} ({detail})" if detail else row["action"]
 
 
 def status_counts(tiles: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, str, int]]]:
@@ -857,6 +867,7 @@ Open “About this indicator” on a tile for why it matters, the target, how it
 <dt>What it measures</dt><dd>{{ t.definition or 'No definition recorded.' }}</dd>
 <dt>Why it matters</dt><dd class="rationale">{{ t.rationale or 'No rationale recorded.' }}</dd>
 <dt>Commentary</dt><dd>{% if t.commentary %}{{ t.commentary | trim }}{% if t.commentary_author %} ({{ t.commentary_author }}){% endif %}{% else %}No commentary for this period.{% endif %}</dd>
+<dt>Agreed action</dt><dd>{{ (t | action) or no_action }}</dd>
 <dt>Target</dt><dd>{{ t.target_text }}</dd>
 <dt>Compared with last time</dt><dd>{{ t.direction[1] }}: {{ t.previous_text }} in {{ t.previous_period_label or 'the previous period' }}. Against the same period a year ago: {{ t.direction_year[1] | lower }}.</dd>
 <dt>Compared with nearest neighbours</dt><dd>{{ t.neighbours_text }}</dd>
@@ -963,6 +974,7 @@ def _environment() -> jinja2.Environment:
         sentence=sentence_case,
         group_difference=group_difference,
         css_string=css_string,
+        action=action_text,
     )
     return environment
 

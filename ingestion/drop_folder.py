@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, 
 
 from ingestion.files import FileRefused
 
-FOLDERS = ("surveys", "complaints")
+FOLDERS = ("surveys", "complaints", "returns")
 MARKER_SUFFIX = ".done"
 MANIFEST_SUFFIX = ".manifest"
 PROCESSED, REFUSED = "processed", "refused"

@@ -34,18 +34,23 @@ from typing import Any
 
 import duckdb
 
-from ingestion import inbox_notes
+from ingestion import inbox_notes, officer_returns
 from ingestion.drop_folder import (
     FOLDERS, PROCESSED, REFUSED, Readiness, file_away, not_ready_because, read_manifest, reissued_by_name, waiting_files,
 )
 from ingestion.files import FileChanging, FileRefused, Received, parse_table, read_once
 from ingestion.inbox_rows import CheckedRow, check_rows
 from ingestion.layouts import Layout, NoLayoutFits, choose_layout
+from ingestion.officer_returns import (
+    APPROVAL_KIND, RETURN_KIND, SIGNATURES, NotAReturn, ReturnContext, approved_values, kind_of, return_context,
+)
 from ingestion.raw_load import insert_records
 from ingestion.redaction import redact, redact_personal_data
 
-KIND_OF_FOLDER = dict(zip(FOLDERS, ("survey", "complaint")))  # surveys -> survey, complaints -> complaint
-TABLE_OF_KIND = {"survey": "raw.survey_responses", "complaint": "raw.complaints"}
+RETURNS = "returns"  # officers' returns and the performance team's approvals: checked by officer_returns.py
+KIND_OF_FOLDER = {"surveys": "survey", "complaints": "complaint"}
+TABLE_OF_KIND = {"survey": "raw.survey_responses", "complaint": "raw.complaints",
+                 RETURN_KIND: "raw.officer_returns", APPROVAL_KIND: "raw.return_approvals"}
 FREE_TEXT_FIELDS = {"complaint": ("summary",), "survey": ()}
 REPLACES_SEPARATOR = "/"  # never in a file name
 
@@ -99,10 +104,14 @@ def ingest_folder(
     readiness: Readiness = Readiness(),
     reissue_names: Sequence[str] = (),
     only: Collection[str] | None = None,
+    council: str | None = None,
 ) -> list[FileOutcome]:
     """Ingest the ready files waiting in the folder, oldest first, one transaction per file, and
     file each away. ``only``: the file names a sensor found ready (it judged readiness over
-    several looks); without it, readiness is judged here from the files' times or markers."""
+    several looks); without it, readiness is judged here from the files' times or markers.
+    ``council`` (a GSS code): whose value an approved officer's return gives (returns/ only)."""
+    if folder == RETURNS and council is None:
+        raise ValueError("the returns folder needs the council's GSS code: approved values are the council's")
     waiting = waiting_files(inbox_dir, folder)  # refuses a folder outside the inbox before anything is read
     known = received_versions(connection, folder)
     outcomes = [FileOutcome(folder, name, None, GONE, reason="no longer in the folder (handled by another run, or removed)")
@@ -116,14 +125,14 @@ def ingest_folder(
             if why:
                 outcomes.append(FileOutcome(folder, path.name, None, WAITING, reason=why))
                 continue
-        outcome = _take(connection, path, inbox_dir, folder, known, layouts, vocabulary, max_file_bytes, run_id, reissue_names)
+        outcome = _take(connection, path, inbox_dir, folder, known, layouts, vocabulary, max_file_bytes, run_id, reissue_names, council)
         outcomes.append(outcome)
     return outcomes
 
 
 def _take(connection: duckdb.DuckDBPyConnection, path: Path, inbox_dir: Path, folder: str, known: dict[str, _Earlier],
           layouts: Sequence[Layout], vocabulary: Mapping[str, Mapping[str, str]], max_file_bytes: int, run_id: str,
-          reissue_names: Sequence[str]) -> FileOutcome:
+          reissue_names: Sequence[str], council: str | None) -> FileOutcome:
     """Read one file once, record it (unless its bytes were received before) and file it away."""
     received_at = datetime.now(timezone.utc)
     try:  # a link leaving the inbox (or to a FIFO or device) is refused before its target is read (read_once)
@@ -141,8 +150,15 @@ def _take(connection: duckdb.DuckDBPyConnection, path: Path, inbox_dir: Path, fo
         return _file(path, outcome, REFUSED, inbox_notes.refused_note(folder, path.name, received_at, reason))
     if received.sha256 in known:
         return _file_repeat(path, folder, received.sha256, known[received.sha256], received_at)
-    outcome, rows, free_text = _read(received, folder, layouts, vocabulary, known, reissue_names, received_at)
-    _record(connection, outcome, received.content, rows, run_id, free_text)
+    if folder == RETURNS:  # the drafts received so far, as of this file (an approval may name a return of this run)
+        context = return_context(connection)
+        outcome, rows, free_text = _read_return(received, context, received_at)
+        values = approved_values(rows, context, council=council or "", approval_file=path.name, sha256=received.sha256,
+                                 received_at=received_at, run_id=run_id) if outcome.layout == APPROVAL_KIND else []
+    else:
+        outcome, rows, free_text = _read(received, folder, layouts, vocabulary, known, reissue_names, received_at)
+        values = []
+    _record(connection, outcome, received.content, rows, run_id, free_text, values)
     known[received.sha256] = _Earlier(path.name, outcome.status, received_at)
     if outcome.status == REFUSED_STATUS:
         return _file(path, outcome, REFUSED, inbox_notes.refused_note(folder, path.name, received_at, outcome.reason or ""))
@@ -194,6 +210,23 @@ def _read(
     return outcome, rows, free_text
 
 
+def _read_return(received: Received, context: ReturnContext, received_at: datetime) -> tuple[FileOutcome, list[CheckedRow], set[str]]:
+    """(outcome, the checked rows, the free-text columns) of an officer's return or an approvals sheet."""
+    path = received.path
+    try:
+        table = parse_table(path, received.content, expected_columns=list(SIGNATURES.values()))
+        if not table.header:
+            raise FileRefused(path, f"empty: no header row and no data ({received.size:,} bytes)")
+        kind = kind_of(table.header)
+    except (FileRefused, NotAReturn) as error:
+        return _refused(RETURNS, path, received.sha256, str(error), received_at), [], set()
+    rows = officer_returns.check_rows(kind, table.rows, context, sha256=received.sha256, received_at=received_at)
+    accepted = sum(r.accepted for r in rows)
+    outcome = FileOutcome(RETURNS, path.name, received.sha256, LOADED, kind, len(rows), accepted, len(rows) - accepted,
+                          sheet=table.sheet, received_at=received_at)
+    return outcome, rows, set(officer_returns.FREE_TEXT[kind])
+
+
 def _replaces(path: Path, folder: str, known: Mapping[str, _Earlier], reissue_names: Sequence[str]) -> tuple[str, ...]:
     """The earlier file names this file replaces whole: its manifest's (each must name a file
     loaded before in this folder, or the file is refused: a misspelt name must not leave the
@@ -214,11 +247,13 @@ def _refused(folder: str, path: Path, digest: str, reason: str, received_at: dat
 
 
 def _record(
-    connection: duckdb.DuckDBPyConnection, outcome: FileOutcome, content: bytes | None, rows: list[CheckedRow], run_id: str, free_text: set[str]
+    connection: duckdb.DuckDBPyConnection, outcome: FileOutcome, content: bytes | None, rows: list[CheckedRow], run_id: str,
+    free_text: set[str], approved: Sequence[dict[str, Any]] = (),
 ) -> FileOutcome:
-    """Write the file's archive record, its accepted rows and its quarantined rows, atomically."""
+    """Write the file's archive record, its accepted rows, its quarantined rows and the values an
+    approvals file approves, atomically."""
     now = outcome.received_at or datetime.now(timezone.utc)
-    kind = KIND_OF_FOLDER[outcome.folder]
+    kind = outcome.layout if outcome.folder == RETURNS else KIND_OF_FOLDER[outcome.folder]
     lineage = {"source_system": f"inbox/{outcome.folder}", "source_sha256": outcome.sha256, "ingested_at": now, "run_id": run_id}
     file_record = {
         "folder": outcome.folder, "file_name": outcome.file_name, "status": outcome.status, "layout": outcome.layout,
@@ -238,7 +273,9 @@ def _record(
     connection.begin()
     try:
         insert_records(connection, "raw.inbox_files", [file_record])
-        insert_records(connection, TABLE_OF_KIND[kind], accepted)
+        if kind is not None:  # a refused return has no kind, and no rows
+            insert_records(connection, TABLE_OF_KIND[kind], accepted)
+        insert_records(connection, "raw.lginform_values", list(approved))
         insert_records(connection, "audit.quarantine", quarantined)
         connection.commit()
     except BaseException:
@@ -253,8 +290,10 @@ def _reference(outcome: FileOutcome, row: CheckedRow) -> str:
 
 
 def _raw_row(row: CheckedRow, outcome: FileOutcome, kind: str, lineage: dict[str, Any]) -> dict[str, Any]:
-    record = {**row.canonical, "file_name": outcome.file_name, "row_number": row.row_number, "layout": outcome.layout,
+    record = {**row.canonical, "file_name": outcome.file_name, "row_number": row.row_number,
               "extra": _json(row.extra) if row.extra else None, "source_reference": _reference(outcome, row), **lineage}
+    if outcome.folder != RETURNS:
+        record["layout"] = outcome.layout
     if kind == "complaint":
         redacted = redact(row.canonical.get("summary"))
         record["summary_redacted"] = redacted.text

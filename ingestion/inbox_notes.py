@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+READ_AS = {"return": "an officer's return", "approval": "the performance team's approvals"}
 NOTE_ROWS = 50  # quarantined rows listed in a note; the quality report keeps every reason
 
-RECORD_OF_KIND = {"surveys": "respondent and survey wave", "complaints": "complaint id and stage"}
+RECORD_OF_KIND = {"surveys": "respondent and survey wave", "complaints": "complaint id and stage",
+                  "returns": "indicator and period (a draft until the performance team approves it)"}
 
 
 def _when(moment: datetime) -> str:
@@ -19,7 +21,7 @@ def loaded_note(folder: str, file_name: str, received_at: datetime, layout: str,
                 problems: Sequence[tuple[int, str | None, str]], replaces: Sequence[str]) -> str:
     """``problems``: (row number, file column, reason) of each quarantined row."""
     lines = [f"{file_name}, received {_when(received_at)} in {folder}/, was loaded.",
-             f"It was read as the layout {layout}: {received:,} rows received, {accepted:,} accepted, "
+             f"It was read as {READ_AS.get(layout, 'the layout ' + layout)}: {received:,} rows received, {accepted:,} accepted, "
              f"{received - accepted:,} quarantined (not loaded).", ""]
     if replaces:
         lines.append(f"It replaces, whole, the earlier file(s) named {', '.join(replaces)}: their records that "

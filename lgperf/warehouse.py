@@ -151,6 +151,34 @@ CREATE TABLE IF NOT EXISTS raw.complaints (
     extra               VARCHAR,
     {LINEAGE_COLUMNS}
 );
+CREATE TABLE IF NOT EXISTS raw.officer_returns (
+    file_name           VARCHAR NOT NULL,
+    row_number          BIGINT  NOT NULL,
+    draft_id            VARCHAR NOT NULL,  -- the file's first 12 hex digits and the row: what an approval names
+    round_id            VARCHAR NOT NULL,  -- the quarter the return was written for (fin_YYYY_YY_qN)
+    owner               VARCHAR NOT NULL,
+    indicator_id        VARCHAR NOT NULL,
+    period_id           VARCHAR NOT NULL,
+    value               DOUBLE,            -- local indicators only; a draft until approved
+    commentary          VARCHAR,
+    action              VARCHAR,
+    action_by           VARCHAR,
+    action_due          DATE,
+    proposed_target     DOUBLE,            -- for the financial year after the round's
+    extra               VARCHAR,
+    {LINEAGE_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS raw.return_approvals (
+    file_name           VARCHAR NOT NULL,
+    row_number          BIGINT  NOT NULL,
+    draft_id            VARCHAR NOT NULL,
+    decision            VARCHAR,           -- approved | rejected; null: left blank, still waiting
+    decided_by          VARCHAR,
+    decided_on          DATE,
+    note                VARCHAR,
+    extra               VARCHAR,
+    {LINEAGE_COLUMNS}
+);
 CREATE TABLE IF NOT EXISTS raw.library_indicators (
     indicator_id      VARCHAR NOT NULL,
     owner             VARCHAR NOT NULL,

@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from exports.bi import bi_folder, write_bi
+from exports.officer_returns import write_returns
 from exports.open_data import RESOURCES as OPEN_DATA_RESOURCES
 from exports.open_data import write_open_data
 from exports.report import write_report
@@ -27,6 +28,7 @@ REPORT_MARTS = (*wap.NOT_CANDIDATES, "dim_areas", "dim_indicators", "dim_periods
                 "indicator_performance",
                 "resident_satisfaction",
                 "complaints_summary")
+RETURNS_MARTS = ("indicator_performance", "return_drafts")
 
 
 def publication_to_export(warehouse: WarehouseResource) -> tuple[str, bool]:
@@ -112,5 +114,21 @@ def report(context: dg.AssetExecutionContext, settings: PipelineSettings,
 
     return publish(settings, warehouse, "report", REPORT_MARTS, write, page="index.html", notes=notes)
 
-EXPORT_ASSETS = [open_data, bi, report]
+
+@dg.asset(
+    key=["exports", "officer_returns"],
+    group_name="exports",
+    pool=WAREHOUSE_POOL,
+    deps=[PUBLICATION_KEY],
+    description="EXPORT_DIR/returns/: this quarter's officers' returns (one XLSX per accountable owner, prefilled and "
+    "locked where the pipeline knows the answer) and approvals.xlsx, the drafts waiting for the performance team. "
+    "Internal: both come back through INBOX_DIR/returns/.",
+)
+def officer_returns(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    config = settings.load()
+    return publish(settings, warehouse, "returns", RETURNS_MARTS, lambda c, d, p, demo: write_returns(
+        c, d, as_of=config.thresholds.freshness.judged_on(), publication_id=p))
+
+
+EXPORT_ASSETS = [open_data, bi, report, officer_returns]
 EXPORT_KEYS = [a.key for a in EXPORT_ASSETS]  # every export; the quality report says which a run wrote

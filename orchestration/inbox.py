@@ -14,7 +14,7 @@ from ingestion.layouts import load_layouts, load_vocabulary
 from lgperf.settings import InboxSettings, project_path
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource, claim_origin
 
-INBOX_TABLES = ("inbox_files", "survey_responses", "complaints")
+INBOX_TABLES = ("inbox_files", "survey_responses", "complaints", "officer_returns", "return_approvals")
 SENSOR_INTERVAL_SECONDS = 30
 
 
@@ -34,12 +34,14 @@ def readiness(inbox: InboxSettings) -> Readiness:
         dg.AssetSpec(["raw", "inbox_files"], group_name="ingestion", description="raw.inbox_files: every file received, archived by SHA-256 with its outcome"),
         dg.AssetSpec(["raw", "survey_responses"], group_name="ingestion", description="raw.survey_responses: accepted resident-survey rows, canonical"),
         dg.AssetSpec(["raw", "complaints"], group_name="ingestion", description="raw.complaints: accepted complaint rows, canonical, summary redacted beside the original"),
+        dg.AssetSpec(["raw", "officer_returns"], group_name="ingestion", description="raw.officer_returns: accepted rows of officers' returns, each a draft until approved"),
+        dg.AssetSpec(["raw", "return_approvals"], group_name="ingestion", description="raw.return_approvals: the performance team's decisions on drafts, who and when (an approved local value is also written to raw.lginform_values, source inbox/returns)"),
     ],
     pool=WAREHOUSE_POOL,
     can_subset=False,
 )
 def inbox_raw(context: dg.AssetExecutionContext, config: InboxRun, settings: PipelineSettings, warehouse: WarehouseResource):
-    """Read every ready file in INBOX_DIR/surveys and INBOX_DIR/complaints once, check it row by
+    """Read every ready file in INBOX_DIR/surveys, complaints and returns once, check it row by
     row, load it and move it to processed/ or refused/; refused files and rejected rows are kept
     with their reasons."""
     pipeline = settings.load()
@@ -54,7 +56,7 @@ def inbox_raw(context: dg.AssetExecutionContext, config: InboxRun, settings: Pip
                 connection, Path(settings.inbox_dir), folder, layouts=layouts, vocabulary=vocabulary,
                 max_file_bytes=pipeline.inbox.max_file_bytes, run_id=context.run.run_id,
                 readiness=readiness(pipeline.inbox), reissue_names=pipeline.inbox.reissue_names,
-                only=None if chosen is None else chosen[folder],
+                only=None if chosen is None else chosen[folder], council=pipeline.council,
             )
     for o in outcomes:
         name = f"{o.folder}/{o.file_name}"
@@ -78,8 +80,9 @@ def inbox_raw(context: dg.AssetExecutionContext, config: InboxRun, settings: Pip
         "waiting": dg.MetadataValue.json({f"{o.folder}/{o.file_name}": o.reason for o in outcomes if o.status == WAITING}),
     }
     yield dg.MaterializeResult(asset_key=["raw", "inbox_files"], metadata=summary)
-    for table, folder in (("survey_responses", "surveys"), ("complaints", "complaints")):
-        mine = [o for o in taken if o.folder == folder]
+    for table, folder, kind in (("survey_responses", "surveys", None), ("complaints", "complaints", None),
+                                ("officer_returns", "returns", "return"), ("return_approvals", "returns", "approval")):
+        mine = [o for o in taken if o.folder == folder and (kind is None or o.layout == kind)]
         yield dg.MaterializeResult(
             asset_key=["raw", table],
             metadata={
@@ -106,7 +109,7 @@ _UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.D
     job=inbox_job,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="One run for every file that is ready in INBOX_DIR/surveys and INBOX_DIR/complaints: settled "
+    description="One run for every file that is ready in INBOX_DIR/surveys, complaints and returns: settled "
     "(size and time unchanged for inbox.settle_seconds over the sensor's looks) or marked (<name>.done).",
 )
 def inbox_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from exports.quality_report import read_revisions, write_quality_report
+from exports.quality_report import read_drafts_waiting, read_revisions, write_quality_report
 from ingestion.layouts import Layout, load_layouts, normalise_label
 from lgperf import origin
 from lgperf.settings import project_path
@@ -61,5 +61,5 @@ def quality_report(context: dg.AssetExecutionContext, settings: PipelineSettings
         exports, written = exports_written_by_run(context, run_ids)
         runs = write_quality_report(connection, destination, exports_written=written, exports=exports,
                                     revisions=read_revisions(store), demo=origin.is_demo(connection),
-                                    fields_of_layout=fields_of_layout)
+                                    fields_of_layout=fields_of_layout, drafts_waiting=read_drafts_waiting(store))
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(destination / "index.html")), "runs": runs})

@@ -33,10 +33,35 @@ with_history as (
         and a_year_ago.period_start = v.period_start - interval '1 year'
 ),
 
-targets as (
-    select indicator_id, target_year, target, tolerance_percent
+-- the library's targets, and those approved from officers' returns (a later decision replaces an
+-- earlier target of the same year; an approved target keeps the library's latest tolerance)
+target_versions as (
+    select indicator_id, target_year, target, tolerance_percent, set_on
     from {{ ref('stg_library__targets') }}
-    where is_current
+    union all
+    select
+        r.indicator_id, r.proposed_target_year, r.proposed_target,
+        (select l.tolerance_percent from {{ ref('stg_library__targets') }} as l
+         where l.indicator_id = r.indicator_id order by l.target_year desc, l.set_on desc limit 1),
+        r.decided_on
+    from {{ ref('return_drafts') }} as r
+    where r.status = 'approved' and r.proposed_target is not null
+),
+
+targets as (
+    select indicator_id, target_year, target, coalesce(tolerance_percent, {{ var('rag_tolerance_percent') }}) as tolerance_percent
+    from ({{ first_per('target_versions', 'indicator_id, target_year', 'set_on desc') }}) as in_force
+),
+
+-- per indicator and period, the approved return's commentary and action received last
+approved_commentary as (
+    select * from ({{ first_per("(select * from " ~ ref('return_drafts') ~ " where status = 'approved' and commentary is not null)",
+                                'indicator_id, period_id', 'received_at desc') }}) as latest
+),
+
+approved_action as (
+    select * from ({{ first_per("(select * from " ~ ref('return_drafts') ~ " where status = 'approved' and action is not null)",
+                                'indicator_id, period_id', 'received_at desc') }}) as latest
 ),
 
 positions as (
@@ -133,8 +158,11 @@ scored as (
             when i.unit_kind = 'count'
                 then 'A raw count, not adjusted for population: it is not ranked against other councils.'
         end as comparison_note,
-        c.commentary,
-        c.author as commentary_author
+        coalesce(rc.commentary, c.commentary) as commentary,
+        case when rc.commentary is not null then rc.owner else c.author end as commentary_author,
+        ra.action,
+        ra.action_by,
+        ra.action_due
     from with_history as h
     inner join {{ ref('dim_indicators') }} as i on i.indicator_id = h.indicator_id
     left join targets as t on t.indicator_id = h.indicator_id and t.target_year = h.target_year
@@ -148,6 +176,8 @@ scored as (
     ) as compared on compared.indicator_id = coalesce(i.compare_as, h.indicator_id)
     left join positions as p on p.indicator_id = compared.indicator_id and p.period_id = h.period_id
     left join {{ ref('stg_library__commentary') }} as c on c.indicator_id = h.indicator_id and c.period_id = h.period_id
+    left join approved_commentary as rc on rc.indicator_id = h.indicator_id and rc.period_id = h.period_id
+    left join approved_action as ra on ra.indicator_id = h.indicator_id and ra.period_id = h.period_id
 )
 
 select
