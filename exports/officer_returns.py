@@ -76,16 +76,16 @@ def write_returns(connection: duckdb.DuckDBPyConnection, destination: Path, *, a
         by_owner.setdefault(row["owner"], []).append(row)
     rows_written = 0
     for owner, owned in by_owner.items():
-        workbook = _return_workbook(owner, owned, round_id, publication_id)
+        workbook = return_workbook(owner, owned, round_id, publication_id)
         rows_written += workbook[RETURN_SHEET].max_row - HEADER_ROW
         _save(workbook, destination / round_id / file_name_of(owner))
     columns = [d[0] for d in connection.execute(DRAFTS_WAITING).description]
     waiting = [dict(zip(columns, r)) for r in connection.execute(DRAFTS_WAITING).fetchall()]
-    _save(_approvals_workbook(waiting, publication_id), destination / "approvals.xlsx")
+    _save(approvals_workbook(waiting, publication_id), destination / "approvals.xlsx")
     return {"returns": len(by_owner), "return_rows": rows_written, "drafts_waiting": len(waiting)}
 
 
-def _return_workbook(owner: str, owned: Sequence[dict[str, Any]], round_id: str, publication_id: str | None) -> Workbook:
+def return_workbook(owner: str, owned: Sequence[dict[str, Any]], round_id: str, publication_id: str | None) -> Workbook:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = RETURN_SHEET
@@ -117,7 +117,7 @@ def _return_workbook(owner: str, owned: Sequence[dict[str, Any]], round_id: str,
     return workbook
 
 
-def _approvals_workbook(waiting: Sequence[dict[str, Any]], publication_id: str | None) -> Workbook:
+def approvals_workbook(waiting: Sequence[dict[str, Any]], publication_id: str | None) -> Workbook:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = APPROVAL_SHEET

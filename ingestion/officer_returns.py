@@ -75,7 +75,8 @@ def kind_of(header: Sequence[str]) -> str:
     for kind, lacking in missing.items():
         if not lacking:
             return kind
-    closest = min(missing, key=lambda k: len(missing[k]))
+    headers = {RETURN_KIND: RETURN_HEADER, APPROVAL_KIND: APPROVAL_HEADER}
+    closest = max(missing, key=lambda k: len(present & {normalise_label(c) for c in headers[k]}))  # a tie: the return
     raise NotAReturn(f"neither an officer's return nor an approvals sheet: the {closest} sheet's columns "
                      f"{', '.join(map(repr, missing[closest]))} are missing (write a new one from EXPORT_DIR/returns/)")
 

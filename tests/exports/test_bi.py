@@ -13,7 +13,7 @@ from exports.disclosure import SUPPRESSED
 from exports.open_data import write_open_data
 from exports.partitions import MANIFEST
 
-BY_YEAR = {"fct_indicator_values", "benchmarks", "spc", "indicator_performance", "dim_periods", "revisions"}
+BY_YEAR = {"fct_indicator_values", "benchmarks", "spc", "indicator_performance", "dim_periods", "revisions", "return_drafts"}
 
 
 def parquet_of(connection: duckdb.DuckDBPyConnection, folder: Path, table: str) -> list[tuple]:

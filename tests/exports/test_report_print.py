@@ -13,6 +13,7 @@ import sys
 import time
 import unicodedata
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -80,9 +81,10 @@ def test_an_exception_carries_every_reason_its_commentary_and_its_action_when_th
     assert listed["reasons"] == ["stale", "no_target"]
     assert (listed["commentary"], listed["commentary_author"]) == ("Volumes rose.", "Head of Service")
     assert listed["action"] is None
-    # officers' actions from returns only have to be added to the tile
-    action = "Two assessors start in July."
-    assert exceptions([{**both, "action": action}])[0]["action"] == action
+    # the approved return's action, whole: what, by whom, by when
+    action = {"action": "Two assessors start", "action_by": "Benefits Service", "action_due": date(2026, 7, 1)}
+    assert exceptions([{**both, **action}])[0]["action"] == "Two assessors start (Benefits Service, by 1 July 2026)"
+    assert exceptions([{**both, "action": "Review", "action_by": None, "action_due": None}])[0]["action"] == "Review"
     assert exceptions([tile("y"), tile("z", variation_icon="special_cause_neutral")]) == []
 
 
