@@ -74,7 +74,7 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
     with warehouse.connect(env.warehouse_path, read_only=True) as connection:
         lines.append("  rows per source (in raw / inserted by this run):")
         for table in ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods", "lginform_group_members",
-                      "inbox_files", "survey_responses", "complaints"):
+                      "inbox_files", "survey_responses", "complaints", "officer_returns", "return_approvals"):
             for source, total, new in connection.execute(
                 f"SELECT source_system, count(*), count(*) FILTER (WHERE run_id = ?) FROM raw.{table} GROUP BY 1 ORDER BY 1",
                 [refresh.run_id],
@@ -102,6 +102,7 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
         f"    open data       {env.export_dir / 'open-data' / 'datapackage.json'}",
         f"    BI              {env.export_dir / bi_folder(load_pipeline_config(env.config_path).bi.unsuppressed_counts)}",
         f"    report          {env.export_dir / 'report' / 'index.html'}",
+        f"    returns         {env.export_dir / 'returns'} (officers' returns to fill; approvals.xlsx)",
         f"    quality report  {env.export_dir / 'quality' / 'index.html'}" + ("" if report.success else " (NOT refreshed)"),
     ]
     if not refresh.success:
