@@ -36,19 +36,19 @@ class CheckedRow:
         return not self.problems
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and math.isnan(value))
 
 
-def _text(value: Any) -> str | None:
-    if _blank(value):
+def cell_text(value: Any) -> str | None:
+    if is_blank(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # 100234.0 from a spreadsheet is the id 100234
     return str(value).strip()
 
 
-def _date(value: Any, formats: Sequence[str]) -> date | None:
+def parse_date(value: Any, formats: Sequence[str]) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -70,8 +70,8 @@ def check_rows(rows: Sequence[tuple[int, Mapping[str, Any]]], layout: Layout, vo
     first_row_of_id: dict[str, int] = {}
     checked = []
     for row_number, record in rows:
-        row = CheckedRow(row_number, dict(record), extra={k: v for k, v in record.items() if k not in mapped and not _blank(v)})
-        if all(_blank(v) for v in record.values()):
+        row = CheckedRow(row_number, dict(record), extra={k: v for k, v in record.items() if k not in mapped and not is_blank(v)})
+        if all(is_blank(v) for v in record.values()):
             row.problems.append((None, "blank row"))
         else:
             for canonical_field, column in column_of.items():
@@ -88,12 +88,12 @@ def check_rows(rows: Sequence[tuple[int, Mapping[str, Any]]], layout: Layout, vo
 
 
 def _convert(row: CheckedRow, name: str, column: str, value: Any, layout: Layout, vocabulary: Mapping[str, Mapping[str, str]]) -> None:
-    if _blank(value):
+    if is_blank(value):
         row.canonical[name] = None
         return
     if name in DATE_FIELDS:
         try:
-            row.canonical[name] = _date(value, layout.date_formats)
+            row.canonical[name] = parse_date(value, layout.date_formats)
         except ValueError:
             row.problems.append((column, f"{value!r} is not a date ({' or '.join(layout.date_formats)})"))
     elif name == "weight":
@@ -107,12 +107,12 @@ def _convert(row: CheckedRow, name: str, column: str, value: Any, layout: Layout
         row.canonical[name] = weight
     elif name in QUESTIONS:
         scale = QUESTIONS[name]
-        code = layout.answers[scale].get(normalise_label(_text(value)))
+        code = layout.answers[scale].get(normalise_label(cell_text(value)))
         if code is None:
             row.problems.append((column, f"answer {value!r} is not on the {scale} scale ({len(SCALES[scale])} points + don't know)"))
         row.canonical[name] = code
     elif name in LABEL_FIELDS:
-        label = normalise_label(_text(value))
+        label = normalise_label(cell_text(value))
         translated = layout.values.get(name, {}).get(label)
         allowed = vocabulary.get(name, {})
         canonical = translated if translated is not None else allowed.get(label)
@@ -120,7 +120,7 @@ def _convert(row: CheckedRow, name: str, column: str, value: Any, layout: Layout
             row.problems.append((column, f"{value!r} is not an allowed {name.replace('_', ' ')}"))
         row.canonical[name] = canonical
     else:
-        text = _text(value)
+        text = cell_text(value)
         if name in ID_FIELDS.values():
             kinds = personal_data_kinds(text)
             if kinds:

@@ -15,7 +15,6 @@ handling (archive, quarantine, notes, processed/refused) is the inbox's (inbox.p
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,7 +23,7 @@ from typing import Any
 import duckdb
 
 from ingestion.figures import NotAFigure, parse_number
-from ingestion.inbox_rows import CheckedRow
+from ingestion.inbox_rows import CheckedRow, cell_text, is_blank, parse_date
 from ingestion.layouts import normalise_label
 from ingestion.redaction import personal_data_kinds
 from lgperf.officer_returns import (
@@ -39,6 +38,7 @@ REQUIRED = {RETURN_KIND: (RETURN_ROUND, OWNER, INDICATOR_ID, PERIOD, *RETURN_FIL
 FREE_TEXT = {RETURN_KIND: (COMMENTARY, ACTION, ACTION_BY), APPROVAL_KIND: (NOTE, COMMENTARY, ACTION, ACTION_BY)}
 MAX_TEXT = 2000
 RETURNS_SOURCE = "inbox/returns"
+DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")  # as typed; Excel's own dates arrive as dates
 
 
 class NotAReturn(ValueError):
@@ -94,8 +94,8 @@ def check_rows(kind: str, rows: Sequence[tuple[int, Mapping[str, Any]]], context
         by_name = {normalise_label(k): v for k, v in record.items()}
         cells = {name: by_name.get(normalise_label(name)) for name in REQUIRED[kind]}
         known = {normalise_label(name) for name in (RETURN_HEADER if kind == RETURN_KIND else APPROVAL_HEADER)}
-        row = CheckedRow(row_number, dict(record), extra={k: v for k, v in record.items() if normalise_label(k) not in known and not _blank(v)})
-        if all(_blank(v) for v in record.values()):
+        row = CheckedRow(row_number, dict(record), extra={k: v for k, v in record.items() if normalise_label(k) not in known and not is_blank(v)})
+        if all(is_blank(v) for v in record.values()):
             row.problems.append((None, "blank row"))
         elif kind == RETURN_KIND:
             _check_return(row, cells, context, sha256)
@@ -117,8 +117,8 @@ def check_rows(kind: str, rows: Sequence[tuple[int, Mapping[str, Any]]], context
 
 def _check_return(row: CheckedRow, cells: Mapping[str, Any], context: ReturnContext, sha256: str) -> None:
     c = row.canonical
-    c["round_id"], c["owner"] = _text(cells[RETURN_ROUND]), _text(cells[OWNER])
-    c["indicator_id"], c["period_id"] = _text(cells[INDICATOR_ID]), _text(cells[PERIOD])
+    c["round_id"], c["owner"] = cell_text(cells[RETURN_ROUND]), cell_text(cells[OWNER])
+    c["indicator_id"], c["period_id"] = cell_text(cells[INDICATOR_ID]), cell_text(cells[PERIOD])
     c["draft_id"] = draft_id_of(sha256, row.row_number)
     if not c["round_id"] or not ROUND_ID.match(c["round_id"]):
         row.problems.append((RETURN_ROUND, f"{cells[RETURN_ROUND]!r} is not a return round (fin_YYYY_YY_qN): write a new return"))
@@ -149,11 +149,11 @@ def _check_return(row: CheckedRow, cells: Mapping[str, Any], context: ReturnCont
 
 def _check_approval(row: CheckedRow, cells: Mapping[str, Any], context: ReturnContext, received_at: datetime) -> None:
     c = row.canonical
-    c["draft_id"] = _text(cells[DRAFT_ID])
+    c["draft_id"] = cell_text(cells[DRAFT_ID])
     draft = context.drafts.get(c["draft_id"] or "")
     if draft is None:
         row.problems.append((DRAFT_ID, f"no return row received has draft id {cells[DRAFT_ID]!r}"))
-    decision = _text(cells[DECISION])
+    decision = cell_text(cells[DECISION])
     c["decision"] = None if decision is None else DECISIONS.get(decision.casefold())
     if decision is not None and c["decision"] is None:
         row.problems.append((DECISION, f"{decision!r} is not a decision (Approve or Reject)"))
@@ -208,21 +208,9 @@ def approved_values(rows: Sequence[CheckedRow], context: ReturnContext, *, counc
     return values
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and math.isnan(value))
-
-
-def _text(value: Any) -> str | None:
-    if _blank(value):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _free_text(row: CheckedRow, column: str, value: Any) -> str | None:
     """Text that may be published once approved: no personal data, no formula, within the limit."""
-    text = _text(value)
+    text = cell_text(value)
     if text is None:
         return None
     kinds = personal_data_kinds(text)
@@ -234,7 +222,7 @@ def _free_text(row: CheckedRow, column: str, value: Any) -> str | None:
 
 
 def _number(row: CheckedRow, column: str, value: Any) -> float | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     try:
         number = parse_number(value)
@@ -245,16 +233,10 @@ def _number(row: CheckedRow, column: str, value: Any) -> float | None:
 
 
 def _date(row: CheckedRow, column: str, value: Any) -> date | None:
-    if _blank(value):
+    if is_blank(value):
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(str(value).strip(), fmt).date()
-        except ValueError:
-            continue
-    row.problems.append((column, f"{value!r} is not a date (dd/mm/yyyy)"))
-    return None
+    try:
+        return parse_date(value, DATE_FORMATS)
+    except ValueError:
+        row.problems.append((column, f"{value!r} is not a date (dd/mm/yyyy)"))
+        return None
