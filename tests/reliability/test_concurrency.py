@@ -46,6 +46,7 @@ MART_GRAINS = {
     "resident_satisfaction": ["survey", "wave_start", "wave_end", "question", "breakdown", "breakdown_value"],
     "complaints_summary": ["period_id", "service", "theme"],
     "spc_rebase_proposals": ["indicator_id", "area_code"],
+    "return_drafts": ["draft_id"],
 }
 
 
