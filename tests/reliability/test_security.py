@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import openpyxl
 import pytest
 import yaml
 
@@ -37,9 +38,13 @@ COMPLAINT_ID = "CRM-2024-777731"
 
 
 def text_of_file(path: Path) -> str:
-    """Everything readable in a file: its bytes as text, and for Parquet and DuckDB files every cell."""
+    """Everything readable in a file: its bytes as text, and for Parquet, DuckDB and XLSX files every cell."""
     parts = [path.read_bytes().decode("utf-8", errors="replace")]
-    if path.suffix == ".parquet":
+    if path.suffix == ".xlsx":
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        parts += [repr(row) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)]
+        workbook.close()
+    elif path.suffix == ".parquet":
         with duckdb.connect() as connection:
             parts += [repr(r) for r in connection.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
     elif path.suffix == ".duckdb":
@@ -159,14 +164,14 @@ def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried
 def test_personal_data_in_complaint_text_never_reaches_an_export(canary_runs, tried):
     tried("a complaint whose summary holds an email, phone number, NI number, postcode and a titled name",
           "the row is loaded (summary redacted beside the original in raw); none of the canaries is in any file "
-          "under EXPORT_DIR (CSV, JSON, HTML, Parquet cells, the BI .duckdb, the quality folder)", "security")
+          "under EXPORT_DIR (CSV, JSON, HTML, Parquet cells, the BI .duckdb, the quality folder, the officers' returns)", "security")
     folder = canary_runs["folder"]
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as connection:
         redacted = connection.execute("SELECT summary_redacted FROM raw.complaints WHERE complaint_id = ?", [COMPLAINT_ID]).fetchall()
     assert len(redacted) == 1, "the planted complaint was not loaded: the case would prove nothing"
     assert not any(needle.lower() in redacted[0][0].lower() for needle in PII_NEEDLES), redacted[0][0]
     exported = [p for p in (folder / "exports").rglob("*") if p.is_file()]
-    assert {p.relative_to(folder / "exports").parts[0] for p in exported} == {"open-data", "bi", "report", "quality"}
+    assert {p.relative_to(folder / "exports").parts[0] for p in exported} == {"open-data", "bi", "report", "quality", "returns"}
     leaks = [(str(p), n) for p in exported for n in PII_NEEDLES if n.lower() in text_of_file(p).lower()]
     assert leaks == []
 
