@@ -152,15 +152,18 @@ def ward_rows(connection: duckdb.DuckDBPyConnection, threshold: int, satisfactio
     latest = max(r["period_id"] for r in rows)
     year = [r for r in rows if r["period_id"] == latest]
     labels = dict(connection.execute(PERIOD_LABELS_SQL).fetchall())
-    surveyed = [r for r in satisfaction if r["breakdown"] == "ward" and r["question"] == OVERALL_QUESTION]
-    wave = max(((r["wave_end"], r["wave_start"], r["survey"]) for r in surveyed), default=None)
-    by_ward = {r["breakdown_value"]: r for r in surveyed if (r["wave_end"], r["wave_start"], r["survey"]) == wave}
+    overall = [r for r in satisfaction if r["question"] == OVERALL_QUESTION]
+    wave = max(((r["wave_end"], r["wave_start"], r["survey"]) for r in overall if r["breakdown"] == "ward"), default=None)
+    in_wave = [r for r in overall if (r["wave_end"], r["wave_start"], r["survey"]) == wave]
+    by_ward = {r["breakdown_value"]: r for r in in_wave if r["breakdown"] == "ward"}
+    by_ward["all"] = next((r for r in in_wave if r["breakdown"] == "all"), None)  # the whole sample
     wards = sorted((r for r in year if r["ward"] != "all"), key=lambda r: (r["ward"] == "Not known", r["ward"]))
     total = next((r for r in year if r["ward"] == "all"), None)
     first = year[0]
     return {
         "title": f"{labels.get(latest) or latest}: {first['coverage_label']}", "complete": first["period_complete"],
-        "wards": [{**r, "satisfaction": by_ward.get(r["ward"])} for r in wards], "total": total,
+        "wards": [{**r, "satisfaction": by_ward.get(r["ward"])} for r in wards],
+        "total": None if total is None else {**total, "satisfaction": by_ward["all"]},
         "wave": None if wave is None else {"survey": survey_name(wave[2]), "start": wave[1].isoformat(), "end": wave[0].isoformat()},
         "question": QUESTIONS[OVERALL_QUESTION],
     }

@@ -468,7 +468,7 @@ def _tables(page: Path) -> dict[str, list[list[str]]]:
                 self.row.append(self.cell.strip())
                 self.cell = None
             elif tag == "tr" and self.row is not None:
-                if self.caption in self.tables and not self.row[0].startswith(("Service", "Question", "Group")):
+                if self.caption in self.tables and not self.row[0].startswith(("Service", "Question", "Group", "Ward")):
                     self.tables[self.caption].append(self.row)
                 self.row = None
 
