@@ -68,3 +68,19 @@ def test_a_council_without_wards_in_the_demo_expands_to_none(server: DemoServer)
     assert response.status_code == 200
     assert response.json()["rows"] == []
 
+
+
+def test_a_pull_of_the_ward_token_loads_ward_rows_like_any_area_and_no_group_membership(demo_server):
+    """The pipeline's pull, unchanged: the ward rows are areas and values; a ward is in no group."""
+    from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
+    from ingestion.lginform.client import LgInformClient
+    from ingestion.lginform.pull import pull_lginform
+
+    client = LgInformClient(demo_server.url, DEMO_APPLICATION_KEY, DEMO_SECRET)
+    result = pull_lginform(client, metric_types=["3281"], areas=[TRAFFORD, f"{TRAFFORD}:AdministrativeWard"],
+                           periods="latest:1", batch_size=1)
+    areas = {r["area_code"]: r["label"] for r in result.rows["lginform_areas"]}
+    assert len(areas) == 22 and areas[ALTRINCHAM] == "Altrincham"
+    values = {r["area_code"]: r["value"] for r in result.rows["lginform_values"]}
+    assert sum(v for code, v in values.items() if code != TRAFFORD) == values[TRAFFORD]
+    assert result.rows["lginform_group_members"] == []
