@@ -30,6 +30,9 @@ SCALES = ("demo",)
 
 ENGLAND = "E92000001"
 TRAFFORD = "E08000009"
+WARD_TIER = "ward"
+WARD_SUFFIX = ":AdministrativeWard"  # LG Inform's area token for a council's wards
+POPULATION_METRIC = "3281"  # the one metric the demo serves for wards (the council's split)
 
 HIGH_IS_GOOD = "High value is good"
 LOW_IS_GOOD = "Low value is good"
@@ -71,6 +74,7 @@ class Area:
     region_code: str
     region_name: str
     country_code: str
+    parent_code: str | None = None  # a ward's council
 
 
 @dataclass(frozen=True)
@@ -404,6 +408,28 @@ def _load_areas() -> dict[str, Area]:
     return {area.identifier: area for area in sorted(areas, key=lambda a: a.identifier)}
 
 
+def _load_wards(areas: Mapping[str, Area]) -> dict[str, Area]:
+    """The home council's wards (ward_lookup.csv), each with its council as parent."""
+    wards = []
+    for row in _read_csv("ward_lookup.csv"):
+        council = areas[row["LAD22CD"]]
+        wards.append(Area(row["WD22CD"], row["WD22NM"], row["WD22NM"], WARD_TIER, council.region_code,
+                          council.region_name, council.country_code, council.identifier))
+    return {ward.identifier: ward for ward in sorted(wards, key=lambda a: a.identifier)}
+
+
+def split_by_stable_weights(total: int, codes: Iterable[str]) -> dict[str, int]:
+    """``total`` shared among ``codes`` in whole numbers that add up to it: each code's weight
+    (0.6 to 1.4) is drawn from its own seed, the remainders go to the largest fractions."""
+    codes = sorted(codes)
+    weights = {code: 0.6 + 0.8 * _Draws("ward share", code).uniform() for code in codes}
+    exact = {code: total * w / sum(weights.values()) for code, w in weights.items()}
+    shares = {code: math.floor(x) for code, x in exact.items()}
+    for code in sorted(codes, key=lambda c: (shares[c] - exact[c], c))[: total - sum(shares.values())]:
+        shares[code] += 1
+    return shares
+
+
 def _load_recodes() -> dict[str, str]:
     """Retired district codes whose council only changed code (same name), e.g. Sheffield E08000019."""
     recodes = dict(_OFLOG_SAME_FOOTPRINT)
@@ -549,9 +575,11 @@ class DemoCatalogue:
     """Read-only view of the demo universe as it stood on ``as_of``; series are computed lazily."""
 
     def __init__(self, *, as_of: date, areas: Mapping[str, Area], metric_types: Mapping[str, MetricType], periods: Mapping[str, Period],
-                 comparison_groups: Mapping[str, ComparisonGroup], recipes: Mapping[str, _Recipe], profiles: Mapping[str, _Profile]):
+                 comparison_groups: Mapping[str, ComparisonGroup], recipes: Mapping[str, _Recipe], profiles: Mapping[str, _Profile],
+                 wards: Mapping[str, Area] | None = None):
         self.as_of = as_of
         self.areas = areas
+        self.wards = wards or {}  # apart from areas: a ward is in no group and no council's benchmark
         self.metric_types = metric_types
         self.periods = periods
         self.comparison_groups = comparison_groups
@@ -578,6 +606,16 @@ class DemoCatalogue:
             return self.comparison_groups[token].members
         raise KeyError(token)
 
+    def wards_of(self, council_code: str) -> tuple[str, ...]:
+        """The wards of a council (KeyError for an unknown council; empty when the demo has none)."""
+        if council_code not in self.areas:
+            raise KeyError(council_code)
+        return tuple(code for code, ward in self.wards.items() if ward.parent_code == council_code)
+
+    def area(self, code: str) -> Area:
+        """A council, county, country or ward by its GSS code."""
+        return self.areas[code] if code in self.areas else self.wards[code]
+
     def groups_owned_by(self, area_code: str) -> list[ComparisonGroup]:
         return [g for g in self.comparison_groups.values() if g.owner_area == area_code]
 
@@ -588,10 +626,10 @@ class DemoCatalogue:
 
     def series(self, metric_id: str, area_code: str) -> dict[str, float | int | None]:
         """{period id: value} over the periods visible on ``as_of``; None where there is no value."""
-        metric, area = self.metric_types[metric_id], self.areas[area_code]
+        metric, area = self.metric_types[metric_id], self.area(area_code)
         key = (metric_id, area_code)
         if key not in self._series:
-            self._series[key] = self._compute(metric, area)  # deterministic, so a racing duplicate is harmless
+            self._series[key] = self._ward_series(metric, area) if area.tier == WARD_TIER else self._compute(metric, area)  # deterministic, so a racing duplicate is harmless
         full = self._series[key]
         return {p.identifier: full[p.identifier] for p in self.periods_for(metric_id)}
 
@@ -609,6 +647,17 @@ class DemoCatalogue:
         else:
             raw = self._synthetic(metric, recipe, area)
         return {p: _tidy(v, metric) for p, v in zip(recipe.period_ids, raw)}
+
+    def _ward_series(self, metric: MetricType, ward: Area) -> dict[str, float | int | None]:
+        """Population (3281): the council's value split across its wards by stable weights, so
+        the wards add up to the council in every period. Any other metric: no value (null)."""
+        period_ids = self._recipes[metric.identifier].period_ids
+        if metric.identifier != POPULATION_METRIC:
+            return dict.fromkeys(period_ids)
+        council = self._compute(metric, self.areas[ward.parent_code])
+        siblings = [code for code, w in self.wards.items() if w.parent_code == ward.parent_code]
+        return {p: None if council[p] is None else split_by_stable_weights(int(council[p]), siblings)[ward.identifier]
+                for p in period_ids}
 
     def _years(self, period_ids: tuple[str, ...]) -> list[float]:
         origin = self.periods[period_ids[0]].start_date
@@ -779,4 +828,5 @@ def build_catalogue(*, as_of: date = DEFAULT_AS_OF, scale: str = "demo") -> Demo
     return DemoCatalogue(
         as_of=as_of, areas=areas, metric_types=metric_types, periods=periods,
         comparison_groups=_comparison_groups(areas, profiles), recipes=recipes, profiles=profiles,
+        wards=_load_wards(areas),
     )

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
-from demo.catalogue import UNITS, DemoCatalogue, MetricType, build_catalogue
+from demo.catalogue import UNITS, WARD_SUFFIX, DemoCatalogue, MetricType, build_catalogue
 from demo.dialects import MIXED, SINGLE_DIALECTS, rewrite
 from ingestion.lginform.signing import redact_credentials, split_signed_url, verify_signed_url
 
@@ -297,7 +297,7 @@ class _Api:
         return {
             "area-array": [
                 {"identifier": a.identifier, "label": a.label, "shortLabel": a.short_label}
-                for a in self.catalogue.areas.values()
+                for a in (*self.catalogue.areas.values(), *self.catalogue.wards.values())
                 if not text or text in a.label.casefold() or text in a.identifier.casefold()
             ]
         }
@@ -339,8 +339,14 @@ class _Api:
 
         areas: dict[str, None] = {}  # ordered set: group members expanded, duplicates dropped
         for token in _split(query["area"]):
+            council, _, ward_suffix = token.partition(":")
             try:
-                areas.update(dict.fromkeys(self.catalogue.areas_for_group_or_code(token)))
+                if ward_suffix:
+                    if f":{ward_suffix}" != WARD_SUFFIX:
+                        raise KeyError(token)
+                    areas.update(dict.fromkeys(self.catalogue.wards_of(council)))
+                else:
+                    areas.update(dict.fromkeys(self.catalogue.areas_for_group_or_code(token)))
             except KeyError:
                 raise _bad_request(f"Unknown area or comparison group: {token}") from None
 
@@ -370,7 +376,7 @@ class _Api:
                 for m, p in columns
             ],
             "rows": [
-                {"area": {"identifier": code, "label": self.catalogue.areas[code].label},
+                {"area": {"identifier": code, "label": self.catalogue.area(code).label},
                  "values": [self._cell(m, code, p) for m, p in columns]}
                 for code in area_codes
             ],
@@ -399,7 +405,7 @@ class _Api:
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(["area", "area label", "area long label", *(self.catalogue.periods[p].label for _, p in columns)])
         for code in area_codes:
-            area = self.catalogue.areas[code]
+            area = self.catalogue.area(code)
             values = [self.value(m.identifier, code, p) for m, p in columns]
             writer.writerow([code, area.short_label, area.label, *("" if v is None else v for v in values)])
         return buffer.getvalue().encode("utf-8")

@@ -14,6 +14,13 @@ the same figures and comparing them gives nothing back. What a reader is assumed
   the complement; a small number received hides the whole row (and the same months of it
   printed a year later), a small number due hides on time, a small number decided hides
   upheld, a small number of escalations hides the Ombudsman's decisions.
+- complaints_by_ward: a year's wards ('Not known' among them) add up to its council row, which
+  is complaints_summary's council total (the same counts, printed as that table prints them);
+  in a row, due = on time + late at stage 1; a small number received hides the row, a small
+  number due hides on time. It is controlled together with complaints_summary: the summary's
+  withheld cells stay withheld and protected, its printed cells are never withheld for the
+  wards' sake (a ward cell is), so the two tables side by side give nothing back. Years are
+  not added up or compared in it, so a difference between years is nothing a reader knows.
 - resident_satisfaction: each breakdown's groups add up to the whole sample, per question;
   in a row, valid answers + don't know = respondents to the question; the respondents of a
   group differ between questions only by those who skipped one (assumed known, the worst
@@ -66,6 +73,13 @@ COMPLEMENTS = (("stage_1_late", "stage_1_due", "stage_1_on_time"),
                ("stage_2_not_upheld", "stage_2_decided", "stage_2_upheld"),
                ("ombudsman_not_upheld", "ombudsman_decided", "ombudsman_upheld"),
                ("ombudsman_not_decided", "ombudsman_escalations", "ombudsman_decided"))
+WARDS = Policy(
+    "complaints_by_ward", ("period_id", "ward"),
+    ("received", "stage_1_due", "stage_1_on_time"),
+    {"received_per_10000_residents": ("received",),
+     "stage_1_percent_on_time": ("stage_1_due", "stage_1_on_time")},
+)
+WARD_COUNCIL_ROW = "all"  # the council, as complaints_summary's (period, all, all)
 SATISFACTION = Policy(
     "resident_satisfaction", ("survey", "wave_start", "question", "breakdown", "breakdown_value"),
     ("unweighted_n", "dont_know_n"),
@@ -76,7 +90,7 @@ SATISFACTION = Policy(
 # also suppressed when the previous wave's count is (they print that wave's figure, or a difference from it)
 PREVIOUS_WAVE = ("previous_wave_percent", "change_vs_previous_wave", "change_significant", "change_p_value",
                  "change_significant_fdr", "change_statement")
-POLICIES = {p.mart: p for p in (COMPLAINTS, SATISFACTION)}
+POLICIES = {p.mart: p for p in (COMPLAINTS, WARDS, SATISFACTION)}
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,8 @@ _DONE: dict[tuple, ControlledTable] = {}  # by mart, threshold and content: the 
 def controlled(connection: duckdb.DuckDBPyConnection, mart: str, threshold: int) -> ControlledTable:
     """Every column of ``marts.<mart>``, with disclosure control applied (see the module's doc)."""
     policy = POLICIES[mart]
-    content = connection.execute(f"SELECT count(*), sum(hash(t)) FROM marts.{policy.mart} AS t").fetchall()[0]
+    content = tuple(connection.execute(f"SELECT count(*), sum(hash(t)) FROM marts.{m} AS t").fetchall()[0]
+                    for m in (policy.mart, *((COMPLAINTS.mart,) if policy is WARDS else ())))
     cache_key = (mart, threshold, *content)
     if cache_key not in _DONE:
         if len(_DONE) > 8:
@@ -110,8 +125,10 @@ def _controlled(connection: duckdb.DuckDBPyConnection, policy: Policy, threshold
     columns = tuple(d[0] for d in cursor.description)
     rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
     keyed = {tuple(row[c] for c in policy.key): row for row in rows}
-    model = _complaints_model(keyed) if policy is COMPLAINTS else _satisfaction_model(keyed)
-    hidden = suppress(model, threshold)
+    if policy is WARDS:
+        hidden = _ward_suppression(connection, keyed, threshold)
+    else:
+        hidden = suppress(_complaints_model(keyed) if policy is COMPLAINTS else _satisfaction_model(keyed), threshold)
     result = {key: dict(row) for key, row in keyed.items()}
     for key, column in hidden:
         result[key][column] = SUPPRESSED
@@ -181,6 +198,42 @@ def _complaints_model(rows: dict[tuple, dict[str, Any]]) -> Table:
         for column in COMPLAINTS.counts:
             _additive(model, total, members, column)
     return model
+
+
+def _ward_suppression(connection: duckdb.DuckDBPyConnection, rows: dict[tuple, dict[str, Any]],
+                      threshold: int) -> set[tuple[tuple, str]]:
+    """The ward cells to withhold: the summary's model, its result taken as given, with the
+    wards added (their keys tagged "ward", so they never meet the summary's)."""
+    summary = controlled(connection, COMPLAINTS.mart, threshold)
+    summary_rows = {tuple(r[c] for c in COMPLAINTS.key): r for r in summary.rows}
+    cursor = connection.execute(f"SELECT * FROM marts.{COMPLAINTS.mart}")
+    columns = [d[0] for d in cursor.description]
+    model = _complaints_model({tuple(r[columns.index(c)] for c in COMPLAINTS.key): dict(zip(columns, r))
+                               for r in cursor.fetchall()})
+    withheld = {(key, c) for key, row in summary_rows.items() for c in COMPLAINTS.counts if row.get(c) == SUPPRESSED}
+    fixed = {cell for cell in model.printed if cell not in withheld}
+    wards: dict[str, list[tuple]] = {}
+    for key, row in rows.items():
+        period, ward = key
+        cell_key = ("ward", *key)
+        for column in WARDS.counts:
+            _count(model, cell_key, column, row[column])
+        _count(model, cell_key, "stage_1_late", (row["stage_1_due"] or 0) - (row["stage_1_on_time"] or 0), printed=False)
+        model.relate({(cell_key, "stage_1_due"): 1, (cell_key, "stage_1_on_time"): -1, (cell_key, "stage_1_late"): -1})
+        model.within[(cell_key, "stage_1_due")] = [(cell_key, "stage_1_on_time"), (cell_key, "stage_1_late")]
+        model.within[(cell_key, "received")] = [(cell_key, c) for c in ("stage_1_due", "stage_1_on_time", "stage_1_late")]
+        council = (period, "all", "all")
+        if ward == WARD_COUNCIL_ROW and council in summary_rows:
+            for column in WARDS.counts:  # the same count in both tables: printed alike, known alike
+                model.relate({(cell_key, column): 1, (council, column): -1})
+                (withheld if summary_rows[council][column] == SUPPRESSED else fixed).add((cell_key, column))
+        elif ward != WARD_COUNCIL_ROW:
+            wards.setdefault(period, []).append(cell_key)
+    for period, members in wards.items():
+        for column in WARDS.counts:
+            _additive(model, ("ward", period, WARD_COUNCIL_ROW), members, column)
+    hidden = suppress(model, threshold, withheld=withheld, fixed=fixed)
+    return {(key[1:], column) for key, column in hidden if key[0] == "ward"}
 
 
 def _satisfaction_model(rows: dict[tuple, dict[str, Any]]) -> Table:

@@ -62,16 +62,20 @@ class Table:
             self.equations.append(terms)
 
 
-def suppress(table: Table, threshold: int) -> set[Cell]:
-    """The printed cells to suppress so that no protected cell can be recovered exactly."""
+def suppress(table: Table, threshold: int, *, withheld: Iterable[Cell] = (), fixed: Iterable[Cell] = ()) -> set[Cell]:
+    """The printed cells to suppress so that no protected cell can be recovered exactly.
+
+    ``withheld`` and ``fixed`` are for a table published beside another already controlled:
+    its withheld cells stay withheld (and protected), its printed ones are never chosen."""
+    fixed = set(fixed)
     small = {cell for cell, value in table.values.items() if 0 < value < threshold}
-    hidden = {cell for cell in small if cell in table.printed}
+    hidden = {cell for cell in small if cell in table.printed} | set(withheld)
     for base in small:
         hidden |= {cell for cell in table.within.get(base, ()) if cell in table.printed}
     exposed = recoverable(table, hidden, small | hidden)
     while exposed:
         added = {partner for cell, evidence in exposed.items()
-                 if (partner := _smallest(table, evidence) or _nearest_partner(table, hidden, cell)) is not None}
+                 if (partner := _smallest(table, evidence - fixed) or _nearest_partner(table, hidden | fixed, cell)) is not None}
         if not added:  # every cell related to them is already hidden: nothing more can be done
             raise ValueError(f"disclosure control cannot protect {sorted(map(str, exposed))[:5]}")
         hidden |= added

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from exports.controlled_counts import COMPLAINTS, POLICIES, controlled_columns, controlled
+from exports.controlled_counts import COMPLAINTS, POLICIES, WARDS, controlled_columns, controlled
 from exports.disclosure import SUPPRESSED
 from exports.open_data_metadata import (DATA_PACKAGE, DCAT_RECORD, DescribedColumn, DescribedTable, csvw_metadata,
                                         datapackage_resource, dcat_record, partition_title)
@@ -138,6 +138,14 @@ RESOURCES = (
         ("period_id", "service", "theme"),
         {"coverage_start": {"required": True}, "coverage_end": {"required": True}, "period_complete": {"required": True},
          **{c: COUNT for c in COMPLAINTS.counts}, **{c: PERCENT for c in COMPLAINTS.derived if "_percent_" in c}},
+    ),
+    PublicResource(
+        "complaints_by_ward", "Complaints by period and ward", "complaints_by_ward",
+        ("period_id", "ward", "coverage_start", "coverage_end", "period_complete", "coverage_label", "received",
+         "population", "received_per_10000_residents", "stage_1_due", "stage_1_on_time", "stage_1_percent_on_time"),
+        ("period_id", "ward"),
+        {"coverage_start": {"required": True}, "coverage_end": {"required": True}, "period_complete": {"required": True},
+         "population": COUNT, **{c: COUNT for c in WARDS.counts}, "stage_1_percent_on_time": PERCENT},
     ),
 )
 

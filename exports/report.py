@@ -6,7 +6,8 @@ the exceptions with their commentary and agreed action) and then has one tile pe
 and an information panel per tile; filters by priority and theme. It prints as committee
 papers (A4, summary first, every panel open, no tile split across pages) and is also printed
 to ``report.pdf`` when a headless Chromium is present (exports/report_pdf.py).
-``satisfaction.html`` shows the resident surveys with confidence intervals, ``complaints.html`` the complaints per service. Every page is self-contained (inline CSS, SVG
+``satisfaction.html`` shows the resident surveys with confidence intervals, ``complaints.html`` the complaints per service
+and, last, the wards (complaints and overall satisfaction per ward, for comparing areas). Every page is self-contained (inline CSS, SVG
 and script, a Content-Security-Policy that forbids any request), works offline, and is
 byte-stable: the same warehouse gives the same bytes. Every number shown is read from the
 ``marts`` schema; the report only formats and words it.
@@ -137,6 +138,35 @@ def complaints_rows(connection: duckdb.DuckDBPyConnection, threshold: int) -> li
             for r in controlled(connection, "complaints_summary", threshold).rows]
     rows.sort(key=lambda r: (r["service"] == "all", r["service"], r["theme"] != "all", r["theme"]))
     return sorted(rows, key=lambda r: r["period_id"], reverse=True)
+
+
+OVERALL_QUESTION = "q_runs_things"  # the LGA's overall measure: satisfied with the way the council runs things
+
+
+def ward_rows(connection: duckdb.DuckDBPyConnection, threshold: int, satisfaction: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The latest financial year of complaints by ward (controlled), each ward with the overall
+    satisfaction of the latest survey wave that has ward results; None without ward complaints."""
+    rows = controlled(connection, "complaints_by_ward", threshold).rows
+    if not rows:
+        return None
+    latest = max(r["period_id"] for r in rows)
+    year = [r for r in rows if r["period_id"] == latest]
+    labels = dict(connection.execute(PERIOD_LABELS_SQL).fetchall())
+    overall = [r for r in satisfaction if r["question"] == OVERALL_QUESTION]
+    wave = max(((r["wave_end"], r["wave_start"], r["survey"]) for r in overall if r["breakdown"] == "ward"), default=None)
+    in_wave = [r for r in overall if (r["wave_end"], r["wave_start"], r["survey"]) == wave]
+    by_ward = {r["breakdown_value"]: r for r in in_wave if r["breakdown"] == "ward"}
+    by_ward["all"] = next((r for r in in_wave if r["breakdown"] == "all"), None)  # the whole sample
+    wards = sorted((r for r in year if r["ward"] != "all"), key=lambda r: (r["ward"] == "Not known", r["ward"]))
+    total = next((r for r in year if r["ward"] == "all"), None)
+    first = year[0]
+    return {
+        "title": f"{labels.get(latest) or latest}: {first['coverage_label']}", "complete": first["period_complete"],
+        "wards": [{**r, "satisfaction": by_ward.get(r["ward"])} for r in wards],
+        "total": None if total is None else {**total, "satisfaction": by_ward["all"]},
+        "wave": None if wave is None else {"survey": survey_name(wave[2]), "start": wave[1].isoformat(), "end": wave[0].isoformat()},
+        "question": QUESTIONS[OVERALL_QUESTION],
+    }
 
 
 def _records(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -953,6 +983,18 @@ compared with the same months of the previous year, not with the whole of it.</p
 </section>
 {% else %}<p>No complaints data is in the warehouse yet.</p>
 {% endfor %}
+{% if wards %}<section class="wards" aria-labelledby="wards-title">
+<h2 id="wards-title">Wards: {{ wards.title }}</h2>
+<p>Comparing wards shows where to target resources. A complaint is counted in the ward it was recorded against (Not known when none was);
+the rate uses the ward's population where the warehouse has one{% if not wards.complete %}, for the months covered{% endif %}.
+{% if wards.wave %}Satisfaction is the percentage of residents in the ward who said they were satisfied with the way the council runs things ({{ wards.wave.survey }}, {{ wards.wave.start }} to {{ wards.wave.end }}), and whether the ward differs significantly from the rest of the sample.{% else %}No survey has results by ward yet.{% endif %}</p>
+<table>
+<caption>Complaints and satisfaction per ward, {{ wards.title }}</caption>
+<thead><tr><th scope="col">Ward</th><th scope="col">Complaints received</th><th scope="col">Per 10,000 residents</th><th scope="col">Satisfied with the way the council runs things</th><th scope="col">Compared with the rest of the sample</th></tr></thead>
+<tbody>
+{% for r in wards.wards + ([wards.total] if wards.total else []) %}<tr><th scope="row">{{ 'All wards' if r.ward == 'all' else r.ward }}</th><td class="n">{{ r.received | num }}</td><td class="n">{{ r.received_per_10000_residents | num }}</td>{% if r.satisfaction %}<td class="n">{{ r.satisfaction.percent_positive | pct }}</td><td>{{ r.satisfaction | group_difference }}</td>{% else %}<td class="n">–</td><td>–</td>{% endif %}</tr>
+{% endfor %}</tbody></table>
+</section>{% endif %}
 {% endblock %}
 """,
 }
@@ -1027,6 +1069,7 @@ def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, co
                                      waves=build_waves(satisfaction), publication_id=publication_id, demo=demo,
                                      threshold=disclosure_min_count),
         "complaints.html": _render(environment, "complaints.html", council_label, "Complaints", periods=build_periods(complaints),
+                                   wards=ward_rows(connection, disclosure_min_count, satisfaction),
                                    publication_id=publication_id, demo=demo, threshold=disclosure_min_count),
     }
     with staged_folder(destination) as folder:

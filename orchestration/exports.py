@@ -27,7 +27,8 @@ OPEN_DATA_MARTS = tuple(sorted({"dim_areas", "dim_periods", *(resource.mart for 
 REPORT_MARTS = (*wap.NOT_CANDIDATES, "dim_areas", "dim_indicators", "dim_periods", "benchmarks", "spc", "spc_rebase_proposals",
                 "indicator_performance",
                 "resident_satisfaction",
-                "complaints_summary")
+                "complaints_summary",
+                "complaints_by_ward")
 RETURNS_MARTS = ("indicator_performance", "return_drafts")
 
 

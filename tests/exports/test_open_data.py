@@ -117,7 +117,7 @@ def test_a_new_period_rewrites_its_year_alone_and_an_unchanged_year_keeps_its_fi
     changed = {f"indicator_values/{revised}.csv"} | new
     assert set(after) == set(before) - {f"indicator_values/{oldest}.csv"} | new  # a withdrawn year is not carried over
     for path, (stat, content) in after.items():
-        if path in changed or path.endswith(("scorecard.csv", "satisfaction.csv", "summary.csv")):
+        if path in changed or path.endswith(("scorecard.csv", "satisfaction.csv", "summary.csv", "by_ward.csv")):
             continue  # the small resources are written every time
         old_stat, old_content = before[path]
         assert (stat.st_ino, stat.st_mtime_ns, content) == (old_stat.st_ino, old_stat.st_mtime_ns, old_content), path
@@ -245,3 +245,25 @@ def test_text_a_spreadsheet_would_run_is_neutralised(warehouse, tmp_path):
     commentary = {r["commentary"] for r in scorecard if r["indicator_id"] == "90005"}
     assert commentary == {"'=HYPERLINK(\"http://x.example\",\"click\")"}
     assert not any(v.startswith(("=", "+", "@")) for r in scorecard for v in r.values())
+
+
+def test_complaints_by_ward_add_up_to_the_council_and_never_give_a_withheld_count_back(warehouse, tmp_path):
+    write(warehouse, tmp_path / "open-data")
+    wards = read(tmp_path / "open-data" / "complaints_by_ward.csv")
+    councils = {r["period_id"]: r for r in read(tmp_path / "open-data" / "complaints_summary.csv")
+                if r["service"] == r["theme"] == "all"}
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        truth = {(p, w): n for p, w, n in connection.execute("SELECT period_id, ward, received FROM marts.complaints_by_ward").fetchall()}
+    assert {w for _, w in truth} >= {"Altrincham", "Village", "Not known", "all"}
+    counts = ("received", "stage_1_due", "stage_1_on_time")
+    published = [int(r[c]) for r in wards for c in counts if r[c] != SUPPRESSED]
+    assert published and not [n for n in published if 0 < n < THRESHOLD]
+    for period, council in councils.items():
+        rows = [r for r in wards if r["period_id"] == period]
+        total = next(r for r in rows if r["ward"] == "all")
+        assert [total[c] for c in counts] == [council[c] for c in counts]  # the council row is the summary's
+        assert sum(truth[(period, r["ward"])] for r in rows if r["ward"] != "all") == truth[(period, "all")]
+        for column in counts:  # a withheld ward never stands alone against a printed total
+            assert sum(r[column] == SUPPRESSED for r in rows) != 1, (period, column)
+        shown = [r for r in rows if r["ward"] != "all" and r["received"] != SUPPRESSED]
+        assert all(int(r["received"]) == truth[(period, r["ward"])] for r in shown)

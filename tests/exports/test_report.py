@@ -468,7 +468,7 @@ def _tables(page: Path) -> dict[str, list[list[str]]]:
                 self.row.append(self.cell.strip())
                 self.cell = None
             elif tag == "tr" and self.row is not None:
-                if self.caption in self.tables and not self.row[0].startswith(("Service", "Question", "Group")):
+                if self.caption in self.tables and not self.row[0].startswith(("Service", "Question", "Group", "Ward")):
                     self.tables[self.caption].append(self.row)
                 self.row = None
 
@@ -527,3 +527,32 @@ def test_an_age_is_said_in_whole_years_and_months():
     assert age_in_words(date(2024, 4, 30), AS_OF) == "1 year 6 months"  # the claimant count, April 2024
     assert age_in_words(date(2025, 9, 30), AS_OF) == "1 month"
     assert age_in_words(date(2023, 11, 1), AS_OF) == "2 years"
+
+
+def test_the_wards_table_shows_the_latest_years_controlled_complaints_and_satisfaction_by_ward(warehouse, report):
+    folder, _ = report
+    latest = query(warehouse, "SELECT max(period_id) FROM marts.complaints_by_ward")[0][0]
+    label = query(warehouse, "SELECT period_label || ': ' || coverage_label FROM marts.complaints_by_ward "
+                             "JOIN marts.dim_periods USING (period_id) WHERE period_id = ? LIMIT 1", [latest])[0][0]
+    (rows,) = [rows for caption, rows in _tables(folder / "complaints.html").items() if caption.endswith(f"per ward, {label}")]
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        published = {r["ward"]: r for r in controlled(connection, "complaints_by_ward", 5).rows if r["period_id"] == latest}
+    shown = {("all" if r[0] == "All wards" else r[0]): r for r in rows}
+    assert set(shown) == set(published) and rows[-1][0] == "All wards" and rows[-2][0] == "Not known"
+    as_shown = lambda v: "[c]" if v == "c" else f"{v:,}"  # noqa: E731
+    assert all(shown[w][1] == as_shown(r["received"]) for w, r in published.items())
+    assert not [r for r in rows if r[1].replace(",", "").isdigit() and 0 < int(r[1].replace(",", "")) < 5]
+    assert any(r[1] == "[c]" for r in rows) or min(r["received"] for r in published.values()) >= 5
+    # the overall satisfaction by ward, from the latest wave with ward results, as the survey page shows groups
+    waves = query(warehouse, "SELECT survey, wave_start, wave_end FROM marts.resident_satisfaction WHERE breakdown = 'ward' "
+                             "AND question = 'q_runs_things' ORDER BY wave_end DESC, wave_start DESC, survey DESC LIMIT 1")
+    if waves:
+        survey, start, end = waves[0]
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            groups = {r["breakdown_value"]: r for r in controlled(connection, "resident_satisfaction", 5).rows
+                      if (r["survey"], r["wave_start"], r["wave_end"], r["breakdown"], r["question"])
+                      == (survey, start, end, "ward", "q_runs_things")}
+        for ward, group in groups.items():
+            if ward in shown:
+                expected = "[c]" if group["percent_positive"] == "c" else f"{half_up(group['percent_positive'])}%"
+                assert shown[ward][3] == expected, ward

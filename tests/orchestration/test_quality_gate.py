@@ -409,7 +409,8 @@ def test_a_suite_of_new_rows_judges_the_rows_not_yet_published_and_keys_across_t
 
 def test_every_raw_source_and_exported_mart_has_a_suite():
     raw = {"raw_lginform_values", "raw_extract_files", "raw_inbox_files", "raw_survey_responses", "raw_complaints", "raw_library_targets"}
-    marts = {"fct_indicator_values", "benchmarks", "indicator_performance", "resident_satisfaction", "complaints_summary"}
+    marts = {"fct_indicator_values", "benchmarks", "indicator_performance", "resident_satisfaction", "complaints_summary",
+             "complaints_by_ward"}
     assert raw | marts == set(SUITES)
     for name in marts:
         kinds = {e["type"] for e in SUITES[name].document["expectations"]}

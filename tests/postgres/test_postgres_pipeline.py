@@ -20,7 +20,7 @@ import pytest
 from exports.partitions import MANIFEST
 from tests.conftest import point_environment
 
-MART_SUITES = ("benchmarks", "complaints_summary", "fct_indicator_values", "indicator_performance", "resident_satisfaction")
+MART_SUITES = ("benchmarks", "complaints_by_ward", "complaints_summary", "fct_indicator_values", "indicator_performance", "resident_satisfaction")
 
 
 @pytest.fixture(scope="module")

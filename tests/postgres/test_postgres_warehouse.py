@@ -101,7 +101,7 @@ def test_the_marts_on_postgres_equal_duckdbs(built_on_postgres, postgres_server)
     with duckdb.connect(str(built_on_postgres["duckdb"]), read_only=True) as source, \
             psycopg2.connect(host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf") as target:
         tables = [t for (t,) in source.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'candidate' ORDER BY 1").fetchall()]
-        assert len(tables) == 11  # spc_rebase_proposals the tenth, return_drafts the eleventh
+        assert len(tables) == 12  # spc_rebase_proposals the tenth, return_drafts the eleventh, complaints_by_ward the twelfth
         cursor = target.cursor()
         for table in tables:
             columns = [c for (c,) in source.execute(

@@ -45,6 +45,7 @@ MART_GRAINS = {
     "indicator_performance": ["indicator_id", "period_id"],
     "resident_satisfaction": ["survey", "wave_start", "wave_end", "question", "breakdown", "breakdown_value"],
     "complaints_summary": ["period_id", "service", "theme"],
+    "complaints_by_ward": ["period_id", "ward"],
     "spc_rebase_proposals": ["indicator_id", "area_code"],
     "return_drafts": ["draft_id"],
 }

@@ -1,5 +1,6 @@
 -- Every area the ONS lookups know: current districts, upper-tier authorities (counties among
--- them), regions and countries, each with its tier, region and country.
+-- them), regions, countries and the wards of the ward lookup, each with its tier, region and
+-- country. A ward's parent council is parent_code (null for every other area).
 with districts as (
     select
         LADCD as area_code, LADNM as area_name, UTLACD as upper_tier_code,
@@ -32,11 +33,20 @@ countries as (
     from districts
 ),
 
+wards as (
+    select
+        w.WD22CD as area_code, w.WD22NM as area_name, d.upper_tier_code,
+        d.region_code, d.region_name, d.country_code, d.country_name
+    from {{ ref('ons_ward_lad_codes') }} as w
+    inner join districts as d on d.area_code = w.LAD22CD
+),
+
 unioned as (
     select * from districts
     union all select * from upper_tiers
     union all select * from regions
     union all select * from countries
+    union all select * from wards
 )
 
 select
@@ -52,11 +62,16 @@ select
         when 'S12' then 'scottish_council'
         when 'N09' then 'ni_district'
         when 'E12' then 'region'
+        when 'E05' then 'ward'
+        when 'W05' then 'ward'
+        when 'S13' then 'ward'
+        when 'N08' then 'ward'
         else 'country'
     end as tier,
     upper_tier_code,
     region_code,
     region_name,
     country_code,
-    country_name
+    country_name,
+    (select w.LAD22CD from {{ ref('ons_ward_lad_codes') }} as w where w.WD22CD = unioned.area_code) as parent_code
 from unioned
