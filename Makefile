@@ -26,6 +26,16 @@ run: install ## the whole pipeline once on the demo (synthetic data, asked for w
 test: install ## the whole test suite
 	$(BIN)/python -m pytest
 
+# The unit tests: no Dagster run, no dbt build, no browser, no demo baseline, no PostgreSQL, nothing
+# timed against the clock; a minute at most on 2 cores. Left out: the two slowest modules (the
+# inbox's operations, disclosure's integer programs) and the redaction speed test.
+CHECK_TESTS := tests/demo tests/ingestion tests/lgperf tests/exports/test_formatting.py \
+	tests/exports/test_inbox_receipts.py tests/exports/test_sql_cells.py tests/exports/test_trend_chart.py \
+	--ignore=tests/ingestion/test_inbox_operations.py \
+	--deselect tests/ingestion/test_redaction.py::test_ten_thousand_summaries_redact_in_well_under_five_seconds
+check: venv ## the unit tests (a subset of make test, at most a minute)
+	$(BIN)/python -m pytest -q $(CHECK_TESTS)
+
 soak: install ## every reliability case, the long soak runs included (not part of make test), then docs/reliability.md's table
 	$(BIN)/python -m pytest -m "soak or not soak" tests/reliability
 	$(BIN)/python -m tests.reliability.table
