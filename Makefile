@@ -1,19 +1,41 @@
-# The two commands of the README: `make run` and `make test`. Both create .venv when needed.
+# The two commands of the README: `make run` and `make test`. Both create $(VENV) when needed.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# The newest of Python 3.13, 3.12 and 3.11 found: on PATH, else among pyenv's versions (a pyenv
+# shim for a version that is not active fails to run, so each candidate is tried). PYTHON=/path
+# or PYTHON=python3.12 picks one; PYTHON_VERSIONS=3.12 looks only for that version.
+PYTHON_VERSIONS ?= 3.13 3.12 3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for v in $(PYTHON_VERSIONS); do \
+	for p in "$$(command -v python$$v)" $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V -r); do \
+	[ -n "$$p" ] && "$$p" -c "" 2>/dev/null && { echo "$$p"; exit; }; done; done)
+endif
+VENV ?= .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
-export DAGSTER_HOME := $(CURDIR)/.dagster_home
+# what $(VENV) was built from: the interpreter's version and path, and the lock and pyproject.toml
+STAMP := $(VENV)/.installed
+UV_VERSION := $(shell sed -n 's/^uv==\([0-9.]*\).*/\1/p' requirements.lock)
+export UV_LINK_MODE := copy
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test soak dev bench install clean
+.PHONY: run test check soak dev bench install venv lock clean
 
 run: install ## the whole pipeline once on the demo (synthetic data, asked for with --demo) and a summary
 	$(BIN)/python -m orchestration.run --demo
 
 test: install ## the whole test suite
 	$(BIN)/python -m pytest
+
+# The unit tests: no Dagster run, no dbt build, no browser, no demo baseline, no PostgreSQL, nothing
+# timed against the clock; under a minute on 2 cores. Left out: the slowest modules (the inbox's
+# operations, disclosure's integer programs, the client's retries against the faulty demo server)
+# and the redaction speed test.
+CHECK_TESTS := tests/demo tests/ingestion tests/lgperf tests/exports/test_formatting.py \
+	tests/exports/test_inbox_receipts.py tests/exports/test_sql_cells.py tests/exports/test_trend_chart.py \
+	--ignore=tests/ingestion/test_inbox_operations.py --ignore=tests/ingestion/test_lginform_client.py \
+	--deselect tests/ingestion/test_redaction.py::test_ten_thousand_summaries_redact_in_well_under_five_seconds
+check: venv ## the unit tests (a subset of make test, at most a minute)
+	$(BIN)/python -m pytest -q $(CHECK_TESTS)
 
 soak: install ## every reliability case, the long soak runs included (not part of make test), then docs/reliability.md's table
 	$(BIN)/python -m pytest -m "soak or not soak" tests/reliability
@@ -23,18 +45,34 @@ dev: install ## the Dagster UI (and daemon) on http://127.0.0.1:3000: needs LGIN
 	@$(BIN)/python -m orchestration.preflight
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
+install: venv $(DAGSTER_HOME)/dagster.yaml
 
-$(BIN)/python:
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}"'
-	$(PYTHON) -m venv $(VENV)
+# (Re)built when the stamp does not match: a venv of another Python is removed, not reused.
+# uv (pinned in requirements.lock) installs exactly the lock, hashes checked, then lgperf itself.
+venv:
+	@[ -n "$(PYTHON)" ] || { echo "No Python 3.11, 3.12 or 3.13 found (looked for $(addprefix python,$(PYTHON_VERSIONS)) on PATH and in pyenv); set PYTHON=/path/to/python3.x" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else f"Python 3.11 to 3.13 is required, found {sys.version.split()[0]} at {sys.executable} (PYTHON=$(PYTHON))")'
+	@want="$$($(PYTHON) -c 'import sys; print(sys.version.split()[0], sys.executable)') $$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"; \
+	[ "$$(cat $(STAMP) 2>/dev/null)" = "$$want" ] && exit 0; \
+	if [ -e $(VENV) ] && [ "$$($(BIN)/python -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)" != "$${want%% *}" ]; then \
+		echo "$(VENV) is not a venv of Python $${want%% *}: rebuilding it"; rm -rf $(VENV); fi; \
+	set -e; \
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV); \
+	[ -x $(BIN)/uv ] || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); \
+	echo "installing requirements.lock into $(VENV) (Python $${want%% *})"; \
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock; \
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .; \
+	echo "$$want" > $(STAMP)
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@touch $@
+# Refreshes requirements.lock from pyproject.toml and requirements.in, keeping the pins it has
+# where they still fit (UPGRADE=1: the newest versions allowed). One lock for Python 3.11-3.13,
+# the same version of each package on all three wherever one fits them all.
+lock: venv
+	$(BIN)/uv pip compile --quiet pyproject.toml requirements.in --extra test --universal --python-version 3.11 \
+		--fork-strategy fewest --generate-hashes --custom-compile-command "make lock" \
+		$(if $(UPGRADE),--upgrade) -o requirements.lock
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml | $(INSTALLED)
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml | venv
 	@mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 	@# the instance's storage created once, so two runs starting together never race to create it
