@@ -158,3 +158,36 @@ def test_doctor_checks_one_by_one(tmp_path, monkeypatch):
     low = cli.check_disk(env, usage=lambda path: SimpleNamespace(free=200 * 1024 ** 2))
     assert low[0] is False and "only 200 MB free (under 1 GB)" in low[1]
     assert cli.check_disk(env, usage=lambda path: SimpleNamespace(free=5 * 1024 ** 3))[0]
+
+
+def test_run_keeps_its_old_entry_point_and_its_verbose_switch(capsys):
+    from orchestration import run
+
+    with pytest.raises(SystemExit) as stopped:
+        run.main(["--help"])
+    assert stopped.value.code == 0 and "--verbose" in capsys.readouterr().out
+    assert run.run_config(verbose=False)["loggers"] == {"progress": {"config": {"detail": False}},
+                                                        "console": {"config": {"log_level": "DEBUG"}}}
+    assert run.run_config(verbose=True)["loggers"] == {"progress": {"config": {"detail": True}}}
+
+
+def test_a_warning_is_said_in_plain_words_under_its_stage():
+    import io
+    import logging
+
+    from orchestration import progress
+
+    stream = io.StringIO()
+    progress.set_console(stream)
+    try:
+        handler = progress.StageProgressHandler()
+        record = logging.LogRecord("lgperf", logging.WARNING, __file__, 1, "x", None, None)
+        record.dagster_meta = {"step_key": "exports__report",
+                               "orig_message": "report.pdf was not written: no headless Chromium was found\n(details)"}
+        handler.emit(record)
+        progress.flush_stages()
+    finally:
+        progress.set_console(None)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].split()[0] == "exports" and lines[0].endswith(" s")
+    assert lines[1] == "    ! report.pdf was not written: no headless Chromium was found"
