@@ -20,8 +20,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test check soak dev bench install venv lock clean
 
-run: install ## the whole pipeline once on the demo (synthetic data, asked for with --demo) and a summary
-	$(BIN)/python -m orchestration.run --demo
+run: install ## the whole pipeline once on the demo (synthetic data, asked for with --demo): a line per stage and a summary
+	$(BIN)/lgperf run --demo
 
 test: install ## the whole test suite
 	$(BIN)/python -m pytest
@@ -42,8 +42,7 @@ soak: install ## every reliability case, the long soak runs included (not part o
 	$(BIN)/python -m tests.reliability.table
 
 dev: install ## the Dagster UI (and daemon) on http://127.0.0.1:3000: needs LGINFORM_BASE_URL, or LGPERF_DEMO=1 for the demo
-	@$(BIN)/python -m orchestration.preflight
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(BIN)/lgperf ui
 
 install: venv $(DAGSTER_HOME)/dagster.yaml
 

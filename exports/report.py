@@ -34,6 +34,7 @@ from exports.disclosure import SUPPRESSED
 from exports.formatting import format_number
 from exports.publish import staged_folder
 from exports.report_pdf import PdfOutcome, write_pdf
+from lgperf.freshness import is_stale
 from lgperf.settings import FreshnessSettings
 
 log = logging.getLogger(__name__)
@@ -419,9 +420,9 @@ def age_in_words(since: date, until: date) -> str:
 def stale_notice(row: dict[str, Any], as_of: date, max_days_after_period_end: Mapping[str, int]) -> str | None:
     """How old a tile's latest figure is, when it is older than the quality gate allows for its
     frequency (thresholds.freshness, the same allowance, judged on the same date); else None."""
-    allowed = max_days_after_period_end.get(row.get("frequency") or "")
-    if row.get("period_end") is None or allowed is None or (as_of - row["period_end"]).days <= allowed:
+    if not is_stale(row.get("period_end"), row.get("frequency"), as_of, max_days_after_period_end):
         return None
+    allowed = max_days_after_period_end[row["frequency"]]
     notice = (f"Latest available: {row['period_label']}, {age_in_words(row['period_end'], as_of)} before this report "
               f"({as_of.day} {MONTHS[as_of.month - 1]} {as_of.year}).")
     return notice + (" The indicator is discontinued: no newer figure will come." if row.get("discontinued") else

@@ -27,7 +27,8 @@ def build_definitions(environment: Environment) -> dg.Definitions:
             inbox.inbox_sensor,
         ],
         resources={**build_resources(environment), "dbt": dbt.dbt_resource()},
-        loggers={"progress": progress_logger},
+        # "console": Dagster's own event log, which `lgperf run` sends to its log file
+        loggers={"progress": progress_logger, "console": dg.colored_console_logger},
     )
 
 

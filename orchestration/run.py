@@ -10,23 +10,48 @@ the Dagster instance under ``DAGSTER_HOME`` like any scheduled run.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import dagster as dg
 
 from exports.bi import bi_folder
 from lgperf import warehouse
-from lgperf.settings import DEMO_SWITCH, ConfigError, Environment, load_pipeline_config
+from lgperf.settings import DEMO_SWITCH, PROJECT_ROOT, ConfigError, Environment, load_pipeline_config
+from orchestration import progress
+from orchestration.cli import add_run_arguments as add_arguments
 
-QUIET_RUN_CONFIG = {"loggers": {"progress": {}}}
+
+def run_config(*, verbose: bool) -> dict:
+    """Quiet: the stage lines on the console and Dagster's whole event log (the ``console``
+    logger, to stderr, which the run sends to its log file); verbose: the old per-asset lines."""
+    if verbose:
+        return {"loggers": {"progress": {"config": {"detail": True}}}}
+    return {"loggers": {"progress": {"config": {"detail": False}}, "console": {"config": {"log_level": "DEBUG"}}}}
+
+
+QUIET_RUN_CONFIG = run_config(verbose=True)  # kept for callers of the old name
+
+
+def logs_dir() -> Path:
+    """Where a run's log file goes: ``$DAGSTER_HOME/logs``, else ``data/logs``."""
+    home = os.environ.get("DAGSTER_HOME")
+    return (Path(home) if home else PROJECT_ROOT / "data") / "logs"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--demo", action="store_true", help=f"run the demo on synthetic data (the same as {DEMO_SWITCH}=1)")
-    arguments = parser.parse_args(argv)
+    return run(add_arguments(parser).parse_args(argv))
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``lgperf run``: 0 when the run, its checks and the quality report succeeded, 1 when not,
+    2 on a configuration error (nothing written)."""
     if arguments.demo:
         os.environ[DEMO_SWITCH] = "1"
     try:
@@ -45,18 +70,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo (synthetic data, every output marked so): the embedded demo API will serve the data, with "
               f"{env.config_path.name}; {len(files)} demo survey and complaints files are in {env.inbox_dir}")
 
+    run_id = str(uuid.uuid4())
+    log_path = None if arguments.verbose else logs_dir() / f"run-{run_id}.log"
+    console = sys.stdout
+    with contextlib.ExitStack() as stack:
+        if log_path is not None:  # dbt's and Dagster's own output to the log file, the stage lines to the console
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context(log_path.open("a", encoding="utf-8", buffering=1))
+            stack.enter_context(contextlib.redirect_stdout(log))
+            stack.enter_context(contextlib.redirect_stderr(log))
+            progress.set_console(console)
+            stack.callback(progress.set_console, None)
+            print(f"  {'stage':<{progress.STAGE_WIDTH}}  {'what it did':<60} {'elapsed':>8}", file=console, flush=True)
+        refresh, report = _execute(env, run_id, verbose=arguments.verbose)
+    from orchestration.resources import holding_warehouse_pool
+
+    with holding_warehouse_pool(dg.DagsterInstance.get(), report.run_id, "make_run_summary"):
+        summary = summarise(env, refresh, report, time.monotonic() - started)
+    print(summary)
+    if log_path is not None:
+        print(f"  log (dbt and Dagster)  {log_path}")
+    return 0 if refresh.success and report.success and not failed_error_checks(refresh) else 1
+
+
+def _execute(env: Environment, run_id: str, *, verbose: bool) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProcessResult]:
     from orchestration.definitions import build_definitions
-    from orchestration.resources import ensure_warehouse_pool, holding_warehouse_pool
+    from orchestration.resources import ensure_warehouse_pool
 
     defs = build_definitions(env)
     instance = dg.DagsterInstance.get()
     ensure_warehouse_pool(instance)  # another run (a schedule, a sensor, a second `make run`) may be writing
-    refresh = defs.resolve_job_def("refresh_all").execute_in_process(instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False)
-    report = defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False)
-    with holding_warehouse_pool(instance, report.run_id, "make_run_summary"):
-        summary = summarise(env, refresh, report, time.monotonic() - started)
-    print(summary)
-    return 0 if refresh.success and report.success and not failed_error_checks(refresh) else 1
+    config = run_config(verbose=verbose)
+    refresh = defs.resolve_job_def("refresh_all").execute_in_process(instance=instance, run_config=config, raise_on_error=False,
+                                                                      run_id=run_id)
+    progress.flush_stages()
+    report = defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, run_config=config, raise_on_error=False)
+    progress.flush_stages()
+    return refresh, report
 
 
 def failed_error_checks(result: dg.ExecuteInProcessResult) -> list:
@@ -85,12 +135,16 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
         ).fetchall()[0]
         lines.append(f"    quarantined (audit.quarantine, with reasons)          {quarantined[0]:>9,} / {quarantined[1]:,}")
     with warehouse.connect(env.warehouse_path, read_only=True) as connection:
-        decided = connection.execute("SELECT publication_id, decision, state_of FROM audit.publications WHERE run_id = ?",
+        decided = connection.execute("SELECT publication_id, decision, state_of, decided_by FROM audit.publications WHERE run_id = ?",
                                      [refresh.run_id]).fetchall()
     if decided:
-        publication_id, decision, state_of = decided[0]
+        publication_id, decision, state_of, decided_by = decided[0]
         same = f" (nothing changed: marts still hold publication {state_of})" if state_of and state_of != publication_id else ""
         lines.append(f"  publication {publication_id}: {decision.upper() if decision == 'blocked' else decision}{same}")
+        if decision == "blocked":
+            blocking = [c["check"] for c in json.loads(decided_by or "[]") if not c.get("waived_by")]
+            lines.append(f"    blocked by the failed check{'s' if len(blocking) != 1 else ''} {', '.join(blocking) or '(none recorded)'}: "
+                         "the marts, the open data, the BI copy and the report still hold the previous publication")
     lines.append(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
         lines.append(f"    FAILED {check.asset_key.to_user_string()}:{check.check_name} ({check.severity.value.lower()})")
@@ -106,7 +160,7 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
         f"    quality report  {env.export_dir / 'quality' / 'index.html'}" + ("" if report.success else " (NOT refreshed)"),
     ]
     if not refresh.success:
-        lines.append("  the run did not complete: exports downstream of a failed step or check were not written; see above")
+        lines.append("  the run did not complete: exports downstream of a failed step or check were not written; see the lines above")
     return "\n".join(lines)
 
 

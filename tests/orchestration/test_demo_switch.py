@@ -32,9 +32,11 @@ def _no_source_environment(folder: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("command", [
     [sys.executable, "-m", "orchestration.run"],
+    [sys.executable, "-m", "orchestration.cli", "run"],
+    [sys.executable, "-m", "orchestration.cli", "ui"],
     [sys.executable, "-m", "orchestration.preflight"],
     [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
-], ids=["run", "make-dev-preflight", "dagster-code-location"])
+], ids=["run", "lgperf-run", "lgperf-ui", "make-dev-preflight", "dagster-code-location"])
 def test_without_a_service_or_the_demo_switch_nothing_starts_and_nothing_is_written(tmp_path, command):
     (tmp_path / "dagster_home").mkdir()
     finished = subprocess.run(command, cwd=PROJECT_ROOT, env=_no_source_environment(tmp_path), capture_output=True, text=True,
@@ -43,7 +45,7 @@ def test_without_a_service_or_the_demo_switch_nothing_starts_and_nothing_is_writ
     assert finished.returncode != 0, said
     assert "LGINFORM_BASE_URL is not set" in said and "--demo" in said and "LGPERF_DEMO=1" in said, said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dagster_home"]  # no warehouse, no exports, no inbox files
-    if command[-1] == "orchestration.run":
+    if command[-1] in ("orchestration.run", "run", "ui"):
         assert finished.returncode == 2
 
 

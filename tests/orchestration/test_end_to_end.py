@@ -73,7 +73,16 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     latest = catalogue.periods_for("90005")[-1].identifier
     assert f"90005,{TRAFFORD},{latest},{catalogue.value('90005', TRAFFORD, latest):g}" in lines
 
-    assert "== ingestion ==" in first_out and "== transformation ==" in first_out and "== exports ==" in first_out
+    # one line per stage, in order, with counts and seconds; dbt's and Dagster's own output in the log file named at the end
+    stages = [line.split()[0] for line in first_out.split("== summary ==")[0].splitlines() if re.search(r"\d+\.\d s$", line)]
+    assert stages == ["ingestion", "transformation", "publication", "exports", "quality"], first_out
+    assert re.search(r"\n  ingestion +\d+ assets, [\d,]+ new rows, \d+ inbox files", first_out)
+    assert len(first_out.splitlines()) <= 40, first_out  # the demo's whole output fits on one screen
+    log = Path(re.search(r"log \(dbt and Dagster\) +(\S+)\n", first_out).group(1))
+    assert log.parent == dagster_home / "logs" and log.name.startswith("run-")
+    logged = log.read_text(encoding="utf-8")
+    assert "Running with dbt=" in logged and "STEP_SUCCESS" in logged  # dbt's and Dagster's own lines
+    assert "Running with dbt=" not in first_out and "STEP_SUCCESS" not in first_out
     assert re.search(rf"lginform\s+raw\.lginform_values\s+{len(expected):,} / {len(expected):,}\n", first_out)
     # the one failure is a warning: Oflog's ASC5 and the ASCOF 90101 series end in 2022/23 and
     # 2021/22, longer before the demo's date than an annual indicator allows
