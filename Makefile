@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test soak dev bench install clean
+.PHONY: run test soak dev bench install clean docs
 
 run: install ## the whole pipeline once on the demo (synthetic data, asked for with --demo) and a summary
 	$(BIN)/python -m orchestration.run --demo
@@ -25,13 +25,22 @@ dev: install ## the Dagster UI (and daemon) on http://127.0.0.1:3000: needs LGIN
 
 install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 
+DBT_DOCS := build/dbt-docs
+docs: install ## the documentation as a static site in site/ (open site/index.html, offline): docs/ and dbt's docs of every model
+	@# dbt's own docs from the project's YAML (descriptions of every model and column), with an empty
+	@# catalog: no warehouse is read, so this works on a fresh checkout and beside a running pipeline
+	rm -rf $(DBT_DOCS) && mkdir -p $(DBT_DOCS)
+	cd dbt_project && WAREHOUSE_PATH=$(CURDIR)/$(DBT_DOCS)/empty.duckdb $(abspath $(BIN))/dbt docs generate --static \
+		--empty-catalog --quiet --target-path $(CURDIR)/$(DBT_DOCS) --project-dir . --profiles-dir .
+	$(BIN)/python -m lgperf.docsite --out site --dbt-docs $(DBT_DOCS)/static_index.html
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}"'
 	$(PYTHON) -m venv $(VENV)
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml | $(INSTALLED)
