@@ -11,7 +11,8 @@ indicators, in the metadata ``lgperf/indicator_owners`` of ``indicator_performan
 councillor reads by owner).
 
 Column schemas. dbt's models carry theirs from the manifest (the documented columns); the raw
-tables Python writes get theirs from lgperf/warehouse.py's DDL, created in an in-memory DuckDB.
+tables Python writes get theirs from lgperf/warehouse.py's DDL, created in an in-memory DuckDB
+(types and nullability), described by the DDL's comments and, for the lineage columns, below.
 The publish step, the exports and the quality report are not one table, so they have none.
 
 Freshness: see FRESHNESS below.
@@ -75,6 +76,24 @@ def indicator_owners(indicators_file: Path) -> dict[str, dict[str, object]]:
     return dict(sorted(owners.items()))
 
 
+# the lineage columns every raw table carries (lgperf/warehouse.py LINEAGE_COLUMNS)
+LINEAGE_DESCRIPTIONS = {
+    "source_system": "lineage: the system or kind of file the row came from",
+    "source_reference": "lineage: the request or file (and row) the row came from",
+    "source_sha256": "lineage: SHA-256 of the answer or file the row came from",
+    "ingested_at": "lineage: when the row was loaded",
+    "run_id": "lineage: the Dagster run that loaded it",
+}
+_CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+\.\w+) \((.*?)\n\);", re.DOTALL)
+_COMMENTED = re.compile(r"^\s*(\w+)\s+[A-Z].*?--\s*(.+?)\s*$")
+
+
+def ddl_comments(ddl: str) -> dict[tuple[str, str], str]:
+    """(table, column) -> the comment beside the column in the DDL."""
+    return {(table, m.group(1)): m.group(2)
+            for table, body in _CREATE.findall(ddl) for m in map(_COMMENTED.match, body.splitlines()) if m}
+
+
 @functools.cache
 def raw_table_schemas() -> dict[str, dg.TableSchema]:
     """``schema.table`` -> its columns (name, DuckDB type, nullable) as lgperf/warehouse.py creates them."""
@@ -86,11 +105,12 @@ def raw_table_schemas() -> dict[str, dg.TableSchema]:
             "SELECT table_schema || '.' || table_name, column_name, data_type, is_nullable = 'YES' "
             "FROM information_schema.columns WHERE table_schema IN ('raw', 'audit') ORDER BY 1, ordinal_position"
         ).fetchall()
+    comments = ddl_comments(warehouse.DDL)
     columns: dict[str, list[dg.TableColumn]] = {}
     for table, name, data_type, nullable in rows:
-        columns.setdefault(table, []).append(
-            dg.TableColumn(name, data_type, constraints=dg.TableColumnConstraints(nullable=nullable))
-        )
+        columns.setdefault(table, []).append(dg.TableColumn(
+            name, data_type, description=comments.get((table, name)) or LINEAGE_DESCRIPTIONS.get(name),
+            constraints=dg.TableColumnConstraints(nullable=nullable)))
     return {table: dg.TableSchema(columns=cols) for table, cols in columns.items()}
 
 

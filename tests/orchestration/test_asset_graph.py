@@ -128,7 +128,11 @@ def test_raw_column_schemas_are_the_warehouse_tables(definitions):
                 expected = [r[0] for r in connection.execute(
                     "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
                     "ORDER BY ordinal_position", [key.path[-1]]).fetchall()]
-                assert columns(graph.get(key).metadata["dagster/column_schema"]) == expected
+                schema = graph.get(key).metadata["dagster/column_schema"]
+                assert columns(schema) == expected
+                assert all(c.description for c in schema.columns if c.name in ("source_system", "run_id"))
+    described = {c.name: c.description for c in graph.get(dg.AssetKey(["raw", "inbox_files"])).metadata["dagster/column_schema"].columns}
+    assert described["reason"] == "why a file was refused"  # the DDL's comment beside the column
 
 
 def test_indicator_owners_are_teams_named_after_their_posts(definitions):
