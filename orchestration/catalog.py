@@ -30,6 +30,7 @@ import duckdb
 import yaml
 
 from lgperf import warehouse
+from lgperf.settings import ConfigError, LibrarySettings, load_pipeline_config, project_path
 
 DATA_TEAM = "team:data"
 PERFORMANCE_TEAM = "team:performance"
@@ -64,12 +65,25 @@ def team_of_post(post: str) -> str:
     return f"team:{slug}"
 
 
+def indicators_file(config_path: Path) -> Path:
+    """The library's indicators file that pipeline.yml names (its default when pipeline.yml cannot
+    be read: the run itself then reports the bad file, not the loading of the code location)."""
+    try:
+        return project_path(load_pipeline_config(config_path).library.indicators)
+    except ConfigError:
+        return project_path(LibrarySettings().indicators)
+
+
 def indicator_owners(indicators_file: Path) -> dict[str, dict[str, object]]:
-    """Post -> its team and its indicator ids, from the library's indicators file."""
-    document = yaml.safe_load(indicators_file.read_text(encoding="utf-8")) or {}
+    """Post -> its team and its indicator ids, from the library's indicators file (none when it
+    cannot be read: library_raw says why when it runs)."""
+    try:
+        document = yaml.safe_load(indicators_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
     owners: dict[str, dict[str, object]] = {}
-    for entry in document.get("indicators", []):
-        post = entry.get("owner")
+    for entry in (document.get("indicators") or []) if isinstance(document, dict) else []:
+        post = entry.get("owner") if isinstance(entry, dict) else None
         if post:
             owner = owners.setdefault(post, {"team": team_of_post(post), "indicators": []})
             owner["indicators"].append(str(entry["id"]))  # type: ignore[union-attr]

@@ -6,7 +6,7 @@ rather than load the demo's synthetic data as if it were real."""
 
 import dagster as dg
 
-from lgperf.settings import Environment, load_pipeline_config, project_path
+from lgperf.settings import Environment
 from orchestration import catalog, dbt, exports, inbox, ingestion, jobs, publication, quality_report
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
@@ -20,7 +20,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     assets = catalog.describe_assets(
         [ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, publication.publication,
          *exports.EXPORT_ASSETS, quality_report.quality_report],
-        indicators_file=project_path(load_pipeline_config(environment.config_path).library.indicators),
+        indicators_file=catalog.indicators_file(environment.config_path),
     )
     return dg.Definitions(
         assets=assets,
