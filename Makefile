@@ -18,7 +18,7 @@ export UV_LINK_MODE := copy
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test check soak dev bench install venv lock clean
+.PHONY: run test check soak dev bench install venv lock clean docs
 
 run: install ## the whole pipeline once on the demo (synthetic data, asked for with --demo): a line per stage and a summary
 	$(BIN)/lgperf run --demo
@@ -67,9 +67,18 @@ venv:
 # where they still fit (UPGRADE=1: the newest versions allowed). One lock for Python 3.11-3.13,
 # the same version of each package on all three wherever one fits them all.
 lock: venv
-	$(BIN)/uv pip compile --quiet pyproject.toml requirements.in --extra test --universal --python-version 3.11 \
+	$(BIN)/uv pip compile --quiet pyproject.toml requirements.in --extra test --extra docs --universal --python-version 3.11 \
 		--fork-strategy fewest --generate-hashes --custom-compile-command "make lock" \
 		$(if $(UPGRADE),--upgrade) -o requirements.lock
+
+DBT_DOCS := build/dbt-docs
+docs: install ## the documentation as a static site in site/ (open site/index.html, offline): docs/ and dbt's docs of every model
+	@# dbt's own docs from the project's YAML (descriptions of every model and column), with an empty
+	@# catalog: no warehouse is read, so this works on a fresh checkout and beside a running pipeline
+	rm -rf $(DBT_DOCS) && mkdir -p $(DBT_DOCS)
+	cd dbt_project && WAREHOUSE_PATH=$(CURDIR)/$(DBT_DOCS)/empty.duckdb $(abspath $(BIN))/dbt docs generate --static \
+		--empty-catalog --quiet --target-path $(CURDIR)/$(DBT_DOCS) --project-dir . --profiles-dir .
+	$(BIN)/python -m lgperf.docsite --out site --dbt-docs $(DBT_DOCS)/static_index.html
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml | venv
 	@mkdir -p $(DAGSTER_HOME)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from lgperf.settings import DBT_PROJECT_DIR, PipelineConfig
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
@@ -162,7 +162,9 @@ class LayeredTranslator(DagsterDbtTranslator):
         return "transformation"
 
 
-TRANSLATOR = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# code references: each model links to its SQL file (the project is only read for its paths)
+TRANSLATOR = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True))
+PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def dbt_resource() -> DbtCliResource:
@@ -185,7 +187,7 @@ def run_target_path(run_id: str, *, keep: int = RUN_ARTIFACTS_KEPT) -> Path:
     return RUN_ARTIFACTS_DIR / run_id
 
 
-@dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
+@dbt_assets(manifest=ensure_manifest(), project=PROJECT, dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
                      warehouse: WarehouseResource):
     target = run_target_path(context.run.run_id)

@@ -7,7 +7,7 @@ rather than load the demo's synthetic data as if it were real."""
 import dagster as dg
 
 from lgperf.settings import Environment
-from orchestration import dbt, exports, inbox, ingestion, jobs, publication, quality_report
+from orchestration import catalog, dbt, exports, inbox, ingestion, jobs, publication, quality_report
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
 
@@ -16,9 +16,14 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     environment.require_source()
     # dbt runs in a subprocess that inherits the environment: give it the same absolute paths.
     environment.export_to_environ()
+    # owners, kinds, column schemas and code references (orchestration/catalog.py)
+    assets = catalog.describe_assets(
+        [ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, publication.publication,
+         *exports.EXPORT_ASSETS, quality_report.quality_report],
+        indicators_file=catalog.indicators_file(environment.config_path),
+    )
     return dg.Definitions(
-        assets=[ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, publication.publication,
-                *exports.EXPORT_ASSETS, quality_report.quality_report],
+        assets=assets,
         jobs=[jobs.refresh_all, jobs.quarterly_performance_report, jobs.quality_report_job, inbox.inbox_job],
         schedules=[jobs.monthly_refresh, jobs.quarterly_report_schedule],
         sensors=[
