@@ -296,4 +296,9 @@ def test_the_dagster_ui_binds_to_loopback(tried):
                 found.append((path.name, line))
                 assert re.search(r"(-h|--host)\s+127\.0\.0\.1\b", line), f"{path}: {line}"
             assert "0.0.0.0" not in line or "dagster" not in line, f"{path}: {line}"
-    assert ("Makefile", "\t$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000") in found
+    # `make dev` starts the UI through `lgperf ui`, which builds the `dagster dev` command itself
+    assert "\t$(BIN)/lgperf ui\n" in (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    from orchestration.cli import build_parser, dagster_command
+    command = dagster_command()
+    assert command[1:3] == ["dev", "-m"] and command[command.index("-h") + 1] == "127.0.0.1", command
+    assert build_parser().parse_args(["ui"]).host == "127.0.0.1"
