@@ -18,9 +18,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from conftest import point_environment
+from tests.ingestion.test_officer_returns import filled
 from lgperf.officer_returns import (
     ACTION, ACTION_BY, ACTION_DUE, APPROVAL_SHEET, COMMENTARY, DECIDED_BY, DECIDED_ON, DECISION, DRAFT_ID, INDICATOR_ID,
-    PROPOSED_TARGET, RETURN_HEADER, RETURN_SHEET, VALUE,
+    PROPOSED_TARGET, RETURN_SHEET, VALUE,
 )
 
 ROUND = "fin_2025_26_q2"  # the small demo judges dates as at 1 November 2025
@@ -54,18 +55,8 @@ def query(env, sql: str) -> list[tuple]:
 
 
 def fill(path: Path, sheet: str, cells: dict[tuple[str, str], object], key: str, destination: Path) -> None:
-    """Fill ``cells`` ((row key, column name) -> value) as an officer would in Excel, and save the
-    workbook into the inbox."""
-    workbook = load_workbook(path)
-    worksheet = workbook[sheet]
-    header_row = next(r for r in range(1, 21) if worksheet.cell(r, 1).value in (RETURN_HEADER[0], DRAFT_ID))
-    header = [c.value for c in worksheet[header_row]]
-    for row in range(header_row + 1, worksheet.max_row + 1):
-        for (row_key, column), value in cells.items():
-            if worksheet.cell(row, header.index(key) + 1).value == row_key:
-                worksheet.cell(row, header.index(column) + 1, value)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(destination)
+    """Fill ``cells`` ((row key, column name) -> value) as an officer would in Excel, into the inbox."""
+    filled(load_workbook(path), sheet, key, cells, destination)
 
 
 def scorecard_commentary(env, indicator: str) -> set[str]:

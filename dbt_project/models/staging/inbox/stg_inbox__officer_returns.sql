@@ -19,12 +19,7 @@ select
     r.source_reference,
     r.source_sha256,
     r.ingested_at as received_at
-from {{ source('inbox', 'officer_returns') }} as r
-inner join {{ source('inbox', 'inbox_files') }} as received
-    on received.folder = 'returns'
-    and received.status = 'loaded'
-    and received.file_name = r.file_name
-    and received.source_sha256 = r.source_sha256
+from ({{ inbox_rows_in_force('returns', source('inbox', 'officer_returns')) }}) as r
 where r.value is not null
     or r.commentary is not null
     or r.action is not null

@@ -2,12 +2,7 @@
 -- a changed mind overrides the earlier decision; both stay in raw for the audit trail).
 with decisions as (
     select a.*
-    from {{ source('inbox', 'return_approvals') }} as a
-    inner join {{ source('inbox', 'inbox_files') }} as received
-        on received.folder = 'returns'
-        and received.status = 'loaded'
-        and received.file_name = a.file_name
-        and received.source_sha256 = a.source_sha256
+    from ({{ inbox_rows_in_force('returns', source('inbox', 'return_approvals')) }}) as a
     where a.decision is not null
 ),
 
