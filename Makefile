@@ -23,8 +23,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 run: install ## the whole pipeline once on the demo (synthetic data, asked for with --demo): a line per stage and a summary
 	$(BIN)/lgperf run --demo
 
-test: install ## the whole test suite
-	$(BIN)/python -m pytest
+# pytest-xdist: one worker per core; a test file stays on one worker (--dist loadfile), so its
+# module fixtures (a demo run, a PostgreSQL server, a browser) are built once. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= auto
+test: install ## the whole test suite, on every core
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The unit tests: no Dagster run, no dbt build, no browser, no demo baseline, no PostgreSQL, nothing
 # timed against the clock; under a minute on 2 cores. Left out: the slowest modules (the inbox's

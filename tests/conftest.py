@@ -10,6 +10,16 @@ import yaml
 
 from lgperf.settings import Environment
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Parse the dbt project once, before pytest-xdist starts its workers: each worker imports
+    orchestration.dbt, which would otherwise run `dbt parse` into the same target/ together."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):  # the controller
+        from orchestration.dbt import ensure_manifest
+
+        ensure_manifest()
+
+
 # A small demo: Trafford and its 15 CIPFA nearest neighbours, four indicators (real Oflog
 # values, a real Trafford corporate-plan series, a quarterly and an annual synthetic series).
 SMALL_METRIC_TYPES = ["90005", "90101", "91003", "91023"]
