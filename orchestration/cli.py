@@ -248,6 +248,9 @@ def cmd_ui(arguments: argparse.Namespace, execute: Callable[[str, Sequence[str]]
         os.environ[DEMO_SWITCH] = "1"
     if preflight.main() != 0:
         return USAGE
+    from orchestration.dbt import ensure_manifest
+
+    ensure_manifest()  # once, here: the UI's code server and its daemon each load the code location
     command = dagster_command(arguments.host, arguments.port)
     print(f"starting {' '.join(command)}", flush=True)
     execute(command[0], command)  # replaces this process: Ctrl-C stops the UI and the daemon

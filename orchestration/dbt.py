@@ -3,15 +3,22 @@
 Sources carry ``meta.dagster.asset_key`` (the raw tables' keys), models are keyed by their
 schema and name (``marts/fct_indicator_values``), and dbt tests become asset checks; an
 error-severity test blocks what is downstream of it.
+
+Importing this module runs nothing: the manifest is prepared when the assets are first built
+(``warehouse_models()``, when the code location loads) or by ``ensure_manifest()`` (the CLI,
+the tests), as dagster-dbt's ``DbtProject.prepare_if_dev`` does for ``dagster dev``.
 """
 
 
+import contextlib
+import functools
 import hashlib
+import os
 import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +180,24 @@ def dbt_resource() -> DbtCliResource:
     )
 
 
+@contextlib.contextmanager
+def profile_environment(warehouse: WarehouseResource) -> Iterator[None]:
+    """The settings dbt's profiles.yml reads, given to the dbt subprocesses of one build and
+    restored after it: the warehouse file as the resource resolved it (an absolute path; dbt
+    would resolve a relative one against dbt_project/) and the target (duckdb or postgres)."""
+    wanted = {"WAREHOUSE_PATH": str(Path(warehouse.database).resolve()), "DBT_TARGET": warehouse.kind}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 RUN_ARTIFACTS_DIR = DBT_PROJECT_DIR / "target" / "runs"
 RUN_ARTIFACTS_KEPT = 20
 
@@ -187,20 +212,36 @@ def run_target_path(run_id: str, *, keep: int = RUN_ARTIFACTS_KEPT) -> Path:
     return RUN_ARTIFACTS_DIR / run_id
 
 
-@dbt_assets(manifest=ensure_manifest(), project=PROJECT, dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
-                     warehouse: WarehouseResource):
-    target = run_target_path(context.run.run_id)
-    copied = warehouse.copy_to_marts_warehouse()
-    if copied:
-        context.log.info(f"copied {sum(copied.values()):,} raw and audit rows in {len(copied)} tables to PostgreSQL")
-    config = settings.load()
-    state_dir = built_state_dir(warehouse.database)
-    changed = code_changed_marts(state_dir, config)
-    if changed:
-        context.log.info(f"code changed since the last complete build, rebuilt whole: {', '.join(changed)}")
-    yield from dbt.cli(build_args(config, code_changed=changed), context=context, target_path=target).stream()
-    # a failed build raised above and keeps the old state, so the next build rebuilds again; a
-    # subset leaves the marts it did not select unbuilt, so it keeps the old state too
-    if not context.is_subset:
-        save_built_state(target / "manifest.json", state_dir)
+@functools.cache
+def warehouse_models() -> dg.AssetsDefinition:
+    """Every dbt model, seed and test as one multi-asset, built once per process from the
+    manifest (prepared here if the project changed since it was written)."""
+
+    @dbt_assets(manifest=ensure_manifest(), project=PROJECT, dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL,
+                name="warehouse_models")
+    def _warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
+                          warehouse: WarehouseResource):
+        target = run_target_path(context.run.run_id)
+        copied = warehouse.copy_to_marts_warehouse()
+        if copied:
+            context.log.info(f"copied {sum(copied.values()):,} raw and audit rows in {len(copied)} tables to PostgreSQL")
+        config = settings.load()
+        state_dir = built_state_dir(warehouse.database)
+        with profile_environment(warehouse):
+            changed = code_changed_marts(state_dir, config)
+            if changed:
+                context.log.info(f"code changed since the last complete build, rebuilt whole: {', '.join(changed)}")
+            yield from dbt.cli(build_args(config, code_changed=changed), context=context, target_path=target).stream()
+        # a failed build raised above and keeps the old state, so the next build rebuilds again; a
+        # subset leaves the marts it did not select unbuilt, so it keeps the old state too
+        if not context.is_subset:
+            save_built_state(target / "manifest.json", state_dir)
+
+    return _warehouse_models
+
+
+def candidate_mart_keys() -> list[dg.AssetKey]:
+    """The marts dbt builds into the candidate schema (published as ``marts`` when nothing blocks)."""
+    from lgperf import publication as wap
+
+    return sorted((k for k in warehouse_models().keys if k.path[0] == wap.CANDIDATE), key=lambda k: k.to_user_string())

@@ -7,30 +7,24 @@ rather than load the demo's synthetic data as if it were real."""
 import dagster as dg
 
 from lgperf.settings import Environment
-from orchestration import catalog, dbt, exports, inbox, ingestion, jobs, publication, quality_report
+from orchestration import catalog, dbt, exports, inbox, ingestion, jobs, publication, quality_report, schedules, sensors
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
 
 
 def build_definitions(environment: Environment) -> dg.Definitions:
     environment.require_source()
-    # dbt runs in a subprocess that inherits the environment: give it the same absolute paths.
-    environment.export_to_environ()
     # owners, kinds, column schemas and code references (orchestration/catalog.py)
     assets = catalog.describe_assets(
-        [ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models, publication.publication,
+        [ingestion.lginform_raw, ingestion.library_raw, inbox.inbox_raw, dbt.warehouse_models(), publication.publication(),
          *exports.EXPORT_ASSETS, quality_report.quality_report],
         indicators_file=catalog.indicators_file(environment.config_path),
     )
     return dg.Definitions(
         assets=assets,
-        jobs=[jobs.refresh_all, jobs.quarterly_performance_report, jobs.quality_report_job, inbox.inbox_job],
-        schedules=[jobs.monthly_refresh, jobs.quarterly_report_schedule],
-        sensors=[
-            jobs.quality_report_after_success,
-            jobs.quality_report_after_failure,
-            inbox.inbox_sensor,
-        ],
+        jobs=[jobs.refresh_all, jobs.quality_report_job, jobs.inbox_job],
+        schedules=[schedules.monthly_refresh, schedules.quarterly_report_schedule],
+        sensors=[sensors.quality_report_after_success, sensors.quality_report_after_failure, sensors.inbox_sensor],
         resources={**build_resources(environment), "dbt": dbt.dbt_resource()},
         # "console": Dagster's own event log, which `lgperf run` sends to its log file
         loggers={"progress": progress_logger, "console": dg.colored_console_logger},

@@ -16,12 +16,16 @@ from exports.open_data import write_open_data
 from exports.report import write_report
 from lgperf import origin
 from lgperf import publication as wap
-from orchestration.dbt import warehouse_models
+from orchestration.dbt import candidate_mart_keys
 from orchestration.publication import PUBLICATION_KEY
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
-# every mart dbt builds (and the publication that says which state they are): the BI export copies them all
-BI_MARTS = tuple(sorted([*(key.path[1] for key in warehouse_models.keys if key.path[0] == wap.CANDIDATE), *wap.NOT_CANDIDATES]))
+
+def bi_marts() -> tuple[str, ...]:
+    """Every mart dbt builds (and the publication that says which state they are): the BI export copies them all."""
+    return tuple(sorted([*(key.path[1] for key in candidate_mart_keys()), *wap.NOT_CANDIDATES]))
+
+
 # dim_periods: the large resources are written one file per financial year of their period
 OPEN_DATA_MARTS = tuple(sorted({"dim_areas", "dim_periods", *(resource.mart for resource in OPEN_DATA_RESOURCES)}))
 REPORT_MARTS = (*wap.NOT_CANDIDATES, "dim_areas", "dim_indicators", "dim_periods", "benchmarks", "spc", "spc_rebase_proposals",
@@ -86,7 +90,7 @@ def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Ma
 def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     config = settings.load()
     unsuppressed = config.bi.unsuppressed_counts
-    return publish(settings, warehouse, bi_folder(unsuppressed), BI_MARTS, lambda c, d, p, demo: write_bi(
+    return publish(settings, warehouse, bi_folder(unsuppressed), bi_marts(), lambda c, d, p, demo: write_bi(
         c, d, disclosure_min_count=config.thresholds.disclosure_min_count, unsuppressed=unsuppressed, publication_id=p, demo=demo))
 
 @dg.asset(

@@ -7,6 +7,7 @@ why, and the run fails; ``marts`` and every export stay as they were. A named pe
 waive a blocking check for one publication (``python -m lgperf.waive``).
 """
 
+import functools
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,26 +24,9 @@ from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseR
 PUBLICATION_KEY = dg.AssetKey(["marts", "publication"])
 SUITES = load_suites()
 
-def candidate_keys() -> list[dg.AssetKey]:
-    from orchestration.dbt import warehouse_models
 
-    return sorted((k for k in warehouse_models.keys if k.path[0] == wap.CANDIDATE), key=lambda k: k.to_user_string())
-
-@dg.asset(
-    key=PUBLICATION_KEY,
-    group_name="publish",
-    deps=candidate_keys(),
-    pool=WAREHOUSE_POOL,
-    check_specs=[
-        dg.AssetCheckSpec(f"gx_{suite.name}", asset=PUBLICATION_KEY,
-                          description=suite.document.get("meta", {}).get("description", f"Great Expectations suite {suite.name}"))
-        for suite in SUITES
-    ],
-    description="Schema marts: what was published. Every Great Expectations suite judges the candidate marts and the raw "
-    "rows not yet published; only when none fails at error severity (or a named person waived it for this publication) "
-    "does one transaction replace marts with the candidate. Every attempt is a row of audit.publications.",
-)
-def publication(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource):
+def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource):
+    """The publication asset's body: every suite's checks, then publish or record the block."""
     run_id = context.run.run_id
     publication_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{run_id[:8]}"
     quality_dir = Path(settings.export_dir) / "quality"
@@ -113,3 +97,29 @@ def publication(context: dg.AssetExecutionContext, settings: PipelineSettings, w
                                                                    f" (the same state as publication {state_id})"))
     yield dg.MaterializeResult(metadata={"publication_id": publication_id, "decision": decision, "state_of": state_id,
                                          "tables": len(names), "waived": dg.MetadataValue.json(decided_by)})
+
+
+@functools.cache
+def publication() -> dg.AssetsDefinition:
+    """The publication asset, downstream of every candidate mart dbt builds (read from dbt's
+    manifest, so built when the code location loads, not on import)."""
+    from orchestration.dbt import candidate_mart_keys
+
+    @dg.asset(
+        key=PUBLICATION_KEY,
+        group_name="publish",
+        deps=candidate_mart_keys(),
+        pool=WAREHOUSE_POOL,
+        check_specs=[
+            dg.AssetCheckSpec(f"gx_{suite.name}", asset=PUBLICATION_KEY,
+                              description=suite.document.get("meta", {}).get("description", f"Great Expectations suite {suite.name}"))
+            for suite in SUITES
+        ],
+        description="Schema marts: what was published. Every Great Expectations suite judges the candidate marts and the raw "
+        "rows not yet published; only when none fails at error severity (or a named person waived it for this publication) "
+        "does one transaction replace marts with the candidate. Every attempt is a row of audit.publications.",
+    )
+    def _publication(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource):
+        yield from publish_if_nothing_blocks(context, settings, warehouse)
+
+    return _publication
