@@ -1,21 +1,17 @@
-"""The inbox: one asset that ingests the survey and complaints drop folders, and one sensor that
-starts it with every file that is ready, in one run."""
+"""The inbox: one asset that ingests the survey, complaints and returns drop folders (its job is
+in orchestration/jobs.py, the sensor that starts it in orchestration/sensors.py)."""
 
-import hashlib
-import json
-import time
 from pathlib import Path
 
 import dagster as dg
 
-from ingestion.drop_folder import FOLDERS, Readiness, fingerprint, not_ready_because, waiting_files
+from ingestion.drop_folder import FOLDERS, Readiness
 from ingestion.inbox import ALREADY_RECEIVED, GONE, LOADED, REFUSED_STATUS, WAITING, ingest_folder
 from ingestion.layouts import load_layouts, load_vocabulary
 from lgperf.settings import InboxSettings, project_path
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource, claim_origin
 
 INBOX_TABLES = ("inbox_files", "survey_responses", "complaints", "officer_returns", "return_approvals")
-SENSOR_INTERVAL_SECONDS = 30
 
 
 class InboxRun(dg.Config):
@@ -92,49 +88,3 @@ def inbox_raw(context: dg.AssetExecutionContext, config: InboxRun, settings: Pip
                 "rows_quarantined": sum(o.rows_quarantined for o in mine),
             },
         )
-
-
-inbox_job = dg.define_asset_job(
-    "inbox_job",
-    selection=dg.AssetSelection.assets(inbox_raw).downstream() - dg.AssetSelection.groups("exports"),
-    description="Ingest the inbox files that are ready and rebuild what reads them (exports wait for the scheduled refresh).",
-)
-
-_UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-               dg.DagsterRunStatus.STARTED]
-
-
-@dg.sensor(
-    name="inbox",
-    job=inbox_job,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="One run for every file that is ready in INBOX_DIR/surveys, complaints and returns: settled "
-    "(size and time unchanged for inbox.settle_seconds over the sensor's looks) or marked (<name>.done).",
-)
-def inbox_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings):
-    """The cursor keeps, per waiting file, its fingerprint (size and time, not its bytes: nothing
-    is read here) and when it was first seen so; a file is ready once that fingerprint has held
-    for the settle time. While an inbox run is unfinished no other starts: the next look batches
-    whatever arrived meanwhile."""
-    inbox, rule = Path(settings.inbox_dir), readiness(settings.load().inbox)
-    now = time.time()
-    earlier: dict[str, dict] = json.loads(context.cursor or "{}")
-    sightings, ready = {}, []
-    for folder in FOLDERS:
-        for path in waiting_files(inbox, folder):
-            name, seen = f"{folder}/{path.name}", fingerprint(path)
-            since = earlier[name]["since"] if earlier.get(name, {}).get("stat") == seen else now
-            sightings[name] = {"stat": seen, "since": since}
-            if not_ready_because(path, rule, now, unchanged_since=since) is None:
-                ready.append(name)
-    context.update_cursor(json.dumps(sightings, sort_keys=True))
-    if not ready:
-        return dg.SkipReason(f"{len(sightings)} file(s) waiting, none ready" if sightings else "the inbox is empty")
-    unfinished = context.instance.get_runs(dg.RunsFilter(job_name=inbox_job.name, statuses=_UNFINISHED), limit=1)
-    if unfinished:
-        return dg.SkipReason(f"{len(ready)} file(s) ready; an inbox run ({unfinished[0].run_id}) is still unfinished")
-    # the key names these files as they are now: a failed run is not repeated for the same files unchanged
-    key = hashlib.sha256(json.dumps([[n, sightings[n]["stat"]] for n in ready]).encode()).hexdigest()
-    return dg.RunRequest(run_key=f"inbox:{key}", run_config={"ops": {"inbox_raw": {"config": {"files": ready}}}},
-                         tags={"lgperf/inbox_files": str(len(ready))})

@@ -9,7 +9,9 @@ import duckdb
 import pytest
 
 from conftest import point_environment, small_config
-from orchestration.inbox import inbox_job, inbox_raw, inbox_sensor
+from orchestration.inbox import inbox_raw
+from orchestration.jobs import inbox_job
+from orchestration.sensors import inbox_sensor
 from orchestration.resources import build_resources
 from tests.reliability.bad_files import complaints, csv_bytes, surveys
 
