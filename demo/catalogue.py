@@ -25,6 +25,8 @@ from pathlib import Path
 from statistics import NormalDist, fmean, pstdev
 
 DATA_DIR = Path(__file__).with_name("data")
+# The ONS lookups (ons_*.csv) are the pipeline's own reference data, its dbt seeds: one copy, read by both.
+ONS_SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 DEFAULT_AS_OF = date(2025, 11, 1)
 SCALES = ("demo",)
 
@@ -376,8 +378,13 @@ _DATASETS = {"oflog": "oflog-adult-social-care", "trafford": "trafford-corporate
 # Reading the published files
 
 
+def data_file(name: str) -> Path:
+    """A file of the demo's data: the ONS lookups (ons_*.csv) from the dbt seeds, the rest from demo/data/."""
+    return (ONS_SEEDS_DIR if name.startswith("ons_") else DATA_DIR) / name
+
+
 def _read_csv(name: str) -> list[dict[str, str]]:
-    with open(DATA_DIR / name, encoding="utf-8-sig", newline="") as handle:
+    with open(data_file(name), encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -394,9 +401,9 @@ def _short_label(name: str) -> str:
 
 def _load_areas() -> dict[str, Area]:
     """Current councils, the counties above them, and England, in code order."""
-    districts = [row for row in _read_csv("la_all_codes.csv") if row["Current"] == "TRUE"]
+    districts = [row for row in _read_csv("ons_lad_codes.csv") if row["Current"] == "TRUE"]
     county_codes = {row["UTLACD"] for row in districts if row["UTLACD"].startswith("E10")}
-    counties = [row for row in _read_csv("utla_all_codes.csv") if row["UTLACD"] in county_codes]
+    counties = [row for row in _read_csv("ons_utla_codes.csv") if row["UTLACD"] in county_codes]
     countries = {"E92000001": "England", "W92000004": "Wales", "S92000003": "Scotland", "N92000002": "Northern Ireland"}
     areas = [Area(ENGLAND, "England", "England", "country", ENGLAND, "England", ENGLAND)]
     for code_key, name_key, rows in (("LADCD", "LADNM", districts), ("UTLACD", "UTLANM", counties)):
@@ -409,9 +416,9 @@ def _load_areas() -> dict[str, Area]:
 
 
 def _load_wards(areas: Mapping[str, Area]) -> dict[str, Area]:
-    """The home council's wards (ward_lookup.csv), each with its council as parent."""
+    """The home council's wards (ons_ward_lad_codes.csv), each with its council as parent."""
     wards = []
-    for row in _read_csv("ward_lookup.csv"):
+    for row in _read_csv("ons_ward_lad_codes.csv"):
         council = areas[row["LAD22CD"]]
         wards.append(Area(row["WD22CD"], row["WD22NM"], row["WD22NM"], WARD_TIER, council.region_code,
                           council.region_name, council.country_code, council.identifier))
@@ -433,7 +440,7 @@ def split_by_stable_weights(total: int, codes: Iterable[str]) -> dict[str, int]:
 def _load_recodes() -> dict[str, str]:
     """Retired district codes whose council only changed code (same name), e.g. Sheffield E08000019."""
     recodes = dict(_OFLOG_SAME_FOOTPRINT)
-    for row in _read_csv("la_all_codes.csv"):
+    for row in _read_csv("ons_lad_codes.csv"):
         if row["Current"] != "TRUE" and row["LADNM"] == row["LADNM_ACTIVE"]:
             recodes[row["LADCD"]] = row["LADCD_ACTIVE"]
     return recodes
@@ -505,7 +512,7 @@ def _profiles(areas: Mapping[str, Area]) -> dict[str, _Profile]:
             profiles[area.identifier] = _Profile(population, deprivation)
     # a county is the sum of its districts; England of its single- and lower-tier councils
     lower_of: dict[str, list[_Profile]] = {}
-    for row in _read_csv("la_all_codes.csv"):
+    for row in _read_csv("ons_lad_codes.csv"):
         if row["Current"] == "TRUE" and row["UTLACD"] in areas and areas[row["UTLACD"]].tier == "county":
             lower_of.setdefault(row["UTLACD"], []).append(profiles[row["LADCD"]])
     lower_of[ENGLAND] = [p for code, p in profiles.items() if areas[code].tier in LOWER_TIER]

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from demo.catalogue import (
-    DATA_DIR,
+    data_file,
     ENGLAND,
     HIGH_IS_GOOD,
     LOW_IS_GOOD,
@@ -21,7 +21,7 @@ from demo.catalogue import (
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with open(DATA_DIR / name, encoding="utf-8-sig", newline="") as handle:
+    with open(data_file(name), encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -80,7 +80,7 @@ def test_synthetic_metrics_span_eight_years_or_more(catalogue):
 
 
 def test_every_current_council_and_county_is_an_area(catalogue):
-    current = [row for row in _rows("la_all_codes.csv") if row["Current"] == "TRUE"]
+    current = [row for row in _rows("ons_lad_codes.csv") if row["Current"] == "TRUE"]
     counties = {row["UTLACD"] for row in current if row["UTLACD"].startswith("E10")}
     expected = {row["LADCD"] for row in current} | counties | {ENGLAND}
     assert set(catalogue.areas) == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from demo.catalogue import DATA_DIR, TRAFFORD, split_by_stable_weights
+from demo.catalogue import TRAFFORD, data_file, split_by_stable_weights
 from demo.server import DemoServer
 from tests.demo.test_server import get, server  # noqa: F401 (the fixture)
 
@@ -12,7 +12,7 @@ ALTRINCHAM, VILLAGE = "E05000819", "E05000839"
 
 
 def test_ward_lookup_is_traffords_21_wards_in_name_order():
-    with open(DATA_DIR / "ward_lookup.csv", encoding="utf-8", newline="") as handle:
+    with open(data_file("ons_ward_lad_codes.csv"), encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 21
     assert [r["WD22CD"] for r in rows] == [f"E05000{n}" for n in range(819, 840)]
