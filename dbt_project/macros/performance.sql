@@ -1,6 +1,6 @@
-{#- RAG from value against target with a tolerance band, by polarity (domain.md "Status: RAG").
+{#- RAG from value against target with a tolerance band, by polarity (docs/domain.md, "Status: RAG").
     Green: on or past the target; amber: short of it by no more than tolerance % of the target;
-    red: further short. Neutral indicators and indicators without a target are not rated. -#}
+    red: further short. Without a target: no_target; neutral (or unknown) polarity: not_rated. -#}
 {% macro rag_status(value, target, tolerance_percent, polarity) -%}
 case
     when {{ target }} is null then 'no_target'
@@ -14,8 +14,9 @@ case
 end
 {%- endmacro %}
 
-{#- Direction of travel against an earlier value, by polarity. A change smaller than the
-    indicator's band is no change; the band is in the indicator's own unit: the library's
+{#- Direction of travel against an earlier value, by polarity (docs/domain.md,
+    "Direction of travel"). A change smaller than the indicator's band is no change; the band
+    is in the indicator's own unit: the library's
     no_change_within when it gives one, else var('no_change_points') percentage points for a
     percentage (unit '%'; 1% of 96% would be 0.96 points, hiding a fall that matters) and
     var('no_change_percent') % of the earlier value for any other unit. The change is compared
@@ -39,7 +40,8 @@ coalesce(
          else {{ round_to('abs(' ~ earlier ~ ') * ' ~ var('no_change_percent') ~ ' / 100.0', 10) }} end)
 {%- endmacro %}
 
-{#- Assurance (Making Data Count): where the target sits against the process limits. -#}
+{#- Assurance (Making Data Count): where the target sits against the process limits
+    (docs/domain.md, "Statistical process control (SPC)"). -#}
 {% macro assurance_icon(target, lower_limit, upper_limit, polarity) -%}
 case
     when {{ target }} is null or {{ lower_limit }} is null or {{ polarity }} not in ('high_is_good', 'low_is_good') then null

@@ -1,4 +1,5 @@
-{#- Statistical process control (XmR charts, NHS England "Making Data Count").
+{#- Statistical process control (XmR charts, NHS England "Making Data Count"; docs/domain.md,
+    "Statistical process control (SPC)").
     Constants of the XmR chart, kept in one place so models and docs agree:
       2.66   = 3 / d2 (d2 = 1.128 for moving ranges of two points): mean ± 2.66 × mR̄ are the
                process (3-sigma) limits; 2/3 of it gives the 2-sigma lines.
