@@ -60,7 +60,7 @@ def metric_types_current(result: PullResult, on_failure: str) -> dg.AssetCheckRe
     retry_policy=INGESTION_RETRY,
     can_subset=False,
 )
-def lginform_raw(
+def indicators_raw(
     context: dg.AssetExecutionContext,
     config: LgInformPullConfig,
     lginform: LgInformApi,

@@ -4,7 +4,7 @@ sensors that start runs in orchestration/sensors.py."""
 
 import dagster as dg
 
-from orchestration.inbox import inbox_raw
+from orchestration.inbox_raw import inbox_raw
 
 REFRESH_GROUPS = ("ingestion", "transformation", "publish", "exports")
 

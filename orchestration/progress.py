@@ -25,7 +25,7 @@ STAGE_OF_PREFIX = {
     "quality": "quality report",
 }
 # the steps whose assets are not named by their stage
-STAGE_OF_STEP = {"lginform_raw": "ingestion", "library_raw": "ingestion", "inbox_raw": "ingestion",
+STAGE_OF_STEP = {"indicators_raw": "ingestion", "library_raw": "ingestion", "inbox_raw": "ingestion",
                  "warehouse_models": "transformation"}
 SHOWN_METADATA = ("rows_inserted", "rows_received", "files_seen", "files_inserted", "requests", "bytes", "runs")
 STAGE_WIDTH = max(len(s) for s in STAGE_OF_PREFIX.values())

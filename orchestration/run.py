@@ -64,7 +64,7 @@ def run(arguments: argparse.Namespace) -> int:
     env.export_to_environ()
     started = time.monotonic()
     if env.uses_demo:
-        from demo.inbox import write_demo_inbox
+        from demo.synthetic_inbox import write_demo_inbox
 
         files = write_demo_inbox(env.inbox_dir)
         print(f"demo (synthetic data, every output marked so): the embedded demo API will serve the data, with "

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.drop_folder import FOLDERS, fingerprint, not_ready_because, waiting_files
-from orchestration.inbox import readiness
+from orchestration.inbox_raw import readiness
 from orchestration.jobs import inbox_job, quality_report_job, refresh_all
 from orchestration.resources import PipelineSettings
 

@@ -94,7 +94,7 @@ def demo_baseline(tmp_path_factory) -> Path:
     exports, inbox, pipeline.yml), built once per session; tests copy it, never change it."""
     import dagster as dg
 
-    from demo.inbox import write_demo_inbox
+    from demo.synthetic_inbox import write_demo_inbox
     from orchestration.definitions import build_definitions
 
     folder = tmp_path_factory.mktemp("demo-baseline")

@@ -12,7 +12,7 @@ from exports.inbox_receipts import reason_group, receipts_section
 from exports.quality_report import write_quality_report
 from expectations import personal
 from expectations.masking import REMOVED
-from ingestion.inbox import ingest_folder
+from ingestion.inbox_folder import ingest_folder
 from ingestion.layouts import load_layouts, load_vocabulary
 from lgperf import pseudonyms, warehouse
 from orchestration.quality_report import fields_of_layouts

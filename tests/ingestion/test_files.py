@@ -14,7 +14,7 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from demo.inbox import demo_manifest, write_demo_inbox
+from demo.synthetic_inbox import demo_manifest, write_demo_inbox
 from ingestion import files
 from ingestion.files import FileRefused, Table, read_once, read_table
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from demo.inbox import write_demo_inbox
-from ingestion.inbox import ingest_folder
+from demo.synthetic_inbox import write_demo_inbox
+from ingestion.inbox_folder import ingest_folder
 from ingestion.layouts import LAYOUTS_DIR, load_layouts, load_vocabulary
 from lgperf import warehouse
 

@@ -19,7 +19,7 @@ import pytest
 import ingestion.files
 from conftest import point_environment, small_config
 from ingestion.drop_folder import Readiness
-from ingestion.inbox import ingest_folder
+from ingestion.inbox_folder import ingest_folder
 from ingestion.layouts import load_layouts, load_vocabulary
 from lgperf import warehouse
 from lgperf.settings import DBT_PROJECT_DIR, load_pipeline_config

@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 
 from exports.officer_returns import HEADER_ROW, approvals_workbook, return_workbook
 from ingestion.drop_folder import Readiness
-from ingestion.inbox import ingest_folder
+from ingestion.inbox_folder import ingest_folder
 from lgperf import warehouse
 from lgperf.officer_returns import (
     ACTION, ACTION_BY, ACTION_DUE, APPROVAL_SHEET, COMMENTARY, DECIDED_BY, DECIDED_ON, DECISION, DRAFT_ID, INDICATOR_ID,

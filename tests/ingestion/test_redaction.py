@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 import yaml
 
-from demo.inbox import render_demo_files
+from demo.synthetic_inbox import render_demo_files
 from ingestion.redaction import Redacted, redact
 
 CORPUS = yaml.safe_load((Path(__file__).parent / "redaction_corpus.yaml").read_text(encoding="utf-8"))

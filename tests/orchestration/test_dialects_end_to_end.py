@@ -16,7 +16,7 @@ from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
 from demo.server import DemoServer
 from tests.conftest import point_environment
 
-FULL_REFRESH = {"ops": {"lginform_raw": {"config": {"full_refresh": True}}}}
+FULL_REFRESH = {"ops": {"indicators_raw": {"config": {"full_refresh": True}}}}
 MEANING = {
     "marts.dim_indicators": "SELECT indicator_id, unit, unit_kind, polarity, frequency, output_precision FROM marts.dim_indicators",
     "marts.dim_periods": "SELECT period_id, period_start, period_end FROM marts.dim_periods",

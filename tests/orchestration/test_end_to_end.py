@@ -14,7 +14,7 @@ import pytest
 
 from conftest import SMALL_METRIC_TYPES
 from demo.catalogue import TRAFFORD, build_catalogue
-from demo.inbox import demo_manifest
+from demo.synthetic_inbox import demo_manifest
 from exports.formatting import format_number
 
 PROJECT = Path(__file__).parents[2]

@@ -14,7 +14,7 @@ from demo.server import DemoServer
 from ingestion.lginform.load import KEYS
 from tests.conftest import point_environment
 
-FULL_REFRESH = {"ops": {"lginform_raw": {"config": {"full_refresh": True}}}}
+FULL_REFRESH = {"ops": {"indicators_raw": {"config": {"full_refresh": True}}}}
 
 
 def raw_fingerprint(path, *, without=()) -> dict[str, str]:
@@ -63,7 +63,7 @@ def test_a_service_that_is_down_fails_the_run_and_leaves_raw_exactly_as_it_was(j
     result = run()
 
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == "lginform_raw")
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == "indicators_raw")
     message = failure.event_specific_data.error.message
     assert "did not answer within the retry policy" in message and "/data?metricType=" in message
     assert raw_fingerprint(env.warehouse_path) == before

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from conftest import point_environment, small_config
-from orchestration.inbox import inbox_raw
+from orchestration.inbox_raw import inbox_raw
 from orchestration.jobs import inbox_job
 from orchestration.sensors import inbox_sensor
 from orchestration.resources import build_resources

@@ -20,7 +20,7 @@ from lgperf import publication as wap
 from tests.conftest import point_environment
 from tests.reliability.snapshots import table_fingerprints
 
-FULL_REFRESH = {"ops": {"lginform_raw": {"config": {"full_refresh": True}}}}
+FULL_REFRESH = {"ops": {"indicators_raw": {"config": {"full_refresh": True}}}}
 OPEN_DATA = dg.AssetKey(["exports", "open_data"])
 # a percentage of 250 breaks the range check of every suite that carries the council's value
 BLOCKING = ["gx_benchmarks", "gx_fct_indicator_values", "gx_indicator_performance"]

@@ -26,7 +26,7 @@ FAMILY = "API faults"
 LGINFORM_TABLES = tuple(KEYS)
 INGESTION_KEYS = [dg.AssetKey(["raw", t]) for t in LGINFORM_TABLES]
 PER_RUN = {"ingested_at", "run_id", "fetched_at"}  # differ between any two runs by design
-FULL_REFRESH = {"ops": {"lginform_raw": {"config": {"full_refresh": True}}}}
+FULL_REFRESH = {"ops": {"indicators_raw": {"config": {"full_refresh": True}}}}
 
 
 # -- helpers ------------------------------------------------------------------------------------

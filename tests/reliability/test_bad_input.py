@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.files import FileRefused, read_table
-from ingestion.inbox import ingest_folder
+from ingestion.inbox_folder import ingest_folder
 from ingestion.layouts import load_layouts, load_vocabulary
 from lgperf import warehouse
 from tests.reliability import bad_files as bf

@@ -78,7 +78,7 @@ def canary_runs(tmp_path_factory):
     """A refresh_all and the quality report against a demo API that only accepts the canary
     credentials, with a planted personal-data complaint; then a refresh_all whose secret the API
     refuses (401). Everything a run leaves behind is collected."""
-    from demo.inbox import write_demo_inbox
+    from demo.synthetic_inbox import write_demo_inbox
     from demo.server import DemoServer
     from orchestration.definitions import build_definitions
 
@@ -247,7 +247,7 @@ def test_identifiers_with_quotes_in_pipeline_yml_are_refused(tmp_path, key, valu
 def test_inbox_file_names_with_quotes_are_handled_safely(demo_baseline, tmp_path, tried):
     tried("inbox files named with quotes, a semicolon and SQL (o'brien\"; DROP TABLE raw.complaints; --.csv)",
           "the file is ingested (or refused with a reason) under its exact name; every raw, audit and marts table is intact", "security")
-    from ingestion.inbox import ingest_folder
+    from ingestion.inbox_folder import ingest_folder
     from ingestion.layouts import load_layouts, load_vocabulary
     from lgperf import warehouse as layout
 

@@ -12,8 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from demo import inbox
-from demo.inbox import DemoFile, demo_manifest, write_demo_inbox
+from demo import synthetic_inbox
+from demo.synthetic_inbox import DemoFile, demo_manifest, write_demo_inbox
 
 MANIFEST = demo_manifest()
 SURVEYS = [entry for entry in MANIFEST if entry.kind == "survey"]
@@ -86,13 +86,13 @@ def _survey_recount(frame: pd.DataFrame, layout: str) -> dict[str, int]:
     text = layout != "panel_survey_xlsx"
     start = _dates(frame["start"], "%d/%m/%Y" if text else None)
     end = _dates(frame["end"], "%d/%m/%Y" if text else None)
-    bands = inbox.AGE_BANDS if text else inbox.PANEL_AGE_GROUPS
+    bands = synthetic_inbox.AGE_BANDS if text else synthetic_inbox.PANEL_AGE_GROUPS
     out_of_scale = pd.Series(False, index=frame.index)
-    for column, question in zip(_QUESTIONS, inbox.QUESTIONS):
+    for column, question in zip(_QUESTIONS, synthetic_inbox.QUESTIONS):
         if text:
-            valid = {*question.scale, inbox.DONT_KNOW}
+            valid = {*question.scale, synthetic_inbox.DONT_KNOW}
         else:
-            valid = {*range(1, len(question.scale) + 1), inbox.DONT_KNOW_CODE}
+            valid = {*range(1, len(question.scale) + 1), synthetic_inbox.DONT_KNOW_CODE}
         out_of_scale |= frame[column].notna() & ~frame[column].isin(valid)
     return _without_zeros({
         "missing_respondent_id": (frame["respondent_id"].isna() & ~blank).sum(),
@@ -160,7 +160,7 @@ def test_xlsx_has_fixed_properties_and_zip_dates(inbox_dir: Path, entry: DemoFil
     assert [i.filename for i in infos] == sorted(i.filename for i in infos)
     assert {i.date_time for i in infos} == {(2026, 1, 1, 0, 0, 0)}
     properties = openpyxl.load_workbook(inbox_dir / entry.path, read_only=True).properties
-    assert properties.created == properties.modified == inbox.FIXED_TIMESTAMP
+    assert properties.created == properties.modified == synthetic_inbox.FIXED_TIMESTAMP
 
 
 # --------------------------------------------------------------------------- manifest
@@ -263,7 +263,7 @@ def test_survey_levels_are_plausible(inbox_dir: Path) -> None:
         frame = _read(inbox_dir / entry.path, entry.layout)
         weight = pd.to_numeric(frame["weight"], errors="coerce")
         levels = []
-        for column, question in zip(_QUESTIONS[:3], inbox.QUESTIONS):
+        for column, question in zip(_QUESTIONS[:3], synthetic_inbox.QUESTIONS):
             valid = frame[column].isin(question.scale) & (weight > 0)
             positive = frame[column].isin(question.scale[:2])
             levels.append((weight * positive)[valid].sum() / weight[valid].sum())

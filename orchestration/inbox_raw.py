@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.drop_folder import FOLDERS, Readiness
-from ingestion.inbox import ALREADY_RECEIVED, GONE, LOADED, REFUSED_STATUS, WAITING, ingest_folder
+from ingestion.inbox_folder import ALREADY_RECEIVED, GONE, LOADED, REFUSED_STATUS, WAITING, ingest_folder
 from ingestion.layouts import load_layouts, load_vocabulary
 from lgperf.settings import InboxSettings, project_path
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource, claim_origin
