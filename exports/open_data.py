@@ -220,7 +220,7 @@ def _write_by_year(connection: duckdb.DuckDBPyConnection, folder: Path, manifest
 def _column_descriptions() -> dict[str, dict[str, str]]:
     """Per mart, the column descriptions the dbt project documents (one source of truth); read once per export."""
     described: dict[str, dict[str, str]] = {}
-    for path in sorted((DBT_PROJECT_DIR / "models" / "marts").glob("_*.yml")):
+    for path in sorted((DBT_PROJECT_DIR / "models").rglob("*.yml")):  # one YAML per model, beside its SQL
         for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
             described.setdefault(model["name"], {
                 c["name"]: " ".join(str(c.get("description", "")).split()) for c in model.get("columns", [])})

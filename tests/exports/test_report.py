@@ -200,7 +200,7 @@ def test_every_direction_of_travel_the_mart_gives_has_words_of_its_own():
     """Neutral indicators increase or decrease; they are comparable, never "Cannot be compared"."""
     import yaml
 
-    models = yaml.safe_load((Path(__file__).parents[2] / "dbt_project/models/marts/_indicator_performance.yml").read_text())
+    models = yaml.safe_load((Path(__file__).parents[2] / "dbt_project/models/marts/indicator_performance.yml").read_text())
     column = next(c for c in models["models"][0]["columns"] if c["name"] == "direction_vs_previous")
     values = column["data_tests"][0]["accepted_values"]["arguments"]["values"]
     assert set(values) == set(DIRECTION)
