@@ -12,11 +12,12 @@ and script, a Content-Security-Policy that forbids any request), works offline, 
 byte-stable: the same warehouse gives the same bytes. Every number shown is read from the
 ``marts`` schema; the report only formats and words it.
 
-The markup is not here: the pages are Jinja templates in ``exports/templates/report/`` (``base.html.j2``
-and a template per page), and their style and script are ``report.css`` and ``report.js`` beside them,
-put whole into each page's <style> and <script> as it is written (the Content-Security-Policy allows
-inline style and script; it carries no hashes to keep in step). This module reads and words the
-marts, and draws the SVG charts, whose geometry is computed.
+The markup is not here: the pages are Jinja templates in ``exports/templates/report/``
+(``base.html.j2`` and one per page), and their style and script are ``report.css`` and
+``report.js`` beside them, put whole into each page's <style> and <script> as it is written
+(exports/templating.py; the Content-Security-Policy allows inline style and script, so it
+carries no hashes to keep in step). This module reads and words the marts and draws the SVG
+charts, whose geometry it computes.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ import duckdb
 import jinja2
 from markupsafe import Markup, escape
 
+from exports import templating
 from exports.controlled_counts import controlled
 from exports.disclosure import SUPPRESSED
 from exports.formatting import format_number
 from exports.publish import staged_folder
 from exports.report_pdf import PdfOutcome, write_pdf
+from exports.templating import inline
 from lgperf.freshness import is_stale
 from lgperf.settings import FreshnessSettings
 
@@ -715,8 +718,7 @@ PAGES = (("index.html", "Indicators"), ("satisfaction.html", "Resident satisfact
 
 def _environment() -> jinja2.Environment:
     """Autoescaping Jinja with the report's filters; a missing variable is an error, not blank."""
-    environment = jinja2.Environment(loader=jinja2.PackageLoader("exports", "templates"), autoescape=True,
-                                     undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    environment = templating.environment(keep_trailing_newline=True)
     environment.filters.update(
         num=number,
         pct=lambda v: "–" if v is None else WITHHELD if v == SUPPRESSED else f"{number(v)}%",
@@ -738,14 +740,6 @@ def css_string(text: str) -> Markup:
     ``</style>`` can end it."""
     safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;()-_/")
     return Markup('"' + "".join(c if c in safe else f"\\{ord(c):06x}" for c in str(text)) + '"')
-
-
-def inline(environment: jinja2.Environment, name: str) -> Markup:
-    """A file of the templates folder (``report/report.css``) as the whole content of a <style> or
-    <script> element, so the page needs no other file; its line breaks are LF even from a checkout
-    that made them CRLF, as Jinja makes the templates', so the page's bytes do not depend on it."""
-    source, _, _ = environment.loader.get_source(environment, name)  # type: ignore[union-attr]
-    return Markup(source.replace("\r\n", "\n"))
 
 
 def _render(environment: jinja2.Environment, name: str, council: str, title: str, **context: Any) -> str:
