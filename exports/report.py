@@ -42,7 +42,6 @@ from exports.disclosure import SUPPRESSED
 from exports.formatting import format_number
 from exports.publish import staged_folder
 from exports.report_pdf import PdfOutcome, write_pdf
-from exports.templating import inline
 from lgperf.freshness import is_stale
 from lgperf.settings import FreshnessSettings
 
@@ -744,8 +743,10 @@ def css_string(text: str) -> Markup:
 
 def _render(environment: jinja2.Environment, name: str, council: str, title: str, **context: Any) -> str:
     return environment.get_template(f"report/{name}.j2").render(
-        page_title=title, council=council, pages=PAGES, current=name, style=inline(environment, "report/report.css"),
-        script=inline(environment, "report/report.js"), **{"publication_id": None, "demo": False, **context})
+        page_title=title, council=council, pages=PAGES, current=name,
+        style=templating.inline(environment, "report/report.css"),
+        script=templating.inline(environment, "report/report.js"),
+        **{"publication_id": None, "demo": False, **context})
 
 
 @dataclass(frozen=True)
