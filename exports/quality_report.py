@@ -8,6 +8,12 @@ failures first with their first rows, the technical detail folded away, and link
 page and the failing rows. A plain static page, no
 external requests (the GX pages themselves load GX's styles from a CDN).
 
+The markup is not here: the page is the Jinja template ``exports/templates/quality/index.html.j2``
+with ``quality.css`` inline, and ``gx_index.html`` beside them replaces each GX site's own index
+(exports/templating.py). This module reads the audit tables and says each check in words; the
+template writes the page as one line and escapes every value as ``html.escape`` does (``escaped``),
+as the page always has. The files-received section is still HTML built in exports/inbox_receipts.py.
+
 The folder sits beside the open data, so it names no one: the failing rows (written masked by the
 gate), and the samples and observed values this page shows for a check on a personal column, are
 masked as ``expectations/masking.py`` says (identifiers as keyed pseudonyms, demographic and
@@ -29,19 +35,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
+from markupsafe import Markup
 
 from expectations import personal
 from expectations.masking import REMOVED, Mask
+from exports import templating
 from exports.inbox_receipts import receipts_section
 from lgperf import pseudonyms
-
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b}
-table{border-collapse:collapse;margin-bottom:2rem}th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top}
-table.rows{margin:.3rem 0 0;font-size:.85em}table.rows td{max-width:28rem;overflow-wrap:anywhere}details{font-size:.85em}
-.pass{color:#0b6b2b}.fail{color:#a4000f;font-weight:bold}.warn{color:#8a5300;font-weight:bold}code{font-size:.85em}
-"""
-
 
 def failing_rows_file(run_id: str, suite: str, expectation: str, kwargs_json: str) -> Path:
     """Where a failed expectation's rows are kept, relative to the quality folder."""
@@ -67,10 +68,11 @@ def _docs_page(destination: Path, run_id: str, suite: str) -> Path | None:
     return pages[-1].relative_to(destination) if pages else None
 
 
-def _link(destination: Path, relative: Path | None, text: str) -> str:
+def _href(destination: Path, relative: Path | None) -> str | None:
+    """A file of the quality folder as a link's address; None when it is not there."""
     if relative is None or not (destination / relative).exists():
-        return ""
-    return f"<a href='{html.escape(relative.as_posix())}'>{html.escape(text)}</a>"
+        return None
+    return relative.as_posix()
 
 
 REVISIONS_SHOWN = 20  # per publication; the open-data package's revisions/ (a CSV per financial year) lists them all
@@ -119,31 +121,21 @@ def read_drafts_waiting(store: Any) -> list[tuple]:
                            "WHERE status = 'waiting' ORDER BY received_at, owner, indicator_id, period_id"))
 
 
-def _drafts_section(waiting: Sequence[tuple]) -> str:
-    if not waiting:
-        return ("<h2 id='returns-waiting'>Officers' returns waiting for approval</h2><p>None: every draft received has been "
-                "approved, rejected or superseded.</p>")
-    return ("<h2 id='returns-waiting'>Officers' returns waiting for approval</h2>"
-            f"<p>{len(waiting):,} draft(s) received from accountable owners and not yet decided by the performance team. "
-            "Until approved, their commentary, actions, values and proposed targets reach neither the report nor the open data "
-            "(approvals.xlsx in the exports' <code>returns/</code> folder lists them with cells to decide).</p>"
-            "<table><tr><th>owner</th><th>indicator</th><th>title</th><th>period</th><th>received</th><th>return row</th></tr>"
-            + "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in waiting) + "</table>")
-
-
 def _cell(value: Any) -> str:
-    return html.escape("" if value is None else f"{value:,}" if isinstance(value, int) else str(value))
+    """A table cell's text: blank for None, an integer with thousands separators."""
+    return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
 
 INLINE_COLUMNS = 5  # the checked column(s) first, then the frame's first columns (its keys)
 
 
-def _failing_rows_table(destination: Path, relative: Path, kwargs_json: str) -> str:
-    """The first rows of a failed check's CSV, inline, so the auditor sees them without opening
-    it: the column the check is about, then the row's leading (key) columns; the CSV has them all."""
+def _failing_rows(destination: Path, relative: Path, kwargs_json: str) -> dict[str, list] | None:
+    """The first rows of a failed check's CSV, to show inline, so the auditor sees them without
+    opening it: the column the check is about, then the row's leading (key) columns; the CSV has
+    them all. None when there is no CSV."""
     path = destination / relative
     if not path.exists():
-        return ""
+        return None
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
@@ -151,8 +143,7 @@ def _failing_rows_table(destination: Path, relative: Path, kwargs_json: str) -> 
     kwargs = json.loads(kwargs_json or "{}")
     checked = [c for c in [kwargs.get("column"), *kwargs.get("column_list", [])] if c in header]
     shown = [header.index(c) for c in dict.fromkeys(checked + header)][:max(INLINE_COLUMNS, len(checked))]
-    return ("<table class='rows'><tr>" + "".join(f"<th>{html.escape(header[i])}</th>" for i in shown) + "</tr>"
-            + "".join("<tr>" + "".join(f"<td>{html.escape(row[i])}</td>" for i in shown) + "</tr>" for row in rows) + "</table>")
+    return {"header": [header[i] for i in shown], "rows": [[row[i] for i in shown] for row in rows]}
 
 
 def _masked(result: tuple, mask: Mask) -> tuple:
@@ -164,21 +155,33 @@ def _masked(result: tuple, mask: Mask) -> tuple:
     return (*result[:8], observed, *result[9:11], sample, *result[12:])
 
 
-def _decision_line(publication: tuple | None, failed_errors: int) -> str:
-    """The publication's decision in one line (older runs, before publications, say the gate's)."""
+def _decision(publication: tuple | None, failed_errors: int) -> dict[str, Any]:
+    """What a run's heading says: its publication's decision and why (older runs, before
+    publications, say the gate's)."""
     if publication is None:
-        return "<span class='fail'>gate failed</span>" if failed_errors else "<span class='pass'>gate passed</span>"
+        return {"publication_id": None, "gate_failed": bool(failed_errors)}
     publication_id, _, decision, _, decided_by, state_of = publication
     checks = json.loads(decided_by)
-    name = f"Publication <code>{html.escape(publication_id)}</code>: "
-    if decision == "blocked":
-        blocking = [c["check"] for c in checks if not c.get("waived_by")]
-        return name + f"<span class='fail'>blocked</span> by {html.escape(', '.join(blocking))} (gate failed)"
     same = f", no change: the state of {state_of}" if state_of and state_of != publication_id else ""
-    if decision == "waived":
-        waived = "; ".join(f"{c['check']} waived by {c['waived_by']}" for c in checks)
-        return name + f"<span class='warn'>published under waiver</span> ({html.escape(waived + same)}; gate passed)"
-    return name + f"<span class='pass'>published</span> (gate passed{html.escape(same)})"
+    if decision == "blocked":
+        detail = ", ".join(c["check"] for c in checks if not c.get("waived_by"))
+    elif decision == "waived":
+        detail = "; ".join(f"{c['check']} waived by {c['waived_by']}" for c in checks) + same
+    else:
+        detail = same
+    return {"publication_id": publication_id, "decision": decision, "detail": detail}
+
+
+def escaped(value: Any) -> Any:
+    """A value as the page writes it: escaped as html.escape does (quotes as &quot; and &#x27;,
+    as the page always had them: its bytes do not change), unless it is markup already."""
+    return value if hasattr(value, "__html__") else Markup(html.escape(str(value)))
+
+
+def _environment() -> jinja2.Environment:
+    environment = templating.environment(finalize=escaped, extensions=[templating.JoinedLines])
+    environment.filters["cell"] = _cell
+    return environment
 
 
 def write_quality_report(
@@ -216,98 +219,64 @@ def write_quality_report(
         "SELECT waiver_id, check_name, granted_by, reason, granted_at, publication_id FROM audit.waivers ORDER BY granted_at").fetchall()
     revisions = revisions or {}
     key, declared = pseudonyms.key(connection), personal.load()
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Data quality report</title><style>{_STYLE}</style></head><body>"]
-    if demo:
-        parts.append("<p class='fail' role='note'>Demonstration data: synthetic values, not published statistics. These checks "
-                     "were run on the pipeline's demo.</p>")
-    parts.append("<h1>Data quality report</h1><p>One section per attempt to publish, newest first: the decision in one line, "
-                 "the waivers it used, what it changed, then every check in plain words, failures first with their rows. "
-                 "An <em>error</em> that fails blocks the publication, and so every export, unless a named person waived that "
-                 "check for the one publication; a <em>warning</em> is recorded and does not block. "
-                 "The technical detail of each check is under <em>detail</em>, and Great Expectations' own Data Docs page "
-                 "is linked from each suite.</p>"
-                 "<p>Personal data is masked here, as this folder sits beside the open data. In the failing rows, samples and observed values, an "
-                 f"identifier (a complaint or respondent id, an author) is shown as a keyed pseudonym (<code>{pseudonyms.PREFIX}</code> "
-                 "and 16 hex digits: the same id has the same pseudonym in every run), and a demographic or free-text value "
-                 f"is replaced by <code>{html.escape(REMOVED['demographics'])}</code> or <code>{html.escape(REMOVED['free_text'])}</code>; "
-                 "for a suite with such columns, the Data Docs page shows counts, not values. The rows as found are in the "
-                 "warehouse: <code>audit.failing_rows</code> and <code>audit.validation_results</code>.</p>")
     receipts = receipts_section(connection, key, declared, fields_of_layout or {})
-    if receipts:
-        parts.append("<p>The files received by the inbox, and what became of their rows, are "
-                     "<a href='#files-received'>at the end</a>.</p>")
-    if drafts_waiting is not None:
-        parts.append(_drafts_section(drafts_waiting))
-    if publications:
-        parts.append("<h2>Publications</h2><table><tr><th>publication</th><th>decided at</th><th>decision</th>"
-                     "<th>checks that decided it</th></tr>")
-        for publication_id, run_id, decision, decided_at, decided_by, state_of in reversed(list(publications.values())):
-            css = {"published": "pass", "waived": "warn", "blocked": "fail"}[decision]
-            checks = "; ".join(c["check"] + (f" (waived by {c['waived_by']})" if c.get("waived_by") else "")
-                               for c in json.loads(decided_by)) or "none failed"
-            same = f" (no change: the state of {state_of})" if state_of and state_of != publication_id else ""
-            parts.append(f"<tr><td><a href='#run-{html.escape(run_id)}'><code>{html.escape(publication_id)}</code></a></td>"
-                         f"<td>{html.escape(str(decided_at))}</td>"
-                         f"<td><span class='{css}'>{decision}</span>{html.escape(same)}</td><td>{html.escape(checks)}</td></tr>")
-        parts.append("</table>")
-    if waivers:
-        parts.append("<h2>Waivers</h2><table><tr><th>waiver</th><th>check</th><th>granted by</th><th>reason</th>"
-                     "<th>granted at</th><th>used by publication</th></tr>" + "".join(
-                         "<tr>" + "".join(f"<td>{html.escape(str(cell if cell is not None else 'not used yet'))}</td>" for cell in w)
-                         + "</tr>" for w in waivers) + "</table>")
+    table = []
+    for publication_id, run_id, decision, decided_at, decided_by, state_of in reversed(list(publications.values())):
+        checks = "; ".join(c["check"] + (f" (waived by {c['waived_by']})" if c.get("waived_by") else "")
+                           for c in json.loads(decided_by)) or "none failed"
+        same = f" (no change: the state of {state_of})" if state_of and state_of != publication_id else ""
+        table.append({"publication_id": publication_id, "run_id": run_id, "decided_at": decided_at,
+                      "decision": decision, "css": {"published": "pass", "waived": "warn", "blocked": "fail"}[decision],
+                      "checks": checks, "same": same})
+    sections = []
     for run_id, results in runs.items():
         failed_errors = sum(1 for r in results if not r[7] and r[6] == "error")
         failed_warnings = sum(1 for r in results if not r[7] and r[6] == "warning")
         publication = publications.get(run_id)
-        parts.append(f"<h2 id='run-{html.escape(run_id)}'>{_decision_line(publication, failed_errors)}</h2>"
-                     f"<p>Run <code>{html.escape(run_id)}</code>, checked at {html.escape(str(results[0][1]))}: "
-                     f"{len(results) - failed_errors - failed_warnings} of {len(results)} checks met; "
-                     f"{failed_errors} error(s), {failed_warnings} warning(s) failed.</p>")
-        if exports_written is not None and exports:
-            written = set(exports_written.get(run_id, ()))
-            blocked = [e for e in exports if e not in written]
-            parts.append(
-                "<p>Exports written: " + (html.escape(", ".join(e for e in exports if e in written)) or "none") + ". "
-                + ("Exports <span class='fail'>not written (blocked or not run)</span>: " + html.escape(", ".join(blocked)) if blocked
-                   else "No export was blocked.") + "</p>"
-            )
-        used = [w for w in waivers if publication is not None and w[5] == publication[0]]
-        if used:
-            parts.append("<h3>Waivers used</h3><ul>" + "".join(
-                f"<li>{html.escape(w[1])}: waiver {html.escape(w[0])}, granted by {html.escape(w[2])} at {html.escape(str(w[4]))}, "
-                f"because: {html.escape(w[3])}</li>" for w in used) + "</ul>")
+        written = set(exports_written.get(run_id, ())) if exports_written is not None and exports else None
         changed = revisions.get(publication[0]) if publication is not None else None
-        if changed is not None:
-            summary = ", ".join(f"{changed.counts.get(c, 0):,} {c}" for c in ("added", "revised", "withdrawn"))
-            parts.append(f"<h3>What this publication changed</h3><p>Indicator values: {summary} (all of them in the open data's "
-                         f"<code>revisions/</code>, a CSV per financial year; the first {REVISIONS_SHOWN} here).</p>"
-                         "<table><tr><th>indicator</th>"
-                         "<th>area</th><th>period</th><th>change</th><th>old value</th><th>new value</th></tr>" + "".join(
-                             "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in changed.rows) + "</table>")
-        parts.append("<h3>Checks</h3><table><tr><th>the check, in plain words</th><th>result</th><th>suite / table</th>"
-                     "<th>failing rows</th><th>detail</th></tr>")
-        for r in results:
-            r = _masked(r, Mask(key, declared.get(r[2], personal.NONE)))
-            css, word = ("pass", "passed") if r[7] else (("fail", "FAILED") if r[6] == "error" else ("warn", "failed (warning)"))
-            docs = _link(destination, _docs_page(destination, run_id, r[2]), "Data Docs")
-            rows_file = failing_rows_file(run_id, r[2], r[4], r[5] or "")
-            failing = "" if r[7] else (_link(destination, rows_file, "all failing rows, every column (CSV)")
-                                        + _failing_rows_table(destination, rows_file, r[5] or ""))
-            detail = (f"<details><summary>detail</summary>{html.escape(r[4])} [{html.escape(r[6])}]<br><code>{html.escape(r[5] or '')}</code>"
-                      f"<br>rows: {_cell(r[9])}; unexpected: {_cell(r[10])}; observed: {html.escape(r[8] or '')}"
-                      f"<br>sample: <code>{html.escape(r[11] or '')}</code></details>")
-            parts.append(f"<tr><td>{html.escape(plain_words(r))}</td><td><span class='{css}'>{word}</span></td>"
-                         f"<td>{html.escape(r[2])}<br><code>{html.escape(r[3])}</code><br>{docs}</td><td>{failing}</td><td>{detail}</td></tr>")
-        parts.append("</table>")
-    parts.append(receipts)
-    parts.append("</body></html>\n")
+        sections.append({
+            "run_id": run_id, "checked_at": results[0][1], "decision": _decision(publication, failed_errors),
+            "met": len(results) - failed_errors - failed_warnings, "total": len(results),
+            "failed_errors": failed_errors, "failed_warnings": failed_warnings,
+            "exports": None if written is None else {"written": ", ".join(e for e in exports if e in written),
+                                                     "blocked": ", ".join(e for e in exports if e not in written)},
+            "waivers_used": [{"waiver_id": w[0], "check": w[1], "granted_by": w[2], "reason": w[3], "granted_at": w[4]}
+                             for w in waivers if publication is not None and w[5] == publication[0]],
+            "changed": None if changed is None else {
+                "summary": ", ".join(f"{changed.counts.get(c, 0):,} {c}" for c in ("added", "revised", "withdrawn")),
+                "rows": changed.rows},
+            "checks": [_check(destination, run_id, _masked(r, Mask(key, declared.get(r[2], personal.NONE))))
+                       for r in results],
+        })
+    environment = _environment()
+    page = environment.get_template("quality/index.html.j2").render(
+        style=templating.inline(environment, "quality/quality.css"), demo=demo, pseudonym_prefix=pseudonyms.PREFIX,
+        removed=REMOVED, receipts=Markup(receipts), drafts_waiting=drafts_waiting, publications=table,
+        waivers=waivers, runs=sections, revisions_shown=REVISIONS_SHOWN)
     destination.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=destination)
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write("".join(parts))
+        stream.write(page)
     os.replace(temporary, destination / "index.html")
     # GX's own indexes list only the run each rendered last; the way in is this page
+    redirect = templating.inline(environment, "quality/gx_index.html")
     for gx_index in (destination / "gx").glob("*/index.html"):
-        gx_index.write_text("<!doctype html><meta charset='utf-8'><meta http-equiv='refresh' content='0; url=../../index.html'>"
-                            "<a href='../../index.html'>The data quality report</a>\n", encoding="utf-8")
+        gx_index.write_text(redirect, encoding="utf-8")
     return len(runs)
+
+
+def _check(destination: Path, run_id: str, r: tuple) -> dict[str, Any]:
+    """One check's row of a run's table (``r``: a validation result, masked): in plain words, its
+    outcome, its suite and Data Docs page, the failing rows of a failed one, the detail."""
+    css, word = (("pass", "passed") if r[7] else ("fail", "FAILED") if r[6] == "error"
+                 else ("warn", "failed (warning)"))
+    rows_file = failing_rows_file(run_id, r[2], r[4], r[5] or "")
+    return {
+        "words": plain_words(r), "css": css, "word": word, "suite": r[2], "target": r[3],
+        "docs": _href(destination, _docs_page(destination, run_id, r[2])),
+        "rows_file": None if r[7] else _href(destination, rows_file),
+        "rows": None if r[7] else _failing_rows(destination, rows_file, r[5] or ""),
+        "expectation": r[4], "severity": r[6], "kwargs": r[5] or "", "element_count": r[9],
+        "unexpected_count": r[10], "observed": r[8] or "", "sample": r[11] or "",
+    }

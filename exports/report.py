@@ -11,6 +11,13 @@ and, last, the wards (complaints and overall satisfaction per ward, for comparin
 and script, a Content-Security-Policy that forbids any request), works offline, and is
 byte-stable: the same warehouse gives the same bytes. Every number shown is read from the
 ``marts`` schema; the report only formats and words it.
+
+The markup is not here: the pages are Jinja templates in ``exports/templates/report/``
+(``base.html.j2`` and one per page), and their style and script are ``report.css`` and
+``report.js`` beside them, put whole into each page's <style> and <script> as it is written
+(exports/templating.py; the Content-Security-Policy allows inline style and script, so it
+carries no hashes to keep in step). This module reads and words the marts and draws the SVG
+charts, whose geometry it computes.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import duckdb
 import jinja2
 from markupsafe import Markup, escape
 
+from exports import templating
 from exports.controlled_counts import controlled
 from exports.disclosure import SUPPRESSED
 from exports.formatting import format_number
@@ -702,311 +710,14 @@ def build_periods(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(periods.values())
 
 
-# --- templates ------------------------------------------------------------------------------
-
-STYLE = """
-*{box-sizing:border-box}body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:0;color:#1b1b1b;background:#f6f6f4;line-height:1.45}
-a{color:#1d4f91}a:focus,summary:focus,select:focus,button:focus{outline:3px solid #ffbf47;outline-offset:2px}
-.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:2}
-header{background:#1d2b3a;color:#fff;padding:1rem 2rem}header a{color:#fff}nav ul{list-style:none;padding:0;margin:.5rem 0 0;display:flex;gap:1.5rem}
-nav a[aria-current=page]{font-weight:bold;text-decoration-thickness:3px}
-main{padding:1rem 2rem 3rem;max-width:80rem}h1{margin:.2rem 0;font-size:1.6rem}
-.filters{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:end;margin:1rem 0}.filters label{display:block;font-weight:bold}
-select{font-size:1rem;padding:.3rem}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr));gap:1rem;list-style:none;padding:0}
-.tile{background:#fff;border:1px solid #b1b4b6;border-left:8px solid #505a5f;padding:1rem;border-radius:4px}
-.tile[hidden],[hidden]{display:none!important}
-.tile h2{font-size:1.1rem;margin:0 0 .4rem}.value{font-size:2rem;font-weight:bold;margin:0}.period{color:#505a5f;margin:0 0 .5rem}
-.status{display:flex;flex-wrap:wrap;gap:.4rem;margin:.4rem 0;padding:0;list-style:none}
-.badge{display:inline-block;border:2px solid currentColor;border-radius:1rem;padding:.05rem .6rem;font-size:.9rem;background:#fff}
-.badge .sym{font-weight:bold;margin-right:.3rem}
-.rag-green{border-left-color:#00703c}.rag-green .rag{color:#00703c}.rag-amber{border-left-color:#b25900}.rag-amber .rag{color:#8a4500}
-.rag-red{border-left-color:#c00}.rag-red .rag{color:#a00}.rag-not_rated .rag,.rag-no_target .rag{color:#505a5f}
-.trend{width:100%;max-width:260px;height:90px;display:block;margin:.4rem 0;overflow:visible}
-.value-line{fill:none;stroke:#1d4f91;stroke-width:2}.target-line{fill:none;stroke:#a00;stroke-width:1.5;stroke-dasharray:5 4}.dot{fill:#1d4f91}
-.mean-line{fill:none;stroke:#6f777b;stroke-width:1}.limit-line{fill:none;stroke:#6f777b;stroke-width:1;stroke-dasharray:1 3}
-.dot.special{stroke:#0b0c0c;stroke-width:1.5}.dot.improvement{fill:#41b6e6}.dot.concern{fill:#ed8b00}.dot.neutral{fill:#6e2b8e}
-.key{font-size:.85rem;color:#505a5f}.key .line{display:inline-block;width:1.5rem;border-top:2px solid #1d4f91;vertical-align:middle}
-.key .dash{display:inline-block;width:1.5rem;border-top:2px dashed #a00;vertical-align:middle}
-details{margin-top:.6rem}summary{cursor:pointer;color:#1d4f91;font-weight:bold;padding:.2rem 0}
-dl{margin:.5rem 0}dt{font-weight:bold;margin-top:.5rem}dd{margin:0}
-.warning{background:#fff4e5;border-left:4px solid #b25900;padding:.3rem .6rem}
-.demo-banner{background:#fde2e1;border:3px solid #a4000f;padding:.5rem .8rem;margin:0 0 1rem}.note{font-size:.9em;color:#333}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;background:#fff}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
-td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:bold;padding:.3rem 0}
-.chart{width:100%;max-width:48rem;background:#fff;border:1px solid #b1b4b6;margin:.5rem 0}.chart text{font-size:12px;fill:#1b1b1b}
-.chart .axis{fill:#505a5f}.bar{fill:#1d4f91}.whisker{stroke:#1b1b1b;stroke-width:1.5;fill:none}.benchmark{fill:#fff;stroke:#a00;stroke-width:2}
-.summary{background:#fff;border:1px solid #b1b4b6;padding:.5rem 1rem 1rem;margin:1rem 0}.summary h2{margin:.3rem 0}
-.counts{display:flex;flex-wrap:wrap;gap:0 3rem}.status-counts h3{font-size:1rem;margin:.4rem 0 .2rem}
-.status-counts ul{list-style:none;padding:0;margin:0}
-.status-counts .sym{font-weight:bold;display:inline-block;width:1.2em}
-.exceptions{padding-left:1.5rem}.exception{margin:.6rem 0}.exception p{margin:.15rem 0}
-.exception-head a{font-weight:bold}
-.reasons{margin:.1rem 0;padding-left:1.2rem}.tiles-title{margin-top:1.5rem}
-@media print{
-@page{size:A4 portrait;margin:16mm 14mm 16mm 14mm;
- @top-left{font:9pt system-ui,Arial,sans-serif;color:#505a5f}
- @top-right{font:9pt system-ui,Arial,sans-serif;color:#505a5f}
- @bottom-right{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,Arial,sans-serif;color:#505a5f}}
-body{background:#fff;font-size:10pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
-header{background:none;color:#1b1b1b;padding:0}header nav,.skip,.filters{display:none!important}
-main{padding:0;max-width:none}a{color:inherit;text-decoration:none}
-.summary{border:0;padding:0;margin:0 0 4mm;break-after:page}.exception{break-inside:avoid}
-.tiles{display:block}
-.tile,.tile[hidden]{display:block!important;break-inside:avoid;page-break-inside:avoid;margin:0 0 4mm}
-details::details-content{content-visibility:visible;display:block}details>summary{list-style:none;color:#1b1b1b}
-body{font-size:9pt;line-height:1.3}h1{font-size:15pt}.tile h2{font-size:11pt;margin:0 0 1mm}.value{font-size:14pt}
-.tile{padding:2mm 3mm}.tile .trend{float:right;width:62mm;height:22mm;margin:0 0 1mm 3mm}.status{margin:1mm 0}
-.badge{font-size:8pt;padding:0 2mm;border-width:1px}.tile p{margin:.8mm 0}.warning{padding:.5mm 2mm}
-details{margin-top:1mm;clear:both}dl{display:grid;grid-template-columns:30mm 1fr;gap:.6mm 3mm;margin:1mm 0}
-dt{margin:0}.limitations{margin:0;padding-left:4mm}tr{break-inside:avoid}
-}
-"""
-
-SCRIPT = """
-(function () {
-  var priority = document.getElementById('filter-priority');
-  var theme = document.getElementById('filter-theme');
-  var status = document.getElementById('filter-status');
-  var tiles = Array.prototype.slice.call(document.querySelectorAll('.tile'));
-  function apply() {
-    var shown = 0;
-    tiles.forEach(function (tile) {
-      var visible = (priority.value === 'all' || tile.dataset.priority === priority.value) &&
-                    (theme.value === 'all' || tile.dataset.theme === theme.value);
-      tile.hidden = !visible;
-      if (visible) { shown += 1; }
-    });
-    status.textContent = 'Showing ' + shown + ' of ' + tiles.length + ' indicators.';
-  }
-  priority.addEventListener('change', apply);
-  theme.addEventListener('change', apply);
-  apply();
-  // an exception's link shows its tile even when a filter had hidden it
-  Array.prototype.forEach.call(document.querySelectorAll('.exception a'), function (link) {
-    link.addEventListener('click', function () { priority.value = 'all'; theme.value = 'all'; apply(); });
-  });
-  // on paper every information panel is open (CSS does it too; this is for browsers without ::details-content)
-  var closed = [];
-  window.addEventListener('beforeprint', function () {
-    closed = Array.prototype.filter.call(document.querySelectorAll('details'), function (d) { return !d.open; });
-    closed.forEach(function (d) { d.open = true; });
-  });
-  window.addEventListener('afterprint', function () { closed.forEach(function (d) { d.open = false; }); closed = []; });
-})();
-"""
-
-TEMPLATES = {
-    "base.html.j2": """<!doctype html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<link rel="icon" href="data:,">
-<title>{{ page_title }} – performance report</title>
-<style>{{ style }}</style>
-<style>@media print{@page{@top-left{content:{{ council | css_string }}}
-{%- if publication_id %}@top-right{content:{{ ('Publication ' ~ publication_id) | css_string }}}{% endif %}}}</style>
-</head>
-<body>
-<a class="skip" href="#content">Skip to the content</a>
-<header>
-<p>Performance report for councillors · {{ council }}</p>
-<nav aria-label="Report pages"><ul>
-{% for href, text in pages %}<li><a href="{{ href }}"{% if href == current %} aria-current="page"{% endif %}>{{ text }}</a></li>
-{% endfor %}</ul></nav>
-</header>
-<main id="content" tabindex="-1">
-{% if demo %}<p class="demo-banner" role="note"><strong>Demonstration data: synthetic values, not published statistics.</strong> This report was made by the pipeline's demo; do not quote its figures.</p>{% endif %}
-<h1>{{ page_title }}</h1>
-{% block content %}{% endblock %}
-</main>
-{% if publication_id %}<footer><p>Publication {{ publication_id }}: these figures passed the data-quality audit recorded under that id.</p></footer>{% endif %}
-{% block script %}{% endblock %}
-</body>
-</html>
-""",
-    "index.html.j2": """{% extends "base.html.j2" %}
-{% block content %}
-<section class="summary" aria-labelledby="summary-title">
-<h2 id="summary-title">Summary: exceptions first</h2>
-<p class="summary-lead">{{ tiles | length }} indicators; {{ exception_list | length }} of them
-{{ 'is an exception' if exception_list | length == 1 else 'are exceptions' }}, listed below.
-Status against target (RAG) and the variation statistical process control finds in each indicator's own history:</p>
-<div class="counts">
-<div class="status-counts" id="counts-rag"><h3>Against target (RAG)</h3><ul>
-{% for code, words, n in counts.rag %}<li data-status="{{ code }}">
-<span class="sym" aria-hidden="true">{{ rag_symbols.get(code, '?') }}</span> {{ words }}: <strong class="n">{{ n }}</strong></li>
-{% endfor %}</ul></div>
-<div class="status-counts" id="counts-spc"><h3>Variation (statistical process control)</h3><ul>
-{% for code, words, n in counts.variation %}
-<li data-status="{{ code }}">{{ words }}: <strong class="n">{{ n }}</strong></li>
-{% endfor %}</ul></div>
-</div>
-<h3 id="exceptions-title" class="exceptions-title">Exceptions</h3>
-<p>An indicator is an exception when it shows a special cause of concern, is green but in the bottom quartile of a
-comparison group, has no target set, was revised since the last publication, or its latest figure is stale. Each links
-to its tile.</p>
-<ol class="exceptions" aria-labelledby="exceptions-title">
-{% for e in exception_list %}<li class="exception" data-indicator="{{ e.indicator_id }}">
-<p class="exception-head"><a href="#{{ e.anchor }}">{{ e.title }}</a>:
-<span class="latest">{{ e.value_text }} in {{ e.period_label }}</span></p>
-<ul class="reasons">{% for code in e.reasons %}
-<li data-reason="{{ code }}">{{ e.reason_texts[loop.index0] }}</li>{% endfor %}</ul>
-<p class="commentary"><strong>Commentary:</strong> {% if e.commentary %}{{ e.commentary | trim }}
-{%- if e.commentary_author %} ({{ e.commentary_author }}){% endif %}{% else %}No commentary for this period.{% endif %}</p>
-<p class="action"><strong>Action:</strong> {{ e.action if e.action else no_action }}</p>
-</li>
-{% else %}<li class="no-exceptions">None: no indicator needs attention on these grounds.</li>
-{% endfor %}</ol>
-</section>
-<h2 class="tiles-title">Every indicator</h2>
-<p>One tile per indicator, showing its latest figure. Status is given in words and symbols as well as colour.
-Open “About this indicator” on a tile for why it matters, the target, how it compares, who is responsible, and what to bear in mind.</p>
-<form class="filters" aria-label="Filter the indicators" onsubmit="return false">
-<div><label for="filter-priority">Priority</label>
-<select id="filter-priority"><option value="all">All priorities</option>
-{% for p in priorities %}<option value="{{ p }}">{{ p }}</option>
-{% endfor %}</select></div>
-<div><label for="filter-theme">Theme</label>
-<select id="filter-theme"><option value="all">All themes</option>
-{% for t in themes %}<option value="{{ t }}">{{ t | pretty }}</option>
-{% endfor %}</select></div>
-<p id="filter-status" role="status" aria-live="polite">Showing {{ tiles | length }} of {{ tiles | length }} indicators.</p>
-</form>
-<p class="key"><span class="line"></span> value &nbsp; <span class="dash"></span> target (dashed) &nbsp; grey: the process mean (solid) and limits (dotted); a ringed point is unusual variation (blue improvement, orange concern, purple neither) &nbsp; Symbols: ✔ meeting target, ▲ just missing, ✖ missing, – not rated, ○ no target.</p>
-<ul class="tiles">
-{% for t in tiles %}<li class="tile rag-{{ t.rag }}" id="tile-{{ t.indicator_id }}" data-indicator="{{ t.indicator_id }}" data-priority="{{ t.priority or '' }}" data-theme="{{ t.theme or '' }}">
-<h2 class="tile-title">{{ t.title }}</h2>
-<p class="value" data-value>{{ t.value_text }}</p>
-<p class="period">{{ t.period_label }} · target {{ t.target_short }}</p>
-{% if t.stale %}<p class="warning stale"><strong>Old figure.</strong> {{ t.stale }}</p>{% endif %}
-{% if t.revised_from %}<p class="revised"><strong>Revised</strong> in this publication: previously published as {{ t.revised_from }}.</p>{% endif %}
-<ul class="status" aria-label="Status">
-<li class="badge rag" data-rag="{{ t.rag }}"><span class="sym" aria-hidden="true">{{ t.rag_symbol }}</span>{{ t.rag_text }}</li>
-<li class="badge"><span class="sym" aria-hidden="true">{{ t.direction[0] }}</span>{{ t.direction[1] }} since {{ t.previous_period_label or 'the previous period' }}</li>
-<li class="badge spc" title="Statistical process control: variation"><span class="sym" aria-hidden="true">{{ t.variation[0] }}</span>{{ t.variation[1] }}</li>
-<li class="badge spc" title="Statistical process control: assurance"><span class="sym" aria-hidden="true">{{ t.assurance[0] }}</span>{{ t.assurance[1] }}</li>
-</ul>
-{{ t.chart }}
-<p class="position">Benchmark: {{ t.short_position }}{% if t.neighbours_quartile_band %}, {{ t.neighbours_quartile_band | quartile }}{% endif %}.</p>
-{% if t.green_but_bottom_quartile %}<p class="warning"><strong>Warning:</strong> on target, but in the bottom quartile of its nearest neighbours.</p>{% endif %}
-<details class="info">
-<summary>About this indicator</summary>
-<dl>
-<dt>What it measures</dt><dd>{{ t.definition or 'No definition recorded.' }}</dd>
-<dt>Why it matters</dt><dd class="rationale">{{ t.rationale or 'No rationale recorded.' }}</dd>
-<dt>Commentary</dt><dd>{% if t.commentary %}{{ t.commentary | trim }}{% if t.commentary_author %} ({{ t.commentary_author }}){% endif %}{% else %}No commentary for this period.{% endif %}</dd>
-<dt>Agreed action</dt><dd>{{ (t | action) or no_action }}</dd>
-<dt>Target</dt><dd>{{ t.target_text }}</dd>
-<dt>Compared with last time</dt><dd>{{ t.direction[1] }}: {{ t.previous_text }} in {{ t.previous_period_label or 'the previous period' }}. Against the same period a year ago: {{ t.direction_year[1] | lower }}.</dd>
-<dt>Compared with nearest neighbours</dt><dd>{{ t.neighbours_text }}</dd>
-<dt>Compared with England</dt><dd>{{ t.england_text }}</dd>
-<dt>Accountable owner</dt><dd class="owner">{{ t.owner or 'Not recorded' }}</dd>
-<dt>Priority and theme</dt><dd>{{ t.priority or 'Not set' }} · {{ t.theme | pretty }}{% if t.perspective %} · {{ t.perspective | pretty }} perspective{% endif %}</dd>
-<dt>In brief</dt><dd>{{ t.narrative or '' }}</dd>
-<dt>Limitations of the data</dt><dd><ul class="limitations">{% for note in t.limitations %}<li>{{ note }}</li>{% endfor %}</ul></dd>
-</dl>
-</details>
-</li>
-{% endfor %}</ul>
-{% endblock %}
-{% block script %}<script>{{ script }}</script>{% endblock %}
-""",
-    "satisfaction.html.j2": """{% extends "base.html.j2" %}
-{% block content %}
-<p>The share of residents answering positively (for example “very” or “fairly satisfied”), weighted to the population.
-“Don't know” answers are left out of the base: the percentage is of the residents who gave an answer on the scale.
-The whisker on each bar is the 95% confidence interval (a Wilson score interval, on the effective sample size the weighting leaves): the true figure is likely to lie within it.
-A change is only called a change when it is statistically significant.</p>
-<p>The diamond marks the national benchmark where there is one: the Local Government Association's national telephone poll, dated by the month it was taken.
-This survey was not asked the same way, so the comparison is a guide only: compare with caution. No difference from it is called significant.</p>
-<p class="note" id="withheld">[c] marks a figure withheld to protect the people counted: a count of fewer than {{ threshold }} people, or a figure from which such a count could be worked out (the open data marks the same cells <code>c</code>).</p>
-{% for w in waves %}<section class="wave" aria-labelledby="wave-{{ loop.index }}">
-<h2 id="wave-{{ loop.index }}">{{ w.survey }}: {{ w.start }} to {{ w.end }}</h2>
-{% for b in w.stale_benchmarks %}<p class="warning benchmark-age"><strong>Old benchmark:</strong> the national figures come from the LGA's telephone poll of {{ b.month }}, {{ b.months }} months before this survey; opinion may have moved since, and the poll was not asked the way this survey was. Compare with caution.</p>
-{% endfor %}{{ w.chart }}
-<table>
-<caption>{{ w.survey }}, {{ w.start }} to {{ w.end }}: all respondents</caption>
-<thead><tr><th scope="col">Question</th><th scope="col">% positive</th><th scope="col">95% confidence interval</th><th scope="col">Respondents</th><th scope="col">Effective sample</th><th scope="col">National benchmark</th><th scope="col">Against benchmark</th><th scope="col">Since the previous wave</th></tr></thead>
-<tbody>
-{% for r in w.overall %}<tr><th scope="row">{{ r.question_text }}</th><td class="n">{{ r.percent_positive | pct }}</td><td class="n">{{ r.ci_lower | pct }} to {{ r.ci_upper | pct }}</td><td class="n">{{ r.unweighted_n | num }}</td><td class="n">{{ r.effective_n | num(0) }}</td>
-<td>{% if r.benchmark_percent is not none %}{{ r.benchmark_percent | pct }}, polled {{ r.benchmark_fieldwork_month | month }}{% else %}None available{% endif %}</td>
-<td>{{ r.benchmark_statement | sentence }}</td>
-<td>{% if r.change_statement == 'c' %}[c]{% else %}{{ r.change_statement | pretty }}{% endif %}{% if r.change_vs_previous_wave not in (none, 'c') %} ({{ r.change_vs_previous_wave | signed }} points){% endif %}</td></tr>
-{% endfor %}</tbody></table>
-{% if w.change_tests %}<p class="comparisons">{{ w.change_tests | num }} changes since the previous wave were tested; changes shown as significant allow for that (false discovery rate {{ w.change_fdr_percent }}).</p>{% endif %}
-{% if w.breakdowns %}<details><summary>Results by group ({{ w.breakdowns | length }} rows)</summary>
-{% if w.tests %}<p class="comparisons">Each group is compared with the rest of the sample. {{ w.tests | num }} comparisons were made; differences shown as significant allow for that (false discovery rate {{ w.fdr_percent }}).</p>{% endif %}
-<table>
-<caption>{{ w.survey }}, {{ w.start }} to {{ w.end }}: by group</caption>
-<thead><tr><th scope="col">Group</th><th scope="col">Question</th><th scope="col">% positive</th><th scope="col">95% confidence interval</th><th scope="col">Respondents</th><th scope="col">Against the rest of the sample</th></tr></thead>
-<tbody>
-{% for r in w.breakdowns %}<tr><th scope="row">{{ r.breakdown | pretty }}: {{ r.breakdown_value }}</th><td>{{ r.question_text }}</td><td class="n">{{ r.percent_positive | pct }}</td><td class="n">{{ r.ci_lower | pct }} to {{ r.ci_upper | pct }}</td><td class="n">{{ r.unweighted_n | num }}</td><td>{{ r | group_difference }}</td></tr>
-{% endfor %}</tbody></table></details>{% endif %}
-</section>
-{% else %}<p>No survey results are in the warehouse yet.</p>
-{% endfor %}
-{% endblock %}
-""",
-    "complaints.html.j2": """{% extends "base.html.j2" %}
-{% block content %}
-<p>Complaints received per service; how many of the responses due at each stage were on time; how many of the
-council's stage 1 and stage 2 decisions upheld the complaint (fully or in part); and how many went on to the Local
-Government and Social Care Ombudsman, whose decisions are shown apart from the council's.</p>
-<p class="note" id="definitions">A response is due once it has been given or its due date has passed: a complaint still
-unanswered after its due date counts as late. A year that is not yet complete shows the months it covers and is
-compared with the same months of the previous year, not with the whole of it.</p>
-<p class="note" id="withheld">[c] marks a figure withheld to protect the people counted: a count of fewer than {{ threshold }} people, or a figure from which such a count could be worked out (the open data marks the same cells <code>c</code>).</p>
-{% for p in periods %}<section class="period-section" aria-labelledby="period-{{ p.period_id }}">
-<h2 id="period-{{ p.period_id }}">{{ p.title }}</h2>
-{% if not p.complete %}<p><strong>Year to date:</strong> {{ p.label }} is not complete; these figures cover {{ p.coverage | replace(' (year to date)', '') }} only.</p>{% endif %}
-{% if p.total %}{% set t = p.total %}<p>In total {{ t.received | num }} complaints were received{% if t.received_per_10000_residents is not none %} ({{ t.received_per_10000_residents | num }} per 10,000 residents{% if not p.complete %} in these months{% endif %}){% endif %}{% if t.same_months_previous_year_received is not none %}, against {{ t.same_months_previous_year_received | num }} in {{ 'the previous year' if p.complete else 'the same months of the previous year' }}{% if t.change is not none %} ({{ t.change | signed }}%){% endif %}{% endif %}.
-{{ t.stage_1_percent_on_time | pct }} of the stage 1 responses due were on time and {{ t.stage_2_percent_on_time | pct }} at stage 2;
-{{ t.stage_1_percent_upheld | pct }} of stage 1 decisions and {{ t.stage_2_percent_upheld | pct }} of stage 2 decisions upheld the complaint.
-{{ t.ombudsman_escalations | num }} went to the Ombudsman{% if t.ombudsman_percent_upheld is not none %}, which upheld {{ t.ombudsman_percent_upheld | pct }} of those it decided{% endif %}.</p>{% endif %}
-{% if p.services and p.services | selectattr('received_per_10000_residents', 'none') | list | length == p.services | length %}<p>The rate per 10,000 residents is not available for this period: the warehouse has no population figure for it.</p>{% endif %}
-{{ p.chart }}
-<table>
-<caption>Complaints per service, {{ p.title }}</caption>
-<thead><tr><th scope="col">Service</th><th scope="col">Received</th><th scope="col">{{ 'Previous year' if p.complete else 'Same months, previous year' }}</th><th scope="col">Change</th><th scope="col">Per 10,000 residents</th><th scope="col">Stage 1 on time (of those due)</th><th scope="col">Stage 2 on time (of those due)</th><th scope="col">Stage 1 upheld</th><th scope="col">Stage 2 upheld</th><th scope="col">Upheld by the Ombudsman</th><th scope="col">To the Ombudsman</th></tr></thead>
-<tbody>
-{% for r in p.services + ([p.total] if p.total else []) %}<tr><th scope="row">{{ 'All services' if r.service == 'all' else r.service }}</th><td class="n">{{ r.received | num }}</td><td class="n">{{ r.same_months_previous_year_received | num }}</td><td class="n">{% if r.change is none %}–{% else %}{{ r.change | signed }}{% if r.change != 'c' %}%{% endif %}{% endif %}</td><td class="n">{{ r.received_per_10000_residents | num }}</td><td class="n">{{ r.stage_1_percent_on_time | pct }}</td><td class="n">{{ r.stage_2_percent_on_time | pct }}</td><td class="n">{{ r.stage_1_percent_upheld | pct }}</td><td class="n">{{ r.stage_2_percent_upheld | pct }}</td><td class="n">{{ r.ombudsman_percent_upheld | pct }}</td><td class="n">{{ r.ombudsman_escalations | num }}</td></tr>
-{% endfor %}</tbody></table>
-{% if p.themes %}<details><summary>What the complaints were about, per service ({{ p.themes | length }} rows)</summary>
-<table>
-<caption>Complaint themes per service, {{ p.title }}</caption>
-<thead><tr><th scope="col">Service</th><th scope="col">Theme</th><th scope="col">Received</th><th scope="col">Stage 1 upheld</th></tr></thead>
-<tbody>
-{% for r in p.themes %}<tr><th scope="row">{{ r.service }}</th><td>{{ r.theme }}</td><td class="n">{{ r.received | num }}</td><td class="n">{{ r.stage_1_percent_upheld | pct }}</td></tr>
-{% endfor %}</tbody></table></details>{% endif %}
-</section>
-{% else %}<p>No complaints data is in the warehouse yet.</p>
-{% endfor %}
-{% if wards %}<section class="wards" aria-labelledby="wards-title">
-<h2 id="wards-title">Wards: {{ wards.title }}</h2>
-<p>Comparing wards shows where to target resources. A complaint is counted in the ward it was recorded against (Not known when none was);
-the rate uses the ward's population where the warehouse has one{% if not wards.complete %}, for the months covered{% endif %}.
-{% if wards.wave %}Satisfaction is the percentage of residents in the ward who said they were satisfied with the way the council runs things ({{ wards.wave.survey }}, {{ wards.wave.start }} to {{ wards.wave.end }}), and whether the ward differs significantly from the rest of the sample.{% else %}No survey has results by ward yet.{% endif %}</p>
-<table>
-<caption>Complaints and satisfaction per ward, {{ wards.title }}</caption>
-<thead><tr><th scope="col">Ward</th><th scope="col">Complaints received</th><th scope="col">Per 10,000 residents</th><th scope="col">Satisfied with the way the council runs things</th><th scope="col">Compared with the rest of the sample</th></tr></thead>
-<tbody>
-{% for r in wards.wards + ([wards.total] if wards.total else []) %}<tr><th scope="row">{{ 'All wards' if r.ward == 'all' else r.ward }}</th><td class="n">{{ r.received | num }}</td><td class="n">{{ r.received_per_10000_residents | num }}</td>{% if r.satisfaction %}<td class="n">{{ r.satisfaction.percent_positive | pct }}</td><td>{{ r.satisfaction | group_difference }}</td>{% else %}<td class="n">–</td><td>–</td>{% endif %}</tr>
-{% endfor %}</tbody></table>
-</section>{% endif %}
-{% endblock %}
-""",
-}
+# --- templates: exports/templates/report/ (the pages, report.css and report.js) -----------------
 
 PAGES = (("index.html", "Indicators"), ("satisfaction.html", "Resident satisfaction"), ("complaints.html", "Complaints"))
 
 
 def _environment() -> jinja2.Environment:
     """Autoescaping Jinja with the report's filters; a missing variable is an error, not blank."""
-    environment = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True,
-                                     undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    environment = templating.environment(keep_trailing_newline=True)
     environment.filters.update(
         num=number,
         pct=lambda v: "–" if v is None else WITHHELD if v == SUPPRESSED else f"{number(v)}%",
@@ -1031,8 +742,10 @@ def css_string(text: str) -> Markup:
 
 
 def _render(environment: jinja2.Environment, name: str, council: str, title: str, **context: Any) -> str:
-    return environment.get_template(f"{name}.j2").render(
-        page_title=title, council=council, pages=PAGES, current=name, style=Markup(STYLE), script=Markup(SCRIPT),
+    return environment.get_template(f"report/{name}.j2").render(
+        page_title=title, council=council, pages=PAGES, current=name,
+        style=templating.inline(environment, "report/report.css"),
+        script=templating.inline(environment, "report/report.js"),
         **{"publication_id": None, "demo": False, **context})
 
 
