@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
 from exports.controlled_counts import COMPLAINTS, POLICIES, WARDS, controlled_columns, controlled
 from exports.disclosure import SUPPRESSED
@@ -33,7 +32,7 @@ from exports.open_data_metadata import (DATA_PACKAGE, DCAT_RECORD, DescribedColu
 from exports.partitions import Manifest, export_partitions, prepare_financial_years, write_or_keep
 from exports.publish import staged_folder, write_csv
 from exports.sql_cells import CSV_OPTIONS, quoted, row_sql, sql_literal
-from lgperf.settings import DBT_PROJECT_DIR
+from lgperf.dbt_manifest import column_descriptions
 
 LICENCE = {
     "name": "OGL-UK-3.0",
@@ -157,7 +156,7 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
     ``council`` (a GSS code) names the publisher, from dim_areas."""
     written: dict[str, int] = {}
     tables: list[DescribedTable] = []
-    documented = _column_descriptions()
+    documented = {r.mart: column_descriptions(r.mart) for r in RESOURCES if not r.descriptions}  # dbt's manifest
     manifest = Manifest(destination, publication_id)  # the export as published before: its unchanged files are kept
     prepare_financial_years(connection)
     with staged_folder(destination) as folder:
@@ -215,16 +214,6 @@ def _write_by_year(connection: duckdb.DuckDBPyConnection, folder: Path, manifest
     shape = f"csv: SELECT {cells} ORDER BY {order} ({CSV_OPTIONS})"  # a change in how cells are written rewrites all
     return export_partitions(connection, folder, manifest, source, shape,
                              lambda label: f"{resource.name}/{label}.csv", copy)
-
-
-def _column_descriptions() -> dict[str, dict[str, str]]:
-    """Per mart, the column descriptions the dbt project documents (one source of truth); read once per export."""
-    described: dict[str, dict[str, str]] = {}
-    for path in sorted((DBT_PROJECT_DIR / "models" / "marts").glob("_*.yml")):
-        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
-            described.setdefault(model["name"], {
-                c["name"]: " ".join(str(c.get("description", "")).split()) for c in model.get("columns", [])})
-    return described
 
 
 def _described_table(resource: PublicResource, path: str, types: dict[str, str],
