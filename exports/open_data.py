@@ -8,13 +8,16 @@ key, missing values); beside each CSV its CSVW metadata, ``<file>.csv-metadata.j
 DCAT 3 record of the whole, ``dcat.jsonld`` (exports/open_data_metadata.py). Counts about people
 (complaints, survey respondents) pass through statistical disclosure control
 (exports/disclosure.py) and a suppressed cell reads ``c``.
-Text that a spreadsheet would run as a formula is neutralised. Rows are in primary-key order
+Text that a spreadsheet would run as a formula is neutralised. The package is validated with
+frictionless before it is published (``validate_package``): an invalid one never replaces the
+previous export. Rows are in primary-key order
 and ``created`` is the newest ingestion time of the data, so an unchanged warehouse gives
 byte-identical files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
+import frictionless
 
 from exports.controlled_counts import COMPLAINTS, POLICIES, WARDS, controlled_columns, controlled
 from exports.disclosure import SUPPRESSED
@@ -33,7 +36,7 @@ from exports.open_data_metadata import (DATA_PACKAGE, DCAT_RECORD, DescribedColu
 from exports.partitions import Manifest, export_partitions, prepare_financial_years, write_or_keep
 from exports.publish import staged_folder, write_csv
 from exports.sql_cells import CSV_OPTIONS, quoted, row_sql, sql_literal
-from lgperf.settings import DBT_PROJECT_DIR
+from lgperf.dbt_manifest import column_descriptions
 
 LICENCE = {
     "name": "OGL-UK-3.0",
@@ -157,7 +160,7 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
     ``council`` (a GSS code) names the publisher, from dim_areas."""
     written: dict[str, int] = {}
     tables: list[DescribedTable] = []
-    documented = _column_descriptions()
+    documented = {r.mart: column_descriptions(r.mart) for r in RESOURCES if not r.descriptions}  # dbt's manifest
     manifest = Manifest(destination, publication_id)  # the export as published before: its unchanged files are kept
     prepare_financial_years(connection)
     with staged_folder(destination) as folder:
@@ -178,11 +181,56 @@ def write_open_data(connection: duckdb.DuckDBPyConnection, destination: Path, *,
             path = f"{resource.name}.csv"
             written[path] = write_csv(folder / path, resource.columns, cells)
             tables.append(_described_table(resource, path, types, documented))
-        manifest.write(folder)
         package = _package_descriptor(connection, [datapackage_resource(t) for t in tables], disclosure_min_count,
                                       publication_id, demo, council)
+        validate_package(package, folder, manifest)  # raises before the swap: an invalid package is never published
+        manifest.write(folder)
         _write_metadata(connection, folder, destination, package, tables)
     return written
+
+
+class InvalidPackage(ValueError):
+    """The open-data package failed frictionless validation; the export stopped before publishing it."""
+
+
+VALIDATION_ERRORS_SHOWN = 10
+
+
+def validate_package(package: dict[str, Any], folder: Path, manifest: Manifest) -> None:
+    """Validate ``package`` with frictionless against its CSVs in ``folder``; raise InvalidPackage naming
+    each error's resource, row and field. A year's file kept from the previous export under the same
+    resource descriptor passed then (partitions.json keeps the mark), so it is not read again: reading all
+    of the demo's 490,000 rows costs tens of seconds, its small resources under a second."""
+    marks = {r["path"]: _validation_mark(r) for r in package["resources"]}
+    unchecked = [r for r in package["resources"]
+                 if manifest.files.get(r["path"], {}).get("validated") != marks[r["path"]]]
+    checked = frictionless.Package.from_descriptor({**package, "resources": unchecked}, basepath=str(folder),
+                                                   allow_invalid=True)  # an invalid descriptor is reported below
+    report = checked.validate(limit_errors=VALIDATION_ERRORS_SHOWN)
+    if not report.valid:
+        errors = [*(("package", e) for e in report.errors), *((t.name, e) for t in report.tasks for e in t.errors)]
+        shown = "; ".join(_validation_error(name, error) for name, error in errors[:VALIDATION_ERRORS_SHOWN])
+        raise InvalidPackage(f"the open-data package is not valid, so it was not published ({len(errors)} "
+                             f"error(s) found, frictionless {version('frictionless')}): {shown}")
+    for path in manifest.files.keys() & marks.keys():
+        manifest.annotate(path, validated=marks[path])
+
+
+def _validation_mark(resource: dict[str, Any]) -> str:
+    """What a file was validated against: its resource descriptor and the frictionless version."""
+    text = json.dumps([version("frictionless"), resource], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _validation_error(resource: str, error: Any) -> str:
+    where = [f"resource '{resource}'"]
+    if getattr(error, "row_number", None) is not None:
+        where.append(f"row {error.row_number}")
+    if getattr(error, "field_name", None):
+        where.append(f"field '{error.field_name}'")
+    cell = getattr(error, "cell", None)
+    detail = f"{error.type}: {error.note or error.message}" + (f" (cell {cell[:40]!r})" if cell is not None else "")
+    return f"{', '.join(where)}: {detail}"
 
 
 def _write_metadata(connection: duckdb.DuckDBPyConnection, folder: Path, previous: Path, package: dict[str, Any],
@@ -215,16 +263,6 @@ def _write_by_year(connection: duckdb.DuckDBPyConnection, folder: Path, manifest
     shape = f"csv: SELECT {cells} ORDER BY {order} ({CSV_OPTIONS})"  # a change in how cells are written rewrites all
     return export_partitions(connection, folder, manifest, source, shape,
                              lambda label: f"{resource.name}/{label}.csv", copy)
-
-
-def _column_descriptions() -> dict[str, dict[str, str]]:
-    """Per mart, the column descriptions the dbt project documents (one source of truth); read once per export."""
-    described: dict[str, dict[str, str]] = {}
-    for path in sorted((DBT_PROJECT_DIR / "models").rglob("*.yml")):  # one YAML per model, beside its SQL
-        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
-            described.setdefault(model["name"], {
-                c["name"]: " ".join(str(c.get("description", "")).split()) for c in model.get("columns", [])})
-    return described
 
 
 def _described_table(resource: PublicResource, path: str, types: dict[str, str],

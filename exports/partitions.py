@@ -113,6 +113,10 @@ class Manifest:
         self.files[path] = {"fingerprint": partition.fingerprint, "rows": partition.rows,
                             "bytes": (folder / path).stat().st_size, "publication": self.publication_id}
 
+    def annotate(self, path: str, **facts: Any) -> None:
+        """Add ``facts`` to a file's entry; they stay with it while the file is kept."""
+        self.files[path].update(facts)
+
     def write(self, folder: Path) -> None:
         text = json.dumps({"files": dict(sorted(self.files.items()))}, indent=2, sort_keys=True)
         (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")

@@ -25,10 +25,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from lgperf.dbt_manifest import MANIFEST_PATH
 from lgperf.settings import DBT_PROJECT_DIR, PipelineConfig
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
-
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def dbt_executable() -> str:

@@ -2,6 +2,7 @@
 the large resources one CSV per financial year, an unchanged year's file kept as it was."""
 
 import csv
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -13,7 +14,8 @@ import pytest
 
 from exports.controlled_counts import COMPLAINTS
 from exports.disclosure import SUPPRESSED
-from exports.open_data import RESOURCES, write_open_data
+from exports import open_data
+from exports.open_data import RESOURCES, InvalidPackage, write_open_data
 from exports.partitions import MANIFEST
 
 THRESHOLD = 5
@@ -141,6 +143,63 @@ def test_a_new_period_rewrites_its_year_alone_and_an_unchanged_year_keeps_its_fi
     assert {r["name"] for r in package["resources"]} >= {"indicator_values-2030-31", "indicator_values-unknown"}
     report = frictionless.validate(str(folder / "datapackage.json"))
     assert report.valid, report.flatten(["resourceName", "rowNumber", "fieldName", "message"])[:5]
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_package_that_fails_validation_is_not_published_and_the_error_names_the_resource_and_field(
+        warehouse, tmp_path, monkeypatch):
+    """A negative count in complaints_summary.csv (its field 'received' has minimum 0): the export stops
+    before the swap, the previous publication stays byte for byte, no staging folder is left."""
+    folder = tmp_path / "open-data"
+    write(warehouse, folder)
+    published = files(folder)
+    real_write_csv = open_data.write_csv
+
+    def negative_received(path, header, rows):
+        rows = [list(row) for row in rows]
+        if path.name == "complaints_summary.csv":
+            rows[1][list(header).index("received")] = -7
+        return real_write_csv(path, header, rows)
+
+    monkeypatch.setattr(open_data, "write_csv", negative_received)
+    with pytest.raises(InvalidPackage) as failure:
+        write(warehouse, folder)
+    message = str(failure.value)
+    assert "not published" in message and "1 error(s)" in message
+    assert "resource 'complaints_summary', row 3, field 'received': constraint-error" in message and "'-7'" in message
+    assert files(folder) == published
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["open-data", "warehouse.duckdb"]  # no staging folder left
+
+
+def test_a_kept_year_is_not_read_again_unless_its_descriptor_changed(warehouse, tmp_path, monkeypatch):
+    """An unchanged year's file passed validation when it was published (partitions.json keeps the mark):
+    republished, only the files written again are read; a new constraint reads the kept files too."""
+    folder = tmp_path / "open-data"
+    write(warehouse, folder)
+    marks = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
+    assert marks and all(len(entry["validated"]) == 64 for entry in marks.values())
+    checked: list[list[str]] = []
+    real_from_descriptor = frictionless.Package.from_descriptor
+
+    def spy(descriptor, **options):
+        checked.append(sorted(r["path"] for r in descriptor["resources"]))
+        return real_from_descriptor(descriptor, **options)
+
+    monkeypatch.setattr(frictionless.Package, "from_descriptor", spy)
+    write(warehouse, folder)
+    assert checked[-1] == sorted(f"{r.name}.csv" for r in RESOURCES if not r.by_financial_year)
+    # no value may be positive now: the kept years of indicator_values fail, and nothing is published
+    published = files(folder)
+    stricter = tuple(dataclasses.replace(r, constraints={**r.constraints, "value": {"maximum": 0}})
+                     if r.name == "indicator_values" else r for r in RESOURCES)
+    monkeypatch.setattr(open_data, "RESOURCES", stricter)
+    kept_year = r"resource 'indicator_values-\d{4}-\d{2}', row \d+, field 'value': constraint"
+    with pytest.raises(InvalidPackage, match=kept_year):
+        write(warehouse, folder)
+    assert set(checked[-1]) >= {p for p in marks if p.startswith("indicator_values/")} and files(folder) == published
 
 
 def test_no_count_of_one_to_four_people_is_published_and_no_total_gives_one_back(warehouse, tmp_path):
