@@ -18,7 +18,6 @@ the standard library's expat (2.4+ limits entity expansion; external entities ar
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -28,7 +27,7 @@ import stat
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,26 +37,18 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ingestion.csv_text import (SNIFF_LINES, csv_cell_limit, decode, detect_delimiter, first_non_blank_line,
+                                refuse_unclosed_quote)
+from ingestion.refusals import FileRefused
+
 __all__ = ["FileChanging", "FileRefused", "Received", "SUPPORTED_EXTENSIONS", "Table", "check_location", "parse_table",
            "read_once", "read_table"]
 
 MiB = 1024 * 1024
 SUPPORTED_EXTENSIONS = (".csv", ".txt", ".xlsx")
-CSV_DELIMITERS = ",;\t|"
 HEADER_SCAN_ROWS = 20  # how far down a sheet the header row may be
 MAX_ROWS = 200_000  # rows in one file: a survey wave or a year of complaints is far fewer
 MAX_COLUMNS = 1_000  # columns in one file: every layout has fewer than 20
-_SNIFF_LINES = 20
-_SNIFF_CHARS = 64 * 1024  # Sniffer's regexes are slow on very long lines
-
-
-class FileRefused(ValueError):
-    """The whole file is refused; the message starts with the file's path."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -234,27 +225,13 @@ def _check_zip(path: Path, content: bytes, max_uncompressed: int, max_ratio: flo
 
 # --------------------------------------------------------------------------- CSV
 
-MAX_CELL_CHARS = 131_072  # the csv module's default field limit, made the file reader's own
-
-
-@contextlib.contextmanager
-def csv_cell_limit(limit: int = MAX_CELL_CHARS) -> Iterator[None]:
-    """The csv module's field limit is process-wide and other libraries raise it (frictionless
-    does on import): a read pins its own limit, so a file is refused or not whatever else ran."""
-    previous = csv.field_size_limit(limit)
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
-
-
 def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> Table:
-    text, encoding = _decode(path, content)
+    text, encoding = decode(path, content)
     lines = list(io.StringIO(text, newline=""))  # physical lines, each ended by \r\n, \n or \r
-    start = _first_non_blank_line(lines)
+    start = first_non_blank_line(lines)
     if start is None:
         return Table(path, None, [], [], encoding, None)
-    delimiter = _detect_delimiter(lines[start:start + _SNIFF_LINES])
+    delimiter = detect_delimiter(lines[start:start + SNIFF_LINES])
     reader = csv.reader(lines[start:], delimiter=delimiter, strict=False)
     records: list[tuple[int, list[str]]] = []
     try:
@@ -272,7 +249,7 @@ def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns:
     except csv.Error as error:
         raise FileRefused(path, f"unreadable CSV near line {start + reader.line_num}: "
                                 f"{error}") from error
-    _refuse_unclosed_quote(path, lines, records[-1][0] - 1 if records else 0, start + reader.line_num)
+    refuse_unclosed_quote(path, lines, records[-1][0] - 1 if records else 0, start + reader.line_num)
     while records and not records[-1][1]:
         records.pop()  # empty lines at the very end carry nothing
     (_, raw_header), body = records[0], records[1:]
@@ -281,77 +258,6 @@ def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns:
     rows = [(number, {name: _cell(cells, i, "") for name, i in zip(header, columns)})
             for number, cells in body]
     return Table(path, None, header, rows, encoding, delimiter)
-
-
-def _refuse_unclosed_quote(path: Path, lines: Sequence[str], first: int, end: int) -> None:
-    """A quote opened and never closed makes the csv module read the rest of the file as one
-    cell, silently swallowing every row after it: refuse the file, naming the line. Only the
-    last record can be such a cell; it is one when it spans several lines with an odd number
-    of quote characters (a closed quoted cell, its doubled quotes included, has an even one)."""
-    if end - first > 1 and sum(line.count('"') for line in lines[first:end]) % 2:
-        raise FileRefused(path, f"a quote opened on line {first + 1} is never closed: the "
-                                f"{end - first - 1:,} line(s) after it would be read as one cell")
-
-
-def _decode(path: Path, content: bytes) -> tuple[str, str]:
-    """UTF-8 (BOM or not) when it decodes strictly, else Windows-1252; anything else (bytes
-    that cp1252 leaves undefined, NUL bytes of UTF-16 or binary files) is refused."""
-    nul = content.find(b"\x00")
-    if nul >= 0:
-        what = ("UTF-16 text" if content[:2] in (b"\xff\xfe", b"\xfe\xff") else
-                "a PNG image" if content.startswith(b"\x89PNG") else "a binary or UTF-16 file")
-        line = _line_of(content, nul)
-        raise FileRefused(path, f"contains NUL bytes (first at line {line}, "
-                                f"offset {nul}): {what}, not CSV text; save it as 'CSV UTF-8'")
-    bom = 3 if content.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        return content[bom:].decode("utf-8"), "utf-8-sig" if bom else "utf-8"
-    except UnicodeDecodeError as error:
-        offset = bom + error.start
-        if _UTF8_MULTIBYTE.search(content, 0, offset):
-            # valid UTF-8 (é, ’, £, a BOM) before a byte that is not: read as Windows-1252 the
-            # file would turn every earlier one into mojibake ("’" -> "â€™"), silently
-            line = _line_of(content, offset)
-            raise FileRefused(path, f"mixed text encodings: UTF-8 text, then byte "
-                                    f"0x{content[offset]:02X} at line {line} (offset "
-                                    f"{offset}) that is not UTF-8; save it as 'CSV UTF-8'") from error
-    try:
-        return content.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as error:
-        raise FileRefused(path, f"unknown text encoding: byte 0x{content[error.start]:02X} at "
-                                f"offset {error.start} is neither UTF-8 nor Windows-1252") from error
-
-
-def _line_of(content: bytes, offset: int) -> int:
-    """The 1-based line holding byte ``offset``, lines ended by CRLF, LF or a lone CR."""
-    return len(re.findall(rb"\r\n|\r|\n", content[:offset])) + 1
-
-
-_UTF8_MULTIBYTE = re.compile(  # one well-formed non-ASCII UTF-8 sequence
-    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
-
-
-def _first_non_blank_line(lines: Sequence[str]) -> int | None:
-    """Index of the first line with any text; the header is on it."""
-    return next((i for i, line in enumerate(lines) if line.strip()), None)
-
-
-def _detect_delimiter(sample_lines: Sequence[str]) -> str:
-    """csv.Sniffer on the first lines; if it fails or picks a character missing from the
-    header line (a quoted multi-line field can mislead it), count in the header line."""
-    header_line = sample_lines[0]
-    try:
-        sample = "".join(sample_lines)[:_SNIFF_CHARS]
-        sniffed = csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
-    except csv.Error:
-        sniffed = None
-    if sniffed and sniffed in header_line:
-        return sniffed
-    counts = {d: header_line.count(d) for d in CSV_DELIMITERS}
-    best = max(counts, key=counts.__getitem__)
-    return best if counts[best] else ","
 
 
 # --------------------------------------------------------------------------- XLSX
