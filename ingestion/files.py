@@ -12,8 +12,9 @@ more than ``MAX_ROWS`` rows or ``MAX_COLUMNS`` columns (a sheet's extent is take
 cells holding values, so a stray cell at XFD1048576 is refused at once instead of being walked
 cell by cell), NUL bytes, an unknown encoding or UTF-8 mixed with other bytes (named by line),
 a quote never closed (which would swallow the rest of the file into one cell), an unsupported
-extension or a path leaving the inbox. openpyxl parses with
-the standard library's expat (2.4+ limits entity expansion; external entities are not fetched).
+extension or a path leaving the inbox. The zip checks read the workbook part (for links) with
+the standard library's expat, as openpyxl parses (2.4+ limits entity expansion; external
+entities are not fetched).
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import openpyxl
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_WORKBOOK, XLSM, XLSX, XLTM, XLTX
 
 from ingestion.csv_text import (SNIFF_LINES, csv_cell_limit, decode, detect_delimiter, first_non_blank_line,
                                 refuse_unclosed_quote)
@@ -200,27 +203,60 @@ def check_location(path: Path, root: Path | None) -> None:
 
 
 def _check_zip(path: Path, content: bytes, max_uncompressed: int, max_ratio: float) -> None:
-    """Refuse a broken zip, a zip bomb or a workbook linking other files, from the zip's
-    directory alone. zipfile never returns more than a member's declared size, so the
-    declared sizes checked here bound what openpyxl can inflate later."""
+    """Refuse a broken zip, a zip bomb or a workbook linking other files, before openpyxl
+    parses it. zipfile never returns more than a member's declared size, so the declared
+    sizes checked first bound what this check and openpyxl can inflate later."""
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = archive.infolist()
+        archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
         raise FileRefused(path, f"not a valid XLSX (zip) file: {error}") from error
-    uncompressed = sum(m.file_size for m in members)
-    compressed = sum(m.compress_size for m in members)
-    if uncompressed > max_uncompressed:
-        raise FileRefused(path, f"zip bomb suspected: {uncompressed:,} bytes uncompressed, "
-                                f"the limit is {max_uncompressed:,}")
-    if uncompressed > max_ratio * max(compressed, 1):
-        raise FileRefused(path, f"zip bomb suspected: compression ratio "
-                                f"{uncompressed / max(compressed, 1):,.0f}:1, the limit is "
-                                f"{max_ratio:g}:1")
-    links = [m.filename for m in members if m.filename.lower().startswith("xl/externallinks/")]
-    if links:
-        raise FileRefused(path, f"external links to other workbooks are not accepted "
-                                f"({', '.join(links)})")
+    with archive:
+        members = archive.infolist()
+        uncompressed = sum(m.file_size for m in members)
+        compressed = sum(m.compress_size for m in members)
+        if uncompressed > max_uncompressed:
+            raise FileRefused(path, f"zip bomb suspected: {uncompressed:,} bytes uncompressed, "
+                                    f"the limit is {max_uncompressed:,}")
+        if uncompressed > max_ratio * max(compressed, 1):
+            raise FileRefused(path, f"zip bomb suspected: compression ratio "
+                                    f"{uncompressed / max(compressed, 1):,.0f}:1, the limit is "
+                                    f"{max_ratio:g}:1")
+        links = [m.filename for m in members if m.filename.lower().startswith("xl/externallinks/")]
+        if links:
+            raise FileRefused(path, f"external links to other workbooks are not accepted "
+                                    f"({', '.join(links)})")
+        if _names_external_links(archive):
+            raise FileRefused(path, "external links to other workbooks are not accepted")
+
+
+_WORKBOOK_TYPES = {XLSX, XLSM, XLTX, XLTM}  # the content types openpyxl opens as the workbook part
+
+
+def _names_external_links(archive: zipfile.ZipFile) -> bool:
+    """Whether a workbook part (openpyxl's candidates: the parts of a workbook content type, and
+    xl/workbook.xml) lists ``externalReferences``, which openpyxl follows to whatever part their
+    relationship names, not only to xl/externalLinks/. A part that cannot be read or parsed is
+    left to openpyxl, which refuses the workbook as unreadable."""
+    def parsed(name: str) -> ElementTree.Element | None:
+        try:
+            return ElementTree.fromstring(archive.read(name))
+        except Exception:  # noqa: BLE001  zipfile, zlib and expat raise many types for a broken part
+            return None
+
+    parts = {ARC_WORKBOOK}
+    types = parsed(ARC_CONTENT_TYPES) if ARC_CONTENT_TYPES in archive.namelist() else None
+    if types is not None:
+        parts |= {override.get("PartName", "").removeprefix("/") for override in types
+                  if _local_name(override.tag) == "Override" and override.get("ContentType") in _WORKBOOK_TYPES}
+    for part in sorted(parts & set(archive.namelist())):
+        workbook = parsed(part)
+        if workbook is not None and any(_local_name(e.tag) == "externalReference" for e in workbook.iter()):
+            return True
+    return False
+
+
+def _local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 # --------------------------------------------------------------------------- CSV
@@ -267,8 +303,6 @@ def _read_xlsx(path: Path, content: bytes, signatures: list[set[str]],
                max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> Table:
     workbook = _open_workbook(path, content)
     try:
-        if getattr(workbook, "_external_links", None):
-            raise FileRefused(path, "external links to other workbooks are not accepted")
         _refuse_formulas(path, workbook)
         for worksheet in workbook.worksheets:
             _bound_sheet(path, worksheet, max_rows, max_columns)
