@@ -304,14 +304,13 @@ def _read_xlsx(path: Path, content: bytes, signatures: list[set[str]],
     workbook = _open_workbook(path, content)
     try:
         _refuse_formulas(path, workbook)
-        for worksheet in workbook.worksheets:
-            _bound_sheet(path, worksheet, max_rows, max_columns)
-        sheet, header_row = _find_header(workbook.worksheets, signatures)
+        sheets = [_bound_sheet(path, worksheet, max_rows, max_columns) for worksheet in workbook.worksheets]
+        sheet, header_row = _find_header(sheets, signatures)
         if sheet is None:
             return Table(path, None, [], [], None, None)
         if header_row is None:  # an empty sheet
             return Table(path, sheet.title, [], [], None, None)
-        grid = _sheet_values(sheet)
+        grid = [list(values) for values in sheet.first_rows()]
         raw_header, body = grid[header_row - 1], grid[header_row:]
         while body and all(v is None for v in body[-1]):
             body.pop()  # formatting-only rows below the data
@@ -348,12 +347,34 @@ def _refuse_formulas(path: Path, workbook: openpyxl.Workbook) -> None:
 
 
 def _stored_cells(sheet: Worksheet) -> list[Any]:
-    return list(getattr(sheet, "_cells", {}).values())
+    """The cells the sheet file holds, read from openpyxl's private store (``Worksheet._cells``):
+    openpyxl has no public way to list them, and its public iteration creates every cell of the
+    range it walks (17 billion for one stray cell at XFD1048576). Read only, never changed."""
+    return list(sheet._cells.values())
 
 
-def _bound_sheet(path: Path, sheet: Worksheet, max_rows: int, max_columns: int) -> None:
-    """Refuse a sheet whose cells holding a value reach beyond the limits, and shrink the
-    sheet's range to those cells, so that iterating it never walks empty styled space."""
+@dataclass(frozen=True)
+class _BoundSheet:
+    """A worksheet and the extent of its cells holding values (at least A1, as openpyxl counts an
+    empty sheet). Every read walks within it, never over styled empty cells beyond the data."""
+
+    sheet: Worksheet
+    rows: int
+    columns: int
+
+    @property
+    def title(self) -> str:
+        return self.sheet.title
+
+    def first_rows(self, count: int | None = None, *, values_only: bool = True) -> list[tuple[Any, ...]]:
+        """The first ``count`` rows (all of them without one), as values or as cells."""
+        last = self.rows if count is None else min(count, self.rows)
+        return list(self.sheet.iter_rows(max_row=last, max_col=self.columns, values_only=values_only))
+
+
+def _bound_sheet(path: Path, sheet: Worksheet, max_rows: int, max_columns: int) -> _BoundSheet:
+    """Refuse a sheet whose cells holding a value reach beyond the limits; else the sheet bound
+    to those cells, so that reading it never walks empty styled space."""
     filled = [(cell.row, cell.column) for cell in _stored_cells(sheet) if not _blank_cell(cell.value)]
     last_row = max((r for r, _ in filled), default=0)
     last_column = max((c for _, c in filled), default=0)
@@ -365,25 +386,20 @@ def _bound_sheet(path: Path, sheet: Worksheet, max_rows: int, max_columns: int) 
         raise FileRefused(path, f"too many rows: sheet {sheet.title!r} has a value on row "
                                 f"{last_row:,}, the limit is {max_rows:,} data rows; split it into "
                                 f"smaller files")
-    for key in [k for k, cell in sheet._cells.items() if k[0] > last_row or k[1] > last_column]:
-        del sheet._cells[key]  # styled but empty cells beyond the data
+    return _BoundSheet(sheet, max(last_row, 1), max(last_column, 1))
 
 
-def _sheet_values(sheet: Worksheet) -> list[list[Any]]:
-    return [list(values) for values in sheet.iter_rows(values_only=True)]
-
-
-def _find_header(sheets: Sequence[Worksheet],
-                 signatures: list[set[str]]) -> tuple[Worksheet | None, int | None]:
+def _find_header(sheets: Sequence[_BoundSheet],
+                 signatures: list[set[str]]) -> tuple[_BoundSheet | None, int | None]:
     """(sheet, 1-based header row). With signatures: the row, in the first 20 of any sheet,
     holding the most names of one signature (first sheet, then first row, wins a tie). Without
     one, or if no row holds any name: the first sheet's header by layout alone."""
     if not sheets:
         return None, None
-    best: tuple[int, Worksheet | None, int | None] = (0, None, None)
+    best: tuple[int, _BoundSheet | None, int | None] = (0, None, None)
     keyed = [{_label_key(name) for name in s} for s in signatures]
     for sheet in sheets:
-        for number, values in enumerate(_top_rows(sheet), start=1):
+        for number, values in enumerate(sheet.first_rows(HEADER_SCAN_ROWS), start=1):
             names = {_label_key(v) for v in values if not _blank_cell(v)}
             score = max((len(names & signature) for signature in keyed), default=0)
             if score > best[0]:
@@ -393,10 +409,10 @@ def _find_header(sheets: Sequence[Worksheet],
     return sheets[0], _header_by_layout(sheets[0])
 
 
-def _header_by_layout(sheet: Worksheet) -> int | None:
+def _header_by_layout(sheet: _BoundSheet) -> int | None:
     """The first row with two or more names that is not a merged group heading and is followed
     by a row no wider than itself (data); failing that, the widest row at the top."""
-    rows = _top_rows(sheet, HEADER_SCAN_ROWS + 1)
+    rows = sheet.first_rows(HEADER_SCAN_ROWS + 1)
     widths = [sum(not _blank_cell(v) for v in values) for values in rows]
     group_rows = _merged_group_rows(sheet)
     for number in range(1, min(len(rows), HEADER_SCAN_ROWS) + 1):
@@ -410,21 +426,17 @@ def _header_by_layout(sheet: Worksheet) -> int | None:
     return max(range(len(widths[:HEADER_SCAN_ROWS])), key=widths.__getitem__) + 1
 
 
-def _merged_group_rows(sheet: Worksheet) -> set[int]:
+def _merged_group_rows(sheet: _BoundSheet) -> set[int]:
     """Rows where every filled cell heads a merge spanning several columns: "Respondent
     profile" over A:I is a group heading, not a column name."""
-    spans = {(r.min_row, r.min_col) for r in sheet.merged_cells.ranges if r.max_col > r.min_col}
+    spans = {(r.min_row, r.min_col) for r in sheet.sheet.merged_cells.ranges if r.max_col > r.min_col}
     rows: dict[int, bool] = {}
-    for row in sheet.iter_rows(max_row=HEADER_SCAN_ROWS):
+    for row in sheet.first_rows(HEADER_SCAN_ROWS, values_only=False):
         for cell in row:
             if isinstance(cell, MergedCell) or _blank_cell(cell.value):
                 continue
             rows[cell.row] = rows.get(cell.row, True) and (cell.row, cell.column) in spans
     return {number for number, grouped in rows.items() if grouped}
-
-
-def _top_rows(sheet: Worksheet, count: int = HEADER_SCAN_ROWS) -> list[tuple[Any, ...]]:
-    return list(sheet.iter_rows(max_row=min(count, sheet.max_row), values_only=True))
 
 
 # --------------------------------------------------------------------------- shared
