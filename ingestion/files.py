@@ -240,7 +240,7 @@ def _names_external_links(archive: zipfile.ZipFile) -> bool:
     def parsed(name: str) -> ElementTree.Element | None:
         try:
             return ElementTree.fromstring(archive.read(name))
-        except Exception:  # noqa: BLE001  zipfile, zlib and expat raise many types for a broken part
+        except Exception:  # zipfile, zlib and expat raise many types for a broken part
             return None
 
     parts = {ARC_WORKBOOK}
