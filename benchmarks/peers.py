@@ -287,7 +287,7 @@ def pandas_benchmarks(fct: pd.DataFrame, *, council: str, comparison_groups: lis
     ]].reset_index(drop=True)
 
 
-def _starts_island(key: pd.Series, series: pd.core.groupby.SeriesGroupBy) -> pd.Series:
+def _starts_island(key: pd.Series, series: pd.api.typing.SeriesGroupBy) -> pd.Series:
     """1 where the key differs from the previous point's (null equals null; a series' first
     point compares with null), else 0."""
     previous = series.shift()

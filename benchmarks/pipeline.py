@@ -106,7 +106,7 @@ def _run_pipeline(defs) -> dict[str, float]:
     return {"pipeline_wall": wall, **stages}
 
 
-def _add_a_period(connection) -> int:
+def add_a_period(connection) -> int:
     """One new period per indicator (the next after its latest), for every area that has the latest."""
     connection.execute(
         """
@@ -167,7 +167,7 @@ def measure(scale_name: str) -> dict:
     progress(scale_name, f"full pipeline: {_stages_line(full)}")
     with stage(scale_name, "incremental (adding a period)"):
         with warehouse.connect(env.warehouse_path) as connection:
-            added = _add_a_period(connection)
+            added = add_a_period(connection)
     with stage(scale_name, "incremental pipeline"):
         incremental = _run_pipeline(defs)
     progress(scale_name, f"incremental: {added:,} values added; {_stages_line(incremental)}")

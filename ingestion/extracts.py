@@ -22,7 +22,9 @@ from typing import Any
 import pandas as pd
 
 from ingestion.figures import NotAFigure, parse_number
-from ingestion.files import FileRefused, _decode, _detect_delimiter, _first_non_blank_line, _refuse_unclosed_quote, csv_cell_limit
+from ingestion.csv_text import (SNIFF_LINES, csv_cell_limit, decode, detect_delimiter, first_non_blank_line,
+                                refuse_unclosed_quote)
+from ingestion.refusals import FileRefused
 from lgperf.settings import Extract, LgInformCsvExtract, OflogExtract, TidyExtract, project_path
 
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
@@ -118,18 +120,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     header (empty trailing cells aside), the same column name twice, NUL bytes, mixed
     encodings or an unclosed quote refuse the file, naming the line."""
     try:
-        text, _ = _decode(path, path.read_bytes())
+        text, _ = decode(path, path.read_bytes())
         lines = list(io.StringIO(text, newline=""))
-        start = _first_non_blank_line(lines)
+        start = first_non_blank_line(lines)
         if start is None:
             raise ExtractError(f"{path}: empty: no header row")
-        reader = csv.reader(lines[start:], delimiter=_detect_delimiter(lines[start:start + 20]), strict=False)
+        reader = csv.reader(lines[start:], delimiter=detect_delimiter(lines[start:start + SNIFF_LINES]), strict=False)
         records, line_before = [], 0
         with csv_cell_limit():
             for cells in reader:
                 records.append((start + line_before + 1, cells))
                 line_before = reader.line_num
-        _refuse_unclosed_quote(path, lines, records[-1][0] - 1, start + reader.line_num)
+        refuse_unclosed_quote(path, lines, records[-1][0] - 1, start + reader.line_num)
     except FileRefused as error:
         raise ExtractError(str(error)) from None
     except csv.Error as error:

@@ -12,13 +12,13 @@ more than ``MAX_ROWS`` rows or ``MAX_COLUMNS`` columns (a sheet's extent is take
 cells holding values, so a stray cell at XFD1048576 is refused at once instead of being walked
 cell by cell), NUL bytes, an unknown encoding or UTF-8 mixed with other bytes (named by line),
 a quote never closed (which would swallow the rest of the file into one cell), an unsupported
-extension or a path leaving the inbox. openpyxl parses with
-the standard library's expat (2.4+ limits entity expansion; external entities are not fetched).
+extension or a path leaving the inbox. The zip checks read the workbook part (for links) with
+the standard library's expat, as openpyxl parses (2.4+ limits entity expansion; external
+entities are not fetched).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -28,36 +28,30 @@ import stat
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import openpyxl
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_WORKBOOK, XLSM, XLSX, XLTM, XLTX
+
+from ingestion.csv_text import (SNIFF_LINES, csv_cell_limit, decode, detect_delimiter, first_non_blank_line,
+                                refuse_unclosed_quote)
+from ingestion.refusals import FileRefused
 
 __all__ = ["FileChanging", "FileRefused", "Received", "SUPPORTED_EXTENSIONS", "Table", "check_location", "parse_table",
            "read_once", "read_table"]
 
 MiB = 1024 * 1024
 SUPPORTED_EXTENSIONS = (".csv", ".txt", ".xlsx")
-CSV_DELIMITERS = ",;\t|"
 HEADER_SCAN_ROWS = 20  # how far down a sheet the header row may be
 MAX_ROWS = 200_000  # rows in one file: a survey wave or a year of complaints is far fewer
 MAX_COLUMNS = 1_000  # columns in one file: every layout has fewer than 20
-_SNIFF_LINES = 20
-_SNIFF_CHARS = 64 * 1024  # Sniffer's regexes are slow on very long lines
-
-
-class FileRefused(ValueError):
-    """The whole file is refused; the message starts with the file's path."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -209,52 +203,71 @@ def check_location(path: Path, root: Path | None) -> None:
 
 
 def _check_zip(path: Path, content: bytes, max_uncompressed: int, max_ratio: float) -> None:
-    """Refuse a broken zip, a zip bomb or a workbook linking other files, from the zip's
-    directory alone. zipfile never returns more than a member's declared size, so the
-    declared sizes checked here bound what openpyxl can inflate later."""
+    """Refuse a broken zip, a zip bomb or a workbook linking other files, before openpyxl
+    parses it. zipfile never returns more than a member's declared size, so the declared
+    sizes checked first bound what this check and openpyxl can inflate later."""
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = archive.infolist()
+        archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
         raise FileRefused(path, f"not a valid XLSX (zip) file: {error}") from error
-    uncompressed = sum(m.file_size for m in members)
-    compressed = sum(m.compress_size for m in members)
-    if uncompressed > max_uncompressed:
-        raise FileRefused(path, f"zip bomb suspected: {uncompressed:,} bytes uncompressed, "
-                                f"the limit is {max_uncompressed:,}")
-    if uncompressed > max_ratio * max(compressed, 1):
-        raise FileRefused(path, f"zip bomb suspected: compression ratio "
-                                f"{uncompressed / max(compressed, 1):,.0f}:1, the limit is "
-                                f"{max_ratio:g}:1")
-    links = [m.filename for m in members if m.filename.lower().startswith("xl/externallinks/")]
-    if links:
-        raise FileRefused(path, f"external links to other workbooks are not accepted "
-                                f"({', '.join(links)})")
+    with archive:
+        members = archive.infolist()
+        uncompressed = sum(m.file_size for m in members)
+        compressed = sum(m.compress_size for m in members)
+        if uncompressed > max_uncompressed:
+            raise FileRefused(path, f"zip bomb suspected: {uncompressed:,} bytes uncompressed, "
+                                    f"the limit is {max_uncompressed:,}")
+        if uncompressed > max_ratio * max(compressed, 1):
+            raise FileRefused(path, f"zip bomb suspected: compression ratio "
+                                    f"{uncompressed / max(compressed, 1):,.0f}:1, the limit is "
+                                    f"{max_ratio:g}:1")
+        links = [m.filename for m in members if m.filename.lower().startswith("xl/externallinks/")]
+        if links:
+            raise FileRefused(path, f"external links to other workbooks are not accepted "
+                                    f"({', '.join(links)})")
+        if _names_external_links(archive):
+            raise FileRefused(path, "external links to other workbooks are not accepted")
+
+
+_WORKBOOK_TYPES = {XLSX, XLSM, XLTX, XLTM}  # the content types openpyxl opens as the workbook part
+
+
+def _names_external_links(archive: zipfile.ZipFile) -> bool:
+    """Whether a workbook part (openpyxl's candidates: the parts of a workbook content type, and
+    xl/workbook.xml) lists ``externalReferences``, which openpyxl follows to whatever part their
+    relationship names, not only to xl/externalLinks/. A part that cannot be read or parsed is
+    left to openpyxl, which refuses the workbook as unreadable."""
+    def parsed(name: str) -> ElementTree.Element | None:
+        try:
+            return ElementTree.fromstring(archive.read(name))
+        except Exception:  # zipfile, zlib and expat raise many types for a broken part
+            return None
+
+    parts = {ARC_WORKBOOK}
+    types = parsed(ARC_CONTENT_TYPES) if ARC_CONTENT_TYPES in archive.namelist() else None
+    if types is not None:
+        parts |= {override.get("PartName", "").removeprefix("/") for override in types
+                  if _local_name(override.tag) == "Override" and override.get("ContentType") in _WORKBOOK_TYPES}
+    for part in sorted(parts & set(archive.namelist())):
+        workbook = parsed(part)
+        if workbook is not None and any(_local_name(e.tag) == "externalReference" for e in workbook.iter()):
+            return True
+    return False
+
+
+def _local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 # --------------------------------------------------------------------------- CSV
 
-MAX_CELL_CHARS = 131_072  # the csv module's default field limit, made the file reader's own
-
-
-@contextlib.contextmanager
-def csv_cell_limit(limit: int = MAX_CELL_CHARS) -> Iterator[None]:
-    """The csv module's field limit is process-wide and other libraries raise it (frictionless
-    does on import): a read pins its own limit, so a file is refused or not whatever else ran."""
-    previous = csv.field_size_limit(limit)
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
-
-
 def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> Table:
-    text, encoding = _decode(path, content)
+    text, encoding = decode(path, content)
     lines = list(io.StringIO(text, newline=""))  # physical lines, each ended by \r\n, \n or \r
-    start = _first_non_blank_line(lines)
+    start = first_non_blank_line(lines)
     if start is None:
         return Table(path, None, [], [], encoding, None)
-    delimiter = _detect_delimiter(lines[start:start + _SNIFF_LINES])
+    delimiter = detect_delimiter(lines[start:start + SNIFF_LINES])
     reader = csv.reader(lines[start:], delimiter=delimiter, strict=False)
     records: list[tuple[int, list[str]]] = []
     try:
@@ -272,7 +285,7 @@ def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns:
     except csv.Error as error:
         raise FileRefused(path, f"unreadable CSV near line {start + reader.line_num}: "
                                 f"{error}") from error
-    _refuse_unclosed_quote(path, lines, records[-1][0] - 1 if records else 0, start + reader.line_num)
+    refuse_unclosed_quote(path, lines, records[-1][0] - 1 if records else 0, start + reader.line_num)
     while records and not records[-1][1]:
         records.pop()  # empty lines at the very end carry nothing
     (_, raw_header), body = records[0], records[1:]
@@ -283,77 +296,6 @@ def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns:
     return Table(path, None, header, rows, encoding, delimiter)
 
 
-def _refuse_unclosed_quote(path: Path, lines: Sequence[str], first: int, end: int) -> None:
-    """A quote opened and never closed makes the csv module read the rest of the file as one
-    cell, silently swallowing every row after it: refuse the file, naming the line. Only the
-    last record can be such a cell; it is one when it spans several lines with an odd number
-    of quote characters (a closed quoted cell, its doubled quotes included, has an even one)."""
-    if end - first > 1 and sum(line.count('"') for line in lines[first:end]) % 2:
-        raise FileRefused(path, f"a quote opened on line {first + 1} is never closed: the "
-                                f"{end - first - 1:,} line(s) after it would be read as one cell")
-
-
-def _decode(path: Path, content: bytes) -> tuple[str, str]:
-    """UTF-8 (BOM or not) when it decodes strictly, else Windows-1252; anything else (bytes
-    that cp1252 leaves undefined, NUL bytes of UTF-16 or binary files) is refused."""
-    nul = content.find(b"\x00")
-    if nul >= 0:
-        what = ("UTF-16 text" if content[:2] in (b"\xff\xfe", b"\xfe\xff") else
-                "a PNG image" if content.startswith(b"\x89PNG") else "a binary or UTF-16 file")
-        line = _line_of(content, nul)
-        raise FileRefused(path, f"contains NUL bytes (first at line {line}, "
-                                f"offset {nul}): {what}, not CSV text; save it as 'CSV UTF-8'")
-    bom = 3 if content.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        return content[bom:].decode("utf-8"), "utf-8-sig" if bom else "utf-8"
-    except UnicodeDecodeError as error:
-        offset = bom + error.start
-        if _UTF8_MULTIBYTE.search(content, 0, offset):
-            # valid UTF-8 (é, ’, £, a BOM) before a byte that is not: read as Windows-1252 the
-            # file would turn every earlier one into mojibake ("’" -> "â€™"), silently
-            line = _line_of(content, offset)
-            raise FileRefused(path, f"mixed text encodings: UTF-8 text, then byte "
-                                    f"0x{content[offset]:02X} at line {line} (offset "
-                                    f"{offset}) that is not UTF-8; save it as 'CSV UTF-8'") from error
-    try:
-        return content.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as error:
-        raise FileRefused(path, f"unknown text encoding: byte 0x{content[error.start]:02X} at "
-                                f"offset {error.start} is neither UTF-8 nor Windows-1252") from error
-
-
-def _line_of(content: bytes, offset: int) -> int:
-    """The 1-based line holding byte ``offset``, lines ended by CRLF, LF or a lone CR."""
-    return len(re.findall(rb"\r\n|\r|\n", content[:offset])) + 1
-
-
-_UTF8_MULTIBYTE = re.compile(  # one well-formed non-ASCII UTF-8 sequence
-    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
-
-
-def _first_non_blank_line(lines: Sequence[str]) -> int | None:
-    """Index of the first line with any text; the header is on it."""
-    return next((i for i, line in enumerate(lines) if line.strip()), None)
-
-
-def _detect_delimiter(sample_lines: Sequence[str]) -> str:
-    """csv.Sniffer on the first lines; if it fails or picks a character missing from the
-    header line (a quoted multi-line field can mislead it), count in the header line."""
-    header_line = sample_lines[0]
-    try:
-        sample = "".join(sample_lines)[:_SNIFF_CHARS]
-        sniffed = csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
-    except csv.Error:
-        sniffed = None
-    if sniffed and sniffed in header_line:
-        return sniffed
-    counts = {d: header_line.count(d) for d in CSV_DELIMITERS}
-    best = max(counts, key=counts.__getitem__)
-    return best if counts[best] else ","
-
-
 # --------------------------------------------------------------------------- XLSX
 
 
@@ -361,17 +303,14 @@ def _read_xlsx(path: Path, content: bytes, signatures: list[set[str]],
                max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> Table:
     workbook = _open_workbook(path, content)
     try:
-        if getattr(workbook, "_external_links", None):
-            raise FileRefused(path, "external links to other workbooks are not accepted")
         _refuse_formulas(path, workbook)
-        for worksheet in workbook.worksheets:
-            _bound_sheet(path, worksheet, max_rows, max_columns)
-        sheet, header_row = _find_header(workbook.worksheets, signatures)
+        sheets = [_bound_sheet(path, worksheet, max_rows, max_columns) for worksheet in workbook.worksheets]
+        sheet, header_row = _find_header(sheets, signatures)
         if sheet is None:
             return Table(path, None, [], [], None, None)
         if header_row is None:  # an empty sheet
             return Table(path, sheet.title, [], [], None, None)
-        grid = _sheet_values(sheet)
+        grid = [list(values) for values in sheet.first_rows()]
         raw_header, body = grid[header_row - 1], grid[header_row:]
         while body and all(v is None for v in body[-1]):
             body.pop()  # formatting-only rows below the data
@@ -408,12 +347,34 @@ def _refuse_formulas(path: Path, workbook: openpyxl.Workbook) -> None:
 
 
 def _stored_cells(sheet: Worksheet) -> list[Any]:
-    return list(getattr(sheet, "_cells", {}).values())
+    """The cells the sheet file holds, read from openpyxl's private store (``Worksheet._cells``):
+    openpyxl has no public way to list them, and its public iteration creates every cell of the
+    range it walks (17 billion for one stray cell at XFD1048576). Read only, never changed."""
+    return list(sheet._cells.values())
 
 
-def _bound_sheet(path: Path, sheet: Worksheet, max_rows: int, max_columns: int) -> None:
-    """Refuse a sheet whose cells holding a value reach beyond the limits, and shrink the
-    sheet's range to those cells, so that iterating it never walks empty styled space."""
+@dataclass(frozen=True)
+class _BoundSheet:
+    """A worksheet and the extent of its cells holding values (at least A1, as openpyxl counts an
+    empty sheet). Every read walks within it, never over styled empty cells beyond the data."""
+
+    sheet: Worksheet
+    rows: int
+    columns: int
+
+    @property
+    def title(self) -> str:
+        return self.sheet.title
+
+    def first_rows(self, count: int | None = None, *, values_only: bool = True) -> list[tuple[Any, ...]]:
+        """The first ``count`` rows (all of them without one), as values or as cells."""
+        last = self.rows if count is None else min(count, self.rows)
+        return list(self.sheet.iter_rows(max_row=last, max_col=self.columns, values_only=values_only))
+
+
+def _bound_sheet(path: Path, sheet: Worksheet, max_rows: int, max_columns: int) -> _BoundSheet:
+    """Refuse a sheet whose cells holding a value reach beyond the limits; else the sheet bound
+    to those cells, so that reading it never walks empty styled space."""
     filled = [(cell.row, cell.column) for cell in _stored_cells(sheet) if not _blank_cell(cell.value)]
     last_row = max((r for r, _ in filled), default=0)
     last_column = max((c for _, c in filled), default=0)
@@ -425,25 +386,20 @@ def _bound_sheet(path: Path, sheet: Worksheet, max_rows: int, max_columns: int) 
         raise FileRefused(path, f"too many rows: sheet {sheet.title!r} has a value on row "
                                 f"{last_row:,}, the limit is {max_rows:,} data rows; split it into "
                                 f"smaller files")
-    for key in [k for k, cell in sheet._cells.items() if k[0] > last_row or k[1] > last_column]:
-        del sheet._cells[key]  # styled but empty cells beyond the data
+    return _BoundSheet(sheet, max(last_row, 1), max(last_column, 1))
 
 
-def _sheet_values(sheet: Worksheet) -> list[list[Any]]:
-    return [list(values) for values in sheet.iter_rows(values_only=True)]
-
-
-def _find_header(sheets: Sequence[Worksheet],
-                 signatures: list[set[str]]) -> tuple[Worksheet | None, int | None]:
+def _find_header(sheets: Sequence[_BoundSheet],
+                 signatures: list[set[str]]) -> tuple[_BoundSheet | None, int | None]:
     """(sheet, 1-based header row). With signatures: the row, in the first 20 of any sheet,
     holding the most names of one signature (first sheet, then first row, wins a tie). Without
     one, or if no row holds any name: the first sheet's header by layout alone."""
     if not sheets:
         return None, None
-    best: tuple[int, Worksheet | None, int | None] = (0, None, None)
+    best: tuple[int, _BoundSheet | None, int | None] = (0, None, None)
     keyed = [{_label_key(name) for name in s} for s in signatures]
     for sheet in sheets:
-        for number, values in enumerate(_top_rows(sheet), start=1):
+        for number, values in enumerate(sheet.first_rows(HEADER_SCAN_ROWS), start=1):
             names = {_label_key(v) for v in values if not _blank_cell(v)}
             score = max((len(names & signature) for signature in keyed), default=0)
             if score > best[0]:
@@ -453,10 +409,10 @@ def _find_header(sheets: Sequence[Worksheet],
     return sheets[0], _header_by_layout(sheets[0])
 
 
-def _header_by_layout(sheet: Worksheet) -> int | None:
+def _header_by_layout(sheet: _BoundSheet) -> int | None:
     """The first row with two or more names that is not a merged group heading and is followed
     by a row no wider than itself (data); failing that, the widest row at the top."""
-    rows = _top_rows(sheet, HEADER_SCAN_ROWS + 1)
+    rows = sheet.first_rows(HEADER_SCAN_ROWS + 1)
     widths = [sum(not _blank_cell(v) for v in values) for values in rows]
     group_rows = _merged_group_rows(sheet)
     for number in range(1, min(len(rows), HEADER_SCAN_ROWS) + 1):
@@ -470,21 +426,17 @@ def _header_by_layout(sheet: Worksheet) -> int | None:
     return max(range(len(widths[:HEADER_SCAN_ROWS])), key=widths.__getitem__) + 1
 
 
-def _merged_group_rows(sheet: Worksheet) -> set[int]:
+def _merged_group_rows(sheet: _BoundSheet) -> set[int]:
     """Rows where every filled cell heads a merge spanning several columns: "Respondent
     profile" over A:I is a group heading, not a column name."""
-    spans = {(r.min_row, r.min_col) for r in sheet.merged_cells.ranges if r.max_col > r.min_col}
+    spans = {(r.min_row, r.min_col) for r in sheet.sheet.merged_cells.ranges if r.max_col > r.min_col}
     rows: dict[int, bool] = {}
-    for row in sheet.iter_rows(max_row=HEADER_SCAN_ROWS):
+    for row in sheet.first_rows(HEADER_SCAN_ROWS, values_only=False):
         for cell in row:
             if isinstance(cell, MergedCell) or _blank_cell(cell.value):
                 continue
             rows[cell.row] = rows.get(cell.row, True) and (cell.row, cell.column) in spans
     return {number for number, grouped in rows.items() if grouped}
-
-
-def _top_rows(sheet: Worksheet, count: int = HEADER_SCAN_ROWS) -> list[tuple[Any, ...]]:
-    return list(sheet.iter_rows(max_row=min(count, sheet.max_row), values_only=True))
 
 
 # --------------------------------------------------------------------------- shared

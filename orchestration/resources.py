@@ -26,6 +26,8 @@ from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
 # writing process. Its limit (1) is set in dagster.yaml (concurrency.pools.default_limit).
 WAREHOUSE_POOL = "warehouse"
 WAREHOUSE_POOL_LIMIT = 1
+RUN_PRIORITY_TAG = "dagster/priority"  # Dagster's documented run tag; a run's steps claim slots at its priority
+CLAIM_BACKOFF_MAX_SECONDS = 15  # a blocked claim is retried after 1.1**n seconds up to this, as a step's is
 
 
 def ensure_warehouse_pool(instance: dg.DagsterInstance) -> None:
@@ -53,20 +55,47 @@ def ensure_warehouse_pool(instance: dg.DagsterInstance) -> None:
 def holding_warehouse_pool(instance: dg.DagsterInstance, run_id: str, step_key: str) -> Iterator[None]:
     """Hold a slot of the warehouse pool outside a step (e.g. ``make run``'s summary, which
     reads the warehouse after its run while another run may be writing), as a step of
-    ``run_id`` named ``step_key``; waits for the slot like a step does."""
-    from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+    ``run_id`` named ``step_key``; waits for the slot like a step does.
 
+    Claimed through the instance's event-log storage, whose public methods are the ones a step's
+    executor calls: queued at the run's priority, polled with the executor's back-off, and freed
+    on the way out, a claim still queued (the wait interrupted) included."""
     run = instance.get_run_by_id(run_id)
-    if run is None or not instance.event_log_storage.supports_global_concurrency_limits:
+    storage = instance.event_log_storage
+    if run is None or not storage.supports_global_concurrency_limits:
         yield
         return
-    with InstanceConcurrencyContext(instance, run) as slots:
-        while not slots.claim(WAREHOUSE_POOL, step_key):
-            time.sleep(0.2)  # claim() itself backs off between queries of the storage
-        try:
-            yield
-        finally:
-            slots.free_step(step_key)
+    granularity = storage.get_pool_config().pool_granularity
+    if granularity is not None and granularity.value == "run":
+        yield  # the pool limits whole runs, which the run coordinator enforces before a run starts
+        return
+    try:
+        priority = int(run.tags.get(RUN_PRIORITY_TAG, "0"))
+    except ValueError:
+        priority = 0
+    try:
+        polls = 0
+        while _warehouse_pool_limit(instance) is not None:  # no limit, or removed while waiting: nothing to hold
+            status = storage.claim_concurrency_slot(WAREHOUSE_POOL, run_id, step_key, priority)
+            if status.is_claimed:
+                break
+            time.sleep(status.sleep_interval or min(CLAIM_BACKOFF_MAX_SECONDS, 1.1 ** polls))
+            polls += 1
+        yield
+    finally:
+        storage.free_concurrency_slot_for_step(run_id, step_key)
+
+
+def _warehouse_pool_limit(instance: dg.DagsterInstance) -> int | None:
+    """The warehouse pool's limit in storage, first set from the instance's default limit when the
+    pool has none yet or still has an earlier default (as a step's claim does)."""
+    storage = instance.event_log_storage
+    default = storage.get_pool_config().default_pool_limit
+    pool = next((p for p in storage.get_pool_limits() if p.name == WAREHOUSE_POOL), None)
+    if (pool is None and default is not None) or (pool is not None and pool.from_default and pool.limit != default):
+        storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
+        pool = next((p for p in storage.get_pool_limits() if p.name == WAREHOUSE_POOL), None)
+    return None if pool is None else pool.limit
 
 
 class WarehouseResource(DuckDBResource):

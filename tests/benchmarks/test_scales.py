@@ -5,7 +5,7 @@ import re
 import duckdb
 import pytest
 
-from benchmarks.pipeline import _add_a_period
+from benchmarks.pipeline import add_a_period
 from benchmarks.scales import REPLICA_STRIDE, SCALES, write_raw
 from lgperf import warehouse
 
@@ -45,7 +45,7 @@ def test_one_new_period_per_indicator_follows_its_latest(small):
     path, counts = small
     with duckdb.connect(str(path)) as connection:
         before = dict(connection.execute("SELECT metric_type_id, max(period_id) FROM raw.lginform_values GROUP BY 1").fetchall())
-        added = _add_a_period(connection)
+        added = add_a_period(connection)
         after = dict(connection.execute("SELECT metric_type_id, max(period_id) FROM raw.lginform_values GROUP BY 1").fetchall())
         per_indicator = connection.execute(
             "SELECT metric_type_id, count(*) FROM raw.lginform_values WHERE run_id = 'bench-next' GROUP BY 1").fetchall()

@@ -257,7 +257,7 @@ def _leaf(generator: random.Random, period: str, service: str, theme: str) -> di
             "ombudsman_escalations": escalations}
 
 
-def _complaints_table(seed: int) -> list[dict]:
+def complaints_table(seed: int) -> list[dict]:
     """Two periods of the mart's columns: a whole year, then a year to date whose same months of
     the previous year are part of that year's received (every third seed: a second whole year,
     whose "same months" are the whole previous year, reprinted)."""
@@ -323,7 +323,7 @@ def _in_truth_order(published: list[dict], truth: list[dict]) -> list[dict]:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_no_suppressed_complaint_count_can_be_worked_back(tmp_path, seed):
-    truth = _complaints_table(seed)
+    truth = complaints_table(seed)
     with _mart(tmp_path, "complaints_summary", truth) as connection:
         published = _in_truth_order(controlled(connection, "complaints_summary", THRESHOLD).rows, truth)
     printed = [r[c] for r in published for c in COMPLAINTS.counts if r[c] not in (SUPPRESSED, None)]
@@ -345,7 +345,7 @@ def test_no_suppressed_complaint_count_can_be_worked_back(tmp_path, seed):
 
 
 def test_six_decided_and_five_upheld_does_not_print_the_one_not_upheld(tmp_path):
-    truth = _complaints_table(3)
+    truth = complaints_table(3)
     key = (PERIODS[1], "Housing", "Repairs")
     for row in truth:  # one theme: 6 decided at stage 1, 5 upheld; the totals follow
         if tuple(row[k] for k in KEY) == key:
@@ -361,7 +361,7 @@ def test_six_decided_and_five_upheld_does_not_print_the_one_not_upheld(tmp_path)
 def test_an_overdue_complaint_never_answered_is_a_late_one_disclosure_protects(tmp_path):
     """due = on time + late, the late including the overdue not yet answered: 9 due and 8 on time
     would say 1 is late, so one of them is withheld, and the percentage with it."""
-    truth = _complaints_table(5)
+    truth = complaints_table(5)
     key = (PERIODS[1], "Waste", "Staff")
     for row in truth:
         if tuple(row[k] for k in KEY) == key:
@@ -378,7 +378,7 @@ def test_a_whole_year_reprinted_as_the_same_months_gives_no_withheld_count_back(
     """Housing's 3 repairs complaints of 2024/25 are withheld, and with them its 20 about staff
     (23 - 20 would give the 3 back); 2025/26 is a whole year too, so its same months of the
     previous year reprint 2024/25's received: neither the 3 nor the 20 may be read there."""
-    truth = _complaints_table(0)
+    truth = complaints_table(0)
     assert all(r["period_complete"] for r in truth)
     counts = {("Housing", "Repairs"): 3, ("Housing", "Staff"): 20}
     for row in truth:

@@ -16,7 +16,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from exports.controlled_counts import COMPLAINTS, WARDS, controlled
 from exports.disclosure import SUPPRESSED
-from tests.exports.test_disclosure import PERIODS, THRESHOLD, _complaints_table
+from tests.exports.test_disclosure import PERIODS, THRESHOLD, complaints_table
 
 WARD_NAMES = ("Altrincham", "Bowdon", "Hale Barns", "Village", "Not known")
 
@@ -145,7 +145,7 @@ def _pinned(wards: dict, councils: dict, truth: list[dict]) -> list[str]:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_no_withheld_ward_count_can_be_worked_back_from_the_council_total(tmp_path, seed):
-    summary = _complaints_table(seed)
+    summary = complaints_table(seed)
     truth = _ward_table(summary, seed)
     wards, councils = _published(tmp_path, summary, truth)
     printed = [r[c] for r in wards.values() for c in WARDS.counts if r[c] != SUPPRESSED]
@@ -158,7 +158,7 @@ def test_no_withheld_ward_count_can_be_worked_back_from_the_council_total(tmp_pa
 def test_one_small_ward_takes_another_with_it_and_figures_from_withheld_counts_go_too(tmp_path):
     """Council 30 printed; Bowdon's 2 is withheld, so the smallest other ward (Village, 6) is
     withheld too: 30 - 12 - 10 = 8 could be 2 + 6 or 3 + 5 or ..."""
-    summary = [r for r in _complaints_table(0) if r["period_id"] == PERIODS[0]]
+    summary = [r for r in complaints_table(0) if r["period_id"] == PERIODS[0]]
     council = next(r for r in summary if r["service"] == "all" and r["theme"] == "all")
     council.update(received=30, stage_1_due=20, stage_1_on_time=10)
     for row in summary:  # keep the summary's own relations true: one service, one theme, all of it

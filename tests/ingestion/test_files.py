@@ -294,6 +294,33 @@ def test_external_links_are_refused(tmp_path: Path):
     refused(linked, "external links")
 
 
+def test_external_links_the_workbook_names_elsewhere_are_refused_before_openpyxl_opens_it(tmp_path: Path,
+                                                                                         no_openpyxl: None):
+    """openpyxl follows ``externalReferences`` in xl/workbook.xml to whatever part their
+    relationship names: a link kept outside xl/externalLinks/ is refused too."""
+    relationships = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    saved = save(_agency_workbook(), tmp_path / "plain.xlsx")
+    linked = tmp_path / "linked_elsewhere.xlsx"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(linked, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b"</sheets>", b'</sheets><externalReferences><externalReference r:id="rId99"/>'
+                                                  b"</externalReferences>")
+            elif item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", f'<Relationship Id="rId99" Type="{relationships}/externalLink" '
+                                                         f'Target="links/book.xml"/></Relationships>'.encode())
+            target.writestr(item, data)
+        target.writestr("xl/links/book.xml",
+                        '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        f'<externalBook r:id="rId1" xmlns:r="{relationships}"/></externalLink>')
+        target.writestr("xl/links/_rels/book.xml.rels",
+                        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                        f'<Relationship Id="rId1" Type="{relationships}/externalLinkPath" Target="other.xlsx" '
+                        'TargetMode="External"/></Relationships>')
+    refused(linked, "external links to other workbooks are not accepted$")
+
+
 def test_zip_bomb_is_refused_before_openpyxl_opens_it(tmp_path: Path, no_openpyxl: None):
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:

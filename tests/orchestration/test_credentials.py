@@ -6,7 +6,6 @@ import logging
 
 import dagster as dg
 import duckdb
-from dagster._serdes import serialize_value
 
 from demo.server import DemoServer
 from lgperf.settings import Environment
@@ -52,7 +51,7 @@ def test_the_canary_credentials_never_leak(pipeline_env, monkeypatch, caplog, ca
 
     texts = [caplog.text, *capsys.readouterr(), warehouse_text(pipeline_env.warehouse_path)]
     for run in (passed, failed):
-        texts += [serialize_value(entry) for entry in instance.all_logs(run.run_id)]
+        texts += [dg.serialize_value(entry) for entry in instance.all_logs(run.run_id)]
         texts.append(str(instance.get_run_by_id(run.run_id)))
     texts += [p.read_text(errors="replace") for p in pipeline_env.export_dir.rglob("*") if p.is_file()]
     everything = "\n".join(texts)

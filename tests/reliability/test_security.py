@@ -133,11 +133,9 @@ def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried
     assert not runs["failed"].success
     instance: dg.DagsterInstance = runs["instance"]
     haystacks: dict[str, str] = {"logging, stdout and stderr of the runs": runs["logs"]}
-    from dagster._serdes import serialize_value
-
     for name in ("good", "quality", "failed"):
         run_id = runs[name].run_id
-        haystacks[f"event records of {name}"] = "\n".join(serialize_value(e) for e in instance.all_logs(run_id))
+        haystacks[f"event records of {name}"] = "\n".join(dg.serialize_value(e) for e in instance.all_logs(run_id))
         for dbt_file in (PROJECT_ROOT / "dbt_project" / "target" / "runs" / run_id).rglob("*"):
             if dbt_file.is_file():
                 haystacks[f"dbt {dbt_file}"] = dbt_file.read_text(encoding="utf-8", errors="replace")
