@@ -268,6 +268,20 @@ def use_waivers(connection: duckdb.DuckDBPyConnection, waiver_ids: Sequence[str]
         connection.execute("UPDATE audit.waivers SET publication_id = ? WHERE waiver_id = ?", [publication_id, waiver_id]).fetchall()
 
 
+def new_rows_since(connection: Any, table: str, column: str) -> datetime:
+    """For a suite that checks new rows only: the newest ``column`` (its ``computed_at``) that
+    ``marts.<table>`` has (the rows published so far); every row computed later is new. With
+    nothing published (or a table published before it had the column), every row is new.
+    ``connection``: where the marts are read (DuckDB, or ``lgperf.postgres.Reader``)."""
+    present = connection.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = $table "
+        "AND column_name = $column", {"table": table, "column": column}).fetchall()[0][0]
+    if not present:
+        return EPOCH
+    newest = connection.execute(f'SELECT max("{column}") FROM {PUBLISHED}.{table}').fetchall()[0][0]
+    return newest or EPOCH
+
+
 def published_row_counts(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per table at the last publication that went out: the drift baseline."""
     rows = connection.execute(

@@ -14,11 +14,12 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.masking import Mask
+from expectations.parameters import drift_bounds, frame_parameters
 from expectations.runner import load_suites, validate_in_warehouse
-from lgperf import pseudonyms
+from exports.quality_report import write_failing_rows
+from lgperf import audit, pseudonyms
 from lgperf import publication as wap
-from orchestration.quality import (check_result, drift_bounds, frame_parameters, new_rows_since, record_outcomes,
-                                  write_failing_rows)
+from orchestration.quality import check_result
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
 PUBLICATION_KEY = dg.AssetKey(["marts", "publication"])
@@ -36,7 +37,7 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
         raw_now = wap.raw_through(connection)
         baseline = wap.published_row_counts(connection)
         key = pseudonyms.key(connection)  # for the identifiers in the failing rows written to quality/
-    parameters = frame_parameters(settings, run_id, through)
+    parameters = frame_parameters(config, run_id, through)
 
     failed_errors: list[str] = []
     validations = []
@@ -45,11 +46,13 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
         reading = warehouse.connect() if suite.schema == "raw" else warehouse.marts_query()
         with reading as connection:
             # a suite of new rows only checks the rows computed since its table was last published
-            values = {**parameters, "new_rows_since": new_rows_since(connection, suite)} if suite.new_rows_column else parameters
+            values = ({**parameters, "new_rows_since": wap.new_rows_since(connection, suite.table, suite.new_rows_column)}
+                      if suite.new_rows_column else parameters)
             # a Data Docs site per suite: GX rebuilds a site from what its context knows, which removes other suites' pages
             validation = validate_in_warehouse(connection, suite, values, expectation_parameters=bounds,
                                                docs_dir=quality_dir / "gx" / suite.name, run_name=run_id)
-        record_outcomes(warehouse, run_id, suite, validation.outcomes)
+        with warehouse.connect() as connection:
+            audit.record_outcomes(connection, run_id, suite.name, suite.target, validation.outcomes)
         write_failing_rows(quality_dir, run_id, suite, validation.outcomes, Mask(key, suite.personal))
         if any(not o.success and o.severity == "error" for o in validation.outcomes):
             failed_errors.append(f"gx_{suite.name}")

@@ -7,7 +7,7 @@ import dagster as dg
 
 from exports.quality_report import read_drafts_waiting, read_revisions, write_quality_report
 from ingestion.layouts import Layout, load_layouts, normalise_label
-from lgperf import origin
+from lgperf import audit, origin
 from lgperf.settings import project_path
 from orchestration.exports import EXPORT_KEYS
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
@@ -57,7 +57,7 @@ def quality_report(context: dg.AssetExecutionContext, settings: PipelineSettings
     destination = Path(settings.export_dir) / "quality"
     fields_of_layout = fields_of_layouts(load_layouts(project_path(settings.load().inbox.layouts_dir)))
     with warehouse.audit_and_marts() as (connection, store):
-        run_ids = [r[0] for r in connection.execute("SELECT DISTINCT run_id FROM audit.validation_results").fetchall()]
+        run_ids = audit.validated_runs(connection)
         exports, written = exports_written_by_run(context, run_ids)
         runs = write_quality_report(connection, destination, exports_written=written, exports=exports,
                                     revisions=read_revisions(store), demo=origin.is_demo(connection),
