@@ -4,7 +4,7 @@ publish them into ``marts`` in one transaction, or record the block and stop.
 One asset, ``marts/publication``, so that nothing can reach ``marts`` (and so the exports)
 without its audit: the suites are its checks. A blocked attempt is recorded, its checks say
 why, and the run fails; ``marts`` and every export stay as they were. A named person may
-waive a blocking check for one publication (``python -m lgperf.waive``).
+waive a blocking check for one publication (``lgperf waive``).
 """
 
 import functools
@@ -76,7 +76,7 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
         raise dg.Failure(
             description=f"publication {publication_id} blocked by {', '.join(unwaived)}: marts and every export are left as "
             "they were. Correct the data (a new version, or quarantine the rows), or have a named person waive the check "
-            "for one publication: python -m lgperf.waive --help",
+            "for one publication: lgperf waive --help",
             metadata={"publication_id": publication_id, "blocked_by": dg.MetadataValue.json(unwaived)},
             allow_retries=False,
         )
