@@ -1,12 +1,11 @@
 """The auditor's quality report as an asset: rewritten after every refresh run, published or blocked."""
 
-from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from exports.quality_report import read_drafts_waiting, read_revisions, write_quality_report
-from ingestion.layouts import Layout, load_layouts, normalise_label
+from ingestion.layouts import fields_of_layouts, load_layouts
 from lgperf import audit, origin
 from lgperf.settings import project_path
 from orchestration.exports import EXPORT_KEYS
@@ -21,28 +20,6 @@ def exports_written_by_run(context: dg.AssetExecutionContext, run_ids: list[str]
         records = context.instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
         written[run_id] = sorted({r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records} & set(exports))
     return exports, written
-
-
-class FileColumns(Mapping[str, str]):
-    """One layout's file column -> canonical field, a column looked up as the inbox matches it
-    (``normalise_label``: "case ref" is "Case Ref"), so the report masks what the inbox read."""
-
-    def __init__(self, layout: Layout) -> None:
-        self._field_of = {normalise_label(column): canonical for canonical, column in layout.columns.items()}
-
-    def __getitem__(self, column: str) -> str:
-        return self._field_of[normalise_label(column)]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._field_of)
-
-    def __len__(self) -> int:
-        return len(self._field_of)
-
-
-def fields_of_layouts(layouts: Sequence[Layout]) -> dict[str, FileColumns]:
-    """Layout name -> its file columns' canonical fields, for the report's files received."""
-    return {layout.name: FileColumns(layout) for layout in layouts}
 
 
 @dg.asset(
