@@ -46,8 +46,9 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
         reading = warehouse.connect() if suite.schema == "raw" else warehouse.marts_query()
         with reading as connection:
             # a suite of new rows only checks the rows computed since its table was last published
-            values = ({**parameters, "new_rows_since": wap.new_rows_since(connection, suite.table, suite.new_rows_column)}
-                      if suite.new_rows_column else parameters)
+            values = dict(parameters)
+            if suite.new_rows_column:
+                values["new_rows_since"] = wap.new_rows_since(connection, suite.table, suite.new_rows_column)
             # a Data Docs site per suite: GX rebuilds a site from what its context knows, which removes other suites' pages
             validation = validate_in_warehouse(connection, suite, values, expectation_parameters=bounds,
                                                docs_dir=quality_dir / "gx" / suite.name, run_name=run_id)
@@ -60,10 +61,8 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
 
     with warehouse.connect() as connection:
         waivers = wap.open_waivers(connection, failed_errors)
-    unwaived = [name for name in failed_errors if name not in waivers]
-    decision = "blocked" if unwaived else ("waived" if failed_errors else "published")
-    decided_by = [{"check": name, **({"waiver": waivers[name][0], "waived_by": waivers[name][1]} if name in waivers else {})}
-                  for name in failed_errors]
+    decided = wap.decide(failed_errors, waivers)
+    decision, unwaived, decided_by = decided.decision, decided.blocked_by, decided.decided_by
     for suite, validation in validations:
         waiver = waivers.get(f"gx_{suite.name}")
         yield check_result(suite, validation.outcomes, validation.docs_page, asset_key=PUBLICATION_KEY,
@@ -83,15 +82,9 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
 
     with warehouse.audit_and_marts() as (connection, store):
         names = wap.tables(store, wap.CANDIDATE)
-        counts = {name: store.rows(f"SELECT count(*) FROM {wap.CANDIDATE}.{name}")[0][0] for name in names}
-        held = wap.marker(store)
-        if held is not None and wap.same_state(store, names):
-            # nothing changed: marts (and so the exports' bytes) stay as they are; the fingerprint is taken afresh,
-            # so that an engine upgrade that hashes rows differently does not lock the exports out
-            state, state_id = wap.fingerprint(store, wap.PUBLISHED, wap.tables(store, wap.PUBLISHED)), held[0]
-        else:
-            state = wap.swap_in(store, publication_id, names, datetime.now(timezone.utc))
-            state_id = publication_id
+        counts = wap.row_counts(store, wap.CANDIDATE, names)
+        # unless nothing changed: then marts (and so the exports' bytes) stay as the publication that made them
+        state, state_id = wap.publish(store, publication_id, names, datetime.now(timezone.utc))
         wap.record(connection, publication_id=publication_id, run_id=run_id, decision=decision, decided_by=decided_by,
                    fingerprint=state, raw_through=raw_now, row_counts=counts, waivers=[w for w, _ in waivers.values()],
                    state_of=state_id)
