@@ -17,14 +17,13 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import duckdb
 import pandas as pd
 
 from expectations import personal as personal_data
 from expectations.reduction import KEY_EXPECTATIONS, ROWS_PER_EXPECTATION, reduction
-from lgperf.postgres import Reader
 
 SUITES_DIR = Path(__file__).parent / "suites"
 FRAMES_DIR = Path(__file__).parent / "frames"
@@ -35,6 +34,24 @@ RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 10}  #
 DOCS_WITHOUT_VALUES = {"result_format": "BASIC", "exclude_unexpected_values": True}
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+class SqlReader(Protocol):
+    """A warehouse other than DuckDB behind DuckDB's ``execute``, given by the caller (the gate
+    passes ``lgperf.postgres.Reader`` on PostgreSQL); ``dialect`` says whose SQL it reads."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    def execute(self, query: str, parameters: Any = None) -> duckdb.DuckDBPyConnection: ...
+
+
+# where a suite's SQL runs: the caller's choice, never the runner's
+Warehouse = duckdb.DuckDBPyConnection | SqlReader
+
+
+def _dialect(connection: Warehouse) -> str:
+    return "duckdb" if isinstance(connection, duckdb.DuckDBPyConnection) else connection.dialect
 
 
 @dataclass(frozen=True)
@@ -114,8 +131,8 @@ def load_suites(directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR,
     return suites
 
 
-def read_frame(connection: duckdb.DuckDBPyConnection | Reader, suite: Suite, parameters: dict[str, Any]) -> pd.DataFrame:
-    """The suite's frame from the warehouse (DuckDB, or PostgreSQL through ``lgperf.postgres.Reader``);
+def read_frame(connection: Warehouse, suite: Suite, parameters: dict[str, Any]) -> pd.DataFrame:
+    """The suite's frame from the caller's warehouse (DuckDB, or a ``SqlReader`` such as PostgreSQL's);
     parameters are bound, never formatted into SQL."""
     return connection.execute(suite.frame_sql, _bound(suite, parameters)).df()
 
@@ -267,7 +284,7 @@ class _Pass:
 
 
 def validate_in_warehouse(
-    connection: duckdb.DuckDBPyConnection | Reader,
+    connection: Warehouse,
     suite: Suite,
     parameters: dict[str, Any],
     *,
@@ -284,7 +301,7 @@ def validate_in_warehouse(
     the keys' uniqueness and the row count are checked over the whole target, since a new row
     may repeat an old key and a lost row is not new."""
     bound = _bound(suite, parameters)
-    dialect = "postgres" if isinstance(connection, Reader) else "duckdb"
+    dialect = _dialect(connection)
     frame_sql = suite.frame_sql.strip().rstrip(";")
     expectations = suite.document["expectations"]
     passes = [_Pass(suite.name, frame_sql, bound, lambda e: True)]

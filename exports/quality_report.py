@@ -40,14 +40,31 @@ from markupsafe import Markup
 
 from expectations import personal
 from expectations.masking import REMOVED, Mask
+from expectations.runner import ExpectationOutcome, Suite
 from exports import templating
 from exports.inbox_receipts import receipts_section
+from exports.publish import write_csv
 from lgperf import pseudonyms
+from lgperf.audit import as_json
 
 def failing_rows_file(run_id: str, suite: str, expectation: str, kwargs_json: str) -> Path:
     """Where a failed expectation's rows are kept, relative to the quality folder."""
     digest = hashlib.sha256(kwargs_json.encode("utf-8")).hexdigest()[:10]
     return Path("failing") / run_id / suite / f"{expectation}-{digest}.csv"
+
+
+def write_failing_rows(quality_dir: Path, run_id: str, suite: Suite, outcomes: Sequence[ExpectationOutcome],
+                       mask: Mask) -> None:
+    """Each failed expectation's rows (up to the runner's limit) as CSV, masked, for the report to link;
+    written by the gate as it runs, named by the kwargs as ``audit.validation_results`` keeps them."""
+    for outcome in outcomes:
+        if outcome.success or not outcome.failing_rows:
+            continue
+        path = quality_dir / failing_rows_file(run_id, suite.name, outcome.expectation, as_json(outcome.kwargs) or "")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [mask.row(row) for row in outcome.failing_rows]
+        columns = list(rows[0])
+        write_csv(path, columns, ([row[c] for c in columns] for row in rows))
 
 
 def plain_words(result: tuple) -> str:

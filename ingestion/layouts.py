@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -93,6 +93,28 @@ class Layout:
     def missing_columns(self, header: Iterable[str]) -> list[str]:
         present = {normalise_label(h) for h in header}
         return [c for c in self.columns.values() if normalise_label(c) not in present]
+
+
+class FileColumns(Mapping[str, str]):
+    """One layout's file column -> canonical field, a column looked up as the inbox matches it
+    (``normalise_label``: "case ref" is "Case Ref"), so the report masks what the inbox read."""
+
+    def __init__(self, layout: Layout) -> None:
+        self._field_of = {normalise_label(column): canonical for canonical, column in layout.columns.items()}
+
+    def __getitem__(self, column: str) -> str:
+        return self._field_of[normalise_label(column)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._field_of)
+
+    def __len__(self) -> int:
+        return len(self._field_of)
+
+
+def fields_of_layouts(layouts: Sequence[Layout]) -> dict[str, FileColumns]:
+    """Layout name -> its file columns' canonical fields, for the report's files received."""
+    return {layout.name: FileColumns(layout) for layout in layouts}
 
 
 def load_layouts(directory: Path = LAYOUTS_DIR) -> list[Layout]:

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
@@ -153,3 +154,12 @@ def read_library_file(kind: str, path: Path) -> tuple[str, list[dict[str, Any]]]
             row["period_label"] = row.pop("period")
         rows.append({**row, "source_system": "library", "source_reference": f"{path.name}#{key}[{index}]", "source_sha256": digest})
     return digest, rows
+
+
+def loaded_digests(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """The SHA-256 of every library file version already in raw: one whose bytes are among them
+    is not loaded again."""
+    return {r[0] for r in connection.execute(
+        "SELECT DISTINCT source_sha256 FROM raw.library_indicators "
+        "UNION SELECT DISTINCT source_sha256 FROM raw.library_targets "
+        "UNION SELECT DISTINCT source_sha256 FROM raw.library_commentary").fetchall()}

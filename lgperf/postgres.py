@@ -162,6 +162,8 @@ class Reader:
     result (``df``, ``fetchall``, ``description``), so a frame runs unchanged on either
     warehouse and gives the same pandas types."""
 
+    dialect = "postgres"  # whose SQL it reads: the gate's warehouse scan writes its regular expressions so
+
     def __init__(self, connection: Any) -> None:
         self._server = connection
         self._local = duckdb.connect(config=warehouse.connection_config())

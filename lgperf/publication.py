@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -191,6 +191,23 @@ def swap_in(store: MartsStore, publication_id: str, names: Sequence[str], publis
     return published
 
 
+def publish(store: MartsStore, publication_id: str, names: Sequence[str], published_at: datetime) -> tuple[str, str]:
+    """The candidate ``names`` into marts (``swap_in``), unless marts already holds exactly that
+    state: then nothing is written, so the exports keep their bytes. Returns the published state's
+    fingerprint and the publication that first published it (``publication_id`` when swapped in)."""
+    held = marker(store)
+    if held is not None and same_state(store, names):
+        # the fingerprint is taken afresh, so that an engine upgrade that hashes rows differently
+        # does not lock the exports out
+        return fingerprint(store, PUBLISHED, tables(store, PUBLISHED)), held[0]
+    return swap_in(store, publication_id, names, published_at), publication_id
+
+
+def row_counts(store: MartsStore, schema: str, names: Sequence[str]) -> dict[str, int]:
+    """Rows per table: what a publication records, the next one's drift baseline."""
+    return {name: store.rows(f"SELECT count(*) FROM {schema}.{_identifier(name)}")[0][0] for name in names}
+
+
 def marker(store: MartsStore) -> tuple[str, str] | None:
     """(publication id, fingerprint) that ``marts.publication`` names, or None."""
     if MARKER not in {name for (name,) in store.rows(
@@ -252,6 +269,23 @@ def grant_waiver(connection: duckdb.DuckDBPyConnection, *, check_name: str, gran
     return waiver_id
 
 
+@dataclass(frozen=True)
+class Decision:
+    decision: str  # one of DECISIONS
+    blocked_by: list[str]  # the failed checks no waiver lets through
+    decided_by: list[dict[str, str]]  # every failed check, with the waiver (and who granted it) that let it through
+
+
+def decide(failed_checks: Sequence[str], waivers: Mapping[str, tuple[str, str]]) -> Decision:
+    """Blocked while a check that failed at error severity has no open waiver (``open_waivers``:
+    check -> (waiver id, granted by)); waived when each has one; published when none failed."""
+    blocked_by = [name for name in failed_checks if name not in waivers]
+    decision = "blocked" if blocked_by else ("waived" if failed_checks else "published")
+    decided_by = [{"check": name, **({"waiver": waivers[name][0], "waived_by": waivers[name][1]}
+                                     if name in waivers else {})} for name in failed_checks]
+    return Decision(decision, blocked_by, decided_by)
+
+
 def open_waivers(connection: duckdb.DuckDBPyConnection, check_names: Sequence[str]) -> dict[str, tuple[str, str]]:
     """check name -> (waiver id, granted by) of the oldest unused waiver for each of ``check_names``."""
     found: dict[str, tuple[str, str]] = {}
@@ -266,6 +300,20 @@ def open_waivers(connection: duckdb.DuckDBPyConnection, check_names: Sequence[st
 def use_waivers(connection: duckdb.DuckDBPyConnection, waiver_ids: Sequence[str], publication_id: str) -> None:
     for waiver_id in waiver_ids:
         connection.execute("UPDATE audit.waivers SET publication_id = ? WHERE waiver_id = ?", [publication_id, waiver_id]).fetchall()
+
+
+def new_rows_since(connection: Any, table: str, column: str) -> datetime:
+    """For a suite that checks new rows only: the newest ``column`` (its ``computed_at``) that
+    ``marts.<table>`` has (the rows published so far); every row computed later is new. With
+    nothing published (or a table published before it had the column), every row is new.
+    ``connection``: where the marts are read (DuckDB, or ``lgperf.postgres.Reader``)."""
+    present = connection.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = $table "
+        "AND column_name = $column", {"table": table, "column": column}).fetchall()[0][0]
+    if not present:
+        return EPOCH
+    newest = connection.execute(f'SELECT max("{column}") FROM {PUBLISHED}.{table}').fetchall()[0][0]
+    return newest or EPOCH
 
 
 def published_row_counts(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -1,10 +1,12 @@
-"""What ``lgperf status`` and ``lgperf trace`` read from the warehouse (plain SQL, no Dagster).
+"""What ``lgperf status``, ``lgperf trace`` and ``lgperf run``'s summary read from the warehouse
+(plain SQL, no Dagster).
 
 ``last_publication``: the latest attempt of audit.publications and the checks that blocked it;
 ``stale_indicators``: the latest figure of each published indicator older than the freshness
 rule allows (lgperf/freshness.py, as the gate and the report judge it); ``waiting_drafts``:
 officers' return drafts not yet approved or rejected; ``trace``: one published value's lineage,
-the query of docs/lineage.md, with the raw request or file and the publication that published it.
+the query of docs/lineage.md, with the raw request or file and the publication that published it;
+``rows_per_source``, ``quarantined`` and ``publication_of_run``: what one run loaded and decided.
 """
 
 from __future__ import annotations
@@ -54,6 +56,46 @@ def last_publication(connection: duckdb.DuckDBPyConnection) -> LastPublication |
         waived=[f"{c['check']} (waived by {c['waived_by']})" for c in checks if c.get("waived_by")],
         held=held,
     )
+
+
+@dataclass(frozen=True)
+class RunPublication:
+    publication_id: str
+    decision: str
+    state_of: str | None  # the publication whose state marts holds after it (itself, unless nothing changed)
+    blocked_by: list[str]  # the failed error-severity checks that were not waived
+
+
+def publication_of_run(connection: duckdb.DuckDBPyConnection, run_id: str) -> RunPublication | None:
+    """The publication attempt ``run_id`` made, if it made one."""
+    rows = connection.execute("SELECT publication_id, decision, state_of, decided_by FROM audit.publications "
+                              "WHERE run_id = ?", [run_id]).fetchall()
+    if not rows:
+        return None
+    publication_id, decision, state_of, decided_by = rows[0]
+    checks = json.loads(decided_by or "[]")
+    blocked_by = [c["check"] for c in checks if not c.get("waived_by")] if decision == "blocked" else []
+    return RunPublication(publication_id, decision, state_of, blocked_by)
+
+
+# the raw tables whose rows a run's summary counts per source system, in the order it lists them
+RAW_SOURCE_TABLES = ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods",
+                     "lginform_group_members", "inbox_files", "survey_responses", "complaints", "officer_returns",
+                     "return_approvals")
+
+
+def rows_per_source(connection: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, int, int]]:
+    """(raw table, source system, rows in raw, rows ``run_id`` inserted), table by table."""
+    return [(table, source, total, new) for table in RAW_SOURCE_TABLES for source, total, new in connection.execute(
+        f"SELECT source_system, count(*), count(*) FILTER (WHERE run_id = ?) FROM raw.{table} GROUP BY 1 ORDER BY 1",
+        [run_id]).fetchall()]
+
+
+def quarantined(connection: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
+    """(rows in audit.quarantine, rows ``run_id`` quarantined)."""
+    total, new = connection.execute("SELECT count(*), count(*) FILTER (WHERE run_id = ?) FROM audit.quarantine",
+                                    [run_id]).fetchall()[0]
+    return total, new
 
 
 STALE_SQL = """

@@ -342,6 +342,17 @@ def python_owned_tables() -> list[str]:
         return sorted(_python_owned_columns(reference))
 
 
+def python_owned_layout() -> list[tuple[str, str, str, bool]]:
+    """(``schema.table``, column, DuckDB type, nullable) of every table Python writes, in column
+    order, as this version lays them out (for the catalogue's column schemas)."""
+    with duckdb.connect() as reference:
+        _create(reference)
+        return reference.execute(
+            "SELECT table_schema || '.' || table_name, column_name, data_type, is_nullable = 'YES' "
+            "FROM information_schema.columns WHERE table_schema IN ('raw', 'audit') ORDER BY 1, ordinal_position"
+        ).fetchall()
+
+
 def initialise(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas and the Python-owned tables if they are missing (idempotent), add
     columns a newer version appended, and refuse a warehouse whose tables an earlier version

@@ -26,7 +26,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import yaml
 
 from lgperf import warehouse
@@ -111,14 +110,7 @@ def ddl_comments(ddl: str) -> dict[tuple[str, str], str]:
 @functools.cache
 def raw_table_schemas() -> dict[str, dg.TableSchema]:
     """``schema.table`` -> its columns (name, DuckDB type, nullable) as lgperf/warehouse.py creates them."""
-    with duckdb.connect() as connection:
-        for schema in warehouse.SCHEMAS:
-            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        connection.execute(warehouse.DDL)
-        rows = connection.execute(
-            "SELECT table_schema || '.' || table_name, column_name, data_type, is_nullable = 'YES' "
-            "FROM information_schema.columns WHERE table_schema IN ('raw', 'audit') ORDER BY 1, ordinal_position"
-        ).fetchall()
+    rows = warehouse.python_owned_layout()
     comments = ddl_comments(warehouse.DDL)
     columns: dict[str, list[dg.TableColumn]] = {}
     for table, name, data_type, nullable in rows:

@@ -3,6 +3,7 @@
   lgperf run [--demo] [--verbose]        the whole pipeline once, then the quality report
   lgperf status                          the last publication, what blocked it, stale figures, what waits
   lgperf trace INDICATOR AREA PERIOD     one published value's lineage
+  lgperf waive --check --by --reason     a named person lets one blocking check pass, once
   lgperf doctor                          settings, credentials, the API, the warehouse lock, disk space
   lgperf ui                              preflight, then the Dagster UI and daemon (dagster dev)
 """
@@ -10,19 +11,22 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from lgperf.settings import DEMO_SWITCH, ConfigError, Environment, load_pipeline_config
 
 OK, FAILED, USAGE = 0, 1, 2
 EXIT_CODES = """exit codes:
-  0  done: the run succeeded and nothing blocked the publication; doctor found no problem; the value was found
+  0  done: the run succeeded and nothing blocked the publication; doctor found no problem; the value was found;
+     the waiver was recorded
   1  the run, a blocking check or the publication failed; doctor found a problem; trace found no such value
-  2  usage or configuration error (a bad option, an invalid pipeline.yml, no data source): nothing was run or written
+  2  usage or configuration error (a bad option, an invalid pipeline.yml, no data source, a waiver without
+     a name or reason): nothing was run or written
 
 Settings come from the environment (WAREHOUSE_PATH, EXPORT_DIR, INBOX_DIR, LGPERF_CONFIG,
 LGINFORM_BASE_URL, LGINFORM_APPLICATION_KEY, LGINFORM_SECRET, LGPERF_DEMO): docs/cli.md."""
@@ -146,6 +150,45 @@ def cmd_trace(arguments: argparse.Namespace) -> int:
         return FAILED
     for name, value in found.lines():
         print(f"{name:<17} {value}")
+    return OK
+
+
+# --- waive -------------------------------------------------------------------------------------
+
+class WaivableChecks:
+    """The checks a waiver may name (``gx_<suite>``, the publish step's), as argparse choices read
+    only when asked: loading the suites imports pandas, which the other commands do without."""
+
+    @functools.cached_property
+    def _names(self) -> list[str]:
+        from expectations.runner import load_suites
+
+        return sorted(f"gx_{suite.name}" for suite in load_suites())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+
+def cmd_waive(arguments: argparse.Namespace) -> int:
+    """The waiver's rules are lgperf/publication.py's (``grant_waiver``); this is its front door."""
+    from lgperf import publication, warehouse
+
+    try:
+        env = _environment()
+    except ConfigError as error:
+        return _say_error(error)
+    try:
+        with warehouse.connect(env.warehouse_path) as connection:
+            waiver_id = publication.grant_waiver(connection, check_name=arguments.check, granted_by=arguments.by,
+                                                 reason=arguments.reason)
+    except ValueError as error:
+        print(f"waiver refused: {error}", file=sys.stderr)
+        return USAGE
+    print(f"waiver {waiver_id}: {arguments.check} may fail once, for the next publication "
+          f"(granted by {arguments.by.strip()})")
     return OK
 
 
@@ -279,6 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("indicator", metavar="INDICATOR", help="indicator id, e.g. 90005 (an LG Inform metric type) or L0001")
     trace.add_argument("area", metavar="AREA", help="area code, e.g. E08000009")
     trace.add_argument("period", metavar="PERIOD", help="period id, e.g. fin_2022_23")
+    waive = command("waive", "a named person lets one check that blocks the publication pass once, with a reason: "
+                             "the next publication it would block goes out marked waived, and the waiver is used up "
+                             "(kept in audit.waivers and shown on the quality report)", cmd_waive)
+    waive.add_argument("--check", required=True, choices=WaivableChecks(), metavar="CHECK",  # named: choices read late
+                       help="the check to let pass once, one of %(choices)s")
+    waive.add_argument("--by", required=True, help="who grants the waiver (a named person and role)")
+    waive.add_argument("--reason", required=True, help="why the data may be published although the check fails")
     doctor = command("doctor", "check the settings, the credentials, the API, the warehouse lock and the free disk space", cmd_doctor)
     doctor.add_argument("--demo", action="store_true", help=f"check as for the demo (the same as {DEMO_SWITCH}=1)")
     ui = command("ui", "check the settings, then start the Dagster UI and daemon (dagster dev); "

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from ingestion.extracts import pending_extracts
-from ingestion.library import FILES, LibraryError, read_library_file
+from ingestion.library import FILES, LibraryError, loaded_digests, read_library_file
 from ingestion.raw_load import insert_records
 from ingestion.lginform.client import NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.load import KEYS as LGINFORM_TABLES
@@ -143,9 +143,7 @@ def library_raw(context: dg.AssetExecutionContext, settings: PipelineSettings, w
     """Load each library file whole when its bytes changed (by SHA-256); staging reads the latest."""
     config = settings.load()
     with warehouse.connect() as connection:
-        loaded = {r[0] for r in connection.execute(
-            "SELECT DISTINCT source_sha256 FROM raw.library_indicators UNION SELECT DISTINCT source_sha256 FROM raw.library_targets "
-            "UNION SELECT DISTINCT source_sha256 FROM raw.library_commentary").fetchall()}
+        loaded = loaded_digests(connection)
         now = datetime.now(timezone.utc)
         for kind, (_, _, table) in FILES.items():
             try:

@@ -4,7 +4,7 @@ publish them into ``marts`` in one transaction, or record the block and stop.
 One asset, ``marts/publication``, so that nothing can reach ``marts`` (and so the exports)
 without its audit: the suites are its checks. A blocked attempt is recorded, its checks say
 why, and the run fails; ``marts`` and every export stay as they were. A named person may
-waive a blocking check for one publication (``python -m lgperf.waive``).
+waive a blocking check for one publication (``lgperf waive``).
 """
 
 import functools
@@ -14,11 +14,12 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.masking import Mask
+from expectations.parameters import drift_bounds, frame_parameters
 from expectations.runner import load_suites, validate_in_warehouse
-from lgperf import pseudonyms
+from exports.quality_report import write_failing_rows
+from lgperf import audit, pseudonyms
 from lgperf import publication as wap
-from orchestration.quality import (check_result, drift_bounds, frame_parameters, new_rows_since, record_outcomes,
-                                  write_failing_rows)
+from orchestration.quality import check_result
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
 
 PUBLICATION_KEY = dg.AssetKey(["marts", "publication"])
@@ -36,7 +37,7 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
         raw_now = wap.raw_through(connection)
         baseline = wap.published_row_counts(connection)
         key = pseudonyms.key(connection)  # for the identifiers in the failing rows written to quality/
-    parameters = frame_parameters(settings, run_id, through)
+    parameters = frame_parameters(config, run_id, through)
 
     failed_errors: list[str] = []
     validations = []
@@ -45,11 +46,14 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
         reading = warehouse.connect() if suite.schema == "raw" else warehouse.marts_query()
         with reading as connection:
             # a suite of new rows only checks the rows computed since its table was last published
-            values = {**parameters, "new_rows_since": new_rows_since(connection, suite)} if suite.new_rows_column else parameters
+            values = dict(parameters)
+            if suite.new_rows_column:
+                values["new_rows_since"] = wap.new_rows_since(connection, suite.table, suite.new_rows_column)
             # a Data Docs site per suite: GX rebuilds a site from what its context knows, which removes other suites' pages
             validation = validate_in_warehouse(connection, suite, values, expectation_parameters=bounds,
                                                docs_dir=quality_dir / "gx" / suite.name, run_name=run_id)
-        record_outcomes(warehouse, run_id, suite, validation.outcomes)
+        with warehouse.connect() as connection:
+            audit.record_outcomes(connection, run_id, suite.name, suite.target, validation.outcomes)
         write_failing_rows(quality_dir, run_id, suite, validation.outcomes, Mask(key, suite.personal))
         if any(not o.success and o.severity == "error" for o in validation.outcomes):
             failed_errors.append(f"gx_{suite.name}")
@@ -57,10 +61,8 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
 
     with warehouse.connect() as connection:
         waivers = wap.open_waivers(connection, failed_errors)
-    unwaived = [name for name in failed_errors if name not in waivers]
-    decision = "blocked" if unwaived else ("waived" if failed_errors else "published")
-    decided_by = [{"check": name, **({"waiver": waivers[name][0], "waived_by": waivers[name][1]} if name in waivers else {})}
-                  for name in failed_errors]
+    decided = wap.decide(failed_errors, waivers)
+    decision, unwaived, decided_by = decided.decision, decided.blocked_by, decided.decided_by
     for suite, validation in validations:
         waiver = waivers.get(f"gx_{suite.name}")
         yield check_result(suite, validation.outcomes, validation.docs_page, asset_key=PUBLICATION_KEY,
@@ -73,22 +75,16 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
         raise dg.Failure(
             description=f"publication {publication_id} blocked by {', '.join(unwaived)}: marts and every export are left as "
             "they were. Correct the data (a new version, or quarantine the rows), or have a named person waive the check "
-            "for one publication: python -m lgperf.waive --help",
+            "for one publication: lgperf waive --help",
             metadata={"publication_id": publication_id, "blocked_by": dg.MetadataValue.json(unwaived)},
             allow_retries=False,
         )
 
     with warehouse.audit_and_marts() as (connection, store):
         names = wap.tables(store, wap.CANDIDATE)
-        counts = {name: store.rows(f"SELECT count(*) FROM {wap.CANDIDATE}.{name}")[0][0] for name in names}
-        held = wap.marker(store)
-        if held is not None and wap.same_state(store, names):
-            # nothing changed: marts (and so the exports' bytes) stay as they are; the fingerprint is taken afresh,
-            # so that an engine upgrade that hashes rows differently does not lock the exports out
-            state, state_id = wap.fingerprint(store, wap.PUBLISHED, wap.tables(store, wap.PUBLISHED)), held[0]
-        else:
-            state = wap.swap_in(store, publication_id, names, datetime.now(timezone.utc))
-            state_id = publication_id
+        counts = wap.row_counts(store, wap.CANDIDATE, names)
+        # unless nothing changed: then marts (and so the exports' bytes) stay as the publication that made them
+        state, state_id = wap.publish(store, publication_id, names, datetime.now(timezone.utc))
         wap.record(connection, publication_id=publication_id, run_id=run_id, decision=decision, decided_by=decided_by,
                    fingerprint=state, raw_through=raw_now, row_counts=counts, waivers=[w for w, _ in waivers.values()],
                    state_of=state_id)

@@ -1,13 +1,12 @@
 """The auditor's quality report as an asset: rewritten after every refresh run, published or blocked."""
 
-from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from exports.quality_report import read_drafts_waiting, read_revisions, write_quality_report
-from ingestion.layouts import Layout, load_layouts, normalise_label
-from lgperf import origin
+from ingestion.layouts import fields_of_layouts, load_layouts
+from lgperf import audit, origin
 from lgperf.settings import project_path
 from orchestration.exports import EXPORT_KEYS
 from orchestration.resources import WAREHOUSE_POOL, PipelineSettings, WarehouseResource
@@ -23,28 +22,6 @@ def exports_written_by_run(context: dg.AssetExecutionContext, run_ids: list[str]
     return exports, written
 
 
-class FileColumns(Mapping[str, str]):
-    """One layout's file column -> canonical field, a column looked up as the inbox matches it
-    (``normalise_label``: "case ref" is "Case Ref"), so the report masks what the inbox read."""
-
-    def __init__(self, layout: Layout) -> None:
-        self._field_of = {normalise_label(column): canonical for canonical, column in layout.columns.items()}
-
-    def __getitem__(self, column: str) -> str:
-        return self._field_of[normalise_label(column)]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._field_of)
-
-    def __len__(self) -> int:
-        return len(self._field_of)
-
-
-def fields_of_layouts(layouts: Sequence[Layout]) -> dict[str, FileColumns]:
-    """Layout name -> its file columns' canonical fields, for the report's files received."""
-    return {layout.name: FileColumns(layout) for layout in layouts}
-
-
 @dg.asset(
     key=["quality", "report"],
     group_name="quality",
@@ -57,7 +34,7 @@ def quality_report(context: dg.AssetExecutionContext, settings: PipelineSettings
     destination = Path(settings.export_dir) / "quality"
     fields_of_layout = fields_of_layouts(load_layouts(project_path(settings.load().inbox.layouts_dir)))
     with warehouse.audit_and_marts() as (connection, store):
-        run_ids = [r[0] for r in connection.execute("SELECT DISTINCT run_id FROM audit.validation_results").fetchall()]
+        run_ids = audit.validated_runs(connection)
         exports, written = exports_written_by_run(context, run_ids)
         runs = write_quality_report(connection, destination, exports_written=written, exports=exports,
                                     revisions=read_revisions(store), demo=origin.is_demo(connection),

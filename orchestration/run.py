@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from exports.bi import bi_folder
-from lgperf import warehouse
+from lgperf import status, warehouse
 from lgperf.settings import DEMO_SWITCH, PROJECT_ROOT, ConfigError, Environment, load_pipeline_config
 from orchestration import progress
 from orchestration.cli import add_run_arguments as add_arguments
@@ -122,27 +121,20 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
     failed = [c for c in checks if not c.passed]
     lines = ["", "== summary ==", f"  run {refresh.run_id}: {'succeeded' if refresh.success else 'FAILED'} in {seconds:.1f} s"]
     with warehouse.connect(env.warehouse_path, read_only=True) as connection:
-        lines.append("  rows per source (in raw / inserted by this run):")
-        for table in ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods", "lginform_group_members",
-                      "inbox_files", "survey_responses", "complaints", "officer_returns", "return_approvals"):
-            for source, total, new in connection.execute(
-                f"SELECT source_system, count(*), count(*) FILTER (WHERE run_id = ?) FROM raw.{table} GROUP BY 1 ORDER BY 1",
-                [refresh.run_id],
-            ).fetchall():
-                lines.append(f"    {source:<22} raw.{table:<24} {total:>9,} / {new:,}")
-        quarantined = connection.execute(
-            "SELECT count(*), count(*) FILTER (WHERE run_id = ?) FROM audit.quarantine", [refresh.run_id]
-        ).fetchall()[0]
-        lines.append(f"    quarantined (audit.quarantine, with reasons)          {quarantined[0]:>9,} / {quarantined[1]:,}")
-    with warehouse.connect(env.warehouse_path, read_only=True) as connection:
-        decided = connection.execute("SELECT publication_id, decision, state_of, decided_by FROM audit.publications WHERE run_id = ?",
-                                     [refresh.run_id]).fetchall()
-    if decided:
-        publication_id, decision, state_of, decided_by = decided[0]
-        same = f" (nothing changed: marts still hold publication {state_of})" if state_of and state_of != publication_id else ""
-        lines.append(f"  publication {publication_id}: {decision.upper() if decision == 'blocked' else decision}{same}")
-        if decision == "blocked":
-            blocking = [c["check"] for c in json.loads(decided_by or "[]") if not c.get("waived_by")]
+        sources = status.rows_per_source(connection, refresh.run_id)
+        quarantined = status.quarantined(connection, refresh.run_id)
+        decided = status.publication_of_run(connection, refresh.run_id)
+    lines.append("  rows per source (in raw / inserted by this run):")
+    for table, source, total, new in sources:
+        lines.append(f"    {source:<22} raw.{table:<24} {total:>9,} / {new:,}")
+    lines.append(f"    quarantined (audit.quarantine, with reasons)          {quarantined[0]:>9,} / {quarantined[1]:,}")
+    if decided is not None:
+        same = (f" (nothing changed: marts still hold publication {decided.state_of})"
+                if decided.state_of and decided.state_of != decided.publication_id else "")
+        decision = decided.decision.upper() if decided.decision == "blocked" else decided.decision
+        lines.append(f"  publication {decided.publication_id}: {decision}{same}")
+        if decided.decision == "blocked":
+            blocking = decided.blocked_by
             lines.append(f"    blocked by the failed check{'s' if len(blocking) != 1 else ''} {', '.join(blocking) or '(none recorded)'}: "
                          "the marts, the open data, the BI copy and the report still hold the previous publication")
     lines.append(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")

@@ -13,9 +13,8 @@ from exports.quality_report import write_quality_report
 from expectations import personal
 from expectations.masking import REMOVED
 from ingestion.inbox_folder import ingest_folder
-from ingestion.layouts import load_layouts, load_vocabulary
+from ingestion.layouts import fields_of_layouts, load_layouts, load_vocabulary
 from lgperf import pseudonyms, warehouse
-from orchestration.quality_report import fields_of_layouts
 
 LAYOUTS = load_layouts()
 VOCABULARY = load_vocabulary()

@@ -1,10 +1,13 @@
 """The council's indicator library files: validated, with errors that name file, entry and key."""
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from ingestion.library import LibraryError, read_library_file
+from ingestion.library import LibraryError, loaded_digests, read_library_file
+from ingestion.raw_load import insert_records
+from lgperf import warehouse
 
 LIBRARY = Path(__file__).parents[2] / "library"
 
@@ -101,3 +104,12 @@ def test_a_bad_spc_baseline_names_the_key(tmp_path, baseline, named):
                     f"spc_baseline: {baseline}}}\n", encoding="utf-8")
     with pytest.raises(LibraryError, match=named.replace(".", r"\.")):
         read_library_file("indicators", path)
+
+
+def test_the_versions_already_loaded_are_known_by_their_digest(tmp_path):
+    digest, rows = read_library_file("targets", LIBRARY / "targets.yml")
+    with warehouse.connect(tmp_path / "w.duckdb") as connection:
+        assert loaded_digests(connection) == set()
+        now = datetime.now(timezone.utc)
+        insert_records(connection, "raw.library_targets", [{**r, "ingested_at": now, "run_id": "r1"} for r in rows])
+        assert loaded_digests(connection) == {digest}

@@ -144,3 +144,24 @@ def test_each_publication_lists_the_values_it_adds_revises_and_withdraws(store):
     ]
     assert wap.same_state(marts, wap.tables(marts, wap.CANDIDATE))
     assert wap.require_published(connection, marts) == "p2"
+
+
+def test_a_publication_of_the_same_state_writes_nothing_and_names_the_one_that_made_it(store):
+    connection, marts = store
+    names = wap.tables(marts, wap.CANDIDATE)
+    first, state_of = wap.publish(marts, "p1", names, wap.EPOCH)
+    assert state_of == "p1" and wap.marker(marts) == ("p1", first)
+    assert wap.publish(marts, "p2", names, wap.EPOCH) == (first, "p1") and wap.marker(marts) == ("p1", first)
+    assert wap.row_counts(marts, wap.CANDIDATE, names) == {"other": 1, "values_": 1000}
+    connection.execute("UPDATE candidate.values_ SET v = 0 WHERE id = 3").fetchall()
+    changed, state_of = wap.publish(marts, "p3", names, wap.EPOCH)
+    assert state_of == "p3" and changed != first and wap.marker(marts) == ("p3", changed)
+
+
+def test_a_failed_check_blocks_unless_a_named_person_waived_it():
+    assert wap.decide([], {}) == wap.Decision("published", [], [])
+    waivers = {"gx_a": ("W1", "Jane Smith")}
+    assert wap.decide(["gx_a"], waivers) == wap.Decision(
+        "waived", [], [{"check": "gx_a", "waiver": "W1", "waived_by": "Jane Smith"}])
+    assert wap.decide(["gx_a", "gx_b"], waivers) == wap.Decision(
+        "blocked", ["gx_b"], [{"check": "gx_a", "waiver": "W1", "waived_by": "Jane Smith"}, {"check": "gx_b"}])

@@ -16,7 +16,7 @@ import pytest
 from conftest import point_environment
 from orchestration import cli
 
-COMMANDS = ("run", "status", "trace", "doctor", "ui")
+COMMANDS = ("run", "status", "trace", "waive", "doctor", "ui")
 
 
 @pytest.fixture
@@ -90,6 +90,26 @@ def test_status_before_any_run(tmp_path, monkeypatch, capsys):
     point_environment(monkeypatch, tmp_path)
     assert cli.main(["status"]) == 0
     assert "no warehouse yet" in capsys.readouterr().out
+
+
+def test_waive_records_a_named_persons_waiver_and_refuses_one_without_a_name(tmp_path, monkeypatch, capsys):
+    env = point_environment(monkeypatch, tmp_path)
+    assert cli.main(["waive", "--check", "gx_fct_indicator_values", "--by", " Jane Smith, Head of Performance ",
+                     "--reason", "confirmed with the service"]) == 0
+    said = capsys.readouterr().out
+    assert ("gx_fct_indicator_values may fail once, for the next publication "
+            "(granted by Jane Smith, Head of Performance)") in said
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        recorded = connection.execute("SELECT check_name, granted_by, reason, publication_id "
+                                      "FROM audit.waivers").fetchall()
+    assert recorded == [("gx_fct_indicator_values", "Jane Smith, Head of Performance", "confirmed with the service",
+                         None)]
+
+    assert cli.main(["waive", "--check", "gx_fct_indicator_values", "--by", " ", "--reason", "because"]) == 2
+    assert "waiver refused: a waiver needs the name of the person" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:  # a check the publish step does not have
+        cli.main(["waive", "--check", "gx_nothing", "--by", "Jane Smith", "--reason", "because"])
+    assert stopped.value.code == 2 and "invalid choice: 'gx_nothing'" in capsys.readouterr().err
 
 
 def test_trace_prints_the_lineage_of_a_published_value(demo_copy, capsys):

@@ -25,9 +25,8 @@ from conftest import point_environment, small_config
 from expectations.masking import REMOVED
 from expectations.reduction import KEY_EXPECTATIONS
 from expectations.runner import load_suites, read_frame, validate, validate_in_warehouse
-from orchestration.quality import new_rows_since
 from lgperf import pseudonyms
-from lgperf.publication import EPOCH
+from lgperf.publication import EPOCH, new_rows_since
 from lgperf.settings import Environment
 
 PUBLICATION = dg.AssetKey(["marts", "publication"])
@@ -379,7 +378,7 @@ def test_a_suite_of_new_rows_judges_the_rows_not_yet_published_and_keys_across_t
     is caught, as is a lost row by the row count."""
     suite = SUITES["benchmarks"]
     with duckdb.connect(str(warehouse.warehouse_path)) as connection:
-        since = new_rows_since(connection, suite)
+        since = new_rows_since(connection, suite.table, suite.new_rows_column)
         assert since > EPOCH  # the baseline is published
         published = connection.execute("SELECT count(*) FROM marts.benchmarks").fetchall()[0][0]
         copied = connection.execute("""
