@@ -10,7 +10,7 @@ return's row and the approval's row), so it reaches the fact like every other va
 
 The checks are the domain's (the owner must own the indicator, a value only for a local
 indicator the warehouse defines, an action whole, a decision dated and signed); the file
-handling (archive, quarantine, notes, processed/refused) is the inbox's (inbox.py).
+handling (archive, quarantine, notes, processed/refused) is the inbox's (inbox_folder.py).
 """
 
 from __future__ import annotations
