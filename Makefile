@@ -70,7 +70,7 @@ venv:
 # where they still fit (UPGRADE=1: the newest versions allowed). One lock for Python 3.11-3.13,
 # the same version of each package on all three wherever one fits them all.
 lock: venv
-	$(BIN)/uv pip compile --quiet pyproject.toml requirements.in --extra test --extra docs --universal --python-version 3.11 \
+	$(BIN)/uv pip compile --quiet pyproject.toml requirements.in --extra test --extra docs --extra lint --universal --python-version 3.11 \
 		--fork-strategy fewest --generate-hashes --custom-compile-command "make lock" \
 		$(if $(UPGRADE),--upgrade) -o requirements.lock
 
