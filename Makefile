@@ -18,7 +18,7 @@ export UV_LINK_MODE := copy
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test check soak dev bench install venv lock clean docs
+.PHONY: run test check soak dev bench install venv lock clean docs lint
 
 run: install ## the whole pipeline once on the demo (synthetic data, asked for with --demo): a line per stage and a summary
 	$(BIN)/lgperf run --demo
@@ -70,9 +70,16 @@ venv:
 # where they still fit (UPGRADE=1: the newest versions allowed). One lock for Python 3.11-3.13,
 # the same version of each package on all three wherever one fits them all.
 lock: venv
-	$(BIN)/uv pip compile --quiet pyproject.toml requirements.in --extra test --extra docs --universal --python-version 3.11 \
+	$(BIN)/uv pip compile --quiet pyproject.toml requirements.in --extra test --extra docs --extra lint --universal --python-version 3.11 \
 		--fork-strategy fewest --generate-hashes --custom-compile-command "make lock" \
 		$(if $(UPGRADE),--upgrade) -o requirements.lock
+
+# sqlfluff compiles each model with dbt, against a throwaway warehouse, never the real one
+lint: venv ## ruff (check and format --check) on the Python, sqlfluff on dbt_project/models
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+		WAREHOUSE_PATH=$$scratch/lint.duckdb $(BIN)/sqlfluff lint --processes 2 dbt_project/models
 
 DBT_DOCS := build/dbt-docs
 docs: install ## the documentation as a static site in site/ (open site/index.html, offline): docs/ and dbt's docs of every model

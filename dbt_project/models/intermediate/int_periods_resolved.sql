@@ -27,13 +27,28 @@ derived as (
         {{ period_end_from_id('period_id') }}       as period_end,
         {{ period_frequency_from_id('period_id') }} as frequency
     from seen_in_values as v
-    where not exists (select 1 from api where api.period_id = v.period_id)
+    where not exists (
+        select 1 from api
+        where api.period_id = v.period_id
+    )
 )
 
-select period_id, period_label, period_start, period_end, frequency, 'lginform' as source
+select
+    period_id,
+    period_label,
+    period_start,
+    period_end,
+    frequency,
+    'lginform' as source
 from api
 
 union all
 
-select period_id, period_label, period_start, period_end, frequency, 'derived' as source
+select
+    period_id,
+    period_label,
+    period_start,
+    period_end,
+    frequency,
+    'derived' as source
 from derived

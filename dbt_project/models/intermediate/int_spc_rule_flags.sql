@@ -115,7 +115,7 @@ limits as (
         on sc.indicator_id = s.indicator_id and sc.area_code = s.area_code and sc.baseline_segment = s.baseline_segment
 ),
 
-charted as (
+charted as (  -- noqa: ST03
     select
         m.indicator_id,
         m.area_code,
@@ -147,7 +147,7 @@ islands_started as (
     select
         *,
         -- runs: consecutive points on the same side of the mean (a point on the mean is side 0)
-        {{ spc_starts_island('side_of_mean', series, 'point_index') }} as starts_side_island,
+        {{ spc_starts_island('side_of_mean', series, 'point_index') }} as starts_side_island,  -- noqa: PRS
         -- trends: consecutive steps in the same direction (an equal value is step 0)
         {{ spc_starts_island('step_direction', series, 'point_index') }} as starts_step_island,
         coalesce(value > upper_two_sigma, false) as beyond_upper_two_sigma,

@@ -29,7 +29,11 @@
 {%- if configured_groups is string -%}{%- set configured_groups = [configured_groups] -%}{%- endif %}
 
 with reported as (
-    select indicator_id, area_code, period_id, value
+    select
+        indicator_id,
+        area_code,
+        period_id,
+        value
     from {{ ref('fct_indicator_values') }}
     where value is not null
     {%- if plan.mode == 'incremental' %}
@@ -38,46 +42,69 @@ with reported as (
 ),
 
 learnt_members as (
-    select comparison_group_id, area_code
+    select
+        comparison_group_id,
+        area_code
     from {{ ref('stg_lginform__group_members') }}
-    where {% if configured_groups | length > 0 -%}
-        comparison_group_id in (
-            {%- for group_id in configured_groups %}'{{ group_id | string | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor -%}
-        )
-    {%- else -%}
+    where
+        {% if configured_groups | length > 0 -%}
+            comparison_group_id in (
+                {%- for group_id in configured_groups %}'{{ group_id | string | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor -%}
+            )
+        {%- else -%}
         false  -- no configured groups
     {%- endif %}
 ),
 
 -- The owner council in its own CIPFA nearest-neighbour group (see the header).
 owners_of_cipfa_groups as (
-    select distinct comparison_group_id, '{{ council | string | replace("'", "''") }}' as area_code
+    select distinct
+        comparison_group_id,
+        '{{ council | string | replace("'", "''") }}' as area_code
     from learnt_members
     where comparison_group_id like '%\_CIPFA\_Near\_Neighbours' escape '\'
 ),
 
 derived_members as (
-    select 'Tier_' || tier || '_' || country_code as comparison_group_id, area_code
+    select
+        'Tier_' || tier || '_' || country_code as comparison_group_id,
+        area_code
     from {{ ref('dim_areas') }}
     where is_council and tier is not null and country_code is not null
 ),
 
 members as (
-    select comparison_group_id, area_code from learnt_members
+    select
+        comparison_group_id,
+        area_code
+    from learnt_members
     union  -- distinct: an owner already listed is not counted twice
-    select comparison_group_id, area_code from owners_of_cipfa_groups
+    select
+        comparison_group_id,
+        area_code
+    from owners_of_cipfa_groups
     union
-    select comparison_group_id, area_code from derived_members
+    select
+        comparison_group_id,
+        area_code
+    from derived_members
 ),
 
 membership as (
-    select comparison_group_id, count(*) as group_members
+    select
+        comparison_group_id,
+        count(*) as group_members
     from members
     group by comparison_group_id
 ),
 
 in_group as (
-    select m.comparison_group_id, r.indicator_id, r.period_id, r.area_code, r.value
+    select
+        m.comparison_group_id,
+        r.indicator_id,
+        r.period_id,
+        r.area_code,
+        r.value
     from members as m
     inner join reported as r on r.area_code = m.area_code
 ),
@@ -87,11 +114,11 @@ group_stats as (
         comparison_group_id,
         indicator_id,
         period_id,
-        count(*) as group_size,
-        {{ deterministic_avg('value') }} as group_mean,
+        count(*)                                                                  as group_size,
+        {{ deterministic_avg('value') }}                                          as group_mean,
         -- quantiles to 10 decimal places: DuckDB and PostgreSQL interpolate in a different order
         -- (58.14999999999999 against 58.15), and a published statistic carries no float noise
-        {{ round_to('percentile_cont(0.5) within group (order by value)', 10) }} as group_median,
+        {{ round_to('percentile_cont(0.5) within group (order by value)', 10) }}  as group_median,
         {{ round_to('percentile_cont(0.25) within group (order by value)', 10) }} as group_q1,
         {{ round_to('percentile_cont(0.75) within group (order by value)', 10) }} as group_q3
     from in_group
@@ -107,9 +134,10 @@ deviations as (
         {{ round_to('percentile_cont(0.5) within group (order by abs(g.value - s.group_median))', 10) }} as group_mad
     from in_group as g
     inner join group_stats as s
-        on s.comparison_group_id = g.comparison_group_id
-       and s.indicator_id = g.indicator_id
-       and s.period_id = g.period_id
+        on
+            s.comparison_group_id = g.comparison_group_id
+            and s.indicator_id = g.indicator_id
+            and s.period_id = g.period_id
     group by g.comparison_group_id, g.indicator_id, g.period_id
 ),
 
@@ -131,13 +159,15 @@ with_median as (
         i.unit_kind
     from in_group as g
     inner join group_stats as s
-        on s.comparison_group_id = g.comparison_group_id
-       and s.indicator_id = g.indicator_id
-       and s.period_id = g.period_id
+        on
+            s.comparison_group_id = g.comparison_group_id
+            and s.indicator_id = g.indicator_id
+            and s.period_id = g.period_id
     inner join deviations as d
-        on d.comparison_group_id = g.comparison_group_id
-       and d.indicator_id = g.indicator_id
-       and d.period_id = g.period_id
+        on
+            d.comparison_group_id = g.comparison_group_id
+            and d.indicator_id = g.indicator_id
+            and d.period_id = g.period_id
     inner join membership as gm on gm.comparison_group_id = g.comparison_group_id
     left join {{ ref('dim_indicators') }} as i on i.indicator_id = g.indicator_id
 ),
@@ -147,10 +177,13 @@ ranked as (
         *,
         case
             when unit_kind = 'count' then null
-            when polarity = 'high_is_good' then rank() over (
-                partition by comparison_group_id, indicator_id, period_id order by value desc)
+            when polarity = 'high_is_good'
+                then rank() over (
+                    partition by comparison_group_id, indicator_id, period_id order by value desc
+                )
             when polarity = 'low_is_good' then rank() over (
-                partition by comparison_group_id, indicator_id, period_id order by value asc)
+                partition by comparison_group_id, indicator_id, period_id order by value asc
+            )
         end as rank  -- null for a raw count, and for neutral (or unknown) polarity
     from with_median
 )
@@ -174,16 +207,19 @@ select
         when rank is null then null
         when group_size = 1 then cast(100 as double precision)
         else 100 * cast(group_size - rank as double precision) / (group_size - 1)
-    end as percentile,
+    end                                                                  as percentile,
     -- from the quartile values published beside it, not from the rank, so the two never
     -- disagree; a value on a boundary takes the better band. None where there is no rank: a
     -- raw count's band would order councils by size as surely as its rank
     case
         when rank is null then null
-        when polarity = 'high_is_good' then case
-            when value >= group_q3 then 1 when value >= group_median then 2 when value >= group_q1 then 3 else 4 end
+        when polarity = 'high_is_good'
+            then case
+                when value >= group_q3 then 1 when value >= group_median then 2 when value >= group_q1 then 3 else 4
+            end
         when polarity = 'low_is_good' then case
-            when value <= group_q1 then 1 when value <= group_median then 2 when value <= group_q3 then 3 else 4 end
-    end as quartile_band,
-    {{ computed_at() }} as computed_at  -- which build computed the row (macros/scoped_tests.sql)
+            when value <= group_q1 then 1 when value <= group_median then 2 when value <= group_q3 then 3 else 4
+        end
+    end                                                                  as quartile_band,
+    {{ computed_at() }}                                                  as computed_at  -- which build computed the row (macros/scoped_tests.sql)
 from ranked

@@ -40,7 +40,7 @@ counted as (
         count(case when stage = '1' and (responded_date is not null or due_date <= coverage_end) then 1 end) as stage_1_due,
         count(case when stage = '1' and responded_date <= due_date then 1 end) as stage_1_on_time
     from covered
-    group by grouping sets ((period_id, complaint_ward), (period_id))
+    group by grouping sets ((period_id, complaint_ward), (period_id))  -- noqa: PRS
 ),
 
 ward_areas as (

@@ -70,7 +70,7 @@ counted as (
         {%- endfor %}
         count(case when stage = 'ombudsman' then 1 end)                                as ombudsman_escalations
     from covered
-    group by grouping sets ((period_id, service, theme_or_unknown), (period_id, service), (period_id))
+    group by grouping sets ((period_id, service, theme_or_unknown), (period_id, service), (period_id))  -- noqa: PRS
 ),
 
 -- the previous financial year's complaints received in the months a period covers
@@ -84,7 +84,7 @@ same_months_previous_year as (
     inner join complaints
         on complaints.received_date >= cast(periods.period_start - interval '1 year' as date)
        and complaints.received_date <= {{ month_end("cast(periods.coverage_end - interval '1 year' as date)") }}
-    group by grouping sets ((periods.period_id, complaints.service, complaints.theme_or_unknown),
+    group by grouping sets ((periods.period_id, complaints.service, complaints.theme_or_unknown),  -- noqa: PRS
                             (periods.period_id, complaints.service), (periods.period_id))
 ),
 

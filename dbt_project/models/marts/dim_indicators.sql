@@ -5,18 +5,23 @@
 select
     m.indicator_id,
     m.title,
-    m.short_label as short_title,
-    coalesce(l.definition, m.definition) as definition,
+    m.short_label
+        as short_title,
+    coalesce(l.definition, m.definition)
+        as definition,
     coalesce(u.unit, case when {{ unit_kind_by_family(unit_key('m.unit')) }} = 'percent' then '%' end, m.unit) as unit,
-    coalesce(u.unit_kind, {{ unit_kind_by_family(unit_key('m.unit')) }}, 'unrecognised') as unit_kind,
-    m.unit as source_unit_label,
+    coalesce(u.unit_kind, {{ unit_kind_by_family(unit_key('m.unit')) }}, 'unrecognised')
+        as unit_kind,
+    m.unit
+        as source_unit_label,
     m.output_precision,
     m.polarity,
     m.frequency,
     m.period_type,
     m.dataset_id,
     m.discontinued,
-    m.indicator_id like 'L%' as is_local,
+    m.indicator_id like 'L%'
+        as is_local,
     l.owner,
     l.rationale,
     l.theme,
@@ -27,7 +32,8 @@ select
     l.spc_rebase_periods,
     l.spc_rebase_record,
     l.no_change_within,
-    l.indicator_id is not null as in_library,
+    l.indicator_id is not null
+        as in_library,
     l.compare_as,
     m.source_system
 from {{ ref('stg_lginform__metric_types') }} as m

@@ -19,9 +19,10 @@ select
     v.run_id,
     {{ computed_at() }} as computed_at  -- which build computed the row (macros/scoped_tests.sql)
 from {{ ref('stg_lginform__values') }} as v
-where v.value_type = 'raw'
-  and v.period_id is not null  -- unrecognised spellings: see intermediate.int_values_rejected
-  and {{ arrived_since(plan, 'v.ingested_at') }}
+where
+    v.value_type = 'raw'
+    and v.period_id is not null  -- unrecognised spellings: see intermediate.int_values_rejected
+    and {{ arrived_since(plan, 'v.ingested_at') }}
 {%- if plan.mode == 'incremental' %}
   and v.indicator_id in (select metric_type_id from {{ increment.input }} where {{ arrived_since(plan) }})
 {%- endif %}

@@ -31,13 +31,16 @@ select
         when a.decision is not null then a.decision
         when exists (
             select 1 from drafts as later
-            where later.indicator_id = d.indicator_id and later.period_id = d.period_id and later.received_at > d.received_at
+            where
+                later.indicator_id = d.indicator_id
+                and later.period_id = d.period_id
+                and later.received_at > d.received_at
         ) then 'superseded'
         else 'waiting'
-    end as status,
+    end     as status,
     a.decided_by,
     a.decided_on,
-    a.note as decision_note,
+    a.note  as decision_note,
     a.decision_reference
 from drafts as d
 left join decisions as a on a.draft_id = d.draft_id

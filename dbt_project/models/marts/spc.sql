@@ -48,7 +48,7 @@ typed as (
             when special_cause_rule = 'trend' then 'special_cause_low'
             when side_of_mean > 0 then 'special_cause_high'
             else 'special_cause_low'
-        end as point_type,
+        end                                                               as point_type,
         -- assurance is given only from a stable baseline: no special cause among the points
         -- that set the limits
         bool_and(special_cause_rule is null) filter (where is_baseline_point)
@@ -58,7 +58,10 @@ typed as (
 
 targets as (
     -- the home council's targets, by financial year (the same ones indicator_performance rates against)
-    select indicator_id, target_year, target
+    select
+        indicator_id,
+        target_year,
+        target
     from {{ ref('stg_library__targets') }}
     where is_current
 )
@@ -90,18 +93,21 @@ select
         when t.polarity = 'low_is_good' and t.point_type = 'special_cause_low' then 'special_cause_improvement'
         when t.polarity = 'low_is_good' and t.point_type = 'special_cause_high' then 'special_cause_concern'
         else 'special_cause_neutral'  -- neutral polarity, or none known
-    end as variation_icon,
+    end                 as variation_icon,
     g.target,
     t.baseline_is_stable,
     case
-        when g.target is null or t.polarity not in ('high_is_good', 'low_is_good') or t.lower_process_limit is null then null
+        when
+            g.target is null or t.polarity not in ('high_is_good', 'low_is_good') or t.lower_process_limit is null
+            then null
         when not t.baseline_is_stable then 'unstable_process'
         else {{ assurance_icon('g.target', 't.lower_process_limit', 't.upper_process_limit', 't.polarity') }}
-    end as assurance_icon,
+    end                 as assurance_icon,
     t.trial_limits,
     {{ computed_at() }} as computed_at  -- which build computed the row (macros/scoped_tests.sql)
 from typed as t
 left join targets as g
-    on t.area_code = '{{ var("council") }}'
-    and g.indicator_id = t.indicator_id
-    and g.target_year = {{ financial_year_of('t.period_start') }}
+    on
+        t.area_code = '{{ var("council") }}'
+        and g.indicator_id = t.indicator_id
+        and g.target_year = {{ financial_year_of('t.period_start') }}

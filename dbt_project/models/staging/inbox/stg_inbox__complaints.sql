@@ -17,7 +17,7 @@ select
     service,
     channel,
     theme,
-    summary_redacted    as summary,
+    summary_redacted as summary,
     redaction_counts,
     due_date,
     responded_date,

@@ -18,9 +18,10 @@ select
     r.row_number,
     r.source_reference,
     r.source_sha256,
-    r.ingested_at as received_at
+    r.ingested_at                                 as received_at
 from ({{ inbox_rows_in_force('returns', source('inbox', 'officer_returns')) }}) as r
-where r.value is not null
+where
+    r.value is not null
     or r.commentary is not null
     or r.action is not null
     or r.proposed_target is not null

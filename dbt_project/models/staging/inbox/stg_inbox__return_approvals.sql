@@ -17,5 +17,5 @@ select
     decided_on,
     note,
     source_reference as decision_reference,
-    ingested_at as decision_received_at
+    ingested_at      as decision_received_at
 from latest

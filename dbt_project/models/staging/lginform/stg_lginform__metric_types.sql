@@ -3,13 +3,13 @@ with source as (
 )
 
 select
-    metric_type_id      as indicator_id,
-    label               as title,
+    metric_type_id                  as indicator_id,
+    label                           as title,
     short_label,
-    help_text           as definition,
-    unit_label          as unit,
+    help_text                       as definition,
+    unit_label                      as unit,
     output_precision,
-    {{ polarity_of('polarity') }} as polarity,
+    {{ polarity_of('polarity') }}   as polarity,
     {{ frequency_of('frequency') }} as frequency,
     period_type,
     dataset_id,

@@ -2,9 +2,9 @@
 select
     indicator_id,
     {{ period_id_from_label('period_label') }} as period_id,
-    period_label as period_label_as_written,
+    period_label                               as period_label_as_written,
     author,
-    text as commentary,
+    text                                       as commentary,
     source_reference,
     source_sha256,
     ingested_at

@@ -2,8 +2,8 @@
 -- force is the latest set_on; earlier ones stay for the audit trail.
 select
     indicator_id,
-    year as target_year,
-    {{ period_fin_id_from_year('year') }} as financial_year_id,
+    year                                                                         as target_year,
+    {{ period_fin_id_from_year('year') }}                                        as financial_year_id,
     target,
     tolerance_percent,
     set_on,
