@@ -34,12 +34,18 @@ def write_export_floor(connection: duckdb.DuckDBPyConnection, folder: Path) -> d
     written: dict[str, int] = {}
     for table in mart_tables(connection):
         path = folder / f"{table}.parquet"
-        written[path.name] = connection.execute(f"COPY marts.{table} TO {_literal(path)} (FORMAT parquet)").fetchall()[0][0]
+        written[path.name] = connection.execute(f"COPY marts.{table} TO {_literal(path)} (FORMAT parquet)").fetchall()[
+            0
+        ][0]
     for resource in RESOURCES:
         path = folder / f"{resource.name}.csv"
-        select = (f"SELECT {', '.join(resource.columns)} FROM marts.{resource.mart} WHERE {resource.where} "
-                  f"ORDER BY {', '.join(resource.primary_key)}")
-        written[path.name] = connection.execute(f"COPY ({select}) TO {_literal(path)} (FORMAT csv, HEADER)").fetchall()[0][0]
+        select = (
+            f"SELECT {', '.join(resource.columns)} FROM marts.{resource.mart} WHERE {resource.where} "
+            f"ORDER BY {', '.join(resource.primary_key)}"
+        )
+        written[path.name] = connection.execute(f"COPY ({select}) TO {_literal(path)} (FORMAT csv, HEADER)").fetchall()[
+            0
+        ][0]
     return written
 
 
@@ -60,5 +66,8 @@ def time_export_floor(warehouse: Path, repeats: int) -> dict[str, object]:
                 seconds.append(time.perf_counter() - started)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
-    return {"export_floor_seconds": statistics.median(seconds), "export_floor_files": len(written),
-            "export_floor_rows": sum(written.values())}
+    return {
+        "export_floor_seconds": statistics.median(seconds),
+        "export_floor_files": len(written),
+        "export_floor_rows": sum(written.values()),
+    }

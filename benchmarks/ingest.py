@@ -31,8 +31,15 @@ def measure(server: DemoServer, path: Path, config, run_id: str) -> dict:
         last = read_last_pulls(connection, fingerprint)
     client = LgInformClient(server.url, DEMO_APPLICATION_KEY, DEMO_SECRET, retry=RetryPolicy(**api.retry.model_dump()))
     started = time.perf_counter()
-    result = pull_lginform(client, metric_types=api.metric_types, areas=api.areas, periods=api.periods,
-                           batch_size=api.batch_size, last_pulls=last, full_refresh=False)
+    result = pull_lginform(
+        client,
+        metric_types=api.metric_types,
+        areas=api.areas,
+        periods=api.periods,
+        batch_size=api.batch_size,
+        last_pulls=last,
+        full_refresh=False,
+    )
     fetched = time.perf_counter()
     with warehouse.connect(path) as connection:
         inserted = load_pull(connection, result, run_id=run_id, request_log=client.request_log, fingerprint=fingerprint)
@@ -60,15 +67,22 @@ def main() -> int:
         unchanged = measure(server, path, config, "bench-unchanged")
     report = {
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
-        "catalogue": {"metric_types": len(config.lginform.metric_types), "areas": config.lginform.areas, "periods": config.lginform.periods},
+        "catalogue": {
+            "metric_types": len(config.lginform.metric_types),
+            "areas": config.lginform.areas,
+            "periods": config.lginform.periods,
+        },
         "full_pull": full,
         "no_change_refresh": unchanged,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     for name, run in (("full pull", full), ("refresh with nothing new", unchanged)):
-        print(f"[ingest] {name}: {run['requests']:,} requests, {run['bytes'] / 2**20:.1f} MB, {run['values_inserted']:,} values "
-              f"inserted in {run['total_seconds']:.1f} s", flush=True)
+        print(
+            f"[ingest] {name}: {run['requests']:,} requests, {run['bytes'] / 2**20:.1f} MB, {run['values_inserted']:,} values "
+            f"inserted in {run['total_seconds']:.1f} s",
+            flush=True,
+        )
     print(f"[ingest] results: {RESULTS}", flush=True)
     return 0
 

@@ -75,13 +75,17 @@ def _spc(spc: dict | None) -> dict:
 
 # ------------------------------------------------------------------------------------ floor
 
+
 def run_floor(connection, *, council: str, comparison_groups: list[str], spc: dict | None = None) -> None:
     """Build ``floor.fct_indicator_values``, ``floor.benchmarks`` and ``floor.spc`` with
     benchmarks/floor.sql. ``spc``: run_length, trend_length, min_points_for_limits,
     screen_moving_ranges, freeze_after_points, rebase_periods ({indicator_id: [period_id, ...]})."""
     settings = _spc(spc)
-    rebase = [{"indicator_id": str(i), "period_id": str(p)}
-              for i, periods in settings["rebase_periods"].items() for p in periods]
+    rebase = [
+        {"indicator_id": str(i), "period_id": str(p)}
+        for i, periods in settings["rebase_periods"].items()
+        for p in periods
+    ]
     variables = {
         "council": str(council),
         "comparison_groups": [str(g) for g in comparison_groups],
@@ -99,16 +103,21 @@ def run_floor(connection, *, council: str, comparison_groups: list[str], spc: di
     freeze = settings["freeze_after_points"]
     connection.execute("SET VARIABLE spc_freeze_after_points = $1::INTEGER", [None if freeze is None else int(freeze)])
     connection.execute(
-        "SET VARIABLE spc_rebase_periods = $1::STRUCT(indicator_id VARCHAR, period_id VARCHAR)[]", [rebase])
+        "SET VARIABLE spc_rebase_periods = $1::STRUCT(indicator_id VARCHAR, period_id VARCHAR)[]", [rebase]
+    )
     connection.execute(FLOOR_SQL.read_text(encoding="utf-8"))
 
 
 # ------------------------------------------------------------------------------------ pandas
 
-_MONTHS = {m: f"{i:02d}" for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-_MONTH_RE = re.compile(r"^(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?"
-                       r"|sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?) +[0-9]{4}$")
+_MONTHS = {
+    m: f"{i:02d}"
+    for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)
+}
+_MONTH_RE = re.compile(
+    r"^(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?"
+    r"|sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?) +[0-9]{4}$"
+)
 
 
 def _follows(first: str, second: str) -> bool:
@@ -154,13 +163,18 @@ def _exact_mean(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
     there are none."""
     terms = frame.loc[frame[column].notna(), keys]
     whole, tenths = _decimal_parts(frame.loc[frame[column].notna(), column])
-    sums = terms.assign(whole=whole, tenths=tenths).groupby(keys, sort=False).agg(
-        whole=("whole", "sum"), tenths=("tenths", "sum"), count=("whole", "size"))
+    sums = (
+        terms.assign(whole=whole, tenths=tenths)
+        .groupby(keys, sort=False)
+        .agg(whole=("whole", "sum"), tenths=("tenths", "sum"), count=("whole", "size"))
+    )
     # the exact sum over the count, rounded once (as the marts' decimal average is); float
     # arithmetic on the parts put the mean of 34 x 98.1 one unit in the last place above 98.1
     scale = np.longdouble(10**10)
     numerator = sums["whole"].to_numpy(dtype=np.longdouble) * scale + sums["tenths"].to_numpy(dtype=np.longdouble)
-    means = pd.Series((numerator / (sums["count"].to_numpy(dtype=np.longdouble) * scale)).astype(np.float64), index=sums.index)
+    means = pd.Series(
+        (numerator / (sums["count"].to_numpy(dtype=np.longdouble) * scale)).astype(np.float64), index=sums.index
+    )
     all_keys = frame[keys].drop_duplicates().set_index(keys).index
     return means.rename(column).reindex(all_keys)
 
@@ -170,8 +184,11 @@ def _side_of_mean(frame: pd.DataFrame, keys: list[str], baseline: pd.Series) -> 
     baseline points: a point on the mean is on it."""
     whole, tenths = _decimal_parts(frame["value"])
     parts = frame[keys].assign(whole=whole, tenths=tenths)
-    sums = parts[baseline.to_numpy()].groupby(keys, sort=False).agg(
-        whole=("whole", "sum"), tenths=("tenths", "sum"), count=("whole", "size"))
+    sums = (
+        parts[baseline.to_numpy()]
+        .groupby(keys, sort=False)
+        .agg(whole=("whole", "sum"), tenths=("tenths", "sum"), count=("whole", "size"))
+    )
     index = pd.MultiIndex.from_frame(frame[keys])
     count = sums["count"].reindex(index).to_numpy(dtype="int64")
     whole_gap = whole * count - sums["whole"].reindex(index).to_numpy(dtype="int64")
@@ -225,24 +242,47 @@ def pandas_fct_indicator_values(raw: pd.DataFrame, api_period_ids: set[str]) -> 
     values["period_id"] = values["period_id"].map(mapping)
     values = values[values["period_id"].notna()]
     values["priority"] = values["source_system"].map(SOURCE_PRIORITY).fillna(9)
-    values = values.sort_values(["priority", "ingested_at", "source_sha256"], ascending=[True, False, False],
-                                kind="mergesort")
+    values = values.sort_values(
+        ["priority", "ingested_at", "source_sha256"], ascending=[True, False, False], kind="mergesort"
+    )
     values = values.drop_duplicates(["metric_type_id", "area_code", "period_id"], keep="first")
-    return values.rename(columns={"metric_type_id": "indicator_id"})[[
-        "indicator_id", "area_code", "period_id", "value",
-        "source_system", "source_reference", "source_sha256", "ingested_at", "run_id",
-    ]].reset_index(drop=True)
+    return values.rename(columns={"metric_type_id": "indicator_id"})[
+        [
+            "indicator_id",
+            "area_code",
+            "period_id",
+            "value",
+            "source_system",
+            "source_reference",
+            "source_sha256",
+            "ingested_at",
+            "run_id",
+        ]
+    ].reset_index(drop=True)
 
 
-def pandas_benchmarks(fct: pd.DataFrame, *, council: str, comparison_groups: list[str], members: pd.DataFrame,
-                      areas: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+def pandas_benchmarks(
+    fct: pd.DataFrame,
+    *,
+    council: str,
+    comparison_groups: list[str],
+    members: pd.DataFrame,
+    areas: pd.DataFrame,
+    indicators: pd.DataFrame,
+) -> pd.DataFrame:
     learnt = members.loc[members["comparison_group_id"].isin(comparison_groups), ["comparison_group_id", "area_code"]]
     cipfa = learnt["comparison_group_id"].drop_duplicates()
     cipfa = cipfa[cipfa.str.endswith("_CIPFA_Near_Neighbours")]
     owners = pd.DataFrame({"comparison_group_id": cipfa, "area_code": council})
-    councils = areas[areas["is_council"].fillna(False).astype(bool) & areas["tier"].notna() & areas["country_code"].notna()]
-    derived = pd.DataFrame({"comparison_group_id": "Tier_" + councils["tier"] + "_" + councils["country_code"],
-                            "area_code": councils["area_code"]})
+    councils = areas[
+        areas["is_council"].fillna(False).astype(bool) & areas["tier"].notna() & areas["country_code"].notna()
+    ]
+    derived = pd.DataFrame(
+        {
+            "comparison_group_id": "Tier_" + councils["tier"] + "_" + councils["country_code"],
+            "area_code": councils["area_code"],
+        }
+    )
     group_members = pd.concat([learnt, owners, derived]).drop_duplicates()
     membership = group_members.groupby("comparison_group_id").size().rename("group_members")  # value or not
 
@@ -258,7 +298,8 @@ def pandas_benchmarks(fct: pd.DataFrame, *, council: str, comparison_groups: lis
         frame[column] = grouped.transform(lambda v, q=q: _round10(_quantile_cont(v, q)))
     frame["abs_deviation"] = (frame["value"] - frame["group_median"]).abs()
     frame["group_mad"] = frame.groupby(keys, sort=False)["abs_deviation"].transform(
-        lambda v: _round10(_quantile_cont(v, 0.5)))
+        lambda v: _round10(_quantile_cont(v, 0.5))
+    )
     mad = frame["group_mad"]
     frame["mads_from_median"] = ((frame["value"] - frame["group_median"]) / mad).where(mad != 0)
 
@@ -278,13 +319,29 @@ def pandas_benchmarks(fct: pd.DataFrame, *, council: str, comparison_groups: lis
     high_band = np.select([value >= q3, value >= median, value >= q1], [1, 2, 3], default=4)
     low_band = np.select([value <= q1, value <= median, value <= q3], [1, 2, 3], default=4)
     band = pd.Series(high_band, index=frame.index).where(
-        polarity == "high_is_good", pd.Series(low_band, index=frame.index).where(polarity == "low_is_good"))
+        polarity == "high_is_good", pd.Series(low_band, index=frame.index).where(polarity == "low_is_good")
+    )
     frame["quartile_band"] = band.where(rank.notna()).astype("Int32")
-    return frame[[
-        "comparison_group_id", "indicator_id", "period_id", "area_code", "value", "group_size", "group_members",
-        "group_mean", "group_median", "group_q1", "group_q3", "group_mad", "mads_from_median", "rank", "percentile",
-        "quartile_band",
-    ]].reset_index(drop=True)
+    return frame[
+        [
+            "comparison_group_id",
+            "indicator_id",
+            "period_id",
+            "area_code",
+            "value",
+            "group_size",
+            "group_members",
+            "group_mean",
+            "group_median",
+            "group_q1",
+            "group_q3",
+            "group_mad",
+            "mads_from_median",
+            "rank",
+            "percentile",
+            "quartile_band",
+        ]
+    ].reset_index(drop=True)
 
 
 def _starts_island(key: pd.Series, series: pd.api.typing.SeriesGroupBy) -> pd.Series:
@@ -301,23 +358,36 @@ def _rebase_starts(periods: pd.DataFrame, indicators: pd.DataFrame, rebase_perio
     setting names any; the library's alone are taken as they are."""
     rows = []
     for indicator_id, listed in indicators[["indicator_id", "spc_rebase_periods"]].itertuples(index=False):
-        items = ("," + (listed if isinstance(listed, str) else "") + ",")
-        rows += [(indicator_id, start) for period_id, start in periods[["period_id", "period_start"]].itertuples(index=False)
-                 if f",{period_id}," in items]
+        items = "," + (listed if isinstance(listed, str) else "") + ","
+        rows += [
+            (indicator_id, start)
+            for period_id, start in periods[["period_id", "period_start"]].itertuples(index=False)
+            if f",{period_id}," in items
+        ]
     starts = pd.DataFrame(rows, columns=["indicator_id", "period_start"])
     if rebase_periods:
         known = periods.set_index("period_id")["period_start"]
-        configured = pd.DataFrame([(str(i), known[str(p)]) for i, ids in rebase_periods.items() for p in ids
-                                   if str(p) in known.index], columns=["indicator_id", "period_start"])
+        configured = pd.DataFrame(
+            [(str(i), known[str(p)]) for i, ids in rebase_periods.items() for p in ids if str(p) in known.index],
+            columns=["indicator_id", "period_start"],
+        )
         starts = pd.concat([starts, configured]).drop_duplicates()
     return starts
 
 
-def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataFrame, targets: pd.DataFrame,
-               council: str, spc: dict | None = None) -> pd.DataFrame:
+def pandas_spc(
+    fct: pd.DataFrame,
+    *,
+    periods: pd.DataFrame,
+    indicators: pd.DataFrame,
+    targets: pd.DataFrame,
+    council: str,
+    spc: dict | None = None,
+) -> pd.DataFrame:
     settings = _spc(spc)
     points = fct.loc[fct["value"].notna(), ["indicator_id", "area_code", "period_id", "value"]].merge(
-        periods[["period_id", "period_start"]], on="period_id")
+        periods[["period_id", "period_start"]], on="period_id"
+    )
     points["value"] = points["value"].astype("float64")
     points = points.sort_values(["indicator_id", "area_code", "period_start", "period_id"], kind="mergesort")
     points["point_index"] = points.groupby(["indicator_id", "area_code"]).cumcount().astype("int64") + 1
@@ -333,7 +403,9 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
     series = ["indicator_id", "area_code", "baseline_segment"]
     by_series = points.groupby(series, sort=False)
     # limits from the baseline's first freeze_after_points points (the library's, else the setting's; all when unset)
-    freeze = points["indicator_id"].map(indicators.set_index("indicator_id")["spc_freeze_after_points"]).astype("float64")
+    freeze = (
+        points["indicator_id"].map(indicators.set_index("indicator_id")["spc_freeze_after_points"]).astype("float64")
+    )
     if settings["freeze_after_points"] is not None:
         freeze = freeze.fillna(float(settings["freeze_after_points"]))
     points["is_baseline_point"] = ((by_series.cumcount() + 1) <= freeze) | freeze.isna()
@@ -347,7 +419,9 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
     limits["mean_moving_range"] = _exact_mean(baseline, series, "moving_range")
     if settings["screen_moving_ranges"]:
         raw = baseline.set_index(series).index.map(limits["mean_moving_range"]).to_numpy(dtype="float64")
-        kept = baseline.assign(moving_range=baseline["moving_range"].where(baseline["moving_range"] < SCREEN_FACTOR * raw))
+        kept = baseline.assign(
+            moving_range=baseline["moving_range"].where(baseline["moving_range"] < SCREEN_FACTOR * raw)
+        )
         limits["mean_moving_range"] = _exact_mean(kept, series, "moving_range").fillna(limits["mean_moving_range"])
     frame = points.merge(limits.reset_index(), on=series)
     frame = frame.sort_values(series + ["point_index"], kind="mergesort").reset_index(drop=True)
@@ -362,12 +436,18 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
 
     keys = [frame[c] for c in series]
     by_series = frame.groupby(series, sort=False)
-    frame["side_island"] = _starts_island(frame["side_of_mean"], by_series["side_of_mean"]).groupby(keys, sort=False).cumsum()
-    frame["step_island"] = _starts_island(frame["step_direction"], by_series["step_direction"]).groupby(keys, sort=False).cumsum()
+    frame["side_island"] = (
+        _starts_island(frame["side_of_mean"], by_series["side_of_mean"]).groupby(keys, sort=False).cumsum()
+    )
+    frame["step_island"] = (
+        _starts_island(frame["step_direction"], by_series["step_direction"]).groupby(keys, sort=False).cumsum()
+    )
     side_points = frame.groupby(series + ["side_island"], sort=False)["value"].transform("size")
     step_points = frame.groupby(series + ["step_island"], sort=False)["value"].transform("size") + 1
 
-    frame["is_outside_limits"] = (frame["value"] > frame["upper_process_limit"]) | (frame["value"] < frame["lower_process_limit"])
+    frame["is_outside_limits"] = (frame["value"] > frame["upper_process_limit"]) | (
+        frame["value"] < frame["lower_process_limit"]
+    )
     is_run = (frame["side_of_mean"] != 0) & (side_points >= int(settings["run_length"]))
     trend_length = int(settings["trend_length"])
     stepping = frame["step_direction"].notna() & (frame["step_direction"] != 0)
@@ -396,20 +476,27 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
 
     rule = np.select(
         [frame["is_outside_limits"], ends_trend | starts_trend, two_of_three, is_run],
-        ["outside_limits", "trend", "two_of_three", "run"], default=None)
+        ["outside_limits", "trend", "two_of_three", "run"],
+        default=None,
+    )
     frame["special_cause_rule"] = pd.Series(rule, index=frame.index, dtype="object")
     is_trend = frame["special_cause_rule"] == "trend"
-    high = ((is_trend & (trend_direction > 0)) | (~is_trend & (frame["side_of_mean"] > 0)))
-    frame["point_type"] = np.where(frame["special_cause_rule"].isna(), "common_cause",
-                                   np.where(high, "special_cause_high", "special_cause_low"))
+    high = (is_trend & (trend_direction > 0)) | (~is_trend & (frame["side_of_mean"] > 0))
+    frame["point_type"] = np.where(
+        frame["special_cause_rule"].isna(), "common_cause", np.where(high, "special_cause_high", "special_cause_low")
+    )
     polarity = frame["indicator_id"].map(indicators.set_index("indicator_id")["polarity"])
     improvement = ((polarity == "high_is_good") & (frame["point_type"] == "special_cause_high")) | (
-        (polarity == "low_is_good") & (frame["point_type"] == "special_cause_low"))
+        (polarity == "low_is_good") & (frame["point_type"] == "special_cause_low")
+    )
     concern = ((polarity == "high_is_good") & (frame["point_type"] == "special_cause_low")) | (
-        (polarity == "low_is_good") & (frame["point_type"] == "special_cause_high"))
+        (polarity == "low_is_good") & (frame["point_type"] == "special_cause_high")
+    )
     frame["variation_icon"] = np.select(
         [frame["point_type"] == "common_cause", improvement, concern],
-        ["common_cause", "special_cause_improvement", "special_cause_concern"], default="special_cause_neutral")
+        ["common_cause", "special_cause_improvement", "special_cause_concern"],
+        default="special_cause_neutral",
+    )
 
     # stable: no special cause among the baseline's points
     calm = (frame["special_cause_rule"].isna() | ~frame["is_baseline_point"]).astype("int64")
@@ -429,46 +516,98 @@ def pandas_spc(fct: pd.DataFrame, *, periods: pd.DataFrame, indicators: pd.DataF
     target, lower_limit, upper_limit = frame["target"], frame["lower_process_limit"], frame["upper_process_limit"]
     undirected = polarity.notna() & ~polarity.isin(["high_is_good", "low_is_good"])
     high_good = polarity == "high_is_good"
-    frame["assurance_icon"] = pd.Series(np.select(
-        [target.isna() | lower_limit.isna() | undirected,
-         ~frame["baseline_is_stable"],
-         (target >= lower_limit) & (target <= upper_limit),
-         high_good & (target > upper_limit),
-         high_good,
-         target < lower_limit],
-        [None, "unstable_process", "hit_and_miss", "consistently_fails", "consistently_passes", "consistently_fails"],
-        default="consistently_passes"), index=frame.index, dtype="object")
-    return frame[[
-        "indicator_id", "area_code", "period_id", "period_start", "value", "point_index", "baseline_segment",
-        "is_baseline_point", "baseline_point_count", "process_mean", "upper_process_limit", "lower_process_limit",
-        "upper_two_sigma", "lower_two_sigma", "moving_range", "mean_moving_range", "side_of_mean",
-        "special_cause_rule", "point_type", "variation_icon", "target", "baseline_is_stable", "assurance_icon",
-        "trial_limits",
-    ]].reset_index(drop=True)
+    frame["assurance_icon"] = pd.Series(
+        np.select(
+            [
+                target.isna() | lower_limit.isna() | undirected,
+                ~frame["baseline_is_stable"],
+                (target >= lower_limit) & (target <= upper_limit),
+                high_good & (target > upper_limit),
+                high_good,
+                target < lower_limit,
+            ],
+            [
+                None,
+                "unstable_process",
+                "hit_and_miss",
+                "consistently_fails",
+                "consistently_passes",
+                "consistently_fails",
+            ],
+            default="consistently_passes",
+        ),
+        index=frame.index,
+        dtype="object",
+    )
+    return frame[
+        [
+            "indicator_id",
+            "area_code",
+            "period_id",
+            "period_start",
+            "value",
+            "point_index",
+            "baseline_segment",
+            "is_baseline_point",
+            "baseline_point_count",
+            "process_mean",
+            "upper_process_limit",
+            "lower_process_limit",
+            "upper_two_sigma",
+            "lower_two_sigma",
+            "moving_range",
+            "mean_moving_range",
+            "side_of_mean",
+            "special_cause_rule",
+            "point_type",
+            "variation_icon",
+            "target",
+            "baseline_is_stable",
+            "assurance_icon",
+            "trial_limits",
+        ]
+    ].reset_index(drop=True)
 
 
-def run_pandas(connection, *, council: str, comparison_groups: list[str], spc: dict | None = None) -> dict[str, pd.DataFrame]:
+def run_pandas(
+    connection, *, council: str, comparison_groups: list[str], spc: dict | None = None
+) -> dict[str, pd.DataFrame]:
     """The three marts computed in pandas from plain SELECTs of the inputs."""
-    raw = _read(connection, "select metric_type_id, area_code, period_id, value_type, value, source_system, "
-                            "source_reference, source_sha256, ingested_at, run_id from raw.lginform_values")
+    raw = _read(
+        connection,
+        "select metric_type_id, area_code, period_id, value_type, value, source_system, "
+        "source_reference, source_sha256, ingested_at, run_id from raw.lginform_values",
+    )
     api_period_ids = set(_read(connection, "select distinct period_id from raw.lginform_periods")["period_id"])
     members = _read(connection, "select comparison_group_id, area_code from staging.stg_lginform__group_members")
     areas = _read(connection, "select area_code, tier, country_code, is_council from marts.dim_areas")
-    indicators = _read(connection, "select indicator_id, polarity, unit_kind, spc_rebase_periods, spc_freeze_after_points "
-                                   "from marts.dim_indicators")
+    indicators = _read(
+        connection,
+        "select indicator_id, polarity, unit_kind, spc_rebase_periods, spc_freeze_after_points "
+        "from marts.dim_indicators",
+    )
     periods = _read(connection, "select period_id, period_start from marts.dim_periods")
-    targets = _read(connection, "select indicator_id, target_year, target from staging.stg_library__targets where is_current")
+    targets = _read(
+        connection, "select indicator_id, target_year, target from staging.stg_library__targets where is_current"
+    )
 
     fct = pandas_fct_indicator_values(raw, api_period_ids)
     return {
         "fct_indicator_values": fct,
-        "benchmarks": pandas_benchmarks(fct, council=council, comparison_groups=list(comparison_groups),
-                                        members=members, areas=areas, indicators=indicators),
+        "benchmarks": pandas_benchmarks(
+            fct,
+            council=council,
+            comparison_groups=list(comparison_groups),
+            members=members,
+            areas=areas,
+            indicators=indicators,
+        ),
         "spc": pandas_spc(fct, periods=periods, indicators=indicators, targets=targets, council=str(council), spc=spc),
     }
 
 
 # ------------------------------------------------------------------------------------ compare
+
 
 def _is_float(series: pd.Series) -> bool:
     return pd.api.types.is_float_dtype(series.dtype)
@@ -482,8 +621,9 @@ def _normalise(column: pd.Series) -> pd.Series:
     return column
 
 
-def compare(expected: pd.DataFrame, actual: pd.DataFrame, *, keys: list[str], tolerance: float = 1e-9,
-            max_examples: int = 5) -> list[str]:
+def compare(
+    expected: pd.DataFrame, actual: pd.DataFrame, *, keys: list[str], tolerance: float = 1e-9, max_examples: int = 5
+) -> list[str]:
     """Differences between two tables matched on ``keys``, as sentences; [] when they agree.
 
     Rows: missing (in expected only), extra (in actual only), duplicate keys. Columns: missing or
@@ -501,7 +641,9 @@ def compare(expected: pd.DataFrame, actual: pd.DataFrame, *, keys: list[str], to
     for name, frame in (("expected", expected), ("actual", actual)):
         duplicated = frame[frame.duplicated(keys, keep=False)]
         if len(duplicated):
-            problems.append(f"{name}: {len(duplicated)} rows share a key, e.g. {duplicated[keys].head(max_examples).to_dict('records')}")
+            problems.append(
+                f"{name}: {len(duplicated)} rows share a key, e.g. {duplicated[keys].head(max_examples).to_dict('records')}"
+            )
 
     merged = expected.merge(actual, on=keys, how="outer", suffixes=("__expected", "__actual"), indicator=True)
     for side, label in (("left_only", "missing"), ("right_only", "extra")):
@@ -520,14 +662,21 @@ def compare(expected: pd.DataFrame, actual: pd.DataFrame, *, keys: list[str], to
                 close = np.abs(a - b) <= tolerance * np.maximum(1.0, np.abs(a))
             differ = (left_null != right_null) | (~left_null & ~right_null & ~close)
         else:
-            equal = np.array([bool(ln or rn or x == y) for x, y, ln, rn in
-                              zip(left.tolist(), right.tolist(), left_null, right_null)], dtype=bool)
+            equal = np.array(
+                [
+                    bool(ln or rn or x == y)
+                    for x, y, ln, rn in zip(left.tolist(), right.tolist(), left_null, right_null)
+                ],
+                dtype=bool,
+            )
             differ = (left_null != right_null) | (~left_null & ~right_null & ~equal)
         if differ.any():
             rows = both.loc[differ, keys].head(max_examples).to_dict("records")
             pairs = list(zip(left[differ].head(max_examples).tolist(), right[differ].head(max_examples).tolist()))
-            problems.append(f"{column}: {int(differ.sum())} rows differ (tolerance {tolerance:g}), e.g. "
-                            f"{[dict(row, expected=p[0], actual=p[1]) for row, p in zip(rows, pairs)]}")
+            problems.append(
+                f"{column}: {int(differ.sum())} rows differ (tolerance {tolerance:g}), e.g. "
+                f"{[dict(row, expected=p[0], actual=p[1]) for row, p in zip(rows, pairs)]}"
+            )
     return problems
 
 

@@ -41,13 +41,17 @@ def stage(scale_name: str, name: str) -> Iterator[None]:
     try:
         yield
     except BaseException as error:
-        progress(scale_name, f"failed at {name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        progress(
+            scale_name, f"failed at {name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        )
         raise
 
 
 def _stages_line(run: dict[str, float]) -> str:
-    return (f"dbt build {run.get('dbt_build', 0.0):.1f} s, gate {run.get('quality_gate', 0.0):.1f} s, "
-            f"exports {run.get('exports', 0.0):.1f} s ({run['pipeline_wall']:.1f} s)")
+    return (
+        f"dbt build {run.get('dbt_build', 0.0):.1f} s, gate {run.get('quality_gate', 0.0):.1f} s, "
+        f"exports {run.get('exports', 0.0):.1f} s ({run['pipeline_wall']:.1f} s)"
+    )
 
 
 def settings_used() -> dict:
@@ -65,15 +69,23 @@ def settings_used() -> dict:
 
 def _configure(folder: Path, scale_name: str) -> None:
     groups = [NEIGHBOURS_GROUP] + ([ENGLAND_GROUP] if SCALES[scale_name].all_councils else [])
-    config = {"council": TRAFFORD, "comparison_groups": groups, "thresholds": {"freshness": {"as_of": "2025-11-01"}},
-              "lginform": {"metric_types": ["90005"], "areas": [TRAFFORD]}}
+    config = {
+        "council": TRAFFORD,
+        "comparison_groups": groups,
+        "thresholds": {"freshness": {"as_of": "2025-11-01"}},
+        "lginform": {"metric_types": ["90005"], "areas": [TRAFFORD]},
+    }
     (folder / "pipeline.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    os.environ.update({
-        "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"), "EXPORT_DIR": str(folder / "exports"),
-        "INBOX_DIR": str(folder / "inbox"), "LGPERF_CONFIG": str(folder / "pipeline.yml"),
-        "DAGSTER_HOME": str(folder / "dagster_home"),
-        "LGPERF_DEMO": "1",  # the demo generator's synthetic data, asked for
-    })
+    os.environ.update(
+        {
+            "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"),
+            "EXPORT_DIR": str(folder / "exports"),
+            "INBOX_DIR": str(folder / "inbox"),
+            "LGPERF_CONFIG": str(folder / "pipeline.yml"),
+            "DAGSTER_HOME": str(folder / "dagster_home"),
+            "LGPERF_DEMO": "1",  # the demo generator's synthetic data, asked for
+        }
+    )
     (folder / "dagster_home").mkdir(exist_ok=True)
 
 
@@ -175,12 +187,23 @@ def measure(scale_name: str) -> dict:
         "peak_rss_mb_pipeline_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_rss_mb_largest_child": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
-    progress(scale_name, f"peak memory: {max(peaks.values()) / 1024:.2f} GB (pipeline process "
-                         f"{peaks['peak_rss_mb_pipeline_process'] / 1024:.2f} GB, largest child {peaks['peak_rss_mb_largest_child'] / 1024:.2f} GB); "
-                         f"dbt threads {settings['dbt_threads']}, DuckDB threads {settings['duckdb_threads']}, "
-                         f"memory limit {settings['duckdb_memory_limit']}")
-    return {"scale": scale_name, **counts, "ingest_seconds": ingest, "full": full,
-            "incremental": {"values_added": added, **incremental}, **peaks, "settings": settings, "folder": str(folder)}
+    progress(
+        scale_name,
+        f"peak memory: {max(peaks.values()) / 1024:.2f} GB (pipeline process "
+        f"{peaks['peak_rss_mb_pipeline_process'] / 1024:.2f} GB, largest child {peaks['peak_rss_mb_largest_child'] / 1024:.2f} GB); "
+        f"dbt threads {settings['dbt_threads']}, DuckDB threads {settings['duckdb_threads']}, "
+        f"memory limit {settings['duckdb_memory_limit']}",
+    )
+    return {
+        "scale": scale_name,
+        **counts,
+        "ingest_seconds": ingest,
+        "full": full,
+        "incremental": {"values_added": added, **incremental},
+        **peaks,
+        "settings": settings,
+        "folder": str(folder),
+    }
 
 
 if __name__ == "__main__":

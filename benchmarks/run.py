@@ -43,8 +43,13 @@ EXTRA_RATIOS = ("gate / full pipeline",)  # shown, no target
 
 def machine() -> dict[str, Any]:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cores": os.cpu_count(), "memory_gb": round(memory, 1), "python": platform.python_version(),
-            "platform": platform.platform(), "load_average_at_start": os.getloadavg()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def say(text: str) -> None:
@@ -59,17 +64,33 @@ def run_scale(scale: str, label: str) -> dict[str, Any]:
     log_path = folder / "pipeline.log"
     prefix, stages, failed_at = f"[{scale}] ", [], None
     with log_path.open("w", encoding="utf-8") as log:
-        child = subprocess.Popen([sys.executable, "-u", "-m", "benchmarks.pipeline", "--scale", scale, "--output", str(folder / "result.json")],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", bufsize=1)
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-u",
+                "-m",
+                "benchmarks.pipeline",
+                "--scale",
+                scale,
+                "--output",
+                str(folder / "result.json"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+        )
         assert child.stdout is not None
         for line in child.stdout:
             log.write(line)
             log.flush()
             if line.startswith(prefix):
-                text = line[len(prefix):].rstrip("\n")
+                text = line[len(prefix) :].rstrip("\n")
                 say(f"[{label}] {text}")
                 if text.startswith("failed at "):
-                    failed_at = text[len("failed at "):].split(":")[0]
+                    failed_at = text[len("failed at ") :].split(":")[0]
                 else:
                     stages.append(text.split(":")[0])
         returncode = child.wait()
@@ -102,8 +123,10 @@ def time_peers(folder: Path, scale: str, repeats: int) -> dict[str, Any]:
             # computed_at says which build computed a row: not a figure the peers compute
             expected = connection.execute(f"SELECT * EXCLUDE (computed_at) FROM marts.{table}").df()
             floor = connection.execute(f"SELECT * FROM floor.{table}").df()
-            disagreements[table] = {"floor": compare(expected, floor, keys=key)[:5],
-                                    "pandas": compare(expected, frames[table], keys=key)[:5]}
+            disagreements[table] = {
+                "floor": compare(expected, floor, keys=key)[:5],
+                "pandas": compare(expected, frames[table], keys=key)[:5],
+            }
         # each peer is timed only when it agrees with the marts
         agree = {peer: not any(d[peer] for d in disagreements.values()) for peer in ("floor", "pandas")}
         times: dict[str, list[float]] = {"floor": [], "pandas": []}
@@ -113,8 +136,11 @@ def time_peers(folder: Path, scale: str, repeats: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 runs[peer](connection, council=TRAFFORD, comparison_groups=groups, spc=spc)
                 times[peer].append(time.perf_counter() - started)
-    result: dict[str, Any] = {"agree": agree["floor"], "pandas_agree": agree["pandas"],
-                              **{f"{peer}_seconds": statistics.median(times[peer]) for peer in runs if agree[peer]}}
+    result: dict[str, Any] = {
+        "agree": agree["floor"],
+        "pandas_agree": agree["pandas"],
+        **{f"{peer}_seconds": statistics.median(times[peer]) for peer in runs if agree[peer]},
+    }
     if not all(agree.values()):
         result["disagreements"] = disagreements
     return result
@@ -131,6 +157,7 @@ def time_floors(folder: Path, scale: str, repeats: int) -> dict[str, Any]:
 
 def ratios(s: dict[str, Any]) -> dict[str, float | None]:
     """The ratios of one scale's summary, from its seconds (an older entry lacking a figure gives None)."""
+
     def over(a: str, b: str) -> float | None:
         x, y = s.get(a), s.get(b)
         return None if x is None or not y else x / y
@@ -141,14 +168,18 @@ def ratios(s: dict[str, Any]) -> dict[str, float | None]:
         "peak memory GB": s.get("peak_memory_gb"),
         "dbt build / floor": over("dbt_build_seconds", "floor_seconds") if agree else None,
         "exports / COPY floor": over("exports_seconds", "export_floor_seconds"),
-        "pandas peer / full pipeline": over("pandas_seconds", "full_pipeline_seconds") if s.get("pandas_agree", agree) else None,
+        "pandas peer / full pipeline": over("pandas_seconds", "full_pipeline_seconds")
+        if s.get("pandas_agree", agree)
+        else None,
         "gate / full pipeline": over("quality_gate_seconds", "full_pipeline_seconds"),
     }
 
 
 def targets_met(r: dict[str, float | None]) -> dict[str, bool | None]:
-    return {name: (None if r.get(name) is None else (r[name] <= limit if op == "<=" else r[name] >= limit))
-            for name, (op, limit) in TARGETS.items()}
+    return {
+        name: (None if r.get(name) is None else (r[name] <= limit if op == "<=" else r[name] >= limit))
+        for name, (op, limit) in TARGETS.items()
+    }
 
 
 def summarise(runs: list[dict[str, Any]], peers: dict[str, Any]) -> dict[str, Any]:
@@ -162,17 +193,23 @@ def summarise(runs: list[dict[str, Any]], peers: dict[str, Any]) -> dict[str, An
         return statistics.median(values)
 
     summary = {
-        "values": runs[0]["values"], "indicators": runs[0]["indicators"], "areas": runs[0]["areas"], "repeats": len(runs),
+        "values": runs[0]["values"],
+        "indicators": runs[0]["indicators"],
+        "areas": runs[0]["areas"],
+        "repeats": len(runs),
         "settings": runs[-1].get("settings"),
-        "full_pipeline_seconds": median(("full", "pipeline_wall")), "ingest_seconds": median(("ingest_seconds",)),
+        "full_pipeline_seconds": median(("full", "pipeline_wall")),
+        "ingest_seconds": median(("ingest_seconds",)),
         "dbt_build_seconds": median(("full", "dbt_build")),
-        "quality_gate_seconds": median(("full", "quality_gate")), "exports_seconds": median(("full", "exports")),
+        "quality_gate_seconds": median(("full", "quality_gate")),
+        "exports_seconds": median(("full", "exports")),
         "incremental_pipeline_seconds": median(("incremental", "pipeline_wall")),
         "incremental_dbt_build_seconds": median(("incremental", "dbt_build")),
         "incremental_quality_gate_seconds": median(("incremental", "quality_gate")),
         "incremental_exports_seconds": median(("incremental", "exports")),
         "incremental_values_added": runs[0]["incremental"].get("values_added"),
-        "peak_memory_gb": max(max(r["peak_rss_mb_pipeline_process"], r["peak_rss_mb_largest_child"]) for r in runs) / 1024,
+        "peak_memory_gb": max(max(r["peak_rss_mb_pipeline_process"], r["peak_rss_mb_largest_child"]) for r in runs)
+        / 1024,
         **peers,
     }
     summary["ratios"] = ratios(summary)
@@ -180,16 +217,34 @@ def summarise(runs: list[dict[str, Any]], peers: dict[str, Any]) -> dict[str, An
     return summary
 
 
-COLUMNS = ("full pipeline s", "dbt build s", "gate s", "exports s", "incremental pipeline s", "floor s", "export floor s",
-           "pandas s", "incr / full", "peak GB", "dbt / floor", "exports / COPY floor", "pandas / full", "gate share")
+COLUMNS = (
+    "full pipeline s",
+    "dbt build s",
+    "gate s",
+    "exports s",
+    "incremental pipeline s",
+    "floor s",
+    "export floor s",
+    "pandas s",
+    "incr / full",
+    "peak GB",
+    "dbt / floor",
+    "exports / COPY floor",
+    "pandas / full",
+    "gate share",
+)
 
 
 def table(results: dict[str, Any]) -> str:
     """The README table, generated from latest.json; a ratio that misses its target is marked."""
+
     def fmt(v: Any, digits: int = 2) -> str:
         return "n/a" if v is None else f"{v:.{digits}f}"
 
-    lines = ["| scale | values | " + " | ".join(COLUMNS) + " |", "| --- | " + " | ".join(["---:"] * (len(COLUMNS) + 1)) + " |"]
+    lines = [
+        "| scale | values | " + " | ".join(COLUMNS) + " |",
+        "| --- | " + " | ".join(["---:"] * (len(COLUMNS) + 1)) + " |",
+    ]
     for name, s in results["scales"].items():
         if "failed" in s:
             lines.append(f"| {name} | failed: {s['failed'][:300].replace('|', '/')} |" + " |" * len(COLUMNS))
@@ -197,23 +252,50 @@ def table(results: dict[str, Any]) -> str:
         r, met = ratios(s), targets_met(ratios(s))
 
         def ratio(key: str) -> str:
-            return fmt(r[key]) + (" ✗" if met.get(key) is False else "")
+            # B023: called within this iteration only, never after the loop moves on
+            return fmt(r[key]) + (" ✗" if met.get(key) is False else "")  # noqa: B023
 
-        seconds = [s.get(k) for k in ("full_pipeline_seconds", "dbt_build_seconds", "quality_gate_seconds", "exports_seconds",
-                                      "incremental_pipeline_seconds", "floor_seconds", "export_floor_seconds", "pandas_seconds")]
-        cells = [fmt(v, 1) for v in seconds] + [ratio(k) for k in ("incremental / full pipeline", "peak memory GB", "dbt build / floor",
-                                                                   "exports / COPY floor", "pandas peer / full pipeline")]
+        seconds = [
+            s.get(k)
+            for k in (
+                "full_pipeline_seconds",
+                "dbt_build_seconds",
+                "quality_gate_seconds",
+                "exports_seconds",
+                "incremental_pipeline_seconds",
+                "floor_seconds",
+                "export_floor_seconds",
+                "pandas_seconds",
+            )
+        ]
+        cells = [fmt(v, 1) for v in seconds] + [
+            ratio(k)
+            for k in (
+                "incremental / full pipeline",
+                "peak memory GB",
+                "dbt build / floor",
+                "exports / COPY floor",
+                "pandas peer / full pipeline",
+            )
+        ]
         cells.append(fmt(r["gate / full pipeline"]))
         lines.append(f"| {name} ({s['repeats']}) | {s['values']:,} | " + " | ".join(cells) + " |")
     targets = "; ".join(f"{name} {op} {limit:g}" for name, (op, limit) in TARGETS.items())
     notes = [f"- {name}: {s['measured']}" for name, s in results["scales"].items() if s.get("measured")]
     for name, s in results["scales"].items():
         settings = s.get("settings") or {}
-        changed = [f"{key} {settings[key]} (from {settings[key + '_from']})" for key in ("dbt_threads", "duckdb_memory_limit")
-                   if key in settings and not str(settings.get(key + "_from", "default")).startswith("default")]
+        changed = [
+            f"{key} {settings[key]} (from {settings[key + '_from']})"
+            for key in ("dbt_threads", "duckdb_memory_limit")
+            if key in settings and not str(settings.get(key + "_from", "default")).startswith("default")
+        ]
         if changed:
             notes.append(f"- {name}: not the default settings: {', '.join(changed)}")
-    return "\n".join(lines) + f"\n\nTargets (at L; ✗ marks a miss at any scale): {targets}." + ("\n\n" + "\n".join(notes) if notes else "")
+    return (
+        "\n".join(lines)
+        + f"\n\nTargets (at L; ✗ marks a miss at any scale): {targets}."
+        + ("\n\n" + "\n".join(notes) if notes else "")
+    )
 
 
 def write_readme_table(results: dict[str, Any]) -> None:
@@ -221,16 +303,23 @@ def write_readme_table(results: dict[str, Any]) -> None:
     start, end = "<!-- results:start -->", "<!-- results:end -->"
     head, _, rest = text.partition(start)
     _, _, tail = rest.partition(end)
-    machine_line = (f"Machine: {results['machine']['cores']} cores, {results['machine']['memory_gb']} GB; "
-                    f"load average at start {results['machine']['load_average_at_start'][0]:.2f}.")
+    machine_line = (
+        f"Machine: {results['machine']['cores']} cores, {results['machine']['memory_gb']} GB; "
+        f"load average at start {results['machine']['load_average_at_start'][0]:.2f}."
+    )
     README.write_text(f"{head}{start}\n{table(results)}\n\n{machine_line}\n{end}{tail}", encoding="utf-8")
 
 
 def progress_line(scale: str, s: dict[str, Any]) -> str:
     if "failed" in s:
         return f"[{scale}] FAILED: {s['failed']}"
+
     def peer(name: str, agrees: bool) -> str:
-        return f"{name} {s[f'{name}_seconds']:.1f} s" if agrees else f"{name} DISAGREES with the marts (not timed; see disagreements)"
+        return (
+            f"{name} {s[f'{name}_seconds']:.1f} s"
+            if agrees
+            else f"{name} DISAGREES with the marts (not timed; see disagreements)"
+        )
 
     peers = f"{peer('floor', bool(s.get('agree')))}, {peer('pandas', bool(s.get('pandas_agree', s.get('agree'))))}"
     return f"[{scale}] {peers}, export COPY floor {s['export_floor_seconds']:.1f} s ({s['export_floor_files']} files)"
@@ -243,19 +332,33 @@ def ratios_line(scale: str, s: dict[str, Any]) -> str:
         if value is None:
             parts.append(f"{name} n/a")
         else:
-            mark = "" if name not in met else (" ok" if met[name] else f" MISSED ({TARGETS[name][0]} {TARGETS[name][1]:g})")
+            mark = (
+                ""
+                if name not in met
+                else (" ok" if met[name] else f" MISSED ({TARGETS[name][0]} {TARGETS[name][1]:g})")
+            )
             parts.append(f"{name} {value:.2f}{mark}")
     return f"[{scale}] " + "; ".join(parts)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="lgperf benchmarks")
-    parser.add_argument("--scale", "--scales", dest="scales", default="S,M,L", help="comma-separated scales (S, M, L); default S,M,L")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per scale, medians reported (L: half as many, at least one)")
-    parser.add_argument("--results", type=Path, default=RESULTS,
-                        help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}); "
-                             "the README table is updated only with the default")
-    parser.add_argument("--table-only", action="store_true", help="regenerate the README table from the results file; run nothing")
+    parser.add_argument(
+        "--scale", "--scales", dest="scales", default="S,M,L", help="comma-separated scales (S, M, L); default S,M,L"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per scale, medians reported (L: half as many, at least one)"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}); "
+        "the README table is updated only with the default",
+    )
+    parser.add_argument(
+        "--table-only", action="store_true", help="regenerate the README table from the results file; run nothing"
+    )
     arguments = parser.parse_args()
     results_path: Path = arguments.results.resolve()
     update_readme = results_path == RESULTS.resolve()
@@ -274,7 +377,9 @@ def main() -> int:
         load_before = os.getloadavg()[0]
         repeats = arguments.repeats if scale != "L" else max(1, arguments.repeats // 2)
         try:
-            runs = [run_scale(scale, scale if repeats == 1 else f"{scale} run {i + 1}/{repeats}") for i in range(repeats)]
+            runs = [
+                run_scale(scale, scale if repeats == 1 else f"{scale} run {i + 1}/{repeats}") for i in range(repeats)
+            ]
         except RuntimeError as error:  # recorded, and the other scales still run
             results["scales"][scale] = {"failed": str(error)}
             failed = True
@@ -288,10 +393,15 @@ def main() -> int:
         if "ratios" in results["scales"][scale]:
             say(ratios_line(scale, results["scales"][scale]))
         results_path.parent.mkdir(parents=True, exist_ok=True)
-        results_path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")  # after every scale
+        results_path.write_text(
+            json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8"
+        )  # after every scale
         if update_readme:
             write_readme_table(results)
-    say(f"results: {results_path}" + (f"; table: {README}" if update_readme else " (README table not updated: not the default results file)"))
+    say(
+        f"results: {results_path}"
+        + (f"; table: {README}" if update_readme else " (README table not updated: not the default results file)")
+    )
     return 1 if failed else 0
 
 

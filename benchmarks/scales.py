@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import pandas as pd
@@ -74,15 +74,23 @@ def base_values(catalogue: DemoCatalogue, scale: Scale) -> pd.DataFrame:
 def indicator_ids(catalogue: DemoCatalogue, scale: Scale) -> pd.DataFrame:
     """The scale's indicators: (metric_type_id, base_id, replica)."""
     bases = sorted(catalogue.metric_types)
-    rows = [(str(int(bases[k % len(bases)]) + REPLICA_STRIDE * (k // len(bases))) if k >= len(bases) else bases[k],
-             bases[k % len(bases)], k // len(bases)) for k in range(scale.indicators)]
+    rows = [
+        (
+            str(int(bases[k % len(bases)]) + REPLICA_STRIDE * (k // len(bases))) if k >= len(bases) else bases[k],
+            bases[k % len(bases)],
+            k // len(bases),
+        )
+        for k in range(scale.indicators)
+    ]
     return pd.DataFrame.from_records(rows, columns=["metric_type_id", "base_id", "replica"])
 
 
-def write_raw(connection: duckdb.DuckDBPyConnection, scale: Scale, *, run_id: str, as_of: date | None = None) -> dict[str, int]:
+def write_raw(
+    connection: duckdb.DuckDBPyConnection, scale: Scale, *, run_id: str, as_of: date | None = None
+) -> dict[str, int]:
     """Fill the raw tables for ``scale`` (the warehouse must be initialised); return rows per table."""
     catalogue = build_catalogue(as_of=as_of) if as_of else build_catalogue()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     reference = f"benchmark scale {scale.name}"
     sha = hashlib.sha256(reference.encode()).hexdigest()
     lineage = ("lginform", reference, sha, now, run_id)
@@ -90,7 +98,9 @@ def write_raw(connection: duckdb.DuckDBPyConnection, scale: Scale, *, run_id: st
     values = base_values(catalogue, scale)
     metrics = catalogue.metric_types
     # a variant keeps its base's precision (a count stays a whole number)
-    ids["precision"] = [0 if metrics[b].unit_label in ("count", "persons") else metrics[b].output_precision for b in ids["base_id"]]
+    ids["precision"] = [
+        0 if metrics[b].unit_label in ("count", "persons") else metrics[b].output_precision for b in ids["base_id"]
+    ]
     connection.register("bench_ids", ids)
     connection.register("bench_values", values)
     connection.execute(
@@ -108,32 +118,62 @@ def write_raw(connection: duckdb.DuckDBPyConnection, scale: Scale, *, run_id: st
     percent = [m for m, t in metrics.items() if t.unit_label == "%"]
     connection.execute(
         "UPDATE raw.lginform_values SET value = least(value, 100) WHERE run_id = ? AND value > 100 AND metric_type_id IN "
-        "(SELECT metric_type_id FROM bench_ids WHERE base_id IN (SELECT unnest(?)))", [run_id, percent]).fetchall()
+        "(SELECT metric_type_id FROM bench_ids WHERE base_id IN (SELECT unnest(?)))",
+        [run_id, percent],
+    ).fetchall()
     metric_rows = [
-        (m.metric_type_id, metrics[m.base_id].label + (f" (variant {m.replica})" if m.replica else ""), metrics[m.base_id].short_label,
-         metrics[m.base_id].help_text, metrics[m.base_id].unit_label, metrics[m.base_id].measurement_unit_identifier,
-         metrics[m.base_id].output_precision, metrics[m.base_id].polarity, metrics[m.base_id].period_type,
-         metrics[m.base_id].frequency, metrics[m.base_id].dataset_identifier, metrics[m.base_id].null_as_zero,
-         metrics[m.base_id].discontinued, *lineage)
+        (
+            m.metric_type_id,
+            metrics[m.base_id].label + (f" (variant {m.replica})" if m.replica else ""),
+            metrics[m.base_id].short_label,
+            metrics[m.base_id].help_text,
+            metrics[m.base_id].unit_label,
+            metrics[m.base_id].measurement_unit_identifier,
+            metrics[m.base_id].output_precision,
+            metrics[m.base_id].polarity,
+            metrics[m.base_id].period_type,
+            metrics[m.base_id].frequency,
+            metrics[m.base_id].dataset_identifier,
+            metrics[m.base_id].null_as_zero,
+            metrics[m.base_id].discontinued,
+            *lineage,
+        )
         for m in ids.itertuples()
     ]
     connection.executemany(f"INSERT INTO raw.lginform_metric_types VALUES ({', '.join(['?'] * 18)})", metric_rows)
     used_periods = sorted(set(values["period_id"]))
     connection.executemany(
         "INSERT INTO raw.lginform_periods VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(p, catalogue.periods[p].label, catalogue.periods[p].start_date, catalogue.periods[p].end_date,
-          catalogue.periods[p].period_type, *lineage) for p in used_periods])
+        [
+            (
+                p,
+                catalogue.periods[p].label,
+                catalogue.periods[p].start_date,
+                catalogue.periods[p].end_date,
+                catalogue.periods[p].period_type,
+                *lineage,
+            )
+            for p in used_periods
+        ],
+    )
     areas = sorted(set(values["area_code"]))
     connection.executemany(
         "INSERT INTO raw.lginform_areas VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(a, catalogue.areas[a].label, catalogue.areas[a].short_label, *lineage) for a in areas])
+        [(a, catalogue.areas[a].label, catalogue.areas[a].short_label, *lineage) for a in areas],
+    )
     members = [(NEIGHBOURS_GROUP, a) for a in catalogue.comparison_groups[NEIGHBOURS_GROUP].members]
     if scale.all_councils:
         members += [(ENGLAND_GROUP, a) for a in catalogue.comparison_groups[ENGLAND_GROUP].members]
-    connection.executemany("INSERT INTO raw.lginform_group_members VALUES (?, ?, ?, ?, ?, ?, ?)", [(*m, *lineage) for m in members])
+    connection.executemany(
+        "INSERT INTO raw.lginform_group_members VALUES (?, ?, ?, ?, ?, ?, ?)", [(*m, *lineage) for m in members]
+    )
     connection.unregister("bench_ids")
     connection.unregister("bench_values")
     return {
-        "values": connection.execute("SELECT count(*) FROM raw.lginform_values WHERE run_id = ?", [run_id]).fetchall()[0][0],
-        "indicators": len(ids), "areas": len(areas), "periods": len(used_periods),
+        "values": connection.execute("SELECT count(*) FROM raw.lginform_values WHERE run_id = ?", [run_id]).fetchall()[
+            0
+        ][0],
+        "indicators": len(ids),
+        "areas": len(areas),
+        "periods": len(used_periods),
     }

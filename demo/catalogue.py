@@ -154,14 +154,21 @@ UNITS = {
 def financial_year(start_year: int) -> Period:
     end = date(start_year + 1, 3, 31)
     return Period(
-        f"fin_{start_year}_{(start_year + 1) % 100:02d}", f"{start_year}/{(start_year + 1) % 100:02d}",
-        date(start_year, 4, 1), end, "FinancialYear", "Annually", end + ANNUAL_PUBLICATION_LAG,
+        f"fin_{start_year}_{(start_year + 1) % 100:02d}",
+        f"{start_year}/{(start_year + 1) % 100:02d}",
+        date(start_year, 4, 1),
+        end,
+        "FinancialYear",
+        "Annually",
+        end + ANNUAL_PUBLICATION_LAG,
     )
 
 
 def calendar_year(year: int) -> Period:
     end = date(year, 12, 31)
-    return Period(f"cal_{year}", str(year), date(year, 1, 1), end, "CalendarYear", "Annually", end + ANNUAL_PUBLICATION_LAG)
+    return Period(
+        f"cal_{year}", str(year), date(year, 1, 1), end, "CalendarYear", "Annually", end + ANNUAL_PUBLICATION_LAG
+    )
 
 
 def financial_quarter(start_year: int, quarter: int) -> Period:
@@ -173,8 +180,13 @@ def financial_quarter(start_year: int, quarter: int) -> Period:
     end = date(year + (month + 3 > 12), (month + 2) % 12 + 1, 1) - timedelta(days=1)
     fin = financial_year(start_year)
     return Period(
-        f"{fin.identifier}_q{quarter}", f"{fin.label} Q{quarter}", start, end,
-        "FinancialQuarter", "Quarterly", end + QUARTERLY_PUBLICATION_LAG,
+        f"{fin.identifier}_q{quarter}",
+        f"{fin.label} Q{quarter}",
+        start,
+        end,
+        "FinancialQuarter",
+        "Quarterly",
+        end + QUARTERLY_PUBLICATION_LAG,
     )
 
 
@@ -299,76 +311,697 @@ _OFLOG_POLARITY = {"desc": HIGH_IS_GOOD, "asc": LOW_IS_GOOD, "none": NOT_APPLICA
 # id, label, short label, unit, cadence, polarity, theme, tiers, recipe, precision[, last period]
 _SYNTHETIC_METRICS: tuple[tuple, ...] = (
     # quarterly performance returns
-    ("91001", "Major planning applications determined within 13 weeks or agreed time", "Major planning in time", "percent", "quarter", HIGH_IS_GOOD, "quality", LOWER_TIER, _Synthetic(86, 6, 0.5, 3), 1),
-    ("91002", "Non-major planning applications determined within 8 weeks or agreed time", "Non-major planning in time", "percent", "quarter", HIGH_IS_GOOD, "quality", LOWER_TIER, _Synthetic(84, 6, 0.6, 2.5), 1),
-    ("91003", "Average days to process new Housing Benefit claims", "HB new claims (days)", "days", "quarter", LOW_IS_GOOD, "efficiency", LOWER_TIER, _Synthetic(20, 4, -0.3, 1.2), 1),
-    ("91004", "Average days to process Housing Benefit change events", "HB change events (days)", "days", "quarter", LOW_IS_GOOD, "efficiency", LOWER_TIER, _Synthetic(8, 2.5, -0.2, 1.0), 1),
-    ("91005", "Households in temporary accommodation per 1,000 households", "Temporary accommodation rate", "rate_per_1000", "quarter", LOW_IS_GOOD, "equity", LOWER_TIER, _Synthetic(4.0, 2.0, 0.35, 0.25), 2),
-    ("91006", "Households owed a homelessness prevention duty", "Prevention duties owed", "count", "quarter", NOT_APPLICABLE, "effectiveness", LOWER_TIER, _Synthetic(0.45, 0.12, 0.01, 0.05, per_resident=True), 0),
-    ("91007", "Fly-tipping incidents per 1,000 residents", "Fly-tipping rate", "rate_per_1000", "quarter", LOW_IS_GOOD, "quality", LOWER_TIER, _Synthetic(3.5, 2.0, 0.1, 0.4), 2),
-    ("91008", "Re-referrals to children's social care within 12 months", "Children's social care re-referrals", "percent", "quarter", LOW_IS_GOOD, "effectiveness", UPPER_TIER, _Synthetic(22, 4, -0.2, 2), 1),
-    ("91009", "Working days lost to sickness absence per full-time equivalent employee", "Sickness absence (days per FTE)", "days", "quarter", LOW_IS_GOOD, "efficiency", ENGLISH_TIERS, _Synthetic(2.3, 0.4, 0.03, 0.12), 2),
-    ("91010", "Complaints received per 10,000 residents", "Complaints rate", "rate_per_10000", "quarter", NOT_APPLICABLE, "quality", ENGLISH_TIERS, _Synthetic(12, 4, 0.3, 1.2), 1),
-    ("91011", "Stage 1 complaints answered within 10 working days", "Complaints answered in time", "percent", "quarter", HIGH_IS_GOOD, "quality", ENGLISH_TIERS, _Synthetic(78, 8, 0.4, 3), 1),
-    ("91012", "Undisputed invoices paid within 30 days", "Invoices paid in 30 days", "percent", "quarter", HIGH_IS_GOOD, "efficiency", ENGLISH_TIERS, _Synthetic(91, 4, 0.3, 1.5), 1),
-    ("91013", "Freedom of information requests received", "FOI requests received", "count", "quarter", NOT_APPLICABLE, "efficiency", ENGLISH_TIERS, _Synthetic(0.9, 0.25, 0.02, 0.08, per_resident=True), 0),
+    (
+        "91001",
+        "Major planning applications determined within 13 weeks or agreed time",
+        "Major planning in time",
+        "percent",
+        "quarter",
+        HIGH_IS_GOOD,
+        "quality",
+        LOWER_TIER,
+        _Synthetic(86, 6, 0.5, 3),
+        1,
+    ),
+    (
+        "91002",
+        "Non-major planning applications determined within 8 weeks or agreed time",
+        "Non-major planning in time",
+        "percent",
+        "quarter",
+        HIGH_IS_GOOD,
+        "quality",
+        LOWER_TIER,
+        _Synthetic(84, 6, 0.6, 2.5),
+        1,
+    ),
+    (
+        "91003",
+        "Average days to process new Housing Benefit claims",
+        "HB new claims (days)",
+        "days",
+        "quarter",
+        LOW_IS_GOOD,
+        "efficiency",
+        LOWER_TIER,
+        _Synthetic(20, 4, -0.3, 1.2),
+        1,
+    ),
+    (
+        "91004",
+        "Average days to process Housing Benefit change events",
+        "HB change events (days)",
+        "days",
+        "quarter",
+        LOW_IS_GOOD,
+        "efficiency",
+        LOWER_TIER,
+        _Synthetic(8, 2.5, -0.2, 1.0),
+        1,
+    ),
+    (
+        "91005",
+        "Households in temporary accommodation per 1,000 households",
+        "Temporary accommodation rate",
+        "rate_per_1000",
+        "quarter",
+        LOW_IS_GOOD,
+        "equity",
+        LOWER_TIER,
+        _Synthetic(4.0, 2.0, 0.35, 0.25),
+        2,
+    ),
+    (
+        "91006",
+        "Households owed a homelessness prevention duty",
+        "Prevention duties owed",
+        "count",
+        "quarter",
+        NOT_APPLICABLE,
+        "effectiveness",
+        LOWER_TIER,
+        _Synthetic(0.45, 0.12, 0.01, 0.05, per_resident=True),
+        0,
+    ),
+    (
+        "91007",
+        "Fly-tipping incidents per 1,000 residents",
+        "Fly-tipping rate",
+        "rate_per_1000",
+        "quarter",
+        LOW_IS_GOOD,
+        "quality",
+        LOWER_TIER,
+        _Synthetic(3.5, 2.0, 0.1, 0.4),
+        2,
+    ),
+    (
+        "91008",
+        "Re-referrals to children's social care within 12 months",
+        "Children's social care re-referrals",
+        "percent",
+        "quarter",
+        LOW_IS_GOOD,
+        "effectiveness",
+        UPPER_TIER,
+        _Synthetic(22, 4, -0.2, 2),
+        1,
+    ),
+    (
+        "91009",
+        "Working days lost to sickness absence per full-time equivalent employee",
+        "Sickness absence (days per FTE)",
+        "days",
+        "quarter",
+        LOW_IS_GOOD,
+        "efficiency",
+        ENGLISH_TIERS,
+        _Synthetic(2.3, 0.4, 0.03, 0.12),
+        2,
+    ),
+    (
+        "91010",
+        "Complaints received per 10,000 residents",
+        "Complaints rate",
+        "rate_per_10000",
+        "quarter",
+        NOT_APPLICABLE,
+        "quality",
+        ENGLISH_TIERS,
+        _Synthetic(12, 4, 0.3, 1.2),
+        1,
+    ),
+    (
+        "91011",
+        "Stage 1 complaints answered within 10 working days",
+        "Complaints answered in time",
+        "percent",
+        "quarter",
+        HIGH_IS_GOOD,
+        "quality",
+        ENGLISH_TIERS,
+        _Synthetic(78, 8, 0.4, 3),
+        1,
+    ),
+    (
+        "91012",
+        "Undisputed invoices paid within 30 days",
+        "Invoices paid in 30 days",
+        "percent",
+        "quarter",
+        HIGH_IS_GOOD,
+        "efficiency",
+        ENGLISH_TIERS,
+        _Synthetic(91, 4, 0.3, 1.5),
+        1,
+    ),
+    (
+        "91013",
+        "Freedom of information requests received",
+        "FOI requests received",
+        "count",
+        "quarter",
+        NOT_APPLICABLE,
+        "efficiency",
+        ENGLISH_TIERS,
+        _Synthetic(0.9, 0.25, 0.02, 0.08, per_resident=True),
+        0,
+    ),
     # annual, financial year
-    ("91020", "Revenue expenditure per head", "Revenue spend per head", "gbp_per_head", "fin", NOT_APPLICABLE, "economy", UPPER_TIER | _GB_LOCAL_TAX, _Synthetic(1450, 180, 35, 25), 0),
-    ("91021", "Adult social care net expenditure per adult", "Adult social care spend per adult", "gbp_per_head", "fin", NOT_APPLICABLE, "economy", UPPER_TIER, _Synthetic(420, 60, 18, 10), 0),
-    ("91022", "Children's social care net expenditure per child", "Children's social care spend per child", "gbp_per_head", "fin", NOT_APPLICABLE, "economy", UPPER_TIER, _Synthetic(780, 160, 45, 20), 0),
-    ("91023", "Council tax collected in year", "Council tax collection rate", "percent", "fin", HIGH_IS_GOOD, "efficiency", LOWER_TIER | _GB_LOCAL_TAX, _Synthetic(96.2, 1.3, 0.0, 0.4), 1),
-    ("91024", "Non-domestic rates collected in year", "Business rates collection rate", "percent", "fin", HIGH_IS_GOOD, "efficiency", LOWER_TIER, _Synthetic(97.5, 1.2, 0.0, 0.5), 1),
-    ("91025", "Residual household waste per household", "Residual waste per household", "kg_per_household", "fin", LOW_IS_GOOD, "effectiveness", LOWER_TIER, _Synthetic(560, 70, -6, 12), 0),
-    ("91026", "Net cost of waste collection per household", "Waste collection cost per household", "gbp_per_household", "fin", LOW_IS_GOOD, "economy", LOWER_TIER, _Synthetic(62, 15, 1.8, 3), 2),
-    ("91027", "Core spending power per dwelling", "Core spending power per dwelling", "gbp_per_dwelling", "fin", NOT_APPLICABLE, "economy", ENGLISH_TIERS, _Synthetic(2050, 250, 60, 15), 0),
-    ("91028", "Usable reserves as a percentage of net revenue expenditure", "Reserves (% of net revenue spend)", "percent", "fin", NOT_APPLICABLE, "efficiency", ENGLISH_TIERS, _Synthetic(38, 14, 0.5, 3), 1),
-    ("91029", "Debt servicing as a percentage of core spending power", "Debt servicing (% of spending power)", "percent", "fin", LOW_IS_GOOD, "economy", ENGLISH_TIERS, _Synthetic(7, 3.5, 0.2, 0.6), 1),
-    ("91030", "Adults with learning disabilities in paid employment", "Learning disability employment", "percent", "fin", HIGH_IS_GOOD, "equity", UPPER_TIER, _Synthetic(5.2, 2.2, 0.05, 0.6), 1),
-    ("91031", "Permanent admissions to residential and nursing care homes, aged 65 and over, per 100,000", "Care home admissions 65+", "rate_per_100000", "fin", LOW_IS_GOOD, "effectiveness", UPPER_TIER, _Synthetic(560, 120, -6, 35), 1),
-    ("91032", "Older people still at home 91 days after discharge into reablement", "Reablement at 91 days", "percent", "fin", HIGH_IS_GOOD, "effectiveness", UPPER_TIER, _Synthetic(82, 6, 0.1, 2.5), 1),
-    ("91033", "Children in need per 10,000 children", "Children in need rate", "rate_per_10000", "fin", NOT_APPLICABLE, "effectiveness", UPPER_TIER, _Synthetic(330, 70, 0.5, 12), 1),
-    ("91034", "Looked-after children per 10,000 children", "Looked-after children rate", "rate_per_10000", "fin", NOT_APPLICABLE, "impact", UPPER_TIER, _Synthetic(67, 22, 1.0, 2.5), 0),
-    ("91035", "Education, health and care plans issued within 20 weeks", "EHC plans in 20 weeks", "percent", "fin", HIGH_IS_GOOD, "quality", UPPER_TIER, _Synthetic(58, 20, -1.5, 7), 1),
-    ("91036", "Pupils attending good or outstanding schools", "Good or outstanding schools", "percent", "fin", HIGH_IS_GOOD, "quality", UPPER_TIER, _Synthetic(84, 7, 0.6, 1.5), 1),
-    ("91037", "Principal roads where maintenance should be considered", "Principal roads needing maintenance", "percent", "fin", LOW_IS_GOOD, "quality", UPPER_TIER, _Synthetic(4, 2, 0.05, 0.6), 1),
-    ("91038", "Residents satisfied with the way the council runs things", "Satisfaction with the council", "percent", "fin", HIGH_IS_GOOD, "quality", ENGLISH_TIERS, _Synthetic(64, 6, -0.8, 2.5), 0),
-    ("91039", "Residents agreeing the council provides value for money", "Value for money", "percent", "fin", HIGH_IS_GOOD, "economy", ENGLISH_TIERS, _Synthetic(48, 6, -0.9, 2.5), 0),
-    ("91040", "Net additional dwellings", "Net additional dwellings", "count", "fin", HIGH_IS_GOOD, "impact", LOWER_TIER, _Synthetic(3.8, 1.4, 0.05, 0.6, per_resident=True), 0),
-    ("91041", "Affordable homes delivered", "Affordable homes delivered", "count", "fin", HIGH_IS_GOOD, "equity", LOWER_TIER, _Synthetic(1.0, 0.45, 0.02, 0.2, per_resident=True), 0),
-    ("91042", "Households on the housing register", "Housing register", "count", "fin", NOT_APPLICABLE, "equity", LOWER_TIER, _Synthetic(27, 10, 0.3, 1.5, per_resident=True), 0),
-    ("91043", "Women among the top 5% of earners in the council", "Women in top 5% of earners", "percent", "fin", HIGH_IS_GOOD, "equity", ENGLISH_TIERS, _Synthetic(52, 8, 0.6, 2.5), 1),
-    ("91044", "Disadvantage gap in average Attainment 8 score", "Attainment 8 disadvantage gap", "points", "fin", LOW_IS_GOOD, "equity", UPPER_TIER, _Synthetic(13.5, 3.0, 0.1, 0.6), 1),
-    ("91045", "Delayed transfers of care from hospital, days per 100,000 adults", "Delayed transfers of care", "rate_per_100000", "fin", LOW_IS_GOOD, "efficiency", UPPER_TIER, _Synthetic(11, 5, 0.4, 1.2), 1, "fin_2019_20"),
-    ("91046", "Physically inactive adults", "Inactive adults", "percent", "fin", LOW_IS_GOOD, "impact", UPPER_TIER, _Synthetic(25, 4, 0.1, 1.0), 1),
+    (
+        "91020",
+        "Revenue expenditure per head",
+        "Revenue spend per head",
+        "gbp_per_head",
+        "fin",
+        NOT_APPLICABLE,
+        "economy",
+        UPPER_TIER | _GB_LOCAL_TAX,
+        _Synthetic(1450, 180, 35, 25),
+        0,
+    ),
+    (
+        "91021",
+        "Adult social care net expenditure per adult",
+        "Adult social care spend per adult",
+        "gbp_per_head",
+        "fin",
+        NOT_APPLICABLE,
+        "economy",
+        UPPER_TIER,
+        _Synthetic(420, 60, 18, 10),
+        0,
+    ),
+    (
+        "91022",
+        "Children's social care net expenditure per child",
+        "Children's social care spend per child",
+        "gbp_per_head",
+        "fin",
+        NOT_APPLICABLE,
+        "economy",
+        UPPER_TIER,
+        _Synthetic(780, 160, 45, 20),
+        0,
+    ),
+    (
+        "91023",
+        "Council tax collected in year",
+        "Council tax collection rate",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "efficiency",
+        LOWER_TIER | _GB_LOCAL_TAX,
+        _Synthetic(96.2, 1.3, 0.0, 0.4),
+        1,
+    ),
+    (
+        "91024",
+        "Non-domestic rates collected in year",
+        "Business rates collection rate",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "efficiency",
+        LOWER_TIER,
+        _Synthetic(97.5, 1.2, 0.0, 0.5),
+        1,
+    ),
+    (
+        "91025",
+        "Residual household waste per household",
+        "Residual waste per household",
+        "kg_per_household",
+        "fin",
+        LOW_IS_GOOD,
+        "effectiveness",
+        LOWER_TIER,
+        _Synthetic(560, 70, -6, 12),
+        0,
+    ),
+    (
+        "91026",
+        "Net cost of waste collection per household",
+        "Waste collection cost per household",
+        "gbp_per_household",
+        "fin",
+        LOW_IS_GOOD,
+        "economy",
+        LOWER_TIER,
+        _Synthetic(62, 15, 1.8, 3),
+        2,
+    ),
+    (
+        "91027",
+        "Core spending power per dwelling",
+        "Core spending power per dwelling",
+        "gbp_per_dwelling",
+        "fin",
+        NOT_APPLICABLE,
+        "economy",
+        ENGLISH_TIERS,
+        _Synthetic(2050, 250, 60, 15),
+        0,
+    ),
+    (
+        "91028",
+        "Usable reserves as a percentage of net revenue expenditure",
+        "Reserves (% of net revenue spend)",
+        "percent",
+        "fin",
+        NOT_APPLICABLE,
+        "efficiency",
+        ENGLISH_TIERS,
+        _Synthetic(38, 14, 0.5, 3),
+        1,
+    ),
+    (
+        "91029",
+        "Debt servicing as a percentage of core spending power",
+        "Debt servicing (% of spending power)",
+        "percent",
+        "fin",
+        LOW_IS_GOOD,
+        "economy",
+        ENGLISH_TIERS,
+        _Synthetic(7, 3.5, 0.2, 0.6),
+        1,
+    ),
+    (
+        "91030",
+        "Adults with learning disabilities in paid employment",
+        "Learning disability employment",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "equity",
+        UPPER_TIER,
+        _Synthetic(5.2, 2.2, 0.05, 0.6),
+        1,
+    ),
+    (
+        "91031",
+        "Permanent admissions to residential and nursing care homes, aged 65 and over, per 100,000",
+        "Care home admissions 65+",
+        "rate_per_100000",
+        "fin",
+        LOW_IS_GOOD,
+        "effectiveness",
+        UPPER_TIER,
+        _Synthetic(560, 120, -6, 35),
+        1,
+    ),
+    (
+        "91032",
+        "Older people still at home 91 days after discharge into reablement",
+        "Reablement at 91 days",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "effectiveness",
+        UPPER_TIER,
+        _Synthetic(82, 6, 0.1, 2.5),
+        1,
+    ),
+    (
+        "91033",
+        "Children in need per 10,000 children",
+        "Children in need rate",
+        "rate_per_10000",
+        "fin",
+        NOT_APPLICABLE,
+        "effectiveness",
+        UPPER_TIER,
+        _Synthetic(330, 70, 0.5, 12),
+        1,
+    ),
+    (
+        "91034",
+        "Looked-after children per 10,000 children",
+        "Looked-after children rate",
+        "rate_per_10000",
+        "fin",
+        NOT_APPLICABLE,
+        "impact",
+        UPPER_TIER,
+        _Synthetic(67, 22, 1.0, 2.5),
+        0,
+    ),
+    (
+        "91035",
+        "Education, health and care plans issued within 20 weeks",
+        "EHC plans in 20 weeks",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "quality",
+        UPPER_TIER,
+        _Synthetic(58, 20, -1.5, 7),
+        1,
+    ),
+    (
+        "91036",
+        "Pupils attending good or outstanding schools",
+        "Good or outstanding schools",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "quality",
+        UPPER_TIER,
+        _Synthetic(84, 7, 0.6, 1.5),
+        1,
+    ),
+    (
+        "91037",
+        "Principal roads where maintenance should be considered",
+        "Principal roads needing maintenance",
+        "percent",
+        "fin",
+        LOW_IS_GOOD,
+        "quality",
+        UPPER_TIER,
+        _Synthetic(4, 2, 0.05, 0.6),
+        1,
+    ),
+    (
+        "91038",
+        "Residents satisfied with the way the council runs things",
+        "Satisfaction with the council",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "quality",
+        ENGLISH_TIERS,
+        _Synthetic(64, 6, -0.8, 2.5),
+        0,
+    ),
+    (
+        "91039",
+        "Residents agreeing the council provides value for money",
+        "Value for money",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "economy",
+        ENGLISH_TIERS,
+        _Synthetic(48, 6, -0.9, 2.5),
+        0,
+    ),
+    (
+        "91040",
+        "Net additional dwellings",
+        "Net additional dwellings",
+        "count",
+        "fin",
+        HIGH_IS_GOOD,
+        "impact",
+        LOWER_TIER,
+        _Synthetic(3.8, 1.4, 0.05, 0.6, per_resident=True),
+        0,
+    ),
+    (
+        "91041",
+        "Affordable homes delivered",
+        "Affordable homes delivered",
+        "count",
+        "fin",
+        HIGH_IS_GOOD,
+        "equity",
+        LOWER_TIER,
+        _Synthetic(1.0, 0.45, 0.02, 0.2, per_resident=True),
+        0,
+    ),
+    (
+        "91042",
+        "Households on the housing register",
+        "Housing register",
+        "count",
+        "fin",
+        NOT_APPLICABLE,
+        "equity",
+        LOWER_TIER,
+        _Synthetic(27, 10, 0.3, 1.5, per_resident=True),
+        0,
+    ),
+    (
+        "91043",
+        "Women among the top 5% of earners in the council",
+        "Women in top 5% of earners",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "equity",
+        ENGLISH_TIERS,
+        _Synthetic(52, 8, 0.6, 2.5),
+        1,
+    ),
+    (
+        "91044",
+        "Disadvantage gap in average Attainment 8 score",
+        "Attainment 8 disadvantage gap",
+        "points",
+        "fin",
+        LOW_IS_GOOD,
+        "equity",
+        UPPER_TIER,
+        _Synthetic(13.5, 3.0, 0.1, 0.6),
+        1,
+    ),
+    (
+        "91045",
+        "Delayed transfers of care from hospital, days per 100,000 adults",
+        "Delayed transfers of care",
+        "rate_per_100000",
+        "fin",
+        LOW_IS_GOOD,
+        "efficiency",
+        UPPER_TIER,
+        _Synthetic(11, 5, 0.4, 1.2),
+        1,
+        "fin_2019_20",
+    ),
+    (
+        "91046",
+        "Physically inactive adults",
+        "Inactive adults",
+        "percent",
+        "fin",
+        LOW_IS_GOOD,
+        "impact",
+        UPPER_TIER,
+        _Synthetic(25, 4, 0.1, 1.0),
+        1,
+    ),
     # annual, calendar year
-    ("3281", "Total resident population", "Population", "count", "cal", NOT_APPLICABLE, "impact", UK_TIERS, _Synthetic(1000, 0, 6, 0.8, per_resident=True, events=False), 0),
-    ("91050", "Healthy life expectancy at birth", "Healthy life expectancy", "years", "cal", HIGH_IS_GOOD, "impact", UPPER_TIER, _Synthetic(63.2, 3.2, -0.05, 0.5), 1),
-    ("91051", "Under-75 mortality rate from causes considered preventable, per 100,000", "Preventable mortality under 75", "rate_per_100000", "cal", LOW_IS_GOOD, "impact", UPPER_TIER, _Synthetic(142, 35, -1.0, 6), 1),
-    ("91052", "Killed or seriously injured road casualties per 100,000 residents", "Road casualties (KSI)", "rate_per_100000", "cal", LOW_IS_GOOD, "impact", UPPER_TIER, _Synthetic(45, 15, -0.4, 4), 1),
-    ("91053", "People sleeping rough on a single autumn night", "Rough sleeping count", "count", "cal", LOW_IS_GOOD, "equity", LOWER_TIER, _Synthetic(0.055, 0.04, 0.002, 0.015, per_resident=True), 0),
-    ("91054", "Territorial carbon dioxide emissions per resident", "CO2 emissions per resident", "tonnes_per_head", "cal", LOW_IS_GOOD, "impact", ENGLISH_TIERS | _GB_LOCAL_TAX, _Synthetic(4.8, 1.1, -0.15, 0.15), 1),
+    (
+        "3281",
+        "Total resident population",
+        "Population",
+        "count",
+        "cal",
+        NOT_APPLICABLE,
+        "impact",
+        UK_TIERS,
+        _Synthetic(1000, 0, 6, 0.8, per_resident=True, events=False),
+        0,
+    ),
+    (
+        "91050",
+        "Healthy life expectancy at birth",
+        "Healthy life expectancy",
+        "years",
+        "cal",
+        HIGH_IS_GOOD,
+        "impact",
+        UPPER_TIER,
+        _Synthetic(63.2, 3.2, -0.05, 0.5),
+        1,
+    ),
+    (
+        "91051",
+        "Under-75 mortality rate from causes considered preventable, per 100,000",
+        "Preventable mortality under 75",
+        "rate_per_100000",
+        "cal",
+        LOW_IS_GOOD,
+        "impact",
+        UPPER_TIER,
+        _Synthetic(142, 35, -1.0, 6),
+        1,
+    ),
+    (
+        "91052",
+        "Killed or seriously injured road casualties per 100,000 residents",
+        "Road casualties (KSI)",
+        "rate_per_100000",
+        "cal",
+        LOW_IS_GOOD,
+        "impact",
+        UPPER_TIER,
+        _Synthetic(45, 15, -0.4, 4),
+        1,
+    ),
+    (
+        "91053",
+        "People sleeping rough on a single autumn night",
+        "Rough sleeping count",
+        "count",
+        "cal",
+        LOW_IS_GOOD,
+        "equity",
+        LOWER_TIER,
+        _Synthetic(0.055, 0.04, 0.002, 0.015, per_resident=True),
+        0,
+    ),
+    (
+        "91054",
+        "Territorial carbon dioxide emissions per resident",
+        "CO2 emissions per resident",
+        "tonnes_per_head",
+        "cal",
+        LOW_IS_GOOD,
+        "impact",
+        ENGLISH_TIERS | _GB_LOCAL_TAX,
+        _Synthetic(4.8, 1.1, -0.15, 0.15),
+        1,
+    ),
 )
 
 # Oflog adult social care measures: code -> (id, label, short label, unit, theme, precision)
 _OFLOG_METRICS = {
     "ASC1": ("90001", "Carer-reported quality of life score", "Carer quality of life", "score", "quality", 1),
-    "ASC2": ("90002", "Social care-related quality of life: impact of adult social care services", "Social care quality of life impact", "score", "impact", 3),
-    "ASC3": ("90003", "Service users who find it easy to find information about services", "Users finding information easily", "percent", "quality", 1),
-    "ASC4": ("90004", "Carers who find it easy to find information about support", "Carers finding information easily", "percent", "quality", 1),
-    "ASC5": ("90005", "Outcome of short-term services: no ongoing or lower-level support afterwards", "Short-term service outcome", "percent", "effectiveness", 1),
-    "ASC6": ("90006", "Requests for adult social care support resulting in a service (rate as published by Oflog)", "Requests resulting in a service", "rate_per_100000", "efficiency", 1),
-    "ASC7": ("90007", "Adult social care workforce turnover rate", "Care workforce turnover", "percent", "efficiency", 1),
+    "ASC2": (
+        "90002",
+        "Social care-related quality of life: impact of adult social care services",
+        "Social care quality of life impact",
+        "score",
+        "impact",
+        3,
+    ),
+    "ASC3": (
+        "90003",
+        "Service users who find it easy to find information about services",
+        "Users finding information easily",
+        "percent",
+        "quality",
+        1,
+    ),
+    "ASC4": (
+        "90004",
+        "Carers who find it easy to find information about support",
+        "Carers finding information easily",
+        "percent",
+        "quality",
+        1,
+    ),
+    "ASC5": (
+        "90005",
+        "Outcome of short-term services: no ongoing or lower-level support afterwards",
+        "Short-term service outcome",
+        "percent",
+        "effectiveness",
+        1,
+    ),
+    "ASC6": (
+        "90006",
+        "Requests for adult social care support resulting in a service (rate as published by Oflog)",
+        "Requests resulting in a service",
+        "rate_per_100000",
+        "efficiency",
+        1,
+    ),
+    "ASC7": (
+        "90007",
+        "Adult social care workforce turnover rate",
+        "Care workforce turnover",
+        "percent",
+        "efficiency",
+        1,
+    ),
 }
 _OFLOG_SOURCE = "Office for Local Government (Oflog), adult social care measures"
 
 # Trafford corporate-plan extracts: id, file, indicator, label, short, unit, cadence, polarity, theme, source, discontinued
 _TRAFFORD_METRICS = (
-    ("90101", "trafford_household_waste_recycling.csv", "Household waste sent for reuse, recycling or composting", "Household waste sent for reuse, recycling or composting", "Household waste recycled", "percent", "fin", HIGH_IS_GOOD, "effectiveness", "Defra, local authority collected waste statistics", False),
-    ("90102", "trafford_employment_rate.csv", "Employment rate - aged 16-64", "Employment rate, residents aged 16-64", "Employment rate 16-64", "percent", "cal", HIGH_IS_GOOD, "impact", "ONS, Annual Population Survey", False),
-    ("90103", "trafford_fuel_poverty.csv", "Fuel poverty (low income, high cost methodology)", "Households in fuel poverty (low income, high cost)", "Fuel poverty (LIHC)", "percent", "cal", LOW_IS_GOOD, "equity", "BEIS, sub-regional fuel poverty statistics", True),
-    ("90104", "trafford_fuel_poverty.csv", "Fuel poverty (low income, low energy efficiency methodology)", "Households in fuel poverty (low income, low energy efficiency)", "Fuel poverty (LILEE)", "percent", "cal", LOW_IS_GOOD, "equity", "DESNZ, sub-regional fuel poverty statistics", False),
-    ("90105", "trafford_real_living_wage.csv", "Employees paid at or above the real living wage by work geography", "Employees paid at or above the real living wage", "Paid the real living wage", "percent", "cal", HIGH_IS_GOOD, "equity", "ONS, Annual Survey of Hours and Earnings", False),
-    ("90106", "trafford_adults_walking_or_cycling.csv", "Proportion of adults who do any walking or cycling, for any purpose, five times per week", "Adults walking or cycling five times a week", "Walking or cycling 5x a week", "percent", "fin", HIGH_IS_GOOD, "impact", "DfT, walking and cycling statistics", False),
+    (
+        "90101",
+        "trafford_household_waste_recycling.csv",
+        "Household waste sent for reuse, recycling or composting",
+        "Household waste sent for reuse, recycling or composting",
+        "Household waste recycled",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "effectiveness",
+        "Defra, local authority collected waste statistics",
+        False,
+    ),
+    (
+        "90102",
+        "trafford_employment_rate.csv",
+        "Employment rate - aged 16-64",
+        "Employment rate, residents aged 16-64",
+        "Employment rate 16-64",
+        "percent",
+        "cal",
+        HIGH_IS_GOOD,
+        "impact",
+        "ONS, Annual Population Survey",
+        False,
+    ),
+    (
+        "90103",
+        "trafford_fuel_poverty.csv",
+        "Fuel poverty (low income, high cost methodology)",
+        "Households in fuel poverty (low income, high cost)",
+        "Fuel poverty (LIHC)",
+        "percent",
+        "cal",
+        LOW_IS_GOOD,
+        "equity",
+        "BEIS, sub-regional fuel poverty statistics",
+        True,
+    ),
+    (
+        "90104",
+        "trafford_fuel_poverty.csv",
+        "Fuel poverty (low income, low energy efficiency methodology)",
+        "Households in fuel poverty (low income, low energy efficiency)",
+        "Fuel poverty (LILEE)",
+        "percent",
+        "cal",
+        LOW_IS_GOOD,
+        "equity",
+        "DESNZ, sub-regional fuel poverty statistics",
+        False,
+    ),
+    (
+        "90105",
+        "trafford_real_living_wage.csv",
+        "Employees paid at or above the real living wage by work geography",
+        "Employees paid at or above the real living wage",
+        "Paid the real living wage",
+        "percent",
+        "cal",
+        HIGH_IS_GOOD,
+        "equity",
+        "ONS, Annual Survey of Hours and Earnings",
+        False,
+    ),
+    (
+        "90106",
+        "trafford_adults_walking_or_cycling.csv",
+        "Proportion of adults who do any walking or cycling, for any purpose, five times per week",
+        "Adults walking or cycling five times a week",
+        "Walking or cycling 5x a week",
+        "percent",
+        "fin",
+        HIGH_IS_GOOD,
+        "impact",
+        "DfT, walking and cycling statistics",
+        False,
+    ),
 )
 
 _DATASETS = {"oflog": "oflog-adult-social-care", "trafford": "trafford-corporate-plan"}
@@ -411,7 +1044,9 @@ def _load_areas() -> dict[str, Area]:
             code, name, country = row[code_key], row[name_key], row["CTRYCD"]
             region_code = row["RGNCD"] or country
             region_name = row["RGNNM"] or countries[country]
-            areas.append(Area(code, name, _short_label(name), TIER_BY_PREFIX[code[:3]], region_code, region_name, country))
+            areas.append(
+                Area(code, name, _short_label(name), TIER_BY_PREFIX[code[:3]], region_code, region_name, country)
+            )
     return {area.identifier: area for area in sorted(areas, key=lambda a: a.identifier)}
 
 
@@ -420,8 +1055,18 @@ def _load_wards(areas: Mapping[str, Area]) -> dict[str, Area]:
     wards = []
     for row in _read_csv("ons_ward_lad_codes.csv"):
         council = areas[row["LAD22CD"]]
-        wards.append(Area(row["WD22CD"], row["WD22NM"], row["WD22NM"], WARD_TIER, council.region_code,
-                          council.region_name, council.country_code, council.identifier))
+        wards.append(
+            Area(
+                row["WD22CD"],
+                row["WD22NM"],
+                row["WD22NM"],
+                WARD_TIER,
+                council.region_code,
+                council.region_name,
+                council.country_code,
+                council.identifier,
+            )
+        )
     return {ward.identifier: ward for ward in sorted(wards, key=lambda a: a.identifier)}
 
 
@@ -490,8 +1135,15 @@ _POPULATION_RANGE = {  # log-uniform range of the synthetic 2015 population, by 
 }
 _POPULATION_OVERRIDES = {"E09000001": 8_600, "E06000053": 2_200}  # City of London, Isles of Scilly
 _REGIONAL_DEPRIVATION = {
-    "E12000001": 0.6, "E12000002": 0.4, "E12000003": 0.3, "E12000004": 0.1, "E12000005": 0.3,
-    "E12000006": -0.3, "E12000007": 0.2, "E12000008": -0.4, "E12000009": -0.2,
+    "E12000001": 0.6,
+    "E12000002": 0.4,
+    "E12000003": 0.3,
+    "E12000004": 0.1,
+    "E12000005": 0.3,
+    "E12000006": -0.3,
+    "E12000007": 0.2,
+    "E12000008": -0.4,
+    "E12000009": -0.2,
 }
 
 
@@ -507,7 +1159,9 @@ def _profiles(areas: Mapping[str, Area]) -> dict[str, _Profile]:
         if area.tier in _POPULATION_RANGE:
             draws = _Draws("profile", area.identifier)
             low, high = _POPULATION_RANGE[area.tier]
-            population = _POPULATION_OVERRIDES.get(area.identifier) or round(math.exp(math.log(low) + draws.uniform() * math.log(high / low)))
+            population = _POPULATION_OVERRIDES.get(area.identifier) or round(
+                math.exp(math.log(low) + draws.uniform() * math.log(high / low))
+            )
             deprivation = 0.8 * draws.normal() + _REGIONAL_DEPRIVATION.get(area.region_code, 0.0)
             profiles[area.identifier] = _Profile(population, deprivation)
     # a county is the sum of its districts; England of its single- and lower-tier councils
@@ -527,7 +1181,9 @@ def group_name(label: str) -> str:
     return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", label) if word)
 
 
-def _nearest_neighbours(code: str, candidates: Iterable[str], profiles: Mapping[str, _Profile], areas: Mapping[str, Area], k: int = 15) -> tuple[str, ...]:
+def _nearest_neighbours(
+    code: str, candidates: Iterable[str], profiles: Mapping[str, _Profile], areas: Mapping[str, Area], k: int = 15
+) -> tuple[str, ...]:
     """The k candidates closest in (log population, deprivation), a small penalty across regions; ties by code."""
     pool = [c for c in candidates if c != code]
     log_pop = {c: math.log(profiles[c].population) for c in [*pool, code]}
@@ -550,13 +1206,27 @@ def _comparison_groups(areas: Mapping[str, Area], profiles: Mapping[str, _Profil
         ComparisonGroup("AllLaInCountry_England", "All English local authorities", None, codes(*ENGLISH_TIERS)),
         ComparisonGroup("AllLaInCountry_Wales", "All Welsh unitary authorities", None, codes("welsh_unitary")),
         ComparisonGroup("AllLaInCountry_Scotland", "All Scottish councils", None, codes("scottish_council")),
-        ComparisonGroup("AllLaInCountry_NorthernIreland", "All Northern Ireland district councils", None, codes("ni_district")),
+        ComparisonGroup(
+            "AllLaInCountry_NorthernIreland", "All Northern Ireland district councils", None, codes("ni_district")
+        ),
         ComparisonGroup("AllBoroughInRegion_London", "All London boroughs", None, codes("london_borough")),
-        ComparisonGroup("AllMetropolitanDistricts_England", "All English metropolitan districts", None, codes("metropolitan_district")),
+        ComparisonGroup(
+            "AllMetropolitanDistricts_England",
+            "All English metropolitan districts",
+            None,
+            codes("metropolitan_district"),
+        ),
         ComparisonGroup("AllUnitaryAuthorities_England", "All English unitary authorities", None, codes("unitary")),
-        ComparisonGroup("AllNonMetropolitanDistricts_England", "All English non-metropolitan districts", None, codes("non_metropolitan_district")),
+        ComparisonGroup(
+            "AllNonMetropolitanDistricts_England",
+            "All English non-metropolitan districts",
+            None,
+            codes("non_metropolitan_district"),
+        ),
         ComparisonGroup("AllCounties_England", "All English county councils", None, codes("county")),
-        ComparisonGroup("AllSingleTierAndCounties_England", "All English single-tier and county councils", None, codes(*UPPER_TIER)),
+        ComparisonGroup(
+            "AllSingleTierAndCounties_England", "All English single-tier and county councils", None, codes(*UPPER_TIER)
+        ),
     ]
     real_trafford = tuple(row["area_code"] for row in _read_csv("trafford_cipfa2021.csv"))
     single_tier = codes("unitary", "metropolitan_district", "london_borough")
@@ -566,8 +1236,17 @@ def _comparison_groups(areas: Mapping[str, Area], profiles: Mapping[str, _Profil
         if area.identifier == TRAFFORD:
             members = real_trafford
         else:
-            members = _nearest_neighbours(area.identifier, codes("county") if area.tier == "county" else single_tier, profiles, areas)
-        groups.append(ComparisonGroup(f"{group_name(area.short_label)}_CIPFA_Near_Neighbours", f"CIPFA nearest neighbours to {area.short_label}", area.identifier, members))
+            members = _nearest_neighbours(
+                area.identifier, codes("county") if area.tier == "county" else single_tier, profiles, areas
+            )
+        groups.append(
+            ComparisonGroup(
+                f"{group_name(area.short_label)}_CIPFA_Near_Neighbours",
+                f"CIPFA nearest neighbours to {area.short_label}",
+                area.identifier,
+                members,
+            )
+        )
     by_id = {g.identifier: g for g in groups}
     if len(by_id) != len(groups):
         raise ValueError("comparison group ids collide")
@@ -581,9 +1260,18 @@ def _comparison_groups(areas: Mapping[str, Area], profiles: Mapping[str, _Profil
 class DemoCatalogue:
     """Read-only view of the demo universe as it stood on ``as_of``; series are computed lazily."""
 
-    def __init__(self, *, as_of: date, areas: Mapping[str, Area], metric_types: Mapping[str, MetricType], periods: Mapping[str, Period],
-                 comparison_groups: Mapping[str, ComparisonGroup], recipes: Mapping[str, _Recipe], profiles: Mapping[str, _Profile],
-                 wards: Mapping[str, Area] | None = None):
+    def __init__(
+        self,
+        *,
+        as_of: date,
+        areas: Mapping[str, Area],
+        metric_types: Mapping[str, MetricType],
+        periods: Mapping[str, Period],
+        comparison_groups: Mapping[str, ComparisonGroup],
+        recipes: Mapping[str, _Recipe],
+        profiles: Mapping[str, _Profile],
+        wards: Mapping[str, Area] | None = None,
+    ):
         self.as_of = as_of
         self.areas = areas
         self.wards = wards or {}  # apart from areas: a ward is in no group and no council's benchmark
@@ -598,7 +1286,9 @@ class DemoCatalogue:
 
     def periods_for(self, metric_id: str) -> tuple[Period, ...]:
         """The metric's periods published by ``as_of``, oldest first."""
-        return tuple(p for p in (self.periods[i] for i in self._recipes[metric_id].period_ids) if p.published_on <= self.as_of)
+        return tuple(
+            p for p in (self.periods[i] for i in self._recipes[metric_id].period_ids) if p.published_on <= self.as_of
+        )
 
     def data_changed_on(self, metric_id: str) -> date | None:
         """The latest publication date visible on ``as_of`` (None when nothing is published yet)."""
@@ -636,7 +1326,9 @@ class DemoCatalogue:
         metric, area = self.metric_types[metric_id], self.area(area_code)
         key = (metric_id, area_code)
         if key not in self._series:
-            self._series[key] = self._ward_series(metric, area) if area.tier == WARD_TIER else self._compute(metric, area)  # deterministic, so a racing duplicate is harmless
+            self._series[key] = (
+                self._ward_series(metric, area) if area.tier == WARD_TIER else self._compute(metric, area)
+            )  # deterministic, so a racing duplicate is harmless
         full = self._series[key]
         return {p.identifier: full[p.identifier] for p in self.periods_for(metric_id)}
 
@@ -663,8 +1355,10 @@ class DemoCatalogue:
             return dict.fromkeys(period_ids)
         council = self._compute(metric, self.areas[ward.parent_code])
         siblings = [code for code, w in self.wards.items() if w.parent_code == ward.parent_code]
-        return {p: None if council[p] is None else split_by_stable_weights(int(council[p]), siblings)[ward.identifier]
-                for p in period_ids}
+        return {
+            p: None if council[p] is None else split_by_stable_weights(int(council[p]), siblings)[ward.identifier]
+            for p in period_ids
+        }
 
     def _years(self, period_ids: tuple[str, ...]) -> list[float]:
         origin = self.periods[period_ids[0]].start_date
@@ -703,10 +1397,15 @@ class DemoCatalogue:
             return [None] * len(recipe.period_ids)
         england = source.values[ENGLAND]
         councils = [series for code, series in source.values.items() if code != ENGLAND]
-        spread = fmean(pstdev(vs) for p in recipe.period_ids if len(vs := [s[p] for s in councils if s.get(p) is not None]) > 1)
+        spread = fmean(
+            pstdev(vs) for p in recipe.period_ids if len(vs := [s[p] for s in councils if s.get(p) is not None]) > 1
+        )
         draws = _Draws(metric.identifier, area.identifier)
         level = spread * self._level_effect(metric, area, draws)
-        return [None if england.get(p) is None else england[p] + level + 0.3 * spread * draws.normal() for p in recipe.period_ids]
+        return [
+            None if england.get(p) is None else england[p] + level + 0.3 * spread * draws.normal()
+            for p in recipe.period_ids
+        ]
 
 
 def _add_events(values: list[float | None], draws: _Draws, spec: _Synthetic) -> None:
@@ -723,7 +1422,9 @@ def _add_events(values: list[float | None], draws: _Draws, spec: _Synthetic) -> 
             values[draws.index(0, n)] = None
 
 
-def _plant(values: list[float | None], period_ids: tuple[str, ...], story: _Storyline, polarity: str, spec: _Synthetic) -> None:
+def _plant(
+    values: list[float | None], period_ids: tuple[str, ...], story: _Storyline, polarity: str, spec: _Synthetic
+) -> None:
     """Overwrite Trafford's series from ``story.from_period`` with the storyline's pattern."""
     start = period_ids.index(story.from_period)
     good = 1.0 if polarity == HIGH_IS_GOOD else -1.0
@@ -734,7 +1435,9 @@ def _plant(values: list[float | None], period_ids: tuple[str, ...], story: _Stor
         for k in range(start, len(values)):
             values[k] = base + direction * story.size * (k - start + 1)
     elif story.kind == "step":
-        values[start:] = [base + direction * story.size + 0.15 * spec.noise * math.sin(k) for k in range(len(values) - start)]
+        values[start:] = [
+            base + direction * story.size + 0.15 * spec.noise * math.sin(k) for k in range(len(values) - start)
+        ]
     elif story.kind == "outlier":
         values[start] = base + direction * story.size
     else:
@@ -757,14 +1460,42 @@ def _tidy(value: float | None, metric: MetricType) -> float | int | None:
 # Building
 
 
-def _metric(identifier: str, label: str, short: str, unit: str, cadence: str, polarity: str, theme: str, tiers: frozenset[str],
-            precision: int, *, help_text: str, dataset: str, source: str, is_real: bool, discontinued: bool = False) -> MetricType:
+def _metric(
+    identifier: str,
+    label: str,
+    short: str,
+    unit: str,
+    cadence: str,
+    polarity: str,
+    theme: str,
+    tiers: frozenset[str],
+    precision: int,
+    *,
+    help_text: str,
+    dataset: str,
+    source: str,
+    is_real: bool,
+    discontinued: bool = False,
+) -> MetricType:
     first = period_from_id(CADENCES[cadence][0])
     return MetricType(
-        identifier=identifier, label=label, short_label=short, help_text=help_text, unit_label=UNITS[unit].label,
-        measurement_unit_identifier=unit, dataset_identifier=dataset, period_type=first.period_type, frequency=first.frequency,
-        output_precision=precision, polarity=polarity, null_as_zero=False, discontinued=discontinued, theme=theme,
-        applies_to_tiers=frozenset(tiers), source=source, is_real=is_real,
+        identifier=identifier,
+        label=label,
+        short_label=short,
+        help_text=help_text,
+        unit_label=UNITS[unit].label,
+        measurement_unit_identifier=unit,
+        dataset_identifier=dataset,
+        period_type=first.period_type,
+        frequency=first.frequency,
+        output_precision=precision,
+        polarity=polarity,
+        null_as_zero=False,
+        discontinued=discontinued,
+        theme=theme,
+        applies_to_tiers=frozenset(tiers),
+        source=source,
+        is_real=is_real,
     )
 
 
@@ -787,21 +1518,54 @@ def _build_metrics(areas: Mapping[str, Area]) -> tuple[dict[str, MetricType], di
     for code, (identifier, label, short, unit, theme, precision) in _OFLOG_METRICS.items():
         period_ids = _sorted_periods(p for series in oflog_values[code].values() for p in series)
         metrics[identifier] = _metric(
-            identifier, label, short, unit, _cadence_of(period_ids), oflog_polarity[code], theme, UPPER_TIER, precision,
+            identifier,
+            label,
+            short,
+            unit,
+            _cadence_of(period_ids),
+            oflog_polarity[code],
+            theme,
+            UPPER_TIER,
+            precision,
             help_text=f"Oflog measure {code}, as published for upper-tier English councils. No England figure is published in the source file.",
-            dataset=_DATASETS["oflog"], source=_OFLOG_SOURCE, is_real=True,
+            dataset=_DATASETS["oflog"],
+            source=_OFLOG_SOURCE,
+            is_real=True,
         )
         recipes[identifier] = _Recipe(period_ids, _Published(oflog_values[code], fill_other_councils=False))
 
-    for identifier, file_name, indicator, label, short, unit, cadence, polarity, theme, source, discontinued in _TRAFFORD_METRICS:
+    for (
+        identifier,
+        file_name,
+        indicator,
+        label,
+        short,
+        unit,
+        cadence,
+        polarity,
+        theme,
+        source,
+        discontinued,
+    ) in _TRAFFORD_METRICS:
         values = _load_tidy(file_name, indicator)
         period_ids = _sorted_periods(p for series in values.values() for p in series)
         if _cadence_of(period_ids) != cadence:
             raise ValueError(f"{file_name}: expected {cadence} periods")
         metrics[identifier] = _metric(
-            identifier, label, short, unit, cadence, polarity, theme, ENGLISH_TIERS, 1,
+            identifier,
+            label,
+            short,
+            unit,
+            cadence,
+            polarity,
+            theme,
+            ENGLISH_TIERS,
+            1,
             help_text="Published values for Trafford, its CIPFA nearest neighbours and England (LG Inform extract in Trafford's corporate plan); other councils are synthetic, drawn around England's value.",
-            dataset=_DATASETS["trafford"], source=f"{source} (via LG Inform)", is_real=True, discontinued=discontinued,
+            dataset=_DATASETS["trafford"],
+            source=f"{source} (via LG Inform)",
+            is_real=True,
+            discontinued=discontinued,
         )
         recipes[identifier] = _Recipe(period_ids, _Published(values, fill_other_councils=True))
 
@@ -810,9 +1574,20 @@ def _build_metrics(areas: Mapping[str, Area]) -> tuple[dict[str, MetricType], di
         if last:
             period_ids = period_ids[: period_ids.index(last[0]) + 1]
         metrics[identifier] = _metric(
-            identifier, label, short, unit, cadence, polarity, theme, tiers, precision,
+            identifier,
+            label,
+            short,
+            unit,
+            cadence,
+            polarity,
+            theme,
+            tiers,
+            precision,
             help_text=f"{label}. Demo data: a deterministic synthetic series, not a published statistic.",
-            dataset=f"demo-{theme}", source="LG Inform demo (synthetic)", is_real=False, discontinued=bool(last),
+            dataset=f"demo-{theme}",
+            source="LG Inform demo (synthetic)",
+            is_real=False,
+            discontinued=bool(last),
         )
         recipes[identifier] = _Recipe(period_ids, spec)
 
@@ -833,7 +1608,12 @@ def build_catalogue(*, as_of: date = DEFAULT_AS_OF, scale: str = "demo") -> Demo
     period_ids = _sorted_periods(p for recipe in recipes.values() for p in recipe.period_ids)
     periods = {p: period_from_id(p) for p in period_ids}
     return DemoCatalogue(
-        as_of=as_of, areas=areas, metric_types=metric_types, periods=periods,
-        comparison_groups=_comparison_groups(areas, profiles), recipes=recipes, profiles=profiles,
+        as_of=as_of,
+        areas=areas,
+        metric_types=metric_types,
+        periods=periods,
+        comparison_groups=_comparison_groups(areas, profiles),
+        recipes=recipes,
+        profiles=profiles,
         wards=_load_wards(areas),
     )

@@ -38,8 +38,21 @@ from ingestion.lginform.signing import redact_credentials, split_signed_url, ver
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("rate_limit", "server_error", "slow", "truncated", "drop", "malformed_json", "wrong_shape", "usage_limit",
-               "truncated_json", "duplicate_rows", "reorder_rows", "empty_group", "edit")
+FAULT_KINDS = (
+    "rate_limit",
+    "server_error",
+    "slow",
+    "truncated",
+    "drop",
+    "malformed_json",
+    "wrong_shape",
+    "usage_limit",
+    "truncated_json",
+    "duplicate_rows",
+    "reorder_rows",
+    "empty_group",
+    "edit",
+)
 # faults that change the content of a /data (JSON) answer; on any other path the answer is unchanged
 DATA_FAULTS = frozenset({"duplicate_rows", "reorder_rows", "empty_group"})
 MAX_REMEMBERED_SIGNATURES = 100_000
@@ -91,7 +104,9 @@ class Faults:
         if kind == "slow" and "seconds" not in params:
             raise ValueError("a 'slow' fault needs seconds=")
         if kind == "edit" and not callable(params.get("edit")):
-            raise ValueError("an 'edit' fault needs edit=<function of the JSON document returning the document to send>")
+            raise ValueError(
+                "an 'edit' fault needs edit=<function of the JSON document returning the document to send>"
+            )
         with self._lock:
             self._faults.append(_Fault(kind, times, path_prefix, params))
 
@@ -261,7 +276,9 @@ class _Api:
                 "polarity": metric.polarity,
                 "nullAsZero": metric.null_as_zero,
                 "discontinued": metric.discontinued,
-                "earliestTimePeriod": None if earliest is None else {
+                "earliestTimePeriod": None
+                if earliest is None
+                else {
                     "identifier": earliest.identifier,
                     "startDate": earliest.start_date.isoformat(),
                     "endDate": earliest.end_date.isoformat(),
@@ -277,13 +294,20 @@ class _Api:
             try:
                 since = date.fromisoformat(query["dataChangedSince"])
             except ValueError:
-                raise _bad_request(f"dataChangedSince must be a date (YYYY-MM-DD): {query['dataChangedSince']}") from None
+                raise _bad_request(
+                    f"dataChangedSince must be a date (YYYY-MM-DD): {query['dataChangedSince']}"
+                ) from None
             changed = {m.identifier: self._changed_on(m.identifier) for m in metrics}
             metrics = [m for m in metrics if (on := changed[m.identifier]) is not None and on > since]
         return {
             "metricType-array": [
-                {"identifier": m.identifier, "label": m.label, "shortLabel": m.short_label,
-                 "unitLabel": m.unit_label, "measurementUnitIdentifier": m.measurement_unit_identifier}
+                {
+                    "identifier": m.identifier,
+                    "label": m.label,
+                    "shortLabel": m.short_label,
+                    "unitLabel": m.unit_label,
+                    "measurementUnitIdentifier": m.measurement_unit_identifier,
+                }
                 for m in metrics
             ]
         }
@@ -319,8 +343,13 @@ class _Api:
     def period_list(self) -> dict[str, Any]:
         return {
             "period-array": [
-                {"identifier": p.identifier, "label": p.label, "startDate": p.start_date.isoformat(),
-                 "endDate": p.end_date.isoformat(), "periodType": p.period_type}
+                {
+                    "identifier": p.identifier,
+                    "label": p.label,
+                    "startDate": p.start_date.isoformat(),
+                    "endDate": p.end_date.isoformat(),
+                    "periodType": p.period_type,
+                }
                 for p in self.catalogue.periods.values()
             ]
         }
@@ -370,14 +399,18 @@ class _Api:
         periods = self.catalogue.periods
         return {
             "columns": [
-                {"metricType": {"identifier": m.identifier, "label": m.label},
-                 "period": {"identifier": p, "label": periods[p].label},
-                 "valueType": {"identifier": "raw", "label": "Raw value"}}
+                {
+                    "metricType": {"identifier": m.identifier, "label": m.label},
+                    "period": {"identifier": p, "label": periods[p].label},
+                    "valueType": {"identifier": "raw", "label": "Raw value"},
+                }
                 for m, p in columns
             ],
             "rows": [
-                {"area": {"identifier": code, "label": self.catalogue.area(code).label},
-                 "values": [self._cell(m, code, p) for m, p in columns]}
+                {
+                    "area": {"identifier": code, "label": self.catalogue.area(code).label},
+                    "values": [self._cell(m, code, p) for m, p in columns],
+                }
                 for code in area_codes
             ],
         }
@@ -403,7 +436,9 @@ class _Api:
             raise _bad_request("data.csv takes exactly one metricType")
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(["area", "area label", "area long label", *(self.catalogue.periods[p].label for _, p in columns)])
+        writer.writerow(
+            ["area", "area label", "area long label", *(self.catalogue.periods[p].label for _, p in columns)]
+        )
         for code in area_codes:
             area = self.catalogue.area(code)
             values = [self.value(m.identifier, code, p) for m, p in columns]
@@ -484,7 +519,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self._reply(path, dict(parse_qsl(public_query, keep_blank_values=True)), demo.faults.take(path))
         except ApiError as error:
             reply = _error_reply(error.status, error.message, error.error_code)
-        demo.requests.append(RecordedRequest("GET", path, public_query, reply.status))  # before sending: tests read it at once
+        demo.requests.append(
+            RecordedRequest("GET", path, public_query, reply.status)
+        )  # before sending: tests read it at once
         log.info("GET %s -> %s", redacted, reply.status if reply.status is not None else "dropped")
         self._send(reply)
 
@@ -520,9 +557,15 @@ class _Handler(BaseHTTPRequestHandler):
         content_type, body = self.server.demo.api.route(path, query)
         if kind == "truncated_json":  # a complete HTTP answer (its own length announced) whose JSON is cut short
             return _Reply(200, content_type, body[: len(body) // 2])
-        if kind == "edit" and content_type == JSON_TYPE:  # any change a test needs, on the document as the dialect wrote it
+        if (
+            kind == "edit" and content_type == JSON_TYPE
+        ):  # any change a test needs, on the document as the dialect wrote it
             body = _encode(params["edit"](json.loads(body)))
-        if kind in DATA_FAULTS and content_type == JSON_TYPE and path.rstrip("/").removesuffix(".json").endswith("/data"):
+        if (
+            kind in DATA_FAULTS
+            and content_type == JSON_TYPE
+            and path.rstrip("/").removesuffix(".json").endswith("/data")
+        ):
             body = _encode(_alter_data(json.loads(body), kind, params, query))
         return _Reply(200, content_type, body, truncate=kind == "truncated")
 
@@ -557,7 +600,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
-        log.debug("%s %s: %s", self.command, redact_credentials(getattr(self, "path", "")), "http.server message suppressed")
+        log.debug(
+            "%s %s: %s", self.command, redact_credentials(getattr(self, "path", "")), "http.server message suppressed"
+        )
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -568,8 +613,16 @@ class _HttpServer(ThreadingHTTPServer):
 class DemoServer:
     """The demo LG Inform service on a local port, in a daemon thread; use as a context manager."""
 
-    def __init__(self, catalogue: DemoCatalogue | None = None, *, application_key: str = DEMO_APPLICATION_KEY,
-                 secret: str = DEMO_SECRET, host: str = "127.0.0.1", port: int = 0, dialect: str = "lginform"):
+    def __init__(
+        self,
+        catalogue: DemoCatalogue | None = None,
+        *,
+        application_key: str = DEMO_APPLICATION_KEY,
+        secret: str = DEMO_SECRET,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        dialect: str = "lginform",
+    ):
         self.catalogue = catalogue or build_catalogue()
         self.application_key = application_key
         self.secret = secret
@@ -592,7 +645,9 @@ class DemoServer:
             raise ValueError(f"unknown dialect {dialect!r}; expected one of {(*SINGLE_DIALECTS, MIXED)}")
         self.api.dialect = dialect
 
-    def revise(self, metric_id: str, area_code: str, period_id: str, value: float | int | None, *, on: date | None = None) -> None:
+    def revise(
+        self, metric_id: str, area_code: str, period_id: str, value: float | int | None, *, on: date | None = None
+    ) -> None:
         """Serve ``value`` for one cell from now on, as the service does when it revises a
         published figure; ``dataChangedSince`` lists the metric type from ``on`` (default today)."""
         self.catalogue.value(metric_id, area_code, period_id)  # KeyError for a cell the catalogue does not have
@@ -626,7 +681,9 @@ class DemoServer:
             return self
         self._httpd = _HttpServer((self._host, self._port), _Handler)
         self._httpd.demo = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="demo-lginform", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="demo-lginform", daemon=True
+        )
         self._thread.start()
         log.info("demo LG Inform server listening on %s", self.url)
         return self
@@ -651,14 +708,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the demo LG Inform-style API locally.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="show the catalogue as published on this date")
-    parser.add_argument("--dialect", choices=(*SINGLE_DIALECTS, MIXED), default="lginform",
-                        help="how the answers are written (demo/dialects.py); mixed: a dialect per response")
+    parser.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, help="show the catalogue as published on this date"
+    )
+    parser.add_argument(
+        "--dialect",
+        choices=(*SINGLE_DIALECTS, MIXED),
+        default="lginform",
+        help="how the answers are written (demo/dialects.py); mixed: a dialect per response",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     catalogue = build_catalogue(as_of=args.as_of) if args.as_of else build_catalogue()
     with DemoServer(catalogue, host=args.host, port=args.port, dialect=args.dialect) as server:
-        print(f"Demo LG Inform API on {server.url} (credentials: demo.DEMO_APPLICATION_KEY / demo.DEMO_SECRET). Ctrl-C stops.", flush=True)
+        print(
+            f"Demo LG Inform API on {server.url} (credentials: demo.DEMO_APPLICATION_KEY / demo.DEMO_SECRET). Ctrl-C stops.",
+            flush=True,
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

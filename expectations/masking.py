@@ -17,9 +17,12 @@ from typing import Any
 from expectations.personal import NONE, Personal
 from lgperf.pseudonyms import pseudonym
 
-REMOVED = {"demographics": "[removed: demographic]", "free_text": "[removed: free text]",
-           # the rows of a blocked aggregate are not disclosure-controlled: its counts stay in the warehouse
-           "counts_of_people": "[removed: count of people]"}
+REMOVED = {
+    "demographics": "[removed: demographic]",
+    "free_text": "[removed: free text]",
+    # the rows of a blocked aggregate are not disclosure-controlled: its counts stay in the warehouse
+    "counts_of_people": "[removed: count of people]",
+}
 
 
 def _missing(value: Any) -> bool:
@@ -44,7 +47,9 @@ class Mask:
 
     def sample(self, kwargs: dict[str, Any], sample: list[Any]) -> list[Any]:
         """A failing sample: values of the checked column, or rows of a multi-column check."""
-        masked = [self.row(item) if isinstance(item, dict) else self.value(kwargs.get("column"), item) for item in sample]
+        masked = [
+            self.row(item) if isinstance(item, dict) else self.value(kwargs.get("column"), item) for item in sample
+        ]
         distinct = {json.dumps(item, sort_keys=True, default=str): item for item in masked}
         return list(distinct.values())
 

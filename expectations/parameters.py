@@ -32,5 +32,7 @@ def drift_bounds(published_rows: int | None, max_share: float) -> dict[str, int 
     blocked attempt never becomes the baseline. Nothing published yet: no bound."""
     if published_rows is None:
         return {"previous_rows_min": 0, "previous_rows_max": None}
-    return {"previous_rows_min": math.floor(published_rows * (1 - max_share)),
-            "previous_rows_max": math.ceil(published_rows * (1 + max_share))}
+    return {
+        "previous_rows_min": math.floor(published_rows * (1 - max_share)),
+        "previous_rows_max": math.ceil(published_rows * (1 + max_share)),
+    }

@@ -50,7 +50,9 @@ def load(path: Path = PERSONAL_FILE) -> dict[str, Personal]:
     for suite, entry in document.items():
         unknown = set(entry) - {*KINDS, "not_personal"}
         if unknown:
-            raise ValueError(f"{path.name}: {suite}: unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(KINDS)}, not_personal")
+            raise ValueError(
+                f"{path.name}: {suite}: unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(KINDS)}, not_personal"
+            )
         kinds = {k: frozenset(entry.get(k) or ()) for k in KINDS}
         cleared = dict(entry.get("not_personal") or {})
         counted = [c for columns in (*kinds.values(), cleared) for c in columns]
@@ -63,13 +65,59 @@ def load(path: Path = PERSONAL_FILE) -> dict[str, Personal]:
 
 # What a personal column's name looks like: a word about a person, or the id of a person or case.
 _PERSONAL_WORDS = {
-    "ethnicity", "ethnic", "race", "religion", "disability", "disabled", "sex", "gender", "age", "dob", "birth",
-    "ward", "postcode", "address", "street", "uprn", "nhs", "nino", "email", "phone", "mobile", "telephone",
-    "name", "surname", "forename", "author", "summary", "comment", "comments", "commentary", "narrative", "note", "notes",
+    "ethnicity",
+    "ethnic",
+    "race",
+    "religion",
+    "disability",
+    "disabled",
+    "sex",
+    "gender",
+    "age",
+    "dob",
+    "birth",
+    "ward",
+    "postcode",
+    "address",
+    "street",
+    "uprn",
+    "nhs",
+    "nino",
+    "email",
+    "phone",
+    "mobile",
+    "telephone",
+    "name",
+    "surname",
+    "forename",
+    "author",
+    "summary",
+    "comment",
+    "comments",
+    "commentary",
+    "narrative",
+    "note",
+    "notes",
 }
 _PERSON_OR_CASE = {
-    "complaint", "respondent", "person", "resident", "case", "customer", "client", "patient", "pupil", "user",
-    "applicant", "tenant", "claimant", "caller", "contact", "household", "staff", "employee",
+    "complaint",
+    "respondent",
+    "person",
+    "resident",
+    "case",
+    "customer",
+    "client",
+    "patient",
+    "pupil",
+    "user",
+    "applicant",
+    "tenant",
+    "claimant",
+    "caller",
+    "contact",
+    "household",
+    "staff",
+    "employee",
 }
 _ID = re.compile(r"_(id|ref|reference|number|no)$")
 
@@ -77,5 +125,8 @@ _ID = re.compile(r"_(id|ref|reference|number|no)$")
 def looks_personal(column: str) -> bool:
     """Whether a column's name suggests personal data (so it must be declared, one way or the other)."""
     words = column.lower().split("_")
-    return bool(_PERSONAL_WORDS & set(words)) or bool(_ID.search(column.lower()) and _PERSON_OR_CASE & set(words[:-1])) \
+    return (
+        bool(_PERSONAL_WORDS & set(words))
+        or bool(_ID.search(column.lower()) and _PERSON_OR_CASE & set(words[:-1]))
         or "national_insurance" in column.lower()
+    )

@@ -23,8 +23,9 @@ for the null checks; uniqueness marks every row of a repeated key).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 ROWS_PER_EXPECTATION = 1000
 TABLE_EXPECTATIONS = {"expect_table_row_count_to_be_between"}
@@ -36,9 +37,9 @@ class Scan:
     """How one column expectation is found in SQL: the rows it applies to (its row condition,
     and for value checks the rows where the column is not missing) and the rows that break it."""
 
-    applies: str   # SQL boolean: the row is in the expectation's domain, missing values included (GX's element count)
-    breaks: str    # SQL boolean: the row breaks it (GX's unexpected rows); only ever true where ``applies``
-    order: str     # how its breaking rows are listed: a repeated key's rows side by side ("" for any order)
+    applies: str  # SQL boolean: the row is in the expectation's domain, missing values included (GX's element count)
+    breaks: str  # SQL boolean: the row breaks it (GX's unexpected rows); only ever true where ``applies``
+    order: str  # how its breaking rows are listed: a repeated key's rows side by side ("" for any order)
     keys: str = ""  # uniqueness: the key columns, counted by a GROUP BY (a window over every row costs far more)
 
 
@@ -59,7 +60,9 @@ def _regex_matches(dialect: str) -> Callable[[str, str], str]:
     if dialect == "duckdb":  # RE2: \b, \d, \s and (?:...) as in Python
         return lambda column, pattern: f"regexp_matches(cast({column} as varchar), {_literal(pattern)})"
     # PostgreSQL's advanced regular expressions write a word boundary as \y (\b is a backspace there)
-    return lambda column, pattern: f"(cast({column} as text) ~ {_literal(pattern.replace(chr(92) + 'b', chr(92) + 'y'))})"
+    return lambda column, pattern: (
+        f"(cast({column} as text) ~ {_literal(pattern.replace(chr(92) + 'b', chr(92) + 'y'))})"
+    )
 
 
 def row_condition(kwargs: dict[str, Any], where: str) -> str:
@@ -69,7 +72,7 @@ def row_condition(kwargs: dict[str, Any], where: str) -> str:
         return "true"
     match = _CONDITION.match(condition)
     if not match or kwargs.get("condition_parser") != "pandas":
-        raise ValueError(f"{where}: row_condition {condition!r} is not of the form column==\"value\" (pandas parser)")
+        raise ValueError(f'{where}: row_condition {condition!r} is not of the form column=="value" (pandas parser)')
     return f"({quote_identifier(match.group(1))} = {_literal(match.group(2))})"
 
 
@@ -106,7 +109,9 @@ def scan_for(expectation: dict[str, Any], dialect: str, where: str) -> Scan:
         matches = _regex_matches(dialect)
         if kwargs.get("match_on", "any") != "any":
             raise ValueError(f"{where}: only match_on='any' is supported")
-        return Scan(applies, f"{present} and ({' or '.join(matches(column, p) for p in kwargs['regex_list'])})", anywhere)
+        return Scan(
+            applies, f"{present} and ({' or '.join(matches(column, p) for p in kwargs['regex_list'])})", anywhere
+        )
     if kind in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
         columns = [quote_identifier(c) for c in (kwargs.get("column_list") or [kwargs["column"]])]
         keys = ", ".join(columns)
@@ -114,7 +119,9 @@ def scan_for(expectation: dict[str, Any], dialect: str, where: str) -> Scan:
         applies_here = f"{applies} and not ({' and '.join(f'{c} is null' for c in columns)})"
         repeated = f"count(*) over (partition by {keys}) > 1"
         return Scan(applies_here, f"{applies_here} and {repeated}", keys, keys)
-    raise ValueError(f"{where}: expectation {kind} has no SQL scan in expectations/reduction.py; add one before using it")
+    raise ValueError(
+        f"{where}: expectation {kind} has no SQL scan in expectations/reduction.py; add one before using it"
+    )
 
 
 @dataclass(frozen=True)
@@ -123,17 +130,20 @@ class Reduction:
     break an expectation) once more for those rows."""
 
     frame_sql: str
-    columns: list[str]              # the frame's own columns
+    columns: list[str]  # the frame's own columns
     column_expectations: list[int]  # positions (in the suite) of the column expectations, in the SQL's order
-    scans: list[Scan]               # their scans, in the same order
+    scans: list[Scan]  # their scans, in the same order
 
     @property
     def counts_sql(self) -> str:
         """One row: the frame's rows, then per column expectation its elements and breaking rows."""
+
         def unexpected(k: int, scan: Scan) -> str:
             if scan.keys:  # every row of a repeated key
-                return (f"(select cast(coalesce(sum(__n), 0) as bigint) from (select count(*) as __n from __frame "
-                        f"where {scan.applies} group by {scan.keys} having count(*) > 1) as __repeated)")
+                return (
+                    f"(select cast(coalesce(sum(__n), 0) as bigint) from (select count(*) as __n from __frame "
+                    f"where {scan.applies} group by {scan.keys} having count(*) > 1) as __repeated)"
+                )
             return f"sum(case when {scan.breaks} then 1 else 0 end)"
 
         totals = ["count(*) as __rows"] + [
@@ -149,20 +159,33 @@ class Reduction:
         flags = ", ".join([f"({s.breaks}) as __breaks_{k}" for k, s in scans.items()] or ["false as __breaks_none"])
         any_breaks = " or ".join(f"coalesce(__breaks_{k}, false)" for k in scans) or "false"
         ranks = ", ".join(
-            [f"case when __breaks_{k} then row_number() over (partition by coalesce(__breaks_{k}, false)"
-             f"{' order by ' + s.order if s.order else ''}) end as __rank_{k}" for k, s in scans.items()] or ["1 as __rank_none"])
+            [
+                f"case when __breaks_{k} then row_number() over (partition by coalesce(__breaks_{k}, false)"
+                f"{' order by ' + s.order if s.order else ''}) end as __rank_{k}"
+                for k, s in scans.items()
+            ]
+            or ["1 as __rank_none"]
+        )
         kept = " or ".join(f"__rank_{k} <= {ROWS_PER_EXPECTATION}" for k in scans) or "false"
         own = ", ".join(quote_identifier(c) for c in self.columns)
-        return (f"with __frame as ({self.frame_sql}\n), __flagged as (select *, {flags} from __frame),"
-                f" __violating as (select * from __flagged where {any_breaks}),"
-                f" __ranked as (select *, {ranks} from __violating)\nselect {own} from __ranked where {kept}")
+        return (
+            f"with __frame as ({self.frame_sql}\n), __flagged as (select *, {flags} from __frame),"
+            f" __violating as (select * from __flagged where {any_breaks}),"
+            f" __ranked as (select *, {ranks} from __violating)\nselect {own} from __ranked where {kept}"
+        )
 
 
 KEY_EXPECTATIONS = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
 
 
-def reduction(frame_sql: str, columns: list[str], expectations: list[dict[str, Any]], dialect: str, where: str,
-              only: Callable[[dict[str, Any]], bool] = lambda expectation: True) -> Reduction:
+def reduction(
+    frame_sql: str,
+    columns: list[str],
+    expectations: list[dict[str, Any]],
+    dialect: str,
+    where: str,
+    only: Callable[[dict[str, Any]], bool] = lambda expectation: True,
+) -> Reduction:
     """The scans of the suite's column expectations (those ``only`` accepts) over ``frame_sql``."""
     positions = [i for i, e in enumerate(expectations) if e["type"] not in TABLE_EXPECTATIONS and only(e)]
     scans = [scan_for(expectations[i], dialect, f"{where}, expectation {i + 1}") for i in positions]

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
@@ -113,8 +114,9 @@ def _identifiers(value: str, path: Path, key: str) -> tuple[str, str]:
     return schema, table
 
 
-def load_suites(directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR,
-                personal: Path = personal_data.PERSONAL_FILE) -> list[Suite]:
+def load_suites(
+    directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR, personal: Path = personal_data.PERSONAL_FILE
+) -> list[Suite]:
     """Every suite file, with its target (and asset) validated as plain identifiers, and its
     frame's personal columns."""
     declared = personal_data.load(personal)
@@ -126,8 +128,18 @@ def load_suites(directory: Path = SUITES_DIR, frames: Path = FRAMES_DIR,
         asset = _identifiers(meta.get("asset", f"{schema}.{table}"), path, "asset")
         frame_file = frames / f"{document['name']}.sql"
         frame_sql = frame_file.read_text(encoding="utf-8") if frame_file.exists() else f"SELECT * FROM {schema}.{table}"
-        suites.append(Suite(document["name"], path, schema, table, document, asset, frame_sql,
-                            declared.get(document["name"], personal_data.NONE)))
+        suites.append(
+            Suite(
+                document["name"],
+                path,
+                schema,
+                table,
+                document,
+                asset,
+                frame_sql,
+                declared.get(document["name"], personal_data.NONE),
+            )
+        )
     return suites
 
 
@@ -181,8 +193,16 @@ def _gx_context(docs_dir: Path | None) -> tuple[Any, list[Any]]:
     return context, actions
 
 
-def _run_gx(context: Any, actions: list[Any], name: str, frame: pd.DataFrame, expectations: dict[int, dict[str, Any]],
-            expectation_parameters: dict[str, Any], run_name: str, result_format: dict[str, Any]) -> dict[int, Any]:
+def _run_gx(
+    context: Any,
+    actions: list[Any],
+    name: str,
+    frame: pd.DataFrame,
+    expectations: dict[int, dict[str, Any]],
+    expectation_parameters: dict[str, Any],
+    run_name: str,
+    result_format: dict[str, Any],
+) -> dict[int, Any]:
     """One GX suite called ``name`` over ``frame``, through a checkpoint (so Data Docs render it);
     its expectation results by their position in the suite file (GX lists them in its own order)."""
     import great_expectations as gx
@@ -192,35 +212,53 @@ def _run_gx(context: Any, actions: list[Any], name: str, frame: pd.DataFrame, ex
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     batch_definition = (
-        context.data_sources.add_pandas(f"warehouse {name}").add_dataframe_asset(name).add_batch_definition_whole_dataframe("frame")
+        context.data_sources.add_pandas(f"warehouse {name}")
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe("frame")
     )
     configured = [
         ExpectationConfiguration(
-            type=e["type"], kwargs=e["kwargs"], meta={**e.get("meta", {}), POSITION: position},
+            type=e["type"],
+            kwargs=e["kwargs"],
+            meta={**e.get("meta", {}), POSITION: position},
             severity=e.get("severity", "critical"),
         ).to_domain_obj()
         for position, e in expectations.items()
     ]
     gx_suite = context.suites.add(ExpectationSuite(name=name, expectations=configured))
-    definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite))
-    checkpoint = context.checkpoints.add(
-        Checkpoint(name=f"gate_{name}", validation_definitions=[definition], actions=actions, result_format=result_format)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
     )
-    run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=expectation_parameters,
-                         run_id=RunIdentifier(run_name=run_name))
+    checkpoint = context.checkpoints.add(
+        Checkpoint(
+            name=f"gate_{name}", validation_definitions=[definition], actions=actions, result_format=result_format
+        )
+    )
+    run = checkpoint.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=expectation_parameters,
+        run_id=RunIdentifier(run_name=run_name),
+    )
     (result,) = run.run_results.values()
     return {item.expectation_config.meta[POSITION]: item for item in result.results}
 
 
-def _judge(suite: Suite, runs: list[tuple[str, pd.DataFrame, dict[int, dict[str, Any]]]], expectation_parameters: dict[str, Any],
-           docs_dir: Path | None, run_name: str) -> dict[str, dict[int, Any]]:
+def _judge(
+    suite: Suite,
+    runs: list[tuple[str, pd.DataFrame, dict[int, dict[str, Any]]]],
+    expectation_parameters: dict[str, Any],
+    docs_dir: Path | None,
+    run_name: str,
+) -> dict[str, dict[int, Any]]:
     """Each (GX suite name, frame, expectations by position) through a checkpoint: per name, the
     complete results by position. With ``docs_dir``, GX renders them as Data Docs; for a frame with
     personal columns, a second pass in a context of its own renders them without values."""
     private = docs_dir is not None and bool(suite.personal.columns)
     context, actions = _gx_context(None if private else docs_dir)
-    results = {name: _run_gx(context, actions, name, frame, expectations, expectation_parameters, run_name, RESULT_FORMAT)
-               for name, frame, expectations in runs}
+    results = {
+        name: _run_gx(context, actions, name, frame, expectations, expectation_parameters, run_name, RESULT_FORMAT)
+        for name, frame, expectations in runs
+    }
     if private:
         context, actions = _gx_context(docs_dir)
         for name, frame, expectations in runs:
@@ -241,8 +279,11 @@ def _outcome(item: Any, frame: pd.DataFrame) -> ExpectationOutcome:
         element_count=details.get("element_count"),
         unexpected_count=details.get("unexpected_count"),
         # distinct failing values over every failing row kept (GX's own list stops short of them)
-        failing_sample=_distinct(frame.loc[indexes, config.kwargs["column"]].tolist() if indexes and "column" in config.kwargs
-                                 else details.get("unexpected_list") or details.get("partial_unexpected_list") or [])[:10],
+        failing_sample=_distinct(
+            frame.loc[indexes, config.kwargs["column"]].tolist()
+            if indexes and "column" in config.kwargs
+            else details.get("unexpected_list") or details.get("partial_unexpected_list") or []
+        )[:10],
         why=config.meta.get("why"),
         failing_rows=frame.loc[indexes].to_dict(orient="records") if indexes and not item.success else [],
     )
@@ -265,9 +306,16 @@ def validate(
 ) -> SuiteValidation:
     """Validate a whole ``frame`` in pandas: for small frames, and as the yardstick the warehouse
     validation is tested against. The gate uses ``validate_in_warehouse``."""
-    results = _judge(suite, [(suite.name, frame, dict(enumerate(suite.document["expectations"])))],
-                     expectation_parameters or {}, docs_dir, run_name)[suite.name]
-    return SuiteValidation([_outcome(results[i], frame) for i in sorted(results)], _docs_page(docs_dir, suite.name, run_name))
+    results = _judge(
+        suite,
+        [(suite.name, frame, dict(enumerate(suite.document["expectations"])))],
+        expectation_parameters or {},
+        docs_dir,
+        run_name,
+    )[suite.name]
+    return SuiteValidation(
+        [_outcome(results[i], frame) for i in sorted(results)], _docs_page(docs_dir, suite.name, run_name)
+    )
 
 
 @dataclass
@@ -279,7 +327,9 @@ class _Pass:
     sql: str
     values: dict[str, Any]
     only: Callable[[dict[str, Any]], bool]
-    counted: dict[int, tuple[int, int]] = field(default_factory=dict)  # position: (rows it applies to, rows that break it)
+    counted: dict[int, tuple[int, int]] = field(
+        default_factory=dict
+    )  # position: (rows it applies to, rows that break it)
     violations: pd.DataFrame | None = None
 
 
@@ -306,21 +356,25 @@ def validate_in_warehouse(
     expectations = suite.document["expectations"]
     passes = [_Pass(suite.name, frame_sql, bound, lambda e: True)]
     if suite.new_rows_column:
-        passes = [_Pass(suite.name, frame_sql, bound, lambda e: e["type"] not in KEY_EXPECTATIONS),
-                  _Pass(f"{suite.name}__keys", f"SELECT * FROM {suite.target}", {}, lambda e: e["type"] in KEY_EXPECTATIONS)]
+        passes = [
+            _Pass(suite.name, frame_sql, bound, lambda e: e["type"] not in KEY_EXPECTATIONS),
+            _Pass(f"{suite.name}__keys", f"SELECT * FROM {suite.target}", {}, lambda e: e["type"] in KEY_EXPECTATIONS),
+        ]
     rows = 0
     for scan in passes:
         empty = connection.execute(f"with __frame as ({scan.sql}\n) select * from __frame limit 0", scan.values).df()
         plan = reduction(scan.sql, list(empty.columns), expectations, dialect, suite.path.name, scan.only)
         totals = connection.execute(plan.counts_sql, scan.values).fetchone()
         rows = int(totals[0])  # the last pass's: the whole target's when the frame holds new rows only
-        scan.counted = {p: (int(totals[1 + 2 * k] or 0), int(totals[2 + 2 * k] or 0)) for k, p in enumerate(plan.column_expectations)}
+        scan.counted = {
+            p: (int(totals[1 + 2 * k] or 0), int(totals[2 + 2 * k] or 0))
+            for k, p in enumerate(plan.column_expectations)
+        }
         failing = [k for k in range(len(plan.scans)) if totals[2 + 2 * k]]
         scan.violations = connection.execute(plan.violations_sql(failing), scan.values).df() if failing else empty
     table = pd.DataFrame(index=pd.RangeIndex(rows))  # the row count, without a single column
 
-    by_table = {i: e for i, e in enumerate(expectations)
-                if not any(i in scan.counted for scan in passes)}
+    by_table = {i: e for i, e in enumerate(expectations) if not any(i in scan.counted for scan in passes)}
     runs = [(scan.name, scan.violations, {i: expectations[i] for i in scan.counted}) for scan in passes]
     runs.append((f"{suite.name}__table", table, by_table))
     judged = _judge(suite, [run for run in runs if run[2]], expectation_parameters or {}, docs_dir, run_name)

@@ -55,41 +55,78 @@ class Policy:
 
 
 COMPLAINTS = Policy(
-    "complaints_summary", ("period_id", "service", "theme"),
-    ("received", "same_months_previous_year_received", "stage_1_due", "stage_1_on_time", "stage_2_due", "stage_2_on_time",
-     "stage_1_decided", "stage_1_upheld", "stage_2_decided", "stage_2_upheld", "ombudsman_decided", "ombudsman_upheld",
-     "ombudsman_escalations"),
-    {"received_per_10000_residents": ("received",),
-     "stage_1_percent_on_time": ("stage_1_due", "stage_1_on_time"),
-     "stage_2_percent_on_time": ("stage_2_due", "stage_2_on_time"),
-     "stage_1_percent_upheld": ("stage_1_decided", "stage_1_upheld"),
-     "stage_2_percent_upheld": ("stage_2_decided", "stage_2_upheld"),
-     "ombudsman_percent_upheld": ("ombudsman_decided", "ombudsman_upheld")},
+    "complaints_summary",
+    ("period_id", "service", "theme"),
+    (
+        "received",
+        "same_months_previous_year_received",
+        "stage_1_due",
+        "stage_1_on_time",
+        "stage_2_due",
+        "stage_2_on_time",
+        "stage_1_decided",
+        "stage_1_upheld",
+        "stage_2_decided",
+        "stage_2_upheld",
+        "ombudsman_decided",
+        "ombudsman_upheld",
+        "ombudsman_escalations",
+    ),
+    {
+        "received_per_10000_residents": ("received",),
+        "stage_1_percent_on_time": ("stage_1_due", "stage_1_on_time"),
+        "stage_2_percent_on_time": ("stage_2_due", "stage_2_on_time"),
+        "stage_1_percent_upheld": ("stage_1_decided", "stage_1_upheld"),
+        "stage_2_percent_upheld": ("stage_2_decided", "stage_2_upheld"),
+        "ombudsman_percent_upheld": ("ombudsman_decided", "ombudsman_upheld"),
+    },
 )
 # in a row: (the complement, never printed; the whole; the printed part)
-COMPLEMENTS = (("stage_1_late", "stage_1_due", "stage_1_on_time"),
-               ("stage_2_late", "stage_2_due", "stage_2_on_time"),
-               ("stage_1_not_upheld", "stage_1_decided", "stage_1_upheld"),
-               ("stage_2_not_upheld", "stage_2_decided", "stage_2_upheld"),
-               ("ombudsman_not_upheld", "ombudsman_decided", "ombudsman_upheld"),
-               ("ombudsman_not_decided", "ombudsman_escalations", "ombudsman_decided"))
+COMPLEMENTS = (
+    ("stage_1_late", "stage_1_due", "stage_1_on_time"),
+    ("stage_2_late", "stage_2_due", "stage_2_on_time"),
+    ("stage_1_not_upheld", "stage_1_decided", "stage_1_upheld"),
+    ("stage_2_not_upheld", "stage_2_decided", "stage_2_upheld"),
+    ("ombudsman_not_upheld", "ombudsman_decided", "ombudsman_upheld"),
+    ("ombudsman_not_decided", "ombudsman_escalations", "ombudsman_decided"),
+)
 WARDS = Policy(
-    "complaints_by_ward", ("period_id", "ward"),
+    "complaints_by_ward",
+    ("period_id", "ward"),
     ("received", "stage_1_due", "stage_1_on_time"),
-    {"received_per_10000_residents": ("received",),
-     "stage_1_percent_on_time": ("stage_1_due", "stage_1_on_time")},
+    {"received_per_10000_residents": ("received",), "stage_1_percent_on_time": ("stage_1_due", "stage_1_on_time")},
 )
 WARD_COUNCIL_ROW = "all"  # the council, as complaints_summary's (period, all, all)
 SATISFACTION = Policy(
-    "resident_satisfaction", ("survey", "wave_start", "question", "breakdown", "breakdown_value"),
+    "resident_satisfaction",
+    ("survey", "wave_start", "question", "breakdown", "breakdown_value"),
     ("unweighted_n", "dont_know_n"),
-    {c: ("unweighted_n",) for c in ("weighted_base", "effective_n", "percent_positive", "ci_lower", "ci_upper",
-                                    "benchmark_difference", "benchmark_significant", "benchmark_statement",
-                                    "difference_from_rest", "difference_p_value", "difference_significant_fdr")},
+    {
+        c: ("unweighted_n",)
+        for c in (
+            "weighted_base",
+            "effective_n",
+            "percent_positive",
+            "ci_lower",
+            "ci_upper",
+            "benchmark_difference",
+            "benchmark_significant",
+            "benchmark_statement",
+            "difference_from_rest",
+            "difference_p_value",
+            "difference_significant_fdr",
+        )
+    },
 )
 # also suppressed when the previous wave's count is (they print that wave's figure, or a difference from it)
-PREVIOUS_WAVE = ("previous_wave_percent", "change_vs_previous_wave", "change_significant", "change_p_value",
-                 "change_significant_fdr", "change_statement")
+PREVIOUS_WAVE = (
+    "previous_wave_percent",
+    "change_vs_previous_wave",
+    "change_significant",
+    "change_p_value",
+    "change_significant_fdr",
+    "change_statement",
+)
 POLICIES = {p.mart: p for p in (COMPLAINTS, WARDS, SATISFACTION)}
 
 
@@ -110,8 +147,10 @@ _DONE: dict[tuple, ControlledTable] = {}  # by mart, threshold and content: the 
 def controlled(connection: duckdb.DuckDBPyConnection, mart: str, threshold: int) -> ControlledTable:
     """Every column of ``marts.<mart>``, with disclosure control applied (see the module's doc)."""
     policy = POLICIES[mart]
-    content = tuple(connection.execute(f"SELECT count(*), sum(hash(t)) FROM marts.{m} AS t").fetchall()[0]
-                    for m in (policy.mart, *((COMPLAINTS.mart,) if policy is WARDS else ())))
+    content = tuple(
+        connection.execute(f"SELECT count(*), sum(hash(t)) FROM marts.{m} AS t").fetchall()[0]
+        for m in (policy.mart, *((COMPLAINTS.mart,) if policy is WARDS else ()))
+    )
     cache_key = (mart, threshold, *content)
     if cache_key not in _DONE:
         if len(_DONE) > 8:
@@ -200,16 +239,18 @@ def _complaints_model(rows: dict[tuple, dict[str, Any]]) -> Table:
     return model
 
 
-def _ward_suppression(connection: duckdb.DuckDBPyConnection, rows: dict[tuple, dict[str, Any]],
-                      threshold: int) -> set[tuple[tuple, str]]:
+def _ward_suppression(
+    connection: duckdb.DuckDBPyConnection, rows: dict[tuple, dict[str, Any]], threshold: int
+) -> set[tuple[tuple, str]]:
     """The ward cells to withhold: the summary's model, its result taken as given, with the
     wards added (their keys tagged "ward", so they never meet the summary's)."""
     summary = controlled(connection, COMPLAINTS.mart, threshold)
     summary_rows = {tuple(r[c] for c in COMPLAINTS.key): r for r in summary.rows}
     cursor = connection.execute(f"SELECT * FROM marts.{COMPLAINTS.mart}")
     columns = [d[0] for d in cursor.description]
-    model = _complaints_model({tuple(r[columns.index(c)] for c in COMPLAINTS.key): dict(zip(columns, r))
-                               for r in cursor.fetchall()})
+    model = _complaints_model(
+        {tuple(r[columns.index(c)] for c in COMPLAINTS.key): dict(zip(columns, r)) for r in cursor.fetchall()}
+    )
     withheld = {(key, c) for key, row in summary_rows.items() for c in COMPLAINTS.counts if row.get(c) == SUPPRESSED}
     fixed = {cell for cell in model.printed if cell not in withheld}
     wards: dict[str, list[tuple]] = {}
@@ -218,10 +259,14 @@ def _ward_suppression(connection: duckdb.DuckDBPyConnection, rows: dict[tuple, d
         cell_key = ("ward", *key)
         for column in WARDS.counts:
             _count(model, cell_key, column, row[column])
-        _count(model, cell_key, "stage_1_late", (row["stage_1_due"] or 0) - (row["stage_1_on_time"] or 0), printed=False)
+        _count(
+            model, cell_key, "stage_1_late", (row["stage_1_due"] or 0) - (row["stage_1_on_time"] or 0), printed=False
+        )
         model.relate({(cell_key, "stage_1_due"): 1, (cell_key, "stage_1_on_time"): -1, (cell_key, "stage_1_late"): -1})
         model.within[(cell_key, "stage_1_due")] = [(cell_key, "stage_1_on_time"), (cell_key, "stage_1_late")]
-        model.within[(cell_key, "received")] = [(cell_key, c) for c in ("stage_1_due", "stage_1_on_time", "stage_1_late")]
+        model.within[(cell_key, "received")] = [
+            (cell_key, c) for c in ("stage_1_due", "stage_1_on_time", "stage_1_late")
+        ]
         council = (period, "all", "all")
         if ward == WARD_COUNCIL_ROW and council in summary_rows:
             for column in WARDS.counts:  # the same count in both tables: printed alike, known alike

@@ -74,8 +74,12 @@ def suppress(table: Table, threshold: int, *, withheld: Iterable[Cell] = (), fix
         hidden |= {cell for cell in table.within.get(base, ()) if cell in table.printed}
     exposed = recoverable(table, hidden, small | hidden)
     while exposed:
-        added = {partner for cell, evidence in exposed.items()
-                 if (partner := _smallest(table, evidence - fixed) or _nearest_partner(table, hidden | fixed, cell)) is not None}
+        added = {
+            partner
+            for cell, evidence in exposed.items()
+            if (partner := _smallest(table, evidence - fixed) or _nearest_partner(table, hidden | fixed, cell))
+            is not None
+        }
         if not added:  # every cell related to them is already hidden: nothing more can be done
             raise ValueError(f"disclosure control cannot protect {sorted(map(str, exposed))[:5]}")
         hidden |= added
@@ -122,7 +126,9 @@ def _smallest(table: Table, candidates: set[Cell]) -> Cell | None:
     return min(candidates, key=lambda c: (table.cost.get(c[1], 1), table.values[c] == 0, table.values[c], str(c)))
 
 
-def _reduced(equation: Mapping[Cell, int], values: Mapping[Cell, int], known: Mapping[Cell, int]) -> tuple[dict[Cell, int], int]:
+def _reduced(
+    equation: Mapping[Cell, int], values: Mapping[Cell, int], known: Mapping[Cell, int]
+) -> tuple[dict[Cell, int], int]:
     """The equation over its unknown cells, and its constant (from the true values)."""
     unknown = {cell: c for cell, c in equation.items() if cell not in known}
     return unknown, sum(c * values[cell] for cell, c in unknown.items())
@@ -152,7 +158,9 @@ def _propagate(equations: list[tuple[dict[Cell, int], int]]) -> dict[Cell, int]:
     return fixed
 
 
-def _components(equations: list[tuple[dict[Cell, int], int]], fixed: set[Cell]) -> Iterable[tuple[set[Cell], list[tuple[dict[Cell, int], int]]]]:
+def _components(
+    equations: list[tuple[dict[Cell, int], int]], fixed: set[Cell]
+) -> Iterable[tuple[set[Cell], list[tuple[dict[Cell, int], int]]]]:
     """Groups of unknown cells linked by equations, each with its equations."""
     parent: dict[Cell, Cell] = {}
 
@@ -176,8 +184,13 @@ def _components(equations: list[tuple[dict[Cell, int], int]], fixed: set[Cell]) 
     yield from groups.values()
 
 
-def _pinned(component: set[Cell], rows: list[tuple[dict[Cell, int], int]], values: Mapping[Cell, int],
-            fixed: set[Cell], targets: Sequence[Cell]) -> list[Cell]:
+def _pinned(
+    component: set[Cell],
+    rows: list[tuple[dict[Cell, int], int]],
+    values: Mapping[Cell, int],
+    fixed: set[Cell],
+    targets: Sequence[Cell],
+) -> list[Cell]:
     """Targets whose only possible integer value is their true one.
 
     A few solves push every undecided target up (then down) at once, with random weights: any

@@ -119,7 +119,9 @@ def _rows_by_file(connection: duckdb.DuckDBPyConnection, limit: int) -> Iterator
           ON q.source_system = shown.source_system AND q.source_sha256 = shown.source_sha256 AND q.run_id = shown.run_id
         WHERE q.row_number IS NOT NULL  -- a refused file's one row says why: raw.inbox_files.reason has it
         ORDER BY shown.receipt, q.row_number
-        """, [limit])
+        """,
+        [limit],
+    )
     while batch := cursor.fetchmany(10_000):
         yield from batch
 
@@ -144,22 +146,32 @@ def _group_html(group: _Group, masker: _RowMasker) -> str:
     columns = list(dict.fromkeys(c for *_, record in group.rows for c in record))
     rows = f"{group.count:,} row" + ("s" if group.count > 1 else "")
     shown = f"the first {len(group.rows)} of {rows}" if group.count > len(group.rows) else rows
-    parts = [f"<table class='rows quarantined'><caption>{_text(group.key)}: {shown}</caption><tr><th>row</th>"
-             "<th>column</th><th>reason</th>" + "".join(f"<th>{_text(c)}</th>" for c in columns) + "</tr>"]
+    parts = [
+        f"<table class='rows quarantined'><caption>{_text(group.key)}: {shown}</caption><tr><th>row</th>"
+        "<th>column</th><th>reason</th>" + "".join(f"<th>{_text(c)}</th>" for c in columns) + "</tr>"
+    ]
     for row_number, column, reason, record in group.rows:
         masked = masker.row(record)
-        parts.append(f"<tr><td class='row-number'>{_text(row_number)}</td><td>{_text(column)}</td>"
-                     f"<td>{_text(masker.reason(reason, record, masked))}</td>"
-                     + "".join(f"<td>{_text(masked.get(c))}</td>" for c in columns) + "</tr>")
+        parts.append(
+            f"<tr><td class='row-number'>{_text(row_number)}</td><td>{_text(column)}</td>"
+            f"<td>{_text(masker.reason(reason, record, masked))}</td>"
+            + "".join(f"<td>{_text(masked.get(c))}</td>" for c in columns)
+            + "</tr>"
+        )
     return "".join(parts) + "</table>"
 
 
 def _problems_html(by_problem: list[_Group], masker: _RowMasker) -> str:
     """The count of rows per problem, most frequent first, then each problem's first rows."""
-    counts = "".join(f"<tr><td class='problem'>{_text(g.key)}</td><td class='count'>{_text(g.count)}</td></tr>"
-                     for g in by_problem)
-    return ("<table class='reason-groups'><tr><th>problem</th><th>rows</th></tr>" + counts + "</table>"
-            + "".join(_group_html(g, masker) for g in by_problem))
+    counts = "".join(
+        f"<tr><td class='problem'>{_text(g.key)}</td><td class='count'>{_text(g.count)}</td></tr>" for g in by_problem
+    )
+    return (
+        "<table class='reason-groups'><tr><th>problem</th><th>rows</th></tr>"
+        + counts
+        + "</table>"
+        + "".join(_group_html(g, masker) for g in by_problem)
+    )
 
 
 def receipts_section(
@@ -180,10 +192,16 @@ def receipts_section(
         SELECT {_RECEIPT} AS receipt, ingested_at, folder, file_name, status, reason, layout,
                rows_received, rows_accepted, rows_quarantined, replaces
         FROM raw.inbox_files QUALIFY receipt <= ? ORDER BY receipt
-        """, [limit]).fetchall()
+        """,
+        [limit],
+    ).fetchall()
     groups = _groups(connection, limit)
-    capped = (f" The latest {limit:,} of the {total:,} file versions received are shown; the older ones are in "
-              "the warehouse (<code>raw.inbox_files</code>)." if total > limit else "")
+    capped = (
+        f" The latest {limit:,} of the {total:,} file versions received are shown; the older ones are in "
+        "the warehouse (<code>raw.inbox_files</code>)."
+        if total > limit
+        else ""
+    )
     parts = [
         "<h2 id='files-received'>Files received</h2><p>A receipt for every file dropped in the inbox "
         "(<code>surveys</code> and <code>complaints</code>), newest first, one per version of a file (a file "
@@ -191,23 +209,46 @@ def receipts_section(
         "received, how many were accepted and how many quarantined, the quarantined ones grouped by the problem, "
         f"most frequent first, with the first {ROWS_SHOWN_PER_GROUP} rows of each so they can be found and "
         "corrected in the file. Their personal data is masked as above; a column the layout does not use is "
-        f"removed as free text. Every quarantined row, as received, is in <code>audit.quarantine</code>.{capped}</p>"]
-    for receipt, ingested_at, folder, file_name, status, reason, layout, received, accepted, quarantined, replaces in files:
+        f"removed as free text. Every quarantined row, as received, is in <code>audit.quarantine</code>.{capped}</p>"
+    ]
+    for (
+        receipt,
+        ingested_at,
+        folder,
+        file_name,
+        status,
+        reason,
+        layout,
+        received,
+        accepted,
+        quarantined,
+        replaces,
+    ) in files:
         name = f"{folder}/{file_name}"
-        parts.append(f"<section class='receipt' data-file='{html.escape(name)}'><h3>{_text(name)}</h3>"
-                     f"<p>Received at {_text(ingested_at)}: ")
+        parts.append(
+            f"<section class='receipt' data-file='{html.escape(name)}'><h3>{_text(name)}</h3>"
+            f"<p>Received at {_text(ingested_at)}: "
+        )
         if status == "refused":
-            parts.append(f"<span class='fail'>refused</span>, no row was loaded, because: "
-                         f"<span class='refusal'>{_text(reason)}</span></p></section>")
+            parts.append(
+                f"<span class='fail'>refused</span>, no row was loaded, because: "
+                f"<span class='refusal'>{_text(reason)}</span></p></section>"
+            )
             continue
-        replaced = (f" It replaced, whole, the earlier file(s) named {_text(', '.join(replaces.split('/')))}: their "
-                    "records it does not hold were withdrawn." if replaces else "")
-        parts.append(f"<span class='pass'>{_text(status)}</span> with the layout <code>{_text(layout)}</code>.{replaced}</p>"
-                     "<table class='counts'><tr><th>rows received</th><th>accepted</th><th>quarantined</th></tr>"
-                     f"<tr><td class='received'>{_text(received)}</td><td class='accepted'>{_text(accepted)}</td>"
-                     f"<td class='quarantined'>{_text(quarantined)}</td></tr></table>"
-                     f"<p class='balance'>{_text(accepted)} accepted + {_text(quarantined)} quarantined = "
-                     f"{_text(received)} received</p>")
+        replaced = (
+            f" It replaced, whole, the earlier file(s) named {_text(', '.join(replaces.split('/')))}: their "
+            "records it does not hold were withdrawn."
+            if replaces
+            else ""
+        )
+        parts.append(
+            f"<span class='pass'>{_text(status)}</span> with the layout <code>{_text(layout)}</code>.{replaced}</p>"
+            "<table class='counts'><tr><th>rows received</th><th>accepted</th><th>quarantined</th></tr>"
+            f"<tr><td class='received'>{_text(received)}</td><td class='accepted'>{_text(accepted)}</td>"
+            f"<td class='quarantined'>{_text(quarantined)}</td></tr></table>"
+            f"<p class='balance'>{_text(accepted)} accepted + {_text(quarantined)} quarantined = "
+            f"{_text(received)} received</p>"
+        )
         by_problem = sorted(groups.get(receipt, {}).values(), key=lambda g: (-g.count, g.key))
         if by_problem:
             personal = declared.get(SUITE_OF_FOLDER.get(folder, ""), NONE)

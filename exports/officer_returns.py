@@ -29,18 +29,43 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from exports.formatting import format_number
 from lgperf.officer_returns import (
-    ABOUT_SHEET, ACTION, ACTION_DUE, APPROVAL_HEADER, APPROVAL_LOCKED, APPROVAL_SHEET, COMMENTARY, DECIDED_ON, DECISION,
-    PROPOSED_TARGET, RETURN_HEADER, RETURN_LOCKED, RETURN_SHEET, VALUE, is_local, periods_due, round_label, round_of,
+    ABOUT_SHEET,
+    ACTION,
+    ACTION_DUE,
+    APPROVAL_HEADER,
+    APPROVAL_LOCKED,
+    APPROVAL_SHEET,
+    COMMENTARY,
+    DECIDED_ON,
+    DECISION,
+    PROPOSED_TARGET,
+    RETURN_HEADER,
+    RETURN_LOCKED,
+    RETURN_SHEET,
+    VALUE,
+    is_local,
+    periods_due,
+    round_label,
+    round_of,
 )
 
 LOCKED_FILL = PatternFill("solid", start_color="EEEEEE")
 TO_FILL = PatternFill("solid", start_color="FFF2CC")
 HEADER_ROW = 4  # a title, a line of instructions and a blank line above it
 MAX_TEXT = 2000
-RAG_WORDS = {"green": "Green: on target", "amber": "Amber: within tolerance", "red": "Red: off target",
-             "no_target": "No target", "not_rated": "Not rated"}
-SPC_WORDS = {"special_cause_concern": "Special cause: concern", "special_cause_improvement": "Special cause: improvement",
-             "special_cause_neutral": "Special cause", "common_cause": "Common cause"}
+RAG_WORDS = {
+    "green": "Green: on target",
+    "amber": "Amber: within tolerance",
+    "red": "Red: off target",
+    "no_target": "No target",
+    "not_rated": "Not rated",
+}
+SPC_WORDS = {
+    "special_cause_concern": "Special cause: concern",
+    "special_cause_improvement": "Special cause: improvement",
+    "special_cause_neutral": "Special cause",
+    "common_cause": "Common cause",
+}
 POLARITY_WORDS = {"high_is_good": "higher", "low_is_good": "lower", "neutral": "neither"}
 
 LATEST_PER_OWNED_INDICATOR = """
@@ -64,8 +89,9 @@ def file_name_of(owner: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", owner.lower()).strip("-") + ".xlsx"
 
 
-def write_returns(connection: duckdb.DuckDBPyConnection, destination: Path, *, as_of: date,
-                  publication_id: str | None = None) -> dict[str, int]:
+def write_returns(
+    connection: duckdb.DuckDBPyConnection, destination: Path, *, as_of: date, publication_id: str | None = None
+) -> dict[str, int]:
     """Write this quarter's returns to ``destination/<round>/`` and ``destination/approvals.xlsx``;
     return how many returns, rows and waiting drafts were written."""
     round_id = round_of(as_of)
@@ -89,31 +115,54 @@ def return_workbook(owner: str, owned: Sequence[dict[str, Any]], round_id: str, 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = RETURN_SHEET
-    _title(sheet, f"Performance return: {owner}, {round_label(round_id)}",
-           "Fill the yellow cells; the grey ones are locked. Value: local indicators only, for the period on its row. "
-           "Action: what will be done, by whom (Action by: a post or team), by when (Action due). Save as XLSX and drop the file in "
-           "the inbox's returns folder. Nothing is published until the performance team approves it.")
+    _title(
+        sheet,
+        f"Performance return: {owner}, {round_label(round_id)}",
+        "Fill the yellow cells; the grey ones are locked. Value: local indicators only, for the period on its row. "
+        "Action: what will be done, by whom (Action by: a post or team), by when (Action due). Save as XLSX and drop the file in "
+        "the inbox's returns folder. Nothing is published until the performance team approves it.",
+    )
     _header(sheet, RETURN_HEADER)
     for indicator in owned:
         local = is_local(indicator["indicator_id"])
-        for period_id in (periods_due(indicator["period_id"], round_id) if local else [indicator["period_id"]]):
+        for period_id in periods_due(indicator["period_id"], round_id) if local else [indicator["period_id"]]:
             latest = period_id == indicator["period_id"]
-            values = [round_id, owner, indicator["indicator_id"], period_id, indicator["title"],
-                      indicator["period_label"] if latest else period_id, indicator["unit"],
-                      POLARITY_WORDS.get(indicator["polarity"], ""),
-                      format_number(indicator["value"], indicator["output_precision"]) if latest else "",
-                      "" if indicator["target"] is None else format_number(indicator["target"], indicator["output_precision"]),
-                      RAG_WORDS.get(indicator["rag"], indicator["rag"] or "") if latest else "",
-                      SPC_WORDS.get(indicator["variation_icon"], "") if latest else ""]
+            values = [
+                round_id,
+                owner,
+                indicator["indicator_id"],
+                period_id,
+                indicator["title"],
+                indicator["period_label"] if latest else period_id,
+                indicator["unit"],
+                POLARITY_WORDS.get(indicator["polarity"], ""),
+                format_number(indicator["value"], indicator["output_precision"]) if latest else "",
+                ""
+                if indicator["target"] is None
+                else format_number(indicator["target"], indicator["output_precision"]),
+                RAG_WORDS.get(indicator["rag"], indicator["rag"] or "") if latest else "",
+                SPC_WORDS.get(indicator["variation_icon"], "") if latest else "",
+            ]
             sheet.append(values + [None] * (len(RETURN_HEADER) - len(values)))
             row = sheet.max_row
             for column, name in enumerate(RETURN_HEADER, start=1):
                 fillable = name not in RETURN_LOCKED and (name != VALUE or local)
                 _style(sheet.cell(row, column), fillable)
-    _validate(sheet, RETURN_HEADER, {VALUE: "decimal", PROPOSED_TARGET: "decimal", ACTION_DUE: "date",
-                                     COMMENTARY: "text", ACTION: "text"})
-    _about(workbook, [("Kind", "officer return"), ("Round", round_id), ("Owner", owner),
-                      ("Publication", publication_id or ""), ("Written", datetime.now().strftime("%Y-%m-%d %H:%M"))])
+    _validate(
+        sheet,
+        RETURN_HEADER,
+        {VALUE: "decimal", PROPOSED_TARGET: "decimal", ACTION_DUE: "date", COMMENTARY: "text", ACTION: "text"},
+    )
+    _about(
+        workbook,
+        [
+            ("Kind", "officer return"),
+            ("Round", round_id),
+            ("Owner", owner),
+            ("Publication", publication_id or ""),
+            ("Written", datetime.now().strftime("%Y-%m-%d %H:%M")),
+        ],
+    )
     return workbook
 
 
@@ -121,21 +170,46 @@ def approvals_workbook(waiting: Sequence[dict[str, Any]], publication_id: str | 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = APPROVAL_SHEET
-    _title(sheet, f"Officers' returns waiting for a decision: {len(waiting)}",
-           "Decision: Approve or Reject each row; Decided by: your name; Decided on: the date. A row left blank stays "
-           "waiting. Save as XLSX and drop the file in the inbox's returns folder. Only approved commentary, actions, "
-           "values and targets reach the report and the open data.")
+    _title(
+        sheet,
+        f"Officers' returns waiting for a decision: {len(waiting)}",
+        "Decision: Approve or Reject each row; Decided by: your name; Decided on: the date. A row left blank stays "
+        "waiting. Save as XLSX and drop the file in the inbox's returns folder. Only approved commentary, actions, "
+        "values and targets reach the report and the open data.",
+    )
     _header(sheet, APPROVAL_HEADER)
     for draft in waiting:
-        sheet.append([draft["draft_id"], draft["owner"], draft["indicator_id"], draft["indicator_title"], draft["period_id"],
-                      draft["value"], draft["commentary"], draft["action"], draft["action_by"], draft["action_due"],
-                      draft["proposed_target"], draft["received_at"].strftime("%Y-%m-%d %H:%M") if draft["received_at"] else None,
-                      None, None, None, None])
+        sheet.append(
+            [
+                draft["draft_id"],
+                draft["owner"],
+                draft["indicator_id"],
+                draft["indicator_title"],
+                draft["period_id"],
+                draft["value"],
+                draft["commentary"],
+                draft["action"],
+                draft["action_by"],
+                draft["action_due"],
+                draft["proposed_target"],
+                draft["received_at"].strftime("%Y-%m-%d %H:%M") if draft["received_at"] else None,
+                None,
+                None,
+                None,
+                None,
+            ]
+        )
         for column, name in enumerate(APPROVAL_HEADER, start=1):
             _style(sheet.cell(sheet.max_row, column), name not in APPROVAL_LOCKED)
     _validate(sheet, APPROVAL_HEADER, {DECISION: "decision", DECIDED_ON: "date"})
-    _about(workbook, [("Kind", "approvals"), ("Publication", publication_id or ""),
-                      ("Written", datetime.now().strftime("%Y-%m-%d %H:%M"))])
+    _about(
+        workbook,
+        [
+            ("Kind", "approvals"),
+            ("Publication", publication_id or ""),
+            ("Written", datetime.now().strftime("%Y-%m-%d %H:%M")),
+        ],
+    )
     return workbook
 
 
@@ -149,7 +223,9 @@ def _header(sheet: Worksheet, header: Sequence[str]) -> None:
     for column, name in enumerate(header, start=1):
         cell = sheet.cell(HEADER_ROW, column, name)
         cell.font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(column)].width = 40 if name in (COMMENTARY, ACTION, "Indicator") else 16
+        sheet.column_dimensions[get_column_letter(column)].width = (
+            40 if name in (COMMENTARY, ACTION, "Indicator") else 16
+        )
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"  # a string: a cell object would create row 5 before the data
     sheet.protection.sheet = True  # locked cells stay locked; the yellow ones are unlocked below
     sheet.protection.formatCells = False
@@ -170,17 +246,41 @@ def _validate(sheet: Worksheet, header: Sequence[str], kinds: dict[str, str]) ->
     for name, kind in kinds.items():
         letter = get_column_letter(header.index(name) + 1)
         if kind == "decimal":
-            rule = DataValidation(type="decimal", operator="between", formula1="-1E+15", formula2="1E+15", allow_blank=True,
-                                  error=f"{name}: a number", showErrorMessage=True)
+            rule = DataValidation(
+                type="decimal",
+                operator="between",
+                formula1="-1E+15",
+                formula2="1E+15",
+                allow_blank=True,
+                error=f"{name}: a number",
+                showErrorMessage=True,
+            )
         elif kind == "date":
-            rule = DataValidation(type="date", operator="greaterThan", formula1="36526", allow_blank=True,
-                                  error=f"{name}: a date (dd/mm/yyyy)", showErrorMessage=True)
+            rule = DataValidation(
+                type="date",
+                operator="greaterThan",
+                formula1="36526",
+                allow_blank=True,
+                error=f"{name}: a date (dd/mm/yyyy)",
+                showErrorMessage=True,
+            )
         elif kind == "decision":
-            rule = DataValidation(type="list", formula1='"Approve,Reject"', allow_blank=True,
-                                  error="Decision: Approve or Reject", showErrorMessage=True)
+            rule = DataValidation(
+                type="list",
+                formula1='"Approve,Reject"',
+                allow_blank=True,
+                error="Decision: Approve or Reject",
+                showErrorMessage=True,
+            )
         else:
-            rule = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(MAX_TEXT), allow_blank=True,
-                                  error=f"{name}: at most {MAX_TEXT} characters", showErrorMessage=True)
+            rule = DataValidation(
+                type="textLength",
+                operator="lessThanOrEqual",
+                formula1=str(MAX_TEXT),
+                allow_blank=True,
+                error=f"{name}: at most {MAX_TEXT} characters",
+                showErrorMessage=True,
+            )
         rule.add(f"{letter}{HEADER_ROW + 1}:{letter}{sheet.max_row}")
         sheet.add_data_validation(rule)
 

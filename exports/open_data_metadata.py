@@ -21,7 +21,11 @@ from exports.partitions import UNKNOWN
 # Python's str(datetime) ('2025-04-01 09:30:00.123456+01:00'), not XML Schema's 'T' form, so
 # its CSVW datatype says the pattern (exports/sql_cells.py _timestamp_sql).
 CSVW_DATATYPES: dict[str, Any] = {
-    "integer": "integer", "number": "number", "string": "string", "date": "date", "boolean": "boolean",
+    "integer": "integer",
+    "number": "number",
+    "string": "string",
+    "date": "date",
+    "boolean": "boolean",
     "datetime": {"base": "datetime", "format": "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"},
 }
 CSVW_CONTEXT = ["http://www.w3.org/ns/csvw", {"@language": "en"}]
@@ -66,13 +70,24 @@ class DescribedTable:
 
 def datapackage_resource(table: DescribedTable) -> dict[str, Any]:
     """The table as a tabular-data-resource of ``datapackage.json``."""
-    fields = [{"name": c.name, "type": c.type, "description": c.description,
-               **({"constraints": c.constraints} if c.constraints else {})} for c in table.columns]
+    fields = [
+        {
+            "name": c.name,
+            "type": c.type,
+            "description": c.description,
+            **({"constraints": c.constraints} if c.constraints else {}),
+        }
+        for c in table.columns
+    ]
     if table.partition_of is None:
         part: dict[str, Any] = {"name": table.name, "title": table.title}
     else:  # one file of a resource written per financial year: the whole resource's schema, and which year
-        part = {"name": table.name, "title": table.title, "partition_of": table.partition_of,
-                "financial_year": table.financial_year}
+        part = {
+            "name": table.name,
+            "title": table.title,
+            "partition_of": table.partition_of,
+            "financial_year": table.financial_year,
+        }
     return {
         **part,
         "path": table.path,
@@ -80,8 +95,11 @@ def datapackage_resource(table: DescribedTable) -> dict[str, Any]:
         "format": "csv",
         "mediatype": "text/csv",
         "encoding": "utf-8",
-        "schema": {"fields": fields, "primaryKey": list(table.primary_key),
-                   "missingValues": list(table.missing_values)},
+        "schema": {
+            "fields": fields,
+            "primaryKey": list(table.primary_key),
+            "missingValues": list(table.missing_values),
+        },
     }
 
 
@@ -98,8 +116,16 @@ def csvw_metadata(table: DescribedTable, package: dict[str, Any]) -> dict[str, A
     """The table's CSVW metadata (``<file>.csv-metadata.json``): its url relative to that file,
     the package's title, licence and publisher, and a column per CSV column in header order."""
     publisher = _publisher(package)
-    columns = [{"name": c.name, "titles": c.name, "dc:description": c.description, "datatype": CSVW_DATATYPES[c.type],
-                **({"required": True} if c.constraints.get("required") else {})} for c in table.columns]
+    columns = [
+        {
+            "name": c.name,
+            "titles": c.name,
+            "dc:description": c.description,
+            "datatype": CSVW_DATATYPES[c.type],
+            **({"required": True} if c.constraints.get("required") else {}),
+        }
+        for c in table.columns
+    ]
     return {
         "@context": CSVW_CONTEXT,
         "url": Path(table.path).name,
@@ -130,16 +156,26 @@ def _distribution(path: str, title: str, media_type: str, byte_size: int, confor
     }
 
 
-def dcat_record(package: dict[str, Any], tables: list[DescribedTable], folder: Path,
-                period: tuple[str, str] | None) -> dict[str, Any]:
+def dcat_record(
+    package: dict[str, Any], tables: list[DescribedTable], folder: Path, period: tuple[str, str] | None
+) -> dict[str, Any]:
     """The export as one ``dcat:Dataset`` (JSON-LD, IRIs relative to ``dcat.jsonld``): a distribution
     per CSV, conforming to its CSVW metadata, and one for ``datapackage.json``. ``folder`` holds the
     written files (for their sizes); ``period`` is the first and last day the data cover, if known."""
     publisher = _publisher(package)
-    distributions = [_distribution(t.path, t.title, "text/csv", (folder / t.path).stat().st_size, t.metadata_path)
-                     for t in sorted(tables, key=lambda t: t.path)]
-    distributions.append(_distribution(DATA_PACKAGE, "Frictionless Data Package descriptor", "application/json",
-                                       (folder / DATA_PACKAGE).stat().st_size, DATA_PACKAGE_SPEC))
+    distributions = [
+        _distribution(t.path, t.title, "text/csv", (folder / t.path).stat().st_size, t.metadata_path)
+        for t in sorted(tables, key=lambda t: t.path)
+    ]
+    distributions.append(
+        _distribution(
+            DATA_PACKAGE,
+            "Frictionless Data Package descriptor",
+            "application/json",
+            (folder / DATA_PACKAGE).stat().st_size,
+            DATA_PACKAGE_SPEC,
+        )
+    )
     return {
         "@context": DCAT_CONTEXT,
         "@id": "#dataset",
@@ -148,12 +184,24 @@ def dcat_record(package: dict[str, Any], tables: list[DescribedTable], folder: P
         "dct:title": package["title"],
         "dct:description": package["description"],
         "dct:license": {"@id": package["licenses"][0]["path"]},
-        **({"dct:publisher": {"@id": publisher["path"], "@type": "foaf:Organization", "foaf:name": publisher["title"]}}
-           if publisher else {}),
+        **(
+            {"dct:publisher": {"@id": publisher["path"], "@type": "foaf:Organization", "foaf:name": publisher["title"]}}
+            if publisher
+            else {}
+        ),
         # the data's newest ingestion (the package's 'created'): not the time of the export
         **({"dct:modified": _typed(package["created"], "dateTime")} if package.get("created") else {}),
         "dcat:keyword": sorted(package.get("keywords", [])),
-        **({"dct:temporal": {"@type": "dct:PeriodOfTime", "dcat:startDate": _typed(period[0], "date"),
-                             "dcat:endDate": _typed(period[1], "date")}} if period else {}),
+        **(
+            {
+                "dct:temporal": {
+                    "@type": "dct:PeriodOfTime",
+                    "dcat:startDate": _typed(period[0], "date"),
+                    "dcat:endDate": _typed(period[1], "date"),
+                }
+            }
+            if period
+            else {}
+        ),
         "dcat:distribution": distributions,
     }

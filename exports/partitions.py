@@ -41,19 +41,26 @@ def prepare_financial_years(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE export_financial_years AS SELECT period_id, "
         f"coalesce(min({label}), '{UNKNOWN}') AS financial_year FROM marts.dim_periods "
-        f"WHERE period_id IS NOT NULL GROUP BY period_id").fetchall()
+        f"WHERE period_id IS NOT NULL GROUP BY period_id"
+    ).fetchall()
 
 
 def has_periods(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(connection.execute(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = ? "
-        "AND column_name = 'period_id'", [table]).fetchall()[0][0])
+    return bool(
+        connection.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = ? "
+            "AND column_name = 'period_id'",
+            [table],
+        ).fetchall()[0][0]
+    )
 
 
 def with_year(source: str) -> str:
     """``source`` (a SELECT with a period_id) as ``source`` with each row's ``financial_year``."""
-    return (f"SELECT source.*, coalesce(years.financial_year, '{UNKNOWN}') AS financial_year FROM ({source}) AS source "
-            f"LEFT JOIN {PERIODS} AS years ON source.period_id = years.period_id")
+    return (
+        f"SELECT source.*, coalesce(years.financial_year, '{UNKNOWN}') AS financial_year FROM ({source}) AS source "
+        f"LEFT JOIN {PERIODS} AS years ON source.period_id = years.period_id"
+    )
 
 
 def in_year(source: str, label: str) -> str:
@@ -75,11 +82,18 @@ def partitions(connection: duckdb.DuckDBPyConnection, source: str, shape: str) -
     row = "hash(" + ", ".join(f'"{name}"' for name, _ in columns) + ")"
     groups = connection.execute(
         f"SELECT financial_year, count(*), bit_xor({row}), sum({row}::HUGEINT)::VARCHAR FROM ({with_year(source)}) "
-        "GROUP BY financial_year ORDER BY financial_year").fetchall()
-    context = [duckdb.__version__, connection.execute("SELECT current_setting('TimeZone')").fetchall()[0][0],
-               shape, columns]
-    return [Partition(label, rows, hashlib.sha256(json.dumps([*context, label, rows, xor, total]).encode()).hexdigest())
-            for label, rows, xor, total in groups]
+        "GROUP BY financial_year ORDER BY financial_year"
+    ).fetchall()
+    context = [
+        duckdb.__version__,
+        connection.execute("SELECT current_setting('TimeZone')").fetchall()[0][0],
+        shape,
+        columns,
+    ]
+    return [
+        Partition(label, rows, hashlib.sha256(json.dumps([*context, label, rows, xor, total]).encode()).hexdigest())
+        for label, rows, xor, total in groups
+    ]
 
 
 class Manifest:
@@ -110,8 +124,12 @@ class Manifest:
 
     def record(self, folder: Path, path: str, partition: Partition) -> None:
         """A file this publication wrote."""
-        self.files[path] = {"fingerprint": partition.fingerprint, "rows": partition.rows,
-                            "bytes": (folder / path).stat().st_size, "publication": self.publication_id}
+        self.files[path] = {
+            "fingerprint": partition.fingerprint,
+            "rows": partition.rows,
+            "bytes": (folder / path).stat().st_size,
+            "publication": self.publication_id,
+        }
 
     def annotate(self, path: str, **facts: Any) -> None:
         """Add ``facts`` to a file's entry; they stay with it while the file is kept."""
@@ -148,8 +166,15 @@ def write_or_keep(folder: Path, previous: Path, path: str, text: str) -> None:
 Writer = Callable[[duckdb.DuckDBPyConnection, str, Path], object]  # connection, the rows' SELECT, the file
 
 
-def export_partitions(connection: duckdb.DuckDBPyConnection, folder: Path, manifest: Manifest, source: str, shape: str,
-                      path_of: Callable[[str], str], write: Writer) -> list[tuple[str, Partition]]:
+def export_partitions(
+    connection: duckdb.DuckDBPyConnection,
+    folder: Path,
+    manifest: Manifest,
+    source: str,
+    shape: str,
+    path_of: Callable[[str], str],
+    write: Writer,
+) -> list[tuple[str, Partition]]:
     """Each financial year of ``source`` into ``folder/path_of(label)``: kept from the previous export
     when unchanged, else ``write(connection, rows_sql, target)``. Returns (path, partition) per file."""
     written = []
@@ -161,5 +186,3 @@ def export_partitions(connection: duckdb.DuckDBPyConnection, folder: Path, manif
             manifest.record(folder, path, partition)
         written.append((path, partition))
     return written
-
-

@@ -47,14 +47,16 @@ from exports.publish import write_csv
 from lgperf import pseudonyms
 from lgperf.audit import as_json
 
+
 def failing_rows_file(run_id: str, suite: str, expectation: str, kwargs_json: str) -> Path:
     """Where a failed expectation's rows are kept, relative to the quality folder."""
     digest = hashlib.sha256(kwargs_json.encode("utf-8")).hexdigest()[:10]
     return Path("failing") / run_id / suite / f"{expectation}-{digest}.csv"
 
 
-def write_failing_rows(quality_dir: Path, run_id: str, suite: Suite, outcomes: Sequence[ExpectationOutcome],
-                       mask: Mask) -> None:
+def write_failing_rows(
+    quality_dir: Path, run_id: str, suite: Suite, outcomes: Sequence[ExpectationOutcome], mask: Mask
+) -> None:
     """Each failed expectation's rows (up to the runner's limit) as CSV, masked, for the report to link;
     written by the gate as it runs, named by the kwargs as ``audit.validation_results`` keeps them."""
     for outcome in outcomes:
@@ -112,14 +114,16 @@ def read_revisions(store: Any) -> dict[str, Revisions]:
         return {}
     counts: dict[str, dict[str, int]] = {}
     for publication_id, change, count in store.rows(
-            f"SELECT publication_id, change, count(*) FROM {publication.PUBLISHED}.{publication.REVISIONS} GROUP BY 1, 2"):
+        f"SELECT publication_id, change, count(*) FROM {publication.PUBLISHED}.{publication.REVISIONS} GROUP BY 1, 2"
+    ):
         counts.setdefault(publication_id, {})[change] = int(count)
     shown: dict[str, list[tuple]] = {}
     for row in store.rows(
-            f"SELECT publication_id, indicator_id, area_code, period_id, change, old_value, new_value FROM ("
-            f"SELECT *, row_number() OVER (PARTITION BY publication_id ORDER BY change DESC, indicator_id, area_code, period_id) "
-            f"AS shown FROM {publication.PUBLISHED}.{publication.REVISIONS}) AS r WHERE shown <= {REVISIONS_SHOWN} "
-            "ORDER BY publication_id, shown"):
+        f"SELECT publication_id, indicator_id, area_code, period_id, change, old_value, new_value FROM ("
+        f"SELECT *, row_number() OVER (PARTITION BY publication_id ORDER BY change DESC, indicator_id, area_code, period_id) "
+        f"AS shown FROM {publication.PUBLISHED}.{publication.REVISIONS}) AS r WHERE shown <= {REVISIONS_SHOWN} "
+        "ORDER BY publication_id, shown"
+    ):
         shown.setdefault(row[0], []).append(row[1:])
     return {p: Revisions(c, shown.get(p, [])) for p, c in counts.items()}
 
@@ -134,8 +138,12 @@ def read_drafts_waiting(store: Any) -> list[tuple]:
 
     if "return_drafts" not in publication.tables(store, publication.PUBLISHED):
         return []
-    return list(store.rows(f"SELECT {', '.join(DRAFTS_WAITING_COLUMNS)} FROM {publication.PUBLISHED}.return_drafts "
-                           "WHERE status = 'waiting' ORDER BY received_at, owner, indicator_id, period_id"))
+    return list(
+        store.rows(
+            f"SELECT {', '.join(DRAFTS_WAITING_COLUMNS)} FROM {publication.PUBLISHED}.return_drafts "
+            "WHERE status = 'waiting' ORDER BY received_at, owner, indicator_id, period_id"
+        )
+    )
 
 
 def _cell(value: Any) -> str:
@@ -159,7 +167,7 @@ def _failing_rows(destination: Path, relative: Path, kwargs_json: str) -> dict[s
         rows = [row for _, row in zip(range(FAILING_ROWS_SHOWN), reader)]
     kwargs = json.loads(kwargs_json or "{}")
     checked = [c for c in [kwargs.get("column"), *kwargs.get("column_list", [])] if c in header]
-    shown = [header.index(c) for c in dict.fromkeys(checked + header)][:max(INLINE_COLUMNS, len(checked))]
+    shown = [header.index(c) for c in dict.fromkeys(checked + header)][: max(INLINE_COLUMNS, len(checked))]
     return {"header": [header[i] for i in shown], "rows": [[row[i] for i in shown] for row in rows]}
 
 
@@ -230,21 +238,39 @@ def write_quality_report(
     runs: dict[str, list[tuple]] = {}
     for row in rows:
         runs.setdefault(row[0], []).append(row)
-    publications = {r[1]: r for r in connection.execute(
-        "SELECT publication_id, run_id, decision, decided_at, decided_by, state_of FROM audit.publications ORDER BY decided_at").fetchall()}
+    publications = {
+        r[1]: r
+        for r in connection.execute(
+            "SELECT publication_id, run_id, decision, decided_at, decided_by, state_of FROM audit.publications ORDER BY decided_at"
+        ).fetchall()
+    }
     waivers = connection.execute(
-        "SELECT waiver_id, check_name, granted_by, reason, granted_at, publication_id FROM audit.waivers ORDER BY granted_at").fetchall()
+        "SELECT waiver_id, check_name, granted_by, reason, granted_at, publication_id FROM audit.waivers ORDER BY granted_at"
+    ).fetchall()
     revisions = revisions or {}
     key, declared = pseudonyms.key(connection), personal.load()
     receipts = receipts_section(connection, key, declared, fields_of_layout or {})
     table = []
     for publication_id, run_id, decision, decided_at, decided_by, state_of in reversed(list(publications.values())):
-        checks = "; ".join(c["check"] + (f" (waived by {c['waived_by']})" if c.get("waived_by") else "")
-                           for c in json.loads(decided_by)) or "none failed"
+        checks = (
+            "; ".join(
+                c["check"] + (f" (waived by {c['waived_by']})" if c.get("waived_by") else "")
+                for c in json.loads(decided_by)
+            )
+            or "none failed"
+        )
         same = f" (no change: the state of {state_of})" if state_of and state_of != publication_id else ""
-        table.append({"publication_id": publication_id, "run_id": run_id, "decided_at": decided_at,
-                      "decision": decision, "css": {"published": "pass", "waived": "warn", "blocked": "fail"}[decision],
-                      "checks": checks, "same": same})
+        table.append(
+            {
+                "publication_id": publication_id,
+                "run_id": run_id,
+                "decided_at": decided_at,
+                "decision": decision,
+                "css": {"published": "pass", "waived": "warn", "blocked": "fail"}[decision],
+                "checks": checks,
+                "same": same,
+            }
+        )
     sections = []
     for run_id, results in runs.items():
         failed_errors = sum(1 for r in results if not r[7] and r[6] == "error")
@@ -252,25 +278,53 @@ def write_quality_report(
         publication = publications.get(run_id)
         written = set(exports_written.get(run_id, ())) if exports_written is not None and exports else None
         changed = revisions.get(publication[0]) if publication is not None else None
-        sections.append({
-            "run_id": run_id, "checked_at": results[0][1], "decision": _decision(publication, failed_errors),
-            "met": len(results) - failed_errors - failed_warnings, "total": len(results),
-            "failed_errors": failed_errors, "failed_warnings": failed_warnings,
-            "exports": None if written is None else {"written": ", ".join(e for e in exports if e in written),
-                                                     "blocked": ", ".join(e for e in exports if e not in written)},
-            "waivers_used": [{"waiver_id": w[0], "check": w[1], "granted_by": w[2], "reason": w[3], "granted_at": w[4]}
-                             for w in waivers if publication is not None and w[5] == publication[0]],
-            "changed": None if changed is None else {
-                "summary": ", ".join(f"{changed.counts.get(c, 0):,} {c}" for c in ("added", "revised", "withdrawn")),
-                "rows": changed.rows},
-            "checks": [_check(destination, run_id, _masked(r, Mask(key, declared.get(r[2], personal.NONE))))
-                       for r in results],
-        })
+        sections.append(
+            {
+                "run_id": run_id,
+                "checked_at": results[0][1],
+                "decision": _decision(publication, failed_errors),
+                "met": len(results) - failed_errors - failed_warnings,
+                "total": len(results),
+                "failed_errors": failed_errors,
+                "failed_warnings": failed_warnings,
+                "exports": None
+                if written is None
+                else {
+                    "written": ", ".join(e for e in exports if e in written),
+                    "blocked": ", ".join(e for e in exports if e not in written),
+                },
+                "waivers_used": [
+                    {"waiver_id": w[0], "check": w[1], "granted_by": w[2], "reason": w[3], "granted_at": w[4]}
+                    for w in waivers
+                    if publication is not None and w[5] == publication[0]
+                ],
+                "changed": None
+                if changed is None
+                else {
+                    "summary": ", ".join(
+                        f"{changed.counts.get(c, 0):,} {c}" for c in ("added", "revised", "withdrawn")
+                    ),
+                    "rows": changed.rows,
+                },
+                "checks": [
+                    _check(destination, run_id, _masked(r, Mask(key, declared.get(r[2], personal.NONE))))
+                    for r in results
+                ],
+            }
+        )
     environment = _environment()
     page = environment.get_template("quality/index.html.j2").render(
-        style=templating.inline(environment, "quality/quality.css"), demo=demo, pseudonym_prefix=pseudonyms.PREFIX,
-        removed=REMOVED, receipts=Markup(receipts), drafts_waiting=drafts_waiting, publications=table,
-        waivers=waivers, runs=sections, revisions_shown=REVISIONS_SHOWN)
+        style=templating.inline(environment, "quality/quality.css"),
+        demo=demo,
+        pseudonym_prefix=pseudonyms.PREFIX,
+        removed=REMOVED,
+        receipts=Markup(receipts),
+        drafts_waiting=drafts_waiting,
+        publications=table,
+        waivers=waivers,
+        runs=sections,
+        revisions_shown=REVISIONS_SHOWN,
+    )
     destination.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=destination)
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -286,14 +340,22 @@ def write_quality_report(
 def _check(destination: Path, run_id: str, r: tuple) -> dict[str, Any]:
     """One check's row of a run's table (``r``: a validation result, masked): in plain words, its
     outcome, its suite and Data Docs page, the failing rows of a failed one, the detail."""
-    css, word = (("pass", "passed") if r[7] else ("fail", "FAILED") if r[6] == "error"
-                 else ("warn", "failed (warning)"))
+    css, word = ("pass", "passed") if r[7] else ("fail", "FAILED") if r[6] == "error" else ("warn", "failed (warning)")
     rows_file = failing_rows_file(run_id, r[2], r[4], r[5] or "")
     return {
-        "words": plain_words(r), "css": css, "word": word, "suite": r[2], "target": r[3],
+        "words": plain_words(r),
+        "css": css,
+        "word": word,
+        "suite": r[2],
+        "target": r[3],
         "docs": _href(destination, _docs_page(destination, run_id, r[2])),
         "rows_file": None if r[7] else _href(destination, rows_file),
         "rows": None if r[7] else _failing_rows(destination, rows_file, r[5] or ""),
-        "expectation": r[4], "severity": r[6], "kwargs": r[5] or "", "element_count": r[9],
-        "unexpected_count": r[10], "observed": r[8] or "", "sample": r[11] or "",
+        "expectation": r[4],
+        "severity": r[6],
+        "kwargs": r[5] or "",
+        "element_count": r[9],
+        "unexpected_count": r[10],
+        "observed": r[8] or "",
+        "sample": r[11] or "",
     }

@@ -26,8 +26,8 @@ import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -136,15 +136,27 @@ PERIOD_LABELS_SQL = "SELECT period_id, period_label FROM marts.dim_periods"
 def satisfaction_rows(connection: duckdb.DuckDBPyConnection, threshold: int) -> list[dict[str, Any]]:
     """The survey results under the one disclosure policy, newest wave first, whole sample first."""
     rows = controlled(connection, "resident_satisfaction", threshold).rows
-    return sorted(rows, key=lambda r: (r["survey"], -r["wave_start"].toordinal(), -r["wave_end"].toordinal(),
-                                       r["breakdown"] != "all", r["breakdown"], r["breakdown_value"], r["question"]))
+    return sorted(
+        rows,
+        key=lambda r: (
+            r["survey"],
+            -r["wave_start"].toordinal(),
+            -r["wave_end"].toordinal(),
+            r["breakdown"] != "all",
+            r["breakdown"],
+            r["breakdown_value"],
+            r["question"],
+        ),
+    )
 
 
 def complaints_rows(connection: duckdb.DuckDBPyConnection, threshold: int) -> list[dict[str, Any]]:
     """The complaints summary under the one disclosure policy, newest period first, services then the total."""
     labels = dict(connection.execute(PERIOD_LABELS_SQL).fetchall())
-    rows = [{**r, "period_label": labels.get(r["period_id"]) or r["period_id"]}
-            for r in controlled(connection, "complaints_summary", threshold).rows]
+    rows = [
+        {**r, "period_label": labels.get(r["period_id"]) or r["period_id"]}
+        for r in controlled(connection, "complaints_summary", threshold).rows
+    ]
     rows.sort(key=lambda r: (r["service"] == "all", r["service"], r["theme"] != "all", r["theme"]))
     return sorted(rows, key=lambda r: r["period_id"], reverse=True)
 
@@ -152,7 +164,9 @@ def complaints_rows(connection: duckdb.DuckDBPyConnection, threshold: int) -> li
 OVERALL_QUESTION = "q_runs_things"  # the LGA's overall measure: satisfied with the way the council runs things
 
 
-def ward_rows(connection: duckdb.DuckDBPyConnection, threshold: int, satisfaction: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+def ward_rows(
+    connection: duckdb.DuckDBPyConnection, threshold: int, satisfaction: Sequence[Mapping[str, Any]]
+) -> dict[str, Any] | None:
     """The latest financial year of complaints by ward (controlled), each ward with the overall
     satisfaction of the latest survey wave that has ward results; None without ward complaints."""
     rows = controlled(connection, "complaints_by_ward", threshold).rows
@@ -162,7 +176,9 @@ def ward_rows(connection: duckdb.DuckDBPyConnection, threshold: int, satisfactio
     year = [r for r in rows if r["period_id"] == latest]
     labels = dict(connection.execute(PERIOD_LABELS_SQL).fetchall())
     overall = [r for r in satisfaction if r["question"] == OVERALL_QUESTION]
-    wave = max(((r["wave_end"], r["wave_start"], r["survey"]) for r in overall if r["breakdown"] == "ward"), default=None)
+    wave = max(
+        ((r["wave_end"], r["wave_start"], r["survey"]) for r in overall if r["breakdown"] == "ward"), default=None
+    )
     in_wave = [r for r in overall if (r["wave_end"], r["wave_start"], r["survey"]) == wave]
     by_ward = {r["breakdown_value"]: r for r in in_wave if r["breakdown"] == "ward"}
     by_ward["all"] = next((r for r in in_wave if r["breakdown"] == "all"), None)  # the whole sample
@@ -170,10 +186,13 @@ def ward_rows(connection: duckdb.DuckDBPyConnection, threshold: int, satisfactio
     total = next((r for r in year if r["ward"] == "all"), None)
     first = year[0]
     return {
-        "title": f"{labels.get(latest) or latest}: {first['coverage_label']}", "complete": first["period_complete"],
+        "title": f"{labels.get(latest) or latest}: {first['coverage_label']}",
+        "complete": first["period_complete"],
         "wards": [{**r, "satisfaction": by_ward.get(r["ward"])} for r in wards],
         "total": None if total is None else {**total, "satisfaction": by_ward["all"]},
-        "wave": None if wave is None else {"survey": survey_name(wave[2]), "start": wave[1].isoformat(), "end": wave[0].isoformat()},
+        "wave": None
+        if wave is None
+        else {"survey": survey_name(wave[2]), "start": wave[1].isoformat(), "end": wave[0].isoformat()},
         "question": QUESTIONS[OVERALL_QUESTION],
     }
 
@@ -229,8 +248,20 @@ def month_label(day: date) -> str:
 
 
 EVERY = {"annually": "Yearly", "quarterly": "Quarterly", "monthly": "Monthly"}
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def sentence_case(text: str | None) -> str:
@@ -277,22 +308,35 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
         for p in points
     )
     latest = next((p for p in reversed(points) if p.get("process_mean") is not None), None)
-    computed = precision if precision is not None else 1  # a mean or a limit of published values has no precision of its own
-    limits = ("" if latest is None else
-              f" The latest baseline has a mean of {with_unit(latest['process_mean'], unit, computed)}"
-              + (f" and process limits from {with_unit(latest['lower_process_limit'], unit, computed)} to "
-                 f"{with_unit(latest['upper_process_limit'], unit, computed)}" if latest.get("upper_process_limit") is not None else "")
-              + ".")
+    computed = (
+        precision if precision is not None else 1
+    )  # a mean or a limit of published values has no precision of its own
+    limits = (
+        ""
+        if latest is None
+        else f" The latest baseline has a mean of {with_unit(latest['process_mean'], unit, computed)}"
+        + (
+            f" and process limits from {with_unit(latest['lower_process_limit'], unit, computed)} to "
+            f"{with_unit(latest['upper_process_limit'], unit, computed)}"
+            if latest.get("upper_process_limit") is not None
+            else ""
+        )
+        + "."
+    )
     label = f"Trend for {title}. {described}.{limits}" if points else f"Trend for {title}: no values."
     if not numbers:
-        return Markup(f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
-                      f"<title>{escape(label)}</title></svg>")
+        return Markup(
+            f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
+            f"<title>{escape(label)}</title></svg>"
+        )
     low, high = min(numbers), max(numbers)
     span = (high - low) or 1.0
     step = (width - 2 * pad) / max(len(points) - 1, 1)
 
     def xy(index: int, value: float) -> str:
-        return f"{_coordinate(pad + index * step)},{_coordinate(height - pad - (value - low) / span * (height - 2 * pad))}"
+        return (
+            f"{_coordinate(pad + index * step)},{_coordinate(height - pad - (value - low) / span * (height - 2 * pad))}"
+        )
 
     def polyline(key: str, css: str, *, per_baseline: bool = False) -> str:
         """One line per unbroken stretch: a missing value breaks it, and a new baseline breaks
@@ -310,7 +354,9 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
                 current.append(xy(index, point[key]))
         if current:
             segments.append(current)
-        return "".join(f'<polyline class="{css}" points="{" ".join(s)}"/>' if len(s) > 1 else _tick(css, s[0]) for s in segments)
+        return "".join(
+            f'<polyline class="{css}" points="{" ".join(s)}"/>' if len(s) > 1 else _tick(css, s[0]) for s in segments
+        )
 
     def dot(index: int, point: dict[str, Any]) -> str:
         x, y = xy(index, point["value"]).split(",")
@@ -321,10 +367,13 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
         return f'<circle class="dot" cx="{x}" cy="{y}" r="2.5"/>'
 
     dots = "".join(dot(i, p) for i, p in enumerate(points) if p["value"] is not None)
-    lines = (polyline("upper_process_limit", "limit-line", per_baseline=True)
-             + polyline("lower_process_limit", "limit-line", per_baseline=True)
-             + polyline("process_mean", "mean-line", per_baseline=True)
-             + polyline("target", "target-line") + polyline("value", "value-line"))
+    lines = (
+        polyline("upper_process_limit", "limit-line", per_baseline=True)
+        + polyline("lower_process_limit", "limit-line", per_baseline=True)
+        + polyline("process_mean", "mean-line", per_baseline=True)
+        + polyline("target", "target-line")
+        + polyline("value", "value-line")
+    )
     return Markup(
         f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
         f"<title>{escape(label)}</title>{lines}{dots}</svg>"
@@ -337,8 +386,10 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
     label_width, bar_width, row_height, top = 300, 400, 30, 24
     height = top + row_height * len(rows) + 10
     scale = bar_width / 100.0
-    parts = [f'<text x="{label_width}" y="14" class="axis">0%</text>',
-             f'<text x="{label_width + bar_width}" y="14" class="axis" text-anchor="end">100%</text>']
+    parts = [
+        f'<text x="{label_width}" y="14" class="axis">0%</text>',
+        f'<text x="{label_width + bar_width}" y="14" class="axis" text-anchor="end">100%</text>',
+    ]
     alt = []
     for index, row in enumerate(rows):
         y = top + index * row_height
@@ -348,24 +399,36 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
         if value == SUPPRESSED:
             parts.append(f'<text x="{label_width + 4}" y="{y + 15}" class="value">{WITHHELD}</text>')
         elif value is not None:
-            parts.append(f'<rect class="bar" x="{label_width}" y="{y + 4}" width="{_coordinate(value * scale)}" height="16"/>')
-            parts.append(f'<text x="{_coordinate(label_width + value * scale + 4)}" y="{y + 26}" class="value">{number(value)}%</text>')
+            parts.append(
+                f'<rect class="bar" x="{label_width}" y="{y + 4}" width="{_coordinate(value * scale)}" height="16"/>'
+            )
+            parts.append(
+                f'<text x="{_coordinate(label_width + value * scale + 4)}" y="{y + 26}" class="value">{number(value)}%</text>'
+            )
         if row["ci_lower"] not in (None, SUPPRESSED) and row["ci_upper"] not in (None, SUPPRESSED):
-            x1, x2 = _coordinate(label_width + row["ci_lower"] * scale), _coordinate(label_width + row["ci_upper"] * scale)
+            x1, x2 = (
+                _coordinate(label_width + row["ci_lower"] * scale),
+                _coordinate(label_width + row["ci_upper"] * scale),
+            )
             parts.append(f'<path class="whisker" d="M{x1} {y + 12}H{x2}M{x1} {y + 6}V{y + 18}M{x2} {y + 6}V{y + 18}"/>')
         if row["benchmark_percent"] is not None:
             bx = label_width + row["benchmark_percent"] * scale
             parts.append(f'<path class="benchmark" d="M{_coordinate(bx)} {y + 5}l5 7l-5 7l-5 -7z"/>')
-        text = (f"{question}: withheld to protect the people counted" if value == SUPPRESSED else
-                f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to {number(row['ci_upper'])}%)")
+        text = (
+            f"{question}: withheld to protect the people counted"
+            if value == SUPPRESSED
+            else f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to {number(row['ci_upper'])}%)"
+        )
         if row["benchmark_percent"] is not None:
             text += f", national benchmark {number(row['benchmark_percent'])}%"
             if row.get("benchmark_fieldwork_month") is not None:
                 text += f" (polled {month_label(row['benchmark_fieldwork_month'])})"
         alt.append(text)
     label = f"{caption}. " + "; ".join(alt) + "."
-    return Markup(f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
-                  f"<title>{escape(label)}</title>{''.join(parts)}</svg>")
+    return Markup(
+        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
+        f"<title>{escape(label)}</title>{''.join(parts)}</svg>"
+    )
 
 
 def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
@@ -380,18 +443,23 @@ def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
         width = received / largest * bar_width
         parts.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end">{escape(row["service"])}</text>')
         parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{_coordinate(width)}" height="15"/>')
-        parts.append(f'<text x="{_coordinate(label_width + width + 4)}" y="{y + 15}" class="value">{number(row["received"])}</text>')
+        parts.append(
+            f'<text x="{_coordinate(label_width + width + 4)}" y="{y + 15}" class="value">{number(row["received"])}</text>'
+        )
         alt.append(f"{row['service']}: {number(row['received'])}")
     label = f"{caption}. " + "; ".join(alt) + "."
-    return Markup(f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
-                  f"<title>{escape(label)}</title>{''.join(parts)}</svg>")
+    return Markup(
+        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
+        f"<title>{escape(label)}</title>{''.join(parts)}</svg>"
+    )
 
 
 # --- the indicator tiles --------------------------------------------------------------------
 
 
-def benchmark_sentence(position: str | None, band: int | None, group: str, *, compared_as: str | None = None,
-                       raw_count: bool = False) -> str:
+def benchmark_sentence(
+    position: str | None, band: int | None, group: str, *, compared_as: str | None = None, raw_count: bool = False
+) -> str:
     """``Ranks 15 of 16 among its nearest neighbours (bottom quartile)`` or why there is none.
     The position comes from the scorecard, which names a group by the members with a value; a
     raw count is not ranked, or is ranked through its rate (``compared_as``), and says so."""
@@ -399,7 +467,11 @@ def benchmark_sentence(position: str | None, band: int | None, group: str, *, co
         if raw_count:
             return "Not ranked: a raw count, not adjusted for population."
         return f"No comparison with {group} is available for this period."
-    sentence = f"As {compared_as}: {position} (1 is best)" if compared_as else f"{position[:1].upper()}{position[1:]} (1 is best)"
+    sentence = (
+        f"As {compared_as}: {position} (1 is best)"
+        if compared_as
+        else f"{position[:1].upper()}{position[1:]} (1 is best)"
+    )
     return sentence + (f", {QUARTILE[band]}." if band in QUARTILE else ".")
 
 
@@ -407,9 +479,11 @@ def short_position(row: dict[str, Any]) -> str:
     """The tile's one-line benchmark: a raw count says it is not ranked, or which rate is."""
     if row["neighbours_rank"] is None:
         return "Not ranked: a raw count" if row.get("comparison_note") else "No nearest-neighbour rank"
-    position = (f"ranks {row['neighbours_rank']} of {row['neighbours_size']} nearest neighbours"
-                if row.get("neighbours_members") is None or row["neighbours_size"] >= row["neighbours_members"]
-                else row["neighbours_position"])
+    position = (
+        f"ranks {row['neighbours_rank']} of {row['neighbours_size']} nearest neighbours"
+        if row.get("neighbours_members") is None or row["neighbours_size"] >= row["neighbours_members"]
+        else row["neighbours_position"]
+    )
     if row.get("compared_as_indicator_id") not in (None, row["indicator_id"]):
         return f"as {row['compared_as_title']}, {position}"
     return position
@@ -431,14 +505,23 @@ def stale_notice(row: dict[str, Any], as_of: date, max_days_after_period_end: Ma
     if not is_stale(row.get("period_end"), row.get("frequency"), as_of, max_days_after_period_end):
         return None
     allowed = max_days_after_period_end[row["frequency"]]
-    notice = (f"Latest available: {row['period_label']}, {age_in_words(row['period_end'], as_of)} before this report "
-              f"({as_of.day} {MONTHS[as_of.month - 1]} {as_of.year}).")
-    return notice + (" The indicator is discontinued: no newer figure will come." if row.get("discontinued") else
-                     f" {EVERY[row['frequency']]} figures are expected within {allowed} days of the period's end, so this one is out of date.")
+    notice = (
+        f"Latest available: {row['period_label']}, {age_in_words(row['period_end'], as_of)} before this report "
+        f"({as_of.day} {MONTHS[as_of.month - 1]} {as_of.year})."
+    )
+    return notice + (
+        " The indicator is discontinued: no newer figure will come."
+        if row.get("discontinued")
+        else f" {EVERY[row['frequency']]} figures are expected within {allowed} days of the period's end, so this one is out of date."
+    )
 
 
-def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_points: int | None,
-                rebase_proposal: dict[str, Any] | None = None) -> list[str]:
+def limitations(
+    row: dict[str, Any],
+    neighbours: dict[str, Any] | None,
+    spc_points: int | None,
+    rebase_proposal: dict[str, Any] | None = None,
+) -> list[str]:
     """What a reader should know before trusting the tile, said from the row, never invented."""
     notes = [row["stale"]] if row.get("stale") else []
     if row["value"] is None:
@@ -448,21 +531,31 @@ def limitations(row: dict[str, Any], neighbours: dict[str, Any] | None, spc_poin
     elif row["rag"] == "no_target":
         notes.append("No target is set for this period, so there is no red, amber or green status.")
     if row["green_but_bottom_quartile"]:
-        notes.append("Caution: this indicator meets its target but is in the bottom quartile of its nearest neighbours.")
+        notes.append(
+            "Caution: this indicator meets its target but is in the bottom quartile of its nearest neighbours."
+        )
     if row["trial_limits"]:
         points = f"only {spc_points} points" if spc_points is not None else "too few points"
-        notes.append(f"The statistical process control limits are trial limits, based on {points}; read the variation icon with care.")
+        notes.append(
+            f"The statistical process control limits are trial limits, based on {points}; read the variation icon with care."
+        )
     if rebase_proposal is not None:
-        notes.append(f"The last {rebase_proposal['shift_points']} points, from {rebase_proposal['proposed_period_label']}, are all "
-                     f"{rebase_proposal['shift_side']} the mean of the chart's baseline: the process may have changed. A new "
-                     "baseline from then has been proposed to the indicator's owner; until it is accepted, the variation and "
-                     "assurance icons judge the latest points against the old one.")
+        notes.append(
+            f"The last {rebase_proposal['shift_points']} points, from {rebase_proposal['proposed_period_label']}, are all "
+            f"{rebase_proposal['shift_side']} the mean of the chart's baseline: the process may have changed. A new "
+            "baseline from then has been proposed to the indicator's owner; until it is accepted, the variation and "
+            "assurance icons judge the latest points against the old one."
+        )
     if row["direction_vs_previous"] == "not_comparable":
-        notes.append("This period cannot be compared with the previous one (a value is missing or the definition changed).")
+        notes.append(
+            "This period cannot be compared with the previous one (a value is missing or the definition changed)."
+        )
     if neighbours is None or neighbours.get("group_size") is None:
         notes.append("There is no nearest-neighbour benchmark for this period.")
     else:
-        notes.append(f"The nearest-neighbour benchmark compares {neighbours['group_size']} councils, this council included.")
+        notes.append(
+            f"The nearest-neighbour benchmark compares {neighbours['group_size']} councils, this council included."
+        )
     if row.get("comparison_note"):
         notes.append(row["comparison_note"])
     elif row["country_rank"] is None:
@@ -477,22 +570,35 @@ def stale_baseline_caveat(variation: tuple[str, str], proposal: dict[str, Any] |
     process (a rebase is proposed): otherwise a shift reads as a lasting "improvement"."""
     if proposal is None:
         return variation
-    return variation[0], f"{variation[1]} (judged against a baseline before a shift in {proposal['proposed_period_label']}: a new baseline is proposed)"
+    return (
+        variation[0],
+        f"{variation[1]} (judged against a baseline before a shift in {proposal['proposed_period_label']}: a new baseline is proposed)",
+    )
 
 
 def revisions_of_this_publication(connection: duckdb.DuckDBPyConnection, council: str) -> list[dict[str, Any]]:
     """The council's values that the publication marts holds revised (none before the first
     revision, or in marts published before revisions were kept)."""
-    present = {name for (name,) in connection.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
+    present = {
+        name
+        for (name,) in connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+        ).fetchall()
+    }
     if not {"revisions", "publication"} <= present:
         return []
-    return _records(connection, "SELECT r.indicator_id, r.period_id, r.old_value FROM marts.revisions AS r "
-                    "JOIN marts.publication AS p ON p.publication_id = r.publication_id "
-                    "WHERE r.area_code = ? AND r.change = 'revised'", [council])
+    return _records(
+        connection,
+        "SELECT r.indicator_id, r.period_id, r.old_value FROM marts.revisions AS r "
+        "JOIN marts.publication AS p ON p.publication_id = r.publication_id "
+        "WHERE r.area_code = ? AND r.change = 'revised'",
+        [council],
+    )
 
 
-def build_tiles(connection: duckdb.DuckDBPyConnection, council: str, freshness: FreshnessSettings | None = None) -> list[dict[str, Any]]:
+def build_tiles(
+    connection: duckdb.DuckDBPyConnection, council: str, freshness: FreshnessSettings | None = None
+) -> list[dict[str, Any]]:
     """One dictionary per indicator with everything its tile and information panel show; a
     latest figure older than ``freshness`` allows says how old it is."""
     freshness = freshness or FreshnessSettings()
@@ -503,62 +609,95 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str, freshness: 
         series[point["indicator_id"]].append(point)
     neighbours, england = {}, {}
     for bench in _records(connection, BENCHMARK_SQL, [council]):
-        (england if bench["comparison_group_id"].startswith("AllLaInCountry_") else neighbours)[bench["indicator_id"]] = bench
+        (england if bench["comparison_group_id"].startswith("AllLaInCountry_") else neighbours)[
+            bench["indicator_id"]
+        ] = bench
     spc_points = {r["indicator_id"]: r["points"] for r in _records(connection, SPC_POINTS_SQL, [council])}
     proposals = {r["indicator_id"]: r for r in _records(connection, REBASE_PROPOSALS_SQL, [council])}
-    revised = {(r["indicator_id"], r["period_id"]): r["old_value"] for r in revisions_of_this_publication(connection, council)}
+    revised = {
+        (r["indicator_id"], r["period_id"]): r["old_value"] for r in revisions_of_this_publication(connection, council)
+    }
 
     tiles = []
     for row in latest:
         row["stale"] = stale_notice(row, as_of, freshness.max_days_after_period_end)
         unit, precision = row["unit"], row["output_precision"]
         near = neighbours.get(row["indicator_id"])
+
         def fmt(v: float | None, unit: str | None = unit, precision: int | None = precision) -> str:
             return with_unit(v, unit, precision)
 
-        by_rate = row.get("compared_as_indicator_id") not in (None, row["indicator_id"])  # a raw count compared as its rate
+        by_rate = row.get("compared_as_indicator_id") not in (
+            None,
+            row["indicator_id"],
+        )  # a raw count compared as its rate
 
         def fmt_compared(v: float | None) -> str:
             """A group statistic, in the unit of the indicator compared."""
-            return with_unit(v, row["compared_as_unit"], row["compared_as_precision"]) if by_rate else fmt(v)
+            # B023: called within this iteration only, never after the loop moves on
+            return with_unit(v, row["compared_as_unit"], row["compared_as_precision"]) if by_rate else fmt(v)  # noqa: B023
 
-        compared = {"compared_as": row["compared_as_title"] if by_rate else None,
-                    "raw_count": row.get("comparison_note") is not None}
-        near_text = benchmark_sentence(row["neighbours_position"], row["neighbours_quartile_band"], "its nearest neighbours", **compared)
+        compared = {
+            "compared_as": row["compared_as_title"] if by_rate else None,
+            "raw_count": row.get("comparison_note") is not None,
+        }
+        near_text = benchmark_sentence(
+            row["neighbours_position"], row["neighbours_quartile_band"], "its nearest neighbours", **compared
+        )
         if near is not None and near["group_median"] is not None:
-            near_text += (f" Neighbours' median {fmt_compared(near['group_median'])}; middle half from "
-                          f"{fmt_compared(near['group_q1'])} to {fmt_compared(near['group_q3'])}.")
-        england_text = benchmark_sentence(row["country_position"], row["country_quartile_band"], "councils in England", **compared)
+            near_text += (
+                f" Neighbours' median {fmt_compared(near['group_median'])}; middle half from "
+                f"{fmt_compared(near['group_q1'])} to {fmt_compared(near['group_q3'])}."
+            )
+        england_text = benchmark_sentence(
+            row["country_position"], row["country_quartile_band"], "councils in England", **compared
+        )
         bench_england = england.get(row["indicator_id"])
         if bench_england is not None and bench_england["group_median"] is not None:
             # the median of the councils with a value, which is England's only when they all have one
             median = fmt_compared(bench_england["group_median"])
-            england_text += (f" England median {median}." if row["country_members"] is None
-                             or row["country_size"] >= row["country_members"]
-                             else f" The median of the {row['country_size']} councils with a value is {median}.")
-        target = (f"{fmt(row['target'])}, with a tolerance of {number(row['tolerance_percent'])}%"
-                  if row["target"] is not None else "No target is set for this period.")
-        tiles.append({
-            **row,
-            "value_text": fmt(row["value"]),
-            "previous_text": fmt(row["previous_value"]),
-            "target_short": fmt(row["target"]) if row["target"] is not None else "not set",
-            "target_text": target,
-            "rag_symbol": RAG.get(row["rag"], ("?", pretty(row["rag"])))[0],
-            "rag_text": RAG.get(row["rag"], ("?", pretty(row["rag"])))[1],
-            "direction": DIRECTION.get(row["direction_vs_previous"], ("–", "Cannot be compared")),
-            "direction_year": DIRECTION.get(row["direction_vs_year_ago"], ("–", "Cannot be compared")),
-            "variation": stale_baseline_caveat(VARIATION.get(row["variation_icon"], ("–", "No variation assessment")),
-                                               proposals.get(row["indicator_id"])),
-            "assurance": ASSURANCE.get(row["assurance_icon"], ("–", "No assurance assessment: there is no target to test")),
-            "neighbours_text": near_text,
-            "england_text": england_text,
-            "short_position": short_position(row),
-            "limitations": limitations(row, near, spc_points.get(row["indicator_id"]), proposals.get(row["indicator_id"])),
-            "revised_from": (fmt(revised[(row["indicator_id"], row["period_id"])])
-                             if (row["indicator_id"], row["period_id"]) in revised else None),
-            "chart": trend_chart(row["title"], series[row["indicator_id"]], unit, precision),
-        })
+            england_text += (
+                f" England median {median}."
+                if row["country_members"] is None or row["country_size"] >= row["country_members"]
+                else f" The median of the {row['country_size']} councils with a value is {median}."
+            )
+        target = (
+            f"{fmt(row['target'])}, with a tolerance of {number(row['tolerance_percent'])}%"
+            if row["target"] is not None
+            else "No target is set for this period."
+        )
+        tiles.append(
+            {
+                **row,
+                "value_text": fmt(row["value"]),
+                "previous_text": fmt(row["previous_value"]),
+                "target_short": fmt(row["target"]) if row["target"] is not None else "not set",
+                "target_text": target,
+                "rag_symbol": RAG.get(row["rag"], ("?", pretty(row["rag"])))[0],
+                "rag_text": RAG.get(row["rag"], ("?", pretty(row["rag"])))[1],
+                "direction": DIRECTION.get(row["direction_vs_previous"], ("–", "Cannot be compared")),
+                "direction_year": DIRECTION.get(row["direction_vs_year_ago"], ("–", "Cannot be compared")),
+                "variation": stale_baseline_caveat(
+                    VARIATION.get(row["variation_icon"], ("–", "No variation assessment")),
+                    proposals.get(row["indicator_id"]),
+                ),
+                "assurance": ASSURANCE.get(
+                    row["assurance_icon"], ("–", "No assurance assessment: there is no target to test")
+                ),
+                "neighbours_text": near_text,
+                "england_text": england_text,
+                "short_position": short_position(row),
+                "limitations": limitations(
+                    row, near, spc_points.get(row["indicator_id"]), proposals.get(row["indicator_id"])
+                ),
+                "revised_from": (
+                    fmt(revised[(row["indicator_id"], row["period_id"])])
+                    if (row["indicator_id"], row["period_id"]) in revised
+                    else None
+                ),
+                "chart": trend_chart(row["title"], series[row["indicator_id"]], unit, precision),
+            }
+        )
     return tiles
 
 
@@ -566,8 +705,7 @@ def build_tiles(connection: duckdb.DuckDBPyConnection, council: str, freshness: 
 
 EXCEPTION_REASONS = {  # code: the reason as the summary says it (most pressing first)
     "special_cause_concern": "Special cause of concern: an unusual change for the worse",
-    "green_but_bottom_quartile":
-        "Green but bottom quartile: meeting its target, yet among the worst 25% of a comparison group",
+    "green_but_bottom_quartile": "Green but bottom quartile: meeting its target, yet among the worst 25% of a comparison group",
     "revised": "Revised since the last publication",
     "stale": "Stale data: the latest figure is older than expected",
     "no_target": "No target set: nothing says what level is good enough",
@@ -600,19 +738,26 @@ def exceptions(tiles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for tile in tiles:
         reasons = exception_reasons(tile)
         if reasons:
-            listed.append({
-                "indicator_id": tile["indicator_id"], "title": tile["title"], "anchor": f"tile-{tile['indicator_id']}",
-                "value_text": tile["value_text"], "period_label": tile["period_label"],
-                "reasons": reasons, "reason_texts": [EXCEPTION_REASONS[r] for r in reasons],
-                "commentary": tile.get("commentary"), "commentary_author": tile.get("commentary_author"),
-                "action": action_text(tile),
-            })
+            listed.append(
+                {
+                    "indicator_id": tile["indicator_id"],
+                    "title": tile["title"],
+                    "anchor": f"tile-{tile['indicator_id']}",
+                    "value_text": tile["value_text"],
+                    "period_label": tile["period_label"],
+                    "reasons": reasons,
+                    "reason_texts": [EXCEPTION_REASONS[r] for r in reasons],
+                    "commentary": tile.get("commentary"),
+                    "commentary_author": tile.get("commentary_author"),
+                    "action": action_text(tile),
+                }
+            )
     pressing = list(EXCEPTION_REASONS)
     return sorted(listed, key=lambda e: pressing.index(e["reasons"][0]))
 
 
 def action_text(row: Mapping[str, Any]) -> str | None:
-    """"Second jobs fair (Economic Growth team, by 31 March 2026)": the approved action whole."""
+    """ "Second jobs fair (Economic Growth team, by 31 March 2026)": the approved action whole."""
     if not row.get("action"):
         return None
     who, due = row.get("action_by"), row.get("action_due")
@@ -625,8 +770,10 @@ def status_counts(tiles: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[st
     """How many indicators have each RAG status and each SPC variation, as (code, words, count):
     every known status even at zero, then any other code found, so each list adds up to the tiles."""
     variation_words = {code: VARIATION[code][1] if code else "No variation assessment" for code in VARIATION_ORDER}
-    return {"rag": _counted([t["rag"] for t in tiles], {code: RAG[code][1] for code in RAG_ORDER}),
-            "variation": _counted([t.get("variation_icon") for t in tiles], variation_words)}
+    return {
+        "rag": _counted([t["rag"] for t in tiles], {code: RAG[code][1] for code in RAG_ORDER}),
+        "variation": _counted([t.get("variation_icon") for t in tiles], variation_words),
+    }
 
 
 def _counted(codes: list[str | None], words: Mapping[str | None, str]) -> list[tuple[str, str, int]]:
@@ -643,8 +790,16 @@ def build_waves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     waves: dict[tuple, dict[str, Any]] = {}
     for row in rows:
         key = (row["survey"], row["wave_start"], row["wave_end"])
-        wave = waves.setdefault(key, {"survey": survey_name(row["survey"]), "start": row["wave_start"].isoformat(),
-                                      "end": row["wave_end"].isoformat(), "overall": [], "breakdowns": []})
+        wave = waves.setdefault(
+            key,
+            {
+                "survey": survey_name(row["survey"]),
+                "start": row["wave_start"].isoformat(),
+                "end": row["wave_end"].isoformat(),
+                "overall": [],
+                "breakdowns": [],
+            },
+        )
         row = {**row, "question_text": QUESTIONS.get(row["question"], pretty(row["question"]))}
         wave["overall" if row["breakdown"] == "all" else "breakdowns"].append(row)
     for wave in waves.values():
@@ -659,7 +814,13 @@ def build_waves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         wave["change_tests"] = changes["change_tests_in_family"] if changes else None
         wave["change_fdr_percent"] = f"{changes['fdr_level'] * 100:g}%" if changes else None
         # a national benchmark past its configured age: say when it was polled, and how long before
-        stale = sorted({(r["benchmark_fieldwork_month"], r["benchmark_age_months"]) for r in wave["overall"] if r.get("benchmark_stale")})
+        stale = sorted(
+            {
+                (r["benchmark_fieldwork_month"], r["benchmark_age_months"])
+                for r in wave["overall"]
+                if r.get("benchmark_stale")
+            }
+        )
         wave["stale_benchmarks"] = [{"month": month_label(month), "months": age} for month, age in stale]
     return list(waves.values())  # already in SATISFACTION_SQL's order
 
@@ -695,10 +856,19 @@ def build_periods(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     periods: dict[str, dict[str, Any]] = {}
     for row in rows:
         row = {**row, "change": change_percent(row["received"], row["same_months_previous_year_received"])}
-        period = periods.setdefault(row["period_id"], {
-            "period_id": row["period_id"], "label": row["period_label"], "coverage": row["coverage_label"],
-            "complete": row["period_complete"], "title": f"{row['period_label']}: {row['coverage_label']}",
-            "services": [], "total": None, "themes": []})
+        period = periods.setdefault(
+            row["period_id"],
+            {
+                "period_id": row["period_id"],
+                "label": row["period_label"],
+                "coverage": row["coverage_label"],
+                "complete": row["period_complete"],
+                "title": f"{row['period_label']}: {row['coverage_label']}",
+                "services": [],
+                "total": None,
+                "themes": [],
+            },
+        )
         if row["service"] == "all":
             period["total"] = row
         elif row["theme"] == "all":
@@ -712,7 +882,11 @@ def build_periods(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # --- templates: exports/templates/report/ (the pages, report.css and report.js) -----------------
 
-PAGES = (("index.html", "Indicators"), ("satisfaction.html", "Resident satisfaction"), ("complaints.html", "Complaints"))
+PAGES = (
+    ("index.html", "Indicators"),
+    ("satisfaction.html", "Resident satisfaction"),
+    ("complaints.html", "Complaints"),
+)
 
 
 def _environment() -> jinja2.Environment:
@@ -743,10 +917,14 @@ def css_string(text: str) -> Markup:
 
 def _render(environment: jinja2.Environment, name: str, council: str, title: str, **context: Any) -> str:
     return environment.get_template(f"report/{name}.j2").render(
-        page_title=title, council=council, pages=PAGES, current=name,
+        page_title=title,
+        council=council,
+        pages=PAGES,
+        current=name,
         style=templating.inline(environment, "report/report.css"),
         script=templating.inline(environment, "report/report.js"),
-        **{"publication_id": None, "demo": False, **context})
+        **{"publication_id": None, "demo": False, **context},
+    )
 
 
 @dataclass(frozen=True)
@@ -757,9 +935,17 @@ class ReportWritten:
     pdf: PdfOutcome
 
 
-def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, council: str, disclosure_min_count: int,
-                 publication_id: str | None = None, demo: bool = False, freshness: FreshnessSettings | None = None,
-                 environ: Mapping[str, str] | None = None) -> ReportWritten:
+def write_report(
+    connection: duckdb.DuckDBPyConnection,
+    destination: Path,
+    *,
+    council: str,
+    disclosure_min_count: int,
+    publication_id: str | None = None,
+    demo: bool = False,
+    freshness: FreshnessSettings | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ReportWritten:
     """Write ``index.html``, ``satisfaction.html`` and ``complaints.html`` into ``destination``
     atomically, with ``report.pdf`` printed from index.html when a headless Chromium is found
     (``environ``: where to look, os.environ by default); return how many indicators, survey rows
@@ -773,18 +959,42 @@ def write_report(connection: duckdb.DuckDBPyConnection, destination: Path, *, co
     complaints = complaints_rows(connection, disclosure_min_count)
     environment = _environment()
     pages = {
-        "index.html": _render(environment, "index.html", council_label, "How the council is performing", tiles=tiles,
-                              publication_id=publication_id, demo=demo, counts=status_counts(tiles),
-                              exception_list=exceptions(tiles), no_action=NO_ACTION,
-                              rag_symbols={code: symbol for code, (symbol, _) in RAG.items()},
-                              priorities=sorted({t["priority"] for t in tiles if t["priority"]}),
-                              themes=sorted({t["theme"] for t in tiles if t["theme"]})),
-        "satisfaction.html": _render(environment, "satisfaction.html", council_label, "What residents think",
-                                     waves=build_waves(satisfaction), publication_id=publication_id, demo=demo,
-                                     threshold=disclosure_min_count),
-        "complaints.html": _render(environment, "complaints.html", council_label, "Complaints", periods=build_periods(complaints),
-                                   wards=ward_rows(connection, disclosure_min_count, satisfaction),
-                                   publication_id=publication_id, demo=demo, threshold=disclosure_min_count),
+        "index.html": _render(
+            environment,
+            "index.html",
+            council_label,
+            "How the council is performing",
+            tiles=tiles,
+            publication_id=publication_id,
+            demo=demo,
+            counts=status_counts(tiles),
+            exception_list=exceptions(tiles),
+            no_action=NO_ACTION,
+            rag_symbols={code: symbol for code, (symbol, _) in RAG.items()},
+            priorities=sorted({t["priority"] for t in tiles if t["priority"]}),
+            themes=sorted({t["theme"] for t in tiles if t["theme"]}),
+        ),
+        "satisfaction.html": _render(
+            environment,
+            "satisfaction.html",
+            council_label,
+            "What residents think",
+            waves=build_waves(satisfaction),
+            publication_id=publication_id,
+            demo=demo,
+            threshold=disclosure_min_count,
+        ),
+        "complaints.html": _render(
+            environment,
+            "complaints.html",
+            council_label,
+            "Complaints",
+            periods=build_periods(complaints),
+            wards=ward_rows(connection, disclosure_min_count, satisfaction),
+            publication_id=publication_id,
+            demo=demo,
+            threshold=disclosure_min_count,
+        ),
     }
     with staged_folder(destination) as folder:
         for name, text in pages.items():

@@ -72,11 +72,21 @@ def print_pdf(chromium: str, page: Path, pdf: Path, timeout: float = TIMEOUT_SEC
     partial = pdf.with_name(f".{pdf.name}.partial")
     partial.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="lgperf-chromium-") as profile:
-        command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-                   "--no-pdf-header-footer", f"--user-data-dir={profile}", f"--print-to-pdf={partial}",
-                   page.resolve().as_uri()]
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        command = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--no-pdf-header-footer",
+            f"--user-data-dir={profile}",
+            f"--print-to-pdf={partial}",
+            page.resolve().as_uri(),
+        ]
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             output, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -88,8 +98,10 @@ def print_pdf(chromium: str, page: Path, pdf: Path, timeout: float = TIMEOUT_SEC
         data = partial.read_bytes() if partial.exists() else b""
         if process.returncode != 0 or not data.startswith(b"%PDF-") or b"%%EOF" not in data[-64:]:
             last = output.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            raise PrintFailed(f"report.pdf not written: Chromium exited with {process.returncode} "
-                              f"without a complete PDF ({last[0][:200]})")
+            raise PrintFailed(
+                f"report.pdf not written: Chromium exited with {process.returncode} "
+                f"without a complete PDF ({last[0][:200]})"
+            )
         partial.write_bytes(stable(data))
         os.replace(partial, pdf)
     finally:
@@ -104,14 +116,19 @@ def stable(data: bytes) -> bytes:
     return _DATES.sub(lambda m: b" " * len(m.group()), data, count=2)
 
 
-def write_pdf(folder: Path, previous: Path | None, *, environ: Mapping[str, str] | None = None,
-              timeout: float = TIMEOUT_SECONDS) -> PdfOutcome:
+def write_pdf(
+    folder: Path, previous: Path | None, *, environ: Mapping[str, str] | None = None, timeout: float = TIMEOUT_SECONDS
+) -> PdfOutcome:
     """Put ``report.pdf`` beside ``folder/index.html``: the previous report's PDF when its
     index.html is byte for byte the same, else a fresh print; never raises for a missing or
     failing Chromium (the HTML report stands without it)."""
     page, pdf = folder / "index.html", folder / PDF_NAME
-    if previous is not None and (previous / PDF_NAME).is_file() and (previous / "index.html").is_file() \
-            and (previous / "index.html").read_bytes() == page.read_bytes():
+    if (
+        previous is not None
+        and (previous / PDF_NAME).is_file()
+        and (previous / "index.html").is_file()
+        and (previous / "index.html").read_bytes() == page.read_bytes()
+    ):
         shutil.copyfile(previous / PDF_NAME, pdf)
         return PdfOutcome(written=True, kept=True)
     chromium, reason = find_chromium(environ)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 # what Python's float() accepts (exports/publish.py neutralise_formula leaves such text alone):
 # str.isspace() around it, Unicode decimal digits, single underscores between digits, inf and nan
-_SPACE = (r"[\t\n\x{0b}\x{0c}\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
-          r"\x{205f}\x{3000}]")
+_SPACE = (
+    r"[\t\n\x{0b}\x{0c}\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
+    r"\x{205f}\x{3000}]"
+)
 _DIGITS = r"\p{Nd}(?:_?\p{Nd})*"
 _NUMBER = rf"(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?"
 PYTHON_FLOAT = rf"{_SPACE}*[+-]?(?:{_NUMBER}|(?i:inf|infinity|nan)){_SPACE}*"
@@ -25,8 +27,18 @@ FORMULA_START = r"^[=+@\t\r-]"  # exports/publish.py FORMULA_TRIGGERS
 
 CSV_OPTIONS = "FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NULLSTR '', COMMENT ''"  # no '#' quoting
 
-_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-             "UHUGEINT"}
+_INTEGERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 
 
 def sql_literal(value: object) -> str:
@@ -42,31 +54,40 @@ def number_sql(value: str) -> str:
     """A DOUBLE as ``format_number(v, None)`` writes it; NULL for NULL and NaN (an empty cell)."""
     text = f"({value})::VARCHAR"
     mantissa, exponent = f"split_part({text}, 'e', 1)", f"split_part({text}, 'e', 2)"
-    spelt_out = (f"replace({mantissa}, '.', '') || "
-                 f"repeat('0', {exponent}::INTEGER - length(split_part({mantissa}, '.', 2)))")
-    return (f"CASE WHEN isnan({value}) THEN NULL WHEN {value} = 0 THEN '0' "
-            f"WHEN isinf({value}) OR {value} <> trunc({value}) THEN {text} "
-            f"WHEN contains({text}, 'e') THEN {spelt_out} "
-            f"ELSE left({text}, -2) END")  # whole, below 1e16: '123.0'
+    spelt_out = (
+        f"replace({mantissa}, '.', '') || repeat('0', {exponent}::INTEGER - length(split_part({mantissa}, '.', 2)))"
+    )
+    return (
+        f"CASE WHEN isnan({value}) THEN NULL WHEN {value} = 0 THEN '0' "
+        f"WHEN isinf({value}) OR {value} <> trunc({value}) THEN {text} "
+        f"WHEN contains({text}, 'e') THEN {spelt_out} "
+        f"ELSE left({text}, -2) END"
+    )  # whole, below 1e16: '123.0'
 
 
 def text_sql(value: str) -> str:
     """A VARCHAR neutralised as ``neutralise_formula`` does: a leading = + - @ tab or CR gets an
     apostrophe unless the text is a number Python's float() reads; '' is an empty cell."""
-    return (f"nullif(CASE WHEN regexp_matches({value}, {sql_literal(FORMULA_START)}) "
-            f"AND NOT regexp_full_match({value}, {sql_literal(PYTHON_FLOAT)}) "
-            f"THEN '''' || {value} ELSE {value} END, '')")
+    return (
+        f"nullif(CASE WHEN regexp_matches({value}, {sql_literal(FORMULA_START)}) "
+        f"AND NOT regexp_full_match({value}, {sql_literal(PYTHON_FLOAT)}) "
+        f"THEN '''' || {value} ELSE {value} END, '')"
+    )
 
 
 def _timestamp_sql(value: str, with_zone: bool) -> str:
     """``str(datetime)``: microseconds only when there are any, and the offset as +HH:MM."""
     micros = f"(microsecond({value}) % 1000000)"
-    text = (f"strftime({value}, '%Y-%m-%d %H:%M:%S') || "
-            f"CASE WHEN {micros} = 0 THEN '' ELSE '.' || lpad({micros}::VARCHAR, 6, '0') END")
+    text = (
+        f"strftime({value}, '%Y-%m-%d %H:%M:%S') || "
+        f"CASE WHEN {micros} = 0 THEN '' ELSE '.' || lpad({micros}::VARCHAR, 6, '0') END"
+    )
     if with_zone:
         minutes = f"(timezone_hour({value}) * 60 + timezone_minute({value}))"
-        text += (f" || CASE WHEN {minutes} < 0 THEN '-' ELSE '+' END || lpad((abs({minutes}) // 60)::VARCHAR, 2, '0') "
-                 f"|| ':' || lpad((abs({minutes}) % 60)::VARCHAR, 2, '0')")
+        text += (
+            f" || CASE WHEN {minutes} < 0 THEN '-' ELSE '+' END || lpad((abs({minutes}) // 60)::VARCHAR, 2, '0') "
+            f"|| ':' || lpad((abs({minutes}) % 60)::VARCHAR, 2, '0')"
+        )
     return text
 
 

@@ -22,8 +22,12 @@ from markupsafe import Markup
 def environment(**options: Any) -> jinja2.Environment:
     """An autoescaping Jinja environment over ``exports/templates/``, in which a missing variable
     is an error, not a blank; ``options`` are more of jinja2.Environment's."""
-    return jinja2.Environment(loader=jinja2.PackageLoader("exports", "templates"), autoescape=True,
-                              undefined=jinja2.StrictUndefined, **options)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("exports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        **options,
+    )
 
 
 def inline(environment: jinja2.Environment, name: str) -> Markup:

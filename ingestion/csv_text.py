@@ -16,8 +16,16 @@ from pathlib import Path
 
 from ingestion.refusals import FileRefused
 
-__all__ = ["CSV_DELIMITERS", "MAX_CELL_CHARS", "SNIFF_LINES", "csv_cell_limit", "decode", "detect_delimiter",
-           "first_non_blank_line", "refuse_unclosed_quote"]
+__all__ = [
+    "CSV_DELIMITERS",
+    "MAX_CELL_CHARS",
+    "SNIFF_LINES",
+    "csv_cell_limit",
+    "decode",
+    "detect_delimiter",
+    "first_non_blank_line",
+    "refuse_unclosed_quote",
+]
 
 CSV_DELIMITERS = ",;\t|"
 SNIFF_LINES = 20  # lines from the header on that the delimiter is guessed from
@@ -41,11 +49,18 @@ def decode(path: Path, content: bytes) -> tuple[str, str]:
     that cp1252 leaves undefined, NUL bytes of UTF-16 or binary files) is refused."""
     nul = content.find(b"\x00")
     if nul >= 0:
-        what = ("UTF-16 text" if content[:2] in (b"\xff\xfe", b"\xfe\xff") else
-                "a PNG image" if content.startswith(b"\x89PNG") else "a binary or UTF-16 file")
+        what = (
+            "UTF-16 text"
+            if content[:2] in (b"\xff\xfe", b"\xfe\xff")
+            else "a PNG image"
+            if content.startswith(b"\x89PNG")
+            else "a binary or UTF-16 file"
+        )
         line = _line_of(content, nul)
-        raise FileRefused(path, f"contains NUL bytes (first at line {line}, "
-                                f"offset {nul}): {what}, not CSV text; save it as 'CSV UTF-8'")
+        raise FileRefused(
+            path,
+            f"contains NUL bytes (first at line {line}, offset {nul}): {what}, not CSV text; save it as 'CSV UTF-8'",
+        )
     bom = 3 if content.startswith(b"\xef\xbb\xbf") else 0
     try:
         return content[bom:].decode("utf-8"), "utf-8-sig" if bom else "utf-8"
@@ -55,14 +70,20 @@ def decode(path: Path, content: bytes) -> tuple[str, str]:
             # valid UTF-8 (é, ’, £, a BOM) before a byte that is not: read as Windows-1252 the
             # file would turn every earlier one into mojibake ("’" -> "â€™"), silently
             line = _line_of(content, offset)
-            raise FileRefused(path, f"mixed text encodings: UTF-8 text, then byte "
-                                    f"0x{content[offset]:02X} at line {line} (offset "
-                                    f"{offset}) that is not UTF-8; save it as 'CSV UTF-8'") from error
+            raise FileRefused(
+                path,
+                f"mixed text encodings: UTF-8 text, then byte "
+                f"0x{content[offset]:02X} at line {line} (offset "
+                f"{offset}) that is not UTF-8; save it as 'CSV UTF-8'",
+            ) from error
     try:
         return content.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as error:
-        raise FileRefused(path, f"unknown text encoding: byte 0x{content[error.start]:02X} at "
-                                f"offset {error.start} is neither UTF-8 nor Windows-1252") from error
+        raise FileRefused(
+            path,
+            f"unknown text encoding: byte 0x{content[error.start]:02X} at "
+            f"offset {error.start} is neither UTF-8 nor Windows-1252",
+        ) from error
 
 
 def _line_of(content: bytes, offset: int) -> int:
@@ -73,7 +94,8 @@ def _line_of(content: bytes, offset: int) -> int:
 _UTF8_MULTIBYTE = re.compile(  # one well-formed non-ASCII UTF-8 sequence
     rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
     rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
 
 
 def first_non_blank_line(lines: Sequence[str]) -> int | None:
@@ -103,5 +125,8 @@ def refuse_unclosed_quote(path: Path, lines: Sequence[str], first: int, end: int
     last record can be such a cell; it is one when it spans several lines with an odd number
     of quote characters (a closed quoted cell, its doubled quotes included, has an even one)."""
     if end - first > 1 and sum(line.count('"') for line in lines[first:end]) % 2:
-        raise FileRefused(path, f"a quote opened on line {first + 1} is never closed: the "
-                                f"{end - first - 1:,} line(s) after it would be read as one cell")
+        raise FileRefused(
+            path,
+            f"a quote opened on line {first + 1} is never closed: the "
+            f"{end - first - 1:,} line(s) after it would be read as one cell",
+        )

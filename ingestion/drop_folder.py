@@ -47,9 +47,13 @@ def waiting_files(inbox_dir: Path, folder: str) -> list[Path]:
     directory = inbox_dir / folder
     if not directory.is_dir():
         return []
-    found = [p for p in directory.iterdir()
-             if not p.name.startswith(".") and not p.name.endswith((MARKER_SUFFIX, MANIFEST_SUFFIX))
-             and (p.is_symlink() or p.is_file())]
+    found = [
+        p
+        for p in directory.iterdir()
+        if not p.name.startswith(".")
+        and not p.name.endswith((MARKER_SUFFIX, MANIFEST_SUFFIX))
+        and (p.is_symlink() or p.is_file())
+    ]
     return sorted(found, key=lambda p: (p.lstat().st_mtime_ns, p.name))
 
 
@@ -85,11 +89,14 @@ def not_ready_because(path: Path, readiness: Readiness, now: float, unchanged_si
     since = max([*times, unchanged_since or 0.0])
     if now - since >= readiness.settle_seconds:
         return None
-    return (f"changed {max(now - since, 0):.0f} s ago: taken once unchanged for "
-            f"{readiness.settle_seconds:g} s (it may still be copying)")
+    return (
+        f"changed {max(now - since, 0):.0f} s ago: taken once unchanged for "
+        f"{readiness.settle_seconds:g} s (it may still be copying)"
+    )
 
 
 # --------------------------------------------------------------------------- the manifest
+
 
 def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
@@ -120,14 +127,19 @@ def read_manifest(path: Path) -> Manifest:
             raise FileRefused(path, f"its manifest {manifest.name} is over {MANIFEST_MAX_BYTES:,} bytes")
         document = yaml.safe_load(content.decode("utf-8")) or {}
         if not isinstance(document, dict):
-            raise FileRefused(path, f"its manifest {manifest.name} is not lines of 'key: value' (e.g. 'replaces: {path.name}')")
+            raise FileRefused(
+                path, f"its manifest {manifest.name} is not lines of 'key: value' (e.g. 'replaces: {path.name}')"
+            )
         return Manifest.model_validate(document)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise FileRefused(path, f"its manifest {manifest.name} cannot be read: {error}") from error
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in error.errors())
-        raise FileRefused(path, f"its manifest {manifest.name} is not valid ({problems}); "
-                                f"the only key is 'replaces: <file name>' or a list of names") from error
+        raise FileRefused(
+            path,
+            f"its manifest {manifest.name} is not valid ({problems}); "
+            f"the only key is 'replaces: <file name>' or a list of names",
+        ) from error
 
 
 def reissued_by_name(folder: str, file_name: str, patterns: Iterable[str]) -> bool:
@@ -136,6 +148,7 @@ def reissued_by_name(folder: str, file_name: str, patterns: Iterable[str]) -> bo
 
 
 # --------------------------------------------------------------------------- filing away
+
 
 def file_away(path: Path, outcome: str, received_at: datetime, note: str) -> Path:
     """Move the file (a symlink itself, never its target), its marker and manifest to

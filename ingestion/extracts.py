@@ -21,14 +21,24 @@ from typing import Any
 
 import pandas as pd
 
+from ingestion.csv_text import (
+    SNIFF_LINES,
+    csv_cell_limit,
+    decode,
+    detect_delimiter,
+    first_non_blank_line,
+    refuse_unclosed_quote,
+)
 from ingestion.figures import NotAFigure, parse_number
-from ingestion.csv_text import (SNIFF_LINES, csv_cell_limit, decode, detect_delimiter, first_non_blank_line,
-                                refuse_unclosed_quote)
 from ingestion.refusals import FileRefused
 from lgperf.settings import Extract, LgInformCsvExtract, OflogExtract, TidyExtract, project_path
 
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
-LGINFORM_POLARITY = {"high_is_good": "High value is good", "low_is_good": "Low value is good", "neutral": "Not applicable"}
+LGINFORM_POLARITY = {
+    "high_is_good": "High value is good",
+    "low_is_good": "Low value is good",
+    "neutral": "Not applicable",
+}
 OFLOG_POLARITY = {"desc": "High value is good", "asc": "Low value is good", "none": "Not applicable"}
 
 
@@ -63,19 +73,38 @@ class ExtractResult:
     def accept(self, row_number: int, record: dict[str, Any], **value: Any) -> None:
         key = (value["metric_type_id"], value["area_code"], value["period_id"])
         if key in self._lines_by_key:
-            self.quarantine(row_number, None, f"duplicate of row {self._lines_by_key[key]} (same indicator, area and period)", record)
+            self.quarantine(
+                row_number,
+                None,
+                f"duplicate of row {self._lines_by_key[key]} (same indicator, area and period)",
+                record,
+            )
             return
         self._lines_by_key[key] = row_number
         self.tables["lginform_values"].append(
-            {"value_type": "raw", "formatted": None, "value_source": self.path.name, "ci_lower": None, "ci_upper": None,
-             "publication_status": "Published", **value, **self.lineage(row_number)}
+            {
+                "value_type": "raw",
+                "formatted": None,
+                "value_source": self.path.name,
+                "ci_lower": None,
+                "ci_upper": None,
+                "publication_status": "Published",
+                **value,
+                **self.lineage(row_number),
+            }
         )
 
     def quarantine(self, row_number: int, column: str | None, reason: str, record: dict[str, Any]) -> None:
         self.quarantined.append(
-            {"source_system": self.source_system, "source_reference": self.path.name, "source_sha256": self.sha256,
-             "row_number": row_number, "column_name": column, "reason": reason,
-             "raw_record": json.dumps(record, ensure_ascii=False, sort_keys=True)}
+            {
+                "source_system": self.source_system,
+                "source_reference": self.path.name,
+                "source_sha256": self.sha256,
+                "row_number": row_number,
+                "column_name": column,
+                "reason": reason,
+                "raw_record": json.dumps(record, ensure_ascii=False, sort_keys=True),
+            }
         )
 
 
@@ -125,7 +154,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         start = first_non_blank_line(lines)
         if start is None:
             raise ExtractError(f"{path}: empty: no header row")
-        reader = csv.reader(lines[start:], delimiter=detect_delimiter(lines[start:start + SNIFF_LINES]), strict=False)
+        reader = csv.reader(lines[start:], delimiter=detect_delimiter(lines[start : start + SNIFF_LINES]), strict=False)
         records, line_before = [], 0
         with csv_cell_limit():
             for cells in reader:
@@ -144,10 +173,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     for number, cells in records[1:]:
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) < len(header) or any(c.strip() for c in cells[len(header):]):
-            raise ExtractError(f"{path}: line {number} has {len(cells)} cells but the header has {len(header)}; "
-                               "a truncated or shifted row: its values would land in the wrong columns")
-        rows.append(cells[:len(header)])
+        if len(cells) < len(header) or any(c.strip() for c in cells[len(header) :]):
+            raise ExtractError(
+                f"{path}: line {number} has {len(cells)} cells but the header has {len(header)}; "
+                "a truncated or shifted row: its values would land in the wrong columns"
+            )
+        rows.append(cells[: len(header)])
         numbers.append(number)
     frame = pd.DataFrame(rows, columns=header, index=numbers, dtype=str)
     if "" in header:  # a trailing delimiter: a column without a name, dropped when it holds nothing
@@ -167,7 +198,9 @@ def _rows(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, str]]]:
 def _require(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ExtractError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}")
+        raise ExtractError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}"
+        )
 
 
 def _number(text: str) -> tuple[bool, float | None]:
@@ -179,7 +212,17 @@ def _number(text: str) -> tuple[bool, float | None]:
         return False, None
 
 
-def _value_row(result: ExtractResult, line: int, record: dict, *, metric: str, area: str, period: str, raw_value: str, value_column: str) -> None:
+def _value_row(
+    result: ExtractResult,
+    line: int,
+    record: dict,
+    *,
+    metric: str,
+    area: str,
+    period: str,
+    raw_value: str,
+    value_column: str,
+) -> None:
     if not GSS_CODE.match(area):
         result.quarantine(line, "area_code", f"area code {area!r} is not a GSS code", record)
         return
@@ -190,19 +233,36 @@ def _value_row(result: ExtractResult, line: int, record: dict, *, metric: str, a
     if not ok:
         result.quarantine(line, value_column, f"value {raw_value!r} is not a number", record)
         return
-    result.accept(line, record, metric_type_id=metric, area_code=area, period_id=period, formatted=raw_value or None, value=value)
+    result.accept(
+        line, record, metric_type_id=metric, area_code=area, period_id=period, formatted=raw_value or None, value=value
+    )
 
 
 def _area(result: ExtractResult, line: int, code: str, label: str) -> None:
     if GSS_CODE.match(code) and label:
-        result.tables["lginform_areas"].append({"area_code": code, "label": label, "short_label": None, **result.lineage(line)})
+        result.tables["lginform_areas"].append(
+            {"area_code": code, "label": label, "short_label": None, **result.lineage(line)}
+        )
 
 
 def _metric_type(result: ExtractResult, metric: str, label: str, unit: str | None, polarity: str | None) -> None:
     result.tables["lginform_metric_types"].append(
-        {"metric_type_id": metric, "label": label, "short_label": None, "help_text": None, "unit_label": unit,
-         "measurement_unit_id": None, "output_precision": None, "polarity": polarity, "period_type": None,
-         "frequency": None, "dataset_id": result.path.name, "null_as_zero": False, "discontinued": False, **result.lineage()}
+        {
+            "metric_type_id": metric,
+            "label": label,
+            "short_label": None,
+            "help_text": None,
+            "unit_label": unit,
+            "measurement_unit_id": None,
+            "output_precision": None,
+            "polarity": polarity,
+            "period_type": None,
+            "frequency": None,
+            "dataset_id": result.path.name,
+            "null_as_zero": False,
+            "discontinued": False,
+            **result.lineage(),
+        }
     )
 
 
@@ -215,8 +275,16 @@ def _lginform_csv(frame: pd.DataFrame, extract: LgInformCsvExtract, result: Extr
         _area(result, line, record["area"], record["area label"])
         for period in periods:
             result.rows_received += 1
-            _value_row(result, line, record, metric=extract.metric_type, area=record["area"], period=period,
-                       raw_value=record[period], value_column=period)
+            _value_row(
+                result,
+                line,
+                record,
+                metric=extract.metric_type,
+                area=record["area"],
+                period=period,
+                raw_value=record[period],
+                value_column=period,
+            )
 
 
 def _tidy(frame: pd.DataFrame, extract: TidyExtract, result: ExtractResult) -> None:
@@ -224,37 +292,77 @@ def _tidy(frame: pd.DataFrame, extract: TidyExtract, result: ExtractResult) -> N
     _require(frame, result.path, ["area_code", "period", "indicator", "value"])
     for mapping in extract.indicators:
         if mapping.label or mapping.polarity or mapping.unit:
-            _metric_type(result, mapping.metric_type, mapping.label or mapping.indicator, mapping.unit,
-                         LGINFORM_POLARITY.get(mapping.polarity or ""))
+            _metric_type(
+                result,
+                mapping.metric_type,
+                mapping.label or mapping.indicator,
+                mapping.unit,
+                LGINFORM_POLARITY.get(mapping.polarity or ""),
+            )
     for line, record in _rows(frame):
         result.rows_received += 1
         mapping = next(
-            (m for m in extract.indicators if m.indicator == record["indicator"] and m.measure in (None, record.get("measure"))),
+            (
+                m
+                for m in extract.indicators
+                if m.indicator == record["indicator"] and m.measure in (None, record.get("measure"))
+            ),
             None,
         )
         if mapping is None:
-            result.quarantine(line, "indicator", f"indicator {record['indicator']!r} / measure {record.get('measure')!r} "
-                              "is not mapped to an indicator id in pipeline.yml extracts", record)
+            result.quarantine(
+                line,
+                "indicator",
+                f"indicator {record['indicator']!r} / measure {record.get('measure')!r} "
+                "is not mapped to an indicator id in pipeline.yml extracts",
+                record,
+            )
             continue
         _area(result, line, record["area_code"], record.get("area_name", ""))
-        _value_row(result, line, record, metric=mapping.metric_type, area=record["area_code"], period=record["period"],
-                   raw_value=record["value"], value_column="value")
+        _value_row(
+            result,
+            line,
+            record,
+            metric=mapping.metric_type,
+            area=record["area_code"],
+            period=record["period"],
+            raw_value=record["value"],
+            value_column="value",
+        )
 
 
 def _oflog(frame: pd.DataFrame, extract: OflogExtract, result: ExtractResult) -> None:
-    columns = ["Financial year", "Local authority code", "Local authority name", "Measure", "Code", "Value", "rank_order"]
+    columns = [
+        "Financial year",
+        "Local authority code",
+        "Local authority name",
+        "Measure",
+        "Code",
+        "Value",
+        "rank_order",
+    ]
     _require(frame, result.path, columns)
     described: set[str] = set()
     for line, record in _rows(frame):
         result.rows_received += 1
         metric = extract.codes.get(record["Code"])
         if metric is None:
-            result.quarantine(line, "Code", f"Oflog code {record['Code']!r} is not mapped in pipeline.yml extracts codes", record)
+            result.quarantine(
+                line, "Code", f"Oflog code {record['Code']!r} is not mapped in pipeline.yml extracts codes", record
+            )
             continue
         if metric not in described:
             described.add(metric)
             label = record["Measure"].split(", ", 1)[-1]
             _metric_type(result, metric, label, None, OFLOG_POLARITY.get(record["rank_order"].lower()))
         _area(result, line, record["Local authority code"], record["Local authority name"])
-        _value_row(result, line, record, metric=metric, area=record["Local authority code"], period=record["Financial year"],
-                   raw_value=record["Value"], value_column="Value")
+        _value_row(
+            result,
+            line,
+            record,
+            metric=metric,
+            area=record["Local authority code"],
+            period=record["Financial year"],
+            raw_value=record["Value"],
+            value_column="Value",
+        )

@@ -15,7 +15,9 @@ import re
 # (LG Inform's `formatted` for null), ".." and ":" (not available), "x" / "[x]" (not
 # available), "c" / "[c]" (confidential: suppressed), "[z]" (not applicable), "[low]" (rounds
 # to zero), "*" (suppressed), NA / N/A. Compared without regard to case or surrounding spaces.
-MISSING_MARKERS = frozenset({"", "-", "\u2013", "..", ":", "na", "n/a", "x", "c", "*", "[c]", "[x]", "[z]", "[low]", "null"})
+MISSING_MARKERS = frozenset(
+    {"", "-", "\u2013", "..", ":", "na", "n/a", "x", "c", "*", "[c]", "[x]", "[z]", "[low]", "null"}
+)
 
 _PLAIN = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # 1,234,567.5 (UK/US grouping only)

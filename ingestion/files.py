@@ -40,12 +40,27 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_WORKBOOK, XLSM, XLSX, XLTM, XLTX
 
-from ingestion.csv_text import (SNIFF_LINES, csv_cell_limit, decode, detect_delimiter, first_non_blank_line,
-                                refuse_unclosed_quote)
+from ingestion.csv_text import (
+    SNIFF_LINES,
+    csv_cell_limit,
+    decode,
+    detect_delimiter,
+    first_non_blank_line,
+    refuse_unclosed_quote,
+)
 from ingestion.refusals import FileRefused
 
-__all__ = ["FileChanging", "FileRefused", "Received", "SUPPORTED_EXTENSIONS", "Table", "check_location", "parse_table",
-           "read_once", "read_table"]
+__all__ = [
+    "FileChanging",
+    "FileRefused",
+    "Received",
+    "SUPPORTED_EXTENSIONS",
+    "Table",
+    "check_location",
+    "parse_table",
+    "read_once",
+    "read_table",
+]
 
 MiB = 1024 * 1024
 SUPPORTED_EXTENSIONS = (".csv", ".txt", ".xlsx")
@@ -149,9 +164,15 @@ def read_table(
     path = Path(path)
     _check_extension(path)
     received = read_once(path, max_bytes=max_bytes, root=root)
-    return parse_table(path, received.content, expected_columns=expected_columns,
-                       max_uncompressed_bytes=max_uncompressed_bytes, max_compression_ratio=max_compression_ratio,
-                       max_rows=max_rows, max_columns=max_columns)
+    return parse_table(
+        path,
+        received.content,
+        expected_columns=expected_columns,
+        max_uncompressed_bytes=max_uncompressed_bytes,
+        max_compression_ratio=max_compression_ratio,
+        max_rows=max_rows,
+        max_columns=max_columns,
+    )
 
 
 def parse_table(
@@ -181,8 +202,10 @@ def parse_table(
 
 def _check_extension(path: Path) -> None:
     if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
-        raise FileRefused(path, f"unsupported file type {path.suffix or '(none)'!r}; "
-                                f"expected one of {', '.join(SUPPORTED_EXTENSIONS)}")
+        raise FileRefused(
+            path,
+            f"unsupported file type {path.suffix or '(none)'!r}; expected one of {', '.join(SUPPORTED_EXTENSIONS)}",
+        )
 
 
 # --------------------------------------------------------------------------- file checks
@@ -215,16 +238,19 @@ def _check_zip(path: Path, content: bytes, max_uncompressed: int, max_ratio: flo
         uncompressed = sum(m.file_size for m in members)
         compressed = sum(m.compress_size for m in members)
         if uncompressed > max_uncompressed:
-            raise FileRefused(path, f"zip bomb suspected: {uncompressed:,} bytes uncompressed, "
-                                    f"the limit is {max_uncompressed:,}")
+            raise FileRefused(
+                path, f"zip bomb suspected: {uncompressed:,} bytes uncompressed, the limit is {max_uncompressed:,}"
+            )
         if uncompressed > max_ratio * max(compressed, 1):
-            raise FileRefused(path, f"zip bomb suspected: compression ratio "
-                                    f"{uncompressed / max(compressed, 1):,.0f}:1, the limit is "
-                                    f"{max_ratio:g}:1")
+            raise FileRefused(
+                path,
+                f"zip bomb suspected: compression ratio "
+                f"{uncompressed / max(compressed, 1):,.0f}:1, the limit is "
+                f"{max_ratio:g}:1",
+            )
         links = [m.filename for m in members if m.filename.lower().startswith("xl/externallinks/")]
         if links:
-            raise FileRefused(path, f"external links to other workbooks are not accepted "
-                                    f"({', '.join(links)})")
+            raise FileRefused(path, f"external links to other workbooks are not accepted ({', '.join(links)})")
         if _names_external_links(archive):
             raise FileRefused(path, "external links to other workbooks are not accepted")
 
@@ -237,6 +263,7 @@ def _names_external_links(archive: zipfile.ZipFile) -> bool:
     xl/workbook.xml) lists ``externalReferences``, which openpyxl follows to whatever part their
     relationship names, not only to xl/externalLinks/. A part that cannot be read or parsed is
     left to openpyxl, which refuses the workbook as unreadable."""
+
     def parsed(name: str) -> ElementTree.Element | None:
         try:
             return ElementTree.fromstring(archive.read(name))
@@ -246,8 +273,11 @@ def _names_external_links(archive: zipfile.ZipFile) -> bool:
     parts = {ARC_WORKBOOK}
     types = parsed(ARC_CONTENT_TYPES) if ARC_CONTENT_TYPES in archive.namelist() else None
     if types is not None:
-        parts |= {override.get("PartName", "").removeprefix("/") for override in types
-                  if _local_name(override.tag) == "Override" and override.get("ContentType") in _WORKBOOK_TYPES}
+        parts |= {
+            override.get("PartName", "").removeprefix("/")
+            for override in types
+            if _local_name(override.tag) == "Override" and override.get("ContentType") in _WORKBOOK_TYPES
+        }
     for part in sorted(parts & set(archive.namelist())):
         workbook = parsed(part)
         if workbook is not None and any(_local_name(e.tag) == "externalReference" for e in workbook.iter()):
@@ -261,13 +291,14 @@ def _local_name(tag: str) -> str:
 
 # --------------------------------------------------------------------------- CSV
 
+
 def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> Table:
     text, encoding = decode(path, content)
     lines = list(io.StringIO(text, newline=""))  # physical lines, each ended by \r\n, \n or \r
     start = first_non_blank_line(lines)
     if start is None:
         return Table(path, None, [], [], encoding, None)
-    delimiter = detect_delimiter(lines[start:start + SNIFF_LINES])
+    delimiter = detect_delimiter(lines[start : start + SNIFF_LINES])
     reader = csv.reader(lines[start:], delimiter=delimiter, strict=False)
     records: list[tuple[int, list[str]]] = []
     try:
@@ -275,32 +306,34 @@ def _read_csv(path: Path, content: bytes, max_rows: int = MAX_ROWS, max_columns:
             line_before = 0
             for cells in reader:
                 if len(cells) > max_columns:
-                    raise FileRefused(path, f"too wide: line {start + line_before + 1} has {len(cells):,} "
-                                            f"columns, the limit is {max_columns:,}")
+                    raise FileRefused(
+                        path,
+                        f"too wide: line {start + line_before + 1} has {len(cells):,} "
+                        f"columns, the limit is {max_columns:,}",
+                    )
                 if len(records) > max_rows:  # the header and max_rows data rows are kept
-                    raise FileRefused(path, f"too many rows: over {max_rows:,} data rows; "
-                                            f"split it into smaller files")
+                    raise FileRefused(path, f"too many rows: over {max_rows:,} data rows; split it into smaller files")
                 records.append((start + line_before + 1, [c.strip() for c in cells]))
                 line_before = reader.line_num
     except csv.Error as error:
-        raise FileRefused(path, f"unreadable CSV near line {start + reader.line_num}: "
-                                f"{error}") from error
+        raise FileRefused(path, f"unreadable CSV near line {start + reader.line_num}: {error}") from error
     refuse_unclosed_quote(path, lines, records[-1][0] - 1 if records else 0, start + reader.line_num)
     while records and not records[-1][1]:
         records.pop()  # empty lines at the very end carry nothing
     (_, raw_header), body = records[0], records[1:]
-    header, columns = _name_columns(path, raw_header, [cells for _, cells in body],
-                                    blank=lambda v: v == "", unnamed=lambda i: str(i + 1))
-    rows = [(number, {name: _cell(cells, i, "") for name, i in zip(header, columns)})
-            for number, cells in body]
+    header, columns = _name_columns(
+        path, raw_header, [cells for _, cells in body], blank=lambda v: v == "", unnamed=lambda i: str(i + 1)
+    )
+    rows = [(number, {name: _cell(cells, i, "") for name, i in zip(header, columns)}) for number, cells in body]
     return Table(path, None, header, rows, encoding, delimiter)
 
 
 # --------------------------------------------------------------------------- XLSX
 
 
-def _read_xlsx(path: Path, content: bytes, signatures: list[set[str]],
-               max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> Table:
+def _read_xlsx(
+    path: Path, content: bytes, signatures: list[set[str]], max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS
+) -> Table:
     workbook = _open_workbook(path, content)
     try:
         _refuse_formulas(path, workbook)
@@ -315,10 +348,16 @@ def _read_xlsx(path: Path, content: bytes, signatures: list[set[str]],
         while body and all(v is None for v in body[-1]):
             body.pop()  # formatting-only rows below the data
         header, columns = _name_columns(
-            path, [None if v is None else str(v).strip() for v in raw_header], body,
-            blank=lambda v: v is None or v == "", unnamed=get_column_letter)
-        rows = [(header_row + 1 + i, {name: _cell(values, c, None) for name, c in zip(header, columns)})
-                for i, values in enumerate(body)]
+            path,
+            [None if v is None else str(v).strip() for v in raw_header],
+            body,
+            blank=lambda v: v is None or v == "",
+            unnamed=get_column_letter,
+        )
+        rows = [
+            (header_row + 1 + i, {name: _cell(values, c, None) for name, c in zip(header, columns)})
+            for i, values in enumerate(body)
+        ]
         return Table(path, sheet.title, header, rows, None, None)
     finally:
         workbook.close()
@@ -331,19 +370,20 @@ def _open_workbook(path: Path, content: bytes) -> openpyxl.Workbook:
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions
             return openpyxl.load_workbook(io.BytesIO(content), read_only=False, data_only=False)
     except Exception as error:  # openpyxl raises many types for a broken workbook
-        raise FileRefused(path, f"not a readable XLSX workbook: {type(error).__name__}: "
-                                f"{error}") from error
+        raise FileRefused(path, f"not a readable XLSX workbook: {type(error).__name__}: {error}") from error
 
 
 def _refuse_formulas(path: Path, workbook: openpyxl.Workbook) -> None:
     """A formula's value is whatever Excel last computed, or nothing: refuse, naming a cell."""
     for sheet in workbook.worksheets:
         # the cells stored, never the sheet's whole range (iter_rows would create every cell)
-        formulas = sorted((cell.row, cell.column, cell.coordinate) for cell in _stored_cells(sheet)
-                          if cell.data_type == "f")
+        formulas = sorted(
+            (cell.row, cell.column, cell.coordinate) for cell in _stored_cells(sheet) if cell.data_type == "f"
+        )
         if formulas:
-            raise FileRefused(path, f"contains formulas (first at {sheet.title}!"
-                                    f"{formulas[0][2]}); paste values and send it again")
+            raise FileRefused(
+                path, f"contains formulas (first at {sheet.title}!{formulas[0][2]}); paste values and send it again"
+            )
 
 
 def _stored_cells(sheet: Worksheet) -> list[Any]:
@@ -379,18 +419,23 @@ def _bound_sheet(path: Path, sheet: Worksheet, max_rows: int, max_columns: int) 
     last_row = max((r for r, _ in filled), default=0)
     last_column = max((c for _, c in filled), default=0)
     if last_column > max_columns:
-        raise FileRefused(path, f"too wide: sheet {sheet.title!r} has a value in column "
-                                f"{get_column_letter(last_column)} ({last_column:,}), the limit is "
-                                f"{max_columns:,} columns")
+        raise FileRefused(
+            path,
+            f"too wide: sheet {sheet.title!r} has a value in column "
+            f"{get_column_letter(last_column)} ({last_column:,}), the limit is "
+            f"{max_columns:,} columns",
+        )
     if last_row > max_rows + HEADER_SCAN_ROWS:
-        raise FileRefused(path, f"too many rows: sheet {sheet.title!r} has a value on row "
-                                f"{last_row:,}, the limit is {max_rows:,} data rows; split it into "
-                                f"smaller files")
+        raise FileRefused(
+            path,
+            f"too many rows: sheet {sheet.title!r} has a value on row "
+            f"{last_row:,}, the limit is {max_rows:,} data rows; split it into "
+            f"smaller files",
+        )
     return _BoundSheet(sheet, max(last_row, 1), max(last_column, 1))
 
 
-def _find_header(sheets: Sequence[_BoundSheet],
-                 signatures: list[set[str]]) -> tuple[_BoundSheet | None, int | None]:
+def _find_header(sheets: Sequence[_BoundSheet], signatures: list[set[str]]) -> tuple[_BoundSheet | None, int | None]:
     """(sheet, 1-based header row). With signatures: the row, in the first 20 of any sheet,
     holding the most names of one signature (first sheet, then first row, wins a tie). Without
     one, or if no row holds any name: the first sheet's header by layout alone."""
@@ -442,8 +487,9 @@ def _merged_group_rows(sheet: _BoundSheet) -> set[int]:
 # --------------------------------------------------------------------------- shared
 
 
-def _name_columns(path: Path, raw_header: Sequence[str | None], body: Sequence[Sequence[Any]],
-                  *, blank, unnamed) -> tuple[list[str], list[int]]:
+def _name_columns(
+    path: Path, raw_header: Sequence[str | None], body: Sequence[Sequence[Any]], *, blank, unnamed
+) -> tuple[list[str], list[int]]:
     """(header names, their column indices). A column without a name is dropped when it holds
     no data and called "Unnamed: <column>" when it does, so no value is lost; the same name
     twice (compared as layouts compare labels) is refused, as one column would hide the other."""
@@ -461,8 +507,7 @@ def _name_columns(path: Path, raw_header: Sequence[str | None], body: Sequence[S
     keys = [_label_key(name) for name in header]
     duplicates = sorted({n for n, k in zip(header, keys) if keys.count(k) > 1})
     if duplicates:
-        raise FileRefused(path, f"duplicate column names in the header: "
-                                f"{', '.join(map(repr, duplicates))}")
+        raise FileRefused(path, f"duplicate column names in the header: {', '.join(map(repr, duplicates))}")
     return header, columns
 
 

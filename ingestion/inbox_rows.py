@@ -18,7 +18,9 @@ from ingestion.layouts import Layout, normalise_label
 from ingestion.redaction import personal_data_kinds
 
 DATE_FIELDS = frozenset({"fieldwork_start", "fieldwork_end", "received_date", "due_date", "responded_date"})
-LABEL_FIELDS = frozenset({"age_band", "sex", "ethnicity", "disability", "ward", "stage", "outcome", "service", "channel", "theme"})
+LABEL_FIELDS = frozenset(
+    {"age_band", "sex", "ethnicity", "disability", "ward", "stage", "outcome", "service", "channel", "theme"}
+)
 ID_FIELDS = {"survey": "respondent_id", "complaint": "complaint_id"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
 
@@ -37,7 +39,11 @@ class CheckedRow:
 
 
 def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and math.isnan(value))
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def cell_text(value: Any) -> str | None:
@@ -61,7 +67,9 @@ def parse_date(value: Any, formats: Sequence[str]) -> date | None:
     raise ValueError
 
 
-def check_rows(rows: Sequence[tuple[int, Mapping[str, Any]]], layout: Layout, vocabulary: Mapping[str, Mapping[str, str]]) -> list[CheckedRow]:
+def check_rows(
+    rows: Sequence[tuple[int, Mapping[str, Any]]], layout: Layout, vocabulary: Mapping[str, Mapping[str, str]]
+) -> list[CheckedRow]:
     """Convert and check every row; a later row repeating an accepted id is a duplicate."""
     by_header = {normalise_label(c): c for c in (rows[0][1] if rows else {})}
     column_of = {f: by_header.get(normalise_label(c), c) for f, c in layout.columns.items()}
@@ -70,7 +78,9 @@ def check_rows(rows: Sequence[tuple[int, Mapping[str, Any]]], layout: Layout, vo
     first_row_of_id: dict[str, int] = {}
     checked = []
     for row_number, record in rows:
-        row = CheckedRow(row_number, dict(record), extra={k: v for k, v in record.items() if k not in mapped and not is_blank(v)})
+        row = CheckedRow(
+            row_number, dict(record), extra={k: v for k, v in record.items() if k not in mapped and not is_blank(v)}
+        )
         if all(is_blank(v) for v in record.values()):
             row.problems.append((None, "blank row"))
         else:
@@ -80,14 +90,21 @@ def check_rows(rows: Sequence[tuple[int, Mapping[str, Any]]], layout: Layout, vo
         identifier = row.canonical.get(id_field)
         if row.accepted and identifier is not None:
             if identifier in first_row_of_id:
-                row.problems.append((column_of[id_field], f"duplicate {id_field.replace('_', ' ')} {identifier!r}: first seen on row {first_row_of_id[identifier]}"))
+                row.problems.append(
+                    (
+                        column_of[id_field],
+                        f"duplicate {id_field.replace('_', ' ')} {identifier!r}: first seen on row {first_row_of_id[identifier]}",
+                    )
+                )
             else:
                 first_row_of_id[identifier] = row_number
         checked.append(row)
     return checked
 
 
-def _convert(row: CheckedRow, name: str, column: str, value: Any, layout: Layout, vocabulary: Mapping[str, Mapping[str, str]]) -> None:
+def _convert(
+    row: CheckedRow, name: str, column: str, value: Any, layout: Layout, vocabulary: Mapping[str, Mapping[str, str]]
+) -> None:
     if is_blank(value):
         row.canonical[name] = None
         return
@@ -109,7 +126,9 @@ def _convert(row: CheckedRow, name: str, column: str, value: Any, layout: Layout
         scale = QUESTIONS[name]
         code = layout.answers[scale].get(normalise_label(cell_text(value)))
         if code is None:
-            row.problems.append((column, f"answer {value!r} is not on the {scale} scale ({len(SCALES[scale])} points + don't know)"))
+            row.problems.append(
+                (column, f"answer {value!r} is not on the {scale} scale ({len(SCALES[scale])} points + don't know)")
+            )
         row.canonical[name] = code
     elif name in LABEL_FIELDS:
         label = normalise_label(cell_text(value))
@@ -124,9 +143,16 @@ def _convert(row: CheckedRow, name: str, column: str, value: Any, layout: Layout
         if name in ID_FIELDS.values():
             kinds = personal_data_kinds(text)
             if kinds:
-                row.problems.append((column, f"{name.replace('_', ' ')} holds personal data ({', '.join(kinds)}), not an id"))
+                row.problems.append(
+                    (column, f"{name.replace('_', ' ')} holds personal data ({', '.join(kinds)}), not an id")
+                )
             elif text.startswith(FORMULA_START):
-                row.problems.append((column, f"{name.replace('_', ' ')} {text!r} starts with {text[0]!r}, which a spreadsheet would run as a formula"))
+                row.problems.append(
+                    (
+                        column,
+                        f"{name.replace('_', ' ')} {text!r} starts with {text[0]!r}, which a spreadsheet would run as a formula",
+                    )
+                )
         row.canonical[name] = text
 
 

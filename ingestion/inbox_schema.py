@@ -26,14 +26,35 @@ QUESTIONS: dict[str, str] = {
 }
 
 SURVEY_FIELDS = (
-    "respondent_id", "fieldwork_start", "fieldwork_end", "weight",
-    "age_band", "sex", "ethnicity", "disability", "ward", *QUESTIONS,
+    "respondent_id",
+    "fieldwork_start",
+    "fieldwork_end",
+    "weight",
+    "age_band",
+    "sex",
+    "ethnicity",
+    "disability",
+    "ward",
+    *QUESTIONS,
 )
 SURVEY_REQUIRED = ("respondent_id", "fieldwork_start", "fieldwork_end", "weight")
 
 COMPLAINT_FIELDS = (
-    "complaint_id", "received_date", "stage", "service", "channel", "theme", "summary",
-    "due_date", "responded_date", "outcome", "ward", "age_band", "sex", "ethnicity", "disability",
+    "complaint_id",
+    "received_date",
+    "stage",
+    "service",
+    "channel",
+    "theme",
+    "summary",
+    "due_date",
+    "responded_date",
+    "outcome",
+    "ward",
+    "age_band",
+    "sex",
+    "ethnicity",
+    "disability",
 )
 COMPLAINT_REQUIRED = ("complaint_id", "received_date", "stage", "service")
 
@@ -42,8 +63,13 @@ VALUE_SETS: dict[str, tuple[str, ...]] = {
     "age_band": ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+", "Prefer not to say"),
     "sex": ("Female", "Male", "Other", "Prefer not to say"),
     "ethnicity": (
-        "White British", "White other", "Mixed or multiple", "Asian or Asian British",
-        "Black or Black British", "Other ethnic group", "Prefer not to say",
+        "White British",
+        "White other",
+        "Mixed or multiple",
+        "Asian or Asian British",
+        "Black or Black British",
+        "Other ethnic group",
+        "Prefer not to say",
     ),
     "disability": ("Yes", "No", "Prefer not to say"),
     "stage": ("1", "2", "ombudsman"),

@@ -47,7 +47,7 @@ class _Layout(BaseModel):
     values: dict[str, dict[str, str]] = {}
 
     @model_validator(mode="after")
-    def _fields_are_canonical(self) -> "_Layout":
+    def _fields_are_canonical(self) -> _Layout:
         unknown = [f for f in self.columns if f not in FIELDS[self.kind]]
         if unknown:
             raise ValueError(f"columns: {', '.join(unknown)} not canonical {self.kind} fields")

@@ -90,7 +90,9 @@ class IndicatorsFile(_Strict):
         seen: dict[str, int] = {}
         for index, entry in enumerate(entries):
             if entry.id in seen:
-                raise ValueError(f"entry {index} repeats indicator {entry.id} of entry {seen[entry.id]}: one entry per indicator")
+                raise ValueError(
+                    f"entry {index} repeats indicator {entry.id} of entry {seen[entry.id]}: one entry per indicator"
+                )
             seen[entry.id] = index
         return entries
 
@@ -119,7 +121,8 @@ def _spc_baseline_columns(baseline: dict[str, Any] | None) -> dict[str, Any]:
         "spc_freeze_after_points": (baseline or {}).get("freeze_after_points"),
         "spc_rebase_periods": ",".join(r["period"] for r in rebases) or None,
         "spc_rebase_record": "; ".join(
-            f"{r['period']}: {r['reason']} (accepted by {r['accepted_by']} on {r['accepted_on'].isoformat()})" for r in rebases
+            f"{r['period']}: {r['reason']} (accepted by {r['accepted_by']} on {r['accepted_on'].isoformat()})"
+            for r in rebases
         )
         or None,
     }
@@ -152,14 +155,25 @@ def read_library_file(kind: str, path: Path) -> tuple[str, list[dict[str, Any]]]
             row.update(_spc_baseline_columns(row.pop("spc_baseline")))
         if "period" in row:
             row["period_label"] = row.pop("period")
-        rows.append({**row, "source_system": "library", "source_reference": f"{path.name}#{key}[{index}]", "source_sha256": digest})
+        rows.append(
+            {
+                **row,
+                "source_system": "library",
+                "source_reference": f"{path.name}#{key}[{index}]",
+                "source_sha256": digest,
+            }
+        )
     return digest, rows
 
 
 def loaded_digests(connection: duckdb.DuckDBPyConnection) -> set[str]:
     """The SHA-256 of every library file version already in raw: one whose bytes are among them
     is not loaded again."""
-    return {r[0] for r in connection.execute(
-        "SELECT DISTINCT source_sha256 FROM raw.library_indicators "
-        "UNION SELECT DISTINCT source_sha256 FROM raw.library_targets "
-        "UNION SELECT DISTINCT source_sha256 FROM raw.library_commentary").fetchall()}
+    return {
+        r[0]
+        for r in connection.execute(
+            "SELECT DISTINCT source_sha256 FROM raw.library_indicators "
+            "UNION SELECT DISTINCT source_sha256 FROM raw.library_targets "
+            "UNION SELECT DISTINCT source_sha256 FROM raw.library_commentary"
+        ).fetchall()
+    }

@@ -27,14 +27,35 @@ from ingestion.inbox_rows import CheckedRow, cell_text, is_blank, parse_date
 from ingestion.layouts import normalise_label
 from ingestion.redaction import personal_data_kinds
 from lgperf.officer_returns import (
-    ACTION, ACTION_BY, ACTION_DUE, APPROVAL_HEADER, COMMENTARY, DECIDED_BY, DECIDED_ON, DECISION, DECISIONS, DRAFT_ID,
-    INDICATOR_ID, NOTE, OWNER, PERIOD, PROPOSED_TARGET, RETURN_FILLED, RETURN_HEADER, RETURN_ROUND, ROUND_ID, VALUE, is_local,
+    ACTION,
+    ACTION_BY,
+    ACTION_DUE,
+    APPROVAL_HEADER,
+    COMMENTARY,
+    DECIDED_BY,
+    DECIDED_ON,
+    DECISION,
+    DECISIONS,
+    DRAFT_ID,
+    INDICATOR_ID,
+    NOTE,
+    OWNER,
+    PERIOD,
+    PROPOSED_TARGET,
+    RETURN_FILLED,
+    RETURN_HEADER,
+    RETURN_ROUND,
+    ROUND_ID,
+    VALUE,
+    is_local,
 )
 
 RETURN_KIND, APPROVAL_KIND = "return", "approval"
 SIGNATURES = {RETURN_KIND: set(RETURN_HEADER), APPROVAL_KIND: set(APPROVAL_HEADER)}
-REQUIRED = {RETURN_KIND: (RETURN_ROUND, OWNER, INDICATOR_ID, PERIOD, *RETURN_FILLED),
-            APPROVAL_KIND: (DRAFT_ID, DECISION, DECIDED_BY, DECIDED_ON, NOTE)}
+REQUIRED = {
+    RETURN_KIND: (RETURN_ROUND, OWNER, INDICATOR_ID, PERIOD, *RETURN_FILLED),
+    APPROVAL_KIND: (DRAFT_ID, DECISION, DECIDED_BY, DECIDED_ON, NOTE),
+}
 FREE_TEXT = {RETURN_KIND: (COMMENTARY, ACTION, ACTION_BY), APPROVAL_KIND: (NOTE, COMMENTARY, ACTION, ACTION_BY)}
 MAX_TEXT = 2000
 RETURNS_SOURCE = "inbox/returns"
@@ -58,11 +79,13 @@ class ReturnContext:
 def return_context(connection: duckdb.DuckDBPyConnection) -> ReturnContext:
     owners = connection.execute(
         "SELECT indicator_id, owner FROM raw.library_indicators "
-        "WHERE ingested_at = (SELECT max(ingested_at) FROM raw.library_indicators)").fetchall()
+        "WHERE ingested_at = (SELECT max(ingested_at) FROM raw.library_indicators)"
+    ).fetchall()
     defined = connection.execute("SELECT DISTINCT metric_type_id FROM raw.lginform_metric_types").fetchall()
     cursor = connection.execute(
         "SELECT r.draft_id, r.file_name, r.row_number, r.owner, r.indicator_id, r.period_id, r.value, r.ingested_at "
-        "FROM raw.officer_returns AS r JOIN raw.inbox_files AS f ON f.source_sha256 = r.source_sha256 AND f.status = 'loaded'")
+        "FROM raw.officer_returns AS r JOIN raw.inbox_files AS f ON f.source_sha256 = r.source_sha256 AND f.status = 'loaded'"
+    )
     names = [d[0] for d in cursor.description]
     drafts = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
     return ReturnContext(dict(owners), frozenset(i for (i,) in defined if is_local(i)), drafts)
@@ -77,8 +100,10 @@ def kind_of(header: Sequence[str]) -> str:
             return kind
     headers = {RETURN_KIND: RETURN_HEADER, APPROVAL_KIND: APPROVAL_HEADER}
     closest = max(missing, key=lambda k: len(present & {normalise_label(c) for c in headers[k]}))  # a tie: the return
-    raise NotAReturn(f"neither an officer's return nor an approvals sheet: the {closest} sheet's columns "
-                     f"{', '.join(map(repr, missing[closest]))} are missing (write a new one from EXPORT_DIR/returns/)")
+    raise NotAReturn(
+        f"neither an officer's return nor an approvals sheet: the {closest} sheet's columns "
+        f"{', '.join(map(repr, missing[closest]))} are missing (write a new one from EXPORT_DIR/returns/)"
+    )
 
 
 def draft_id_of(sha256: str, row_number: int) -> str:
@@ -86,27 +111,44 @@ def draft_id_of(sha256: str, row_number: int) -> str:
     return f"{sha256[:12]}-{row_number}"
 
 
-def check_rows(kind: str, rows: Sequence[tuple[int, Mapping[str, Any]]], context: ReturnContext, *,
-               sha256: str, received_at: datetime) -> list[CheckedRow]:
+def check_rows(
+    kind: str,
+    rows: Sequence[tuple[int, Mapping[str, Any]]],
+    context: ReturnContext,
+    *,
+    sha256: str,
+    received_at: datetime,
+) -> list[CheckedRow]:
     checked = []
     seen: dict[tuple[Any, ...], int] = {}
     for row_number, record in rows:
         by_name = {normalise_label(k): v for k, v in record.items()}
         cells = {name: by_name.get(normalise_label(name)) for name in REQUIRED[kind]}
         known = {normalise_label(name) for name in (RETURN_HEADER if kind == RETURN_KIND else APPROVAL_HEADER)}
-        row = CheckedRow(row_number, dict(record), extra={k: v for k, v in record.items() if normalise_label(k) not in known and not is_blank(v)})
+        row = CheckedRow(
+            row_number,
+            dict(record),
+            extra={k: v for k, v in record.items() if normalise_label(k) not in known and not is_blank(v)},
+        )
         if all(is_blank(v) for v in record.values()):
             row.problems.append((None, "blank row"))
         elif kind == RETURN_KIND:
             _check_return(row, cells, context, sha256)
         else:
             _check_approval(row, cells, context, received_at)
-        key = ((row.canonical.get("indicator_id"), row.canonical.get("period_id")) if kind == RETURN_KIND
-               else (row.canonical.get("draft_id"),))
+        key = (
+            (row.canonical.get("indicator_id"), row.canonical.get("period_id"))
+            if kind == RETURN_KIND
+            else (row.canonical.get("draft_id"),)
+        )
         if row.accepted:
             if key in seen:
-                row.problems.append((INDICATOR_ID if kind == RETURN_KIND else DRAFT_ID,
-                                     f"{' '.join(map(str, key))} is on row {seen[key]} already"))
+                row.problems.append(
+                    (
+                        INDICATOR_ID if kind == RETURN_KIND else DRAFT_ID,
+                        f"{' '.join(map(str, key))} is on row {seen[key]} already",
+                    )
+                )
             else:
                 seen[key] = row_number
         checked.append(row)
@@ -121,30 +163,45 @@ def _check_return(row: CheckedRow, cells: Mapping[str, Any], context: ReturnCont
     c["indicator_id"], c["period_id"] = cell_text(cells[INDICATOR_ID]), cell_text(cells[PERIOD])
     c["draft_id"] = draft_id_of(sha256, row.row_number)
     if not c["round_id"] or not ROUND_ID.match(c["round_id"]):
-        row.problems.append((RETURN_ROUND, f"{cells[RETURN_ROUND]!r} is not a return round (fin_YYYY_YY_qN): write a new return"))
+        row.problems.append(
+            (RETURN_ROUND, f"{cells[RETURN_ROUND]!r} is not a return round (fin_YYYY_YY_qN): write a new return")
+        )
     indicator, owner = c["indicator_id"], c["owner"]
     if indicator not in context.owner_of:
         row.problems.append((INDICATOR_ID, f"indicator {indicator!r} is not in the indicator library"))
     elif context.owner_of[indicator] != owner:
-        row.problems.append((OWNER, f"indicator {indicator} is owned by {context.owner_of[indicator]!r} in the library, not {owner!r}"))
+        row.problems.append(
+            (OWNER, f"indicator {indicator} is owned by {context.owner_of[indicator]!r} in the library, not {owner!r}")
+        )
     if not c["period_id"]:
         row.problems.append((PERIOD, "missing period id"))
     c["value"] = _number(row, VALUE, cells[VALUE])
     c["proposed_target"] = _number(row, PROPOSED_TARGET, cells[PROPOSED_TARGET])
     if c["value"] is not None and indicator and not is_local(indicator):
-        row.problems.append((VALUE, f"{indicator} is an LG Inform indicator: its values come from LG Inform, not a return"))
+        row.problems.append(
+            (VALUE, f"{indicator} is an LG Inform indicator: its values come from LG Inform, not a return")
+        )
     elif c["value"] is not None and indicator and indicator not in context.defined_local:
-        row.problems.append((VALUE, f"{indicator} has no definition in the warehouse (label, unit, polarity): "
-                                    "define it as an extract indicator before its values can be taken"))
+        row.problems.append(
+            (
+                VALUE,
+                f"{indicator} has no definition in the warehouse (label, unit, polarity): "
+                "define it as an extract indicator before its values can be taken",
+            )
+        )
     for name, field in ((COMMENTARY, "commentary"), (ACTION, "action"), (ACTION_BY, "action_by")):
         c[field] = _free_text(row, name, cells[name])
     c["action_due"] = _date(row, ACTION_DUE, cells[ACTION_DUE])
-    given = [n for n, f in ((ACTION, "action"), (ACTION_BY, "action_by"), (ACTION_DUE, "action_due")) if c.get(f) is not None]
+    given = [
+        n for n, f in ((ACTION, "action"), (ACTION_BY, "action_by"), (ACTION_DUE, "action_due")) if c.get(f) is not None
+    ]
     if given and len(given) < 3:
         unreadable = {column for column, _ in row.problems}  # a date that is not one is said once, as that
         lacking = [n for n in (ACTION, ACTION_BY, ACTION_DUE) if n not in given and n not in unreadable]
         if lacking:
-            row.problems.append((lacking[0], f"an action needs what, by whom and by when: {', '.join(lacking)} missing"))
+            row.problems.append(
+                (lacking[0], f"an action needs what, by whom and by when: {', '.join(lacking)} missing")
+            )
 
 
 def _check_approval(row: CheckedRow, cells: Mapping[str, Any], context: ReturnContext, received_at: datetime) -> None:
@@ -169,8 +226,12 @@ def _check_approval(row: CheckedRow, cells: Mapping[str, Any], context: ReturnCo
             if c["decided_on"] > received_at.date():
                 row.problems.append((DECIDED_ON, f"{c['decided_on']:%d/%m/%Y} is after the day the approvals arrived"))
             elif draft is not None and c["decided_on"] < draft["ingested_at"].date():
-                row.problems.append((DECIDED_ON, f"{c['decided_on']:%d/%m/%Y} is before the return arrived "
-                                                 f"({draft['ingested_at']:%d/%m/%Y})"))
+                row.problems.append(
+                    (
+                        DECIDED_ON,
+                        f"{c['decided_on']:%d/%m/%Y} is before the return arrived ({draft['ingested_at']:%d/%m/%Y})",
+                    )
+                )
     elif c["decided_by"] is not None or c["decided_on"] is not None:
         row.problems.append((DECISION, "decided by or on is filled but the decision is blank (Approve or Reject)"))
 
@@ -183,12 +244,25 @@ def _one_round_and_owner(rows: Sequence[CheckedRow]) -> None:
             continue
         for field, column in (("round_id", RETURN_ROUND), ("owner", OWNER)):
             if row.canonical[field] != first.canonical[field]:
-                row.problems.append((column, f"{row.canonical[field]!r} differs from row {first.row_number}'s "
-                                             f"{first.canonical[field]!r}: one return is one owner's, for one round"))
+                row.problems.append(
+                    (
+                        column,
+                        f"{row.canonical[field]!r} differs from row {first.row_number}'s "
+                        f"{first.canonical[field]!r}: one return is one owner's, for one round",
+                    )
+                )
 
 
-def approved_values(rows: Sequence[CheckedRow], context: ReturnContext, *, council: str, approval_file: str,
-                    sha256: str, received_at: datetime, run_id: str) -> list[dict[str, Any]]:
+def approved_values(
+    rows: Sequence[CheckedRow],
+    context: ReturnContext,
+    *,
+    council: str,
+    approval_file: str,
+    sha256: str,
+    received_at: datetime,
+    run_id: str,
+) -> list[dict[str, Any]]:
     """``raw.lginform_values`` rows for the values this approvals file approves: the council's
     value of a local indicator for the draft's period, traced to both rows."""
     values = []
@@ -197,14 +271,25 @@ def approved_values(rows: Sequence[CheckedRow], context: ReturnContext, *, counc
         draft = context.drafts.get(c.get("draft_id") or "")
         if not row.accepted or c.get("decision") != "approved" or draft is None or draft["value"] is None:
             continue
-        values.append({
-            "metric_type_id": draft["indicator_id"], "area_code": council, "period_id": draft["period_id"], "value_type": "raw",
-            "value": draft["value"], "formatted": None,
-            "value_source": f"Officer return ({draft['owner']}), approved by {c['decided_by']} on {c['decided_on']:%d/%m/%Y}",
-            "ci_lower": None, "ci_upper": None, "publication_status": "Approved",
-            "source_system": RETURNS_SOURCE, "source_sha256": sha256, "ingested_at": received_at, "run_id": run_id,
-            "source_reference": f"returns/{draft['file_name']}#row={draft['row_number']}; approved in returns/{approval_file}#row={row.row_number}",
-        })
+        values.append(
+            {
+                "metric_type_id": draft["indicator_id"],
+                "area_code": council,
+                "period_id": draft["period_id"],
+                "value_type": "raw",
+                "value": draft["value"],
+                "formatted": None,
+                "value_source": f"Officer return ({draft['owner']}), approved by {c['decided_by']} on {c['decided_on']:%d/%m/%Y}",
+                "ci_lower": None,
+                "ci_upper": None,
+                "publication_status": "Approved",
+                "source_system": RETURNS_SOURCE,
+                "source_sha256": sha256,
+                "ingested_at": received_at,
+                "run_id": run_id,
+                "source_reference": f"returns/{draft['file_name']}#row={draft['row_number']}; approved in returns/{approval_file}#row={row.row_number}",
+            }
+        )
     return values
 
 
@@ -227,7 +312,9 @@ def _number(row: CheckedRow, column: str, value: Any) -> float | None:
     try:
         number = parse_number(value)
     except NotAFigure as error:
-        row.problems.append((column, f"{value!r} is not a number ({error})" if str(value) not in str(error) else str(error)))
+        row.problems.append(
+            (column, f"{value!r} is not a number ({error})" if str(value) not in str(error) else str(error))
+        )
         return None
     return number
 

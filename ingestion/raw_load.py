@@ -60,7 +60,9 @@ def insert_new_versions(
         connection.unregister("_incoming")
 
 
-def insert_records(connection: duckdb.DuckDBPyConnection, table: str, records: Sequence[dict[str, Any]], *, upsert: bool = False) -> int:
+def insert_records(
+    connection: duckdb.DuckDBPyConnection, table: str, records: Sequence[dict[str, Any]], *, upsert: bool = False
+) -> int:
     """Insert records by column name (a column the table lacks is an error, not dropped)."""
     if not records:
         return 0

@@ -103,9 +103,7 @@ _PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \t().\-]{7,}\d")
 
 # M33 7ZP, m32 0th, WA142DW, SW1A 1AA. Outward code, optional space, inward code (whose two
 # letters are never C, I, K, M, O or V).
-POSTCODE = re.compile(
-    r"\b(?P<out>[A-Za-z]{1,2}\d[A-Za-z\d]?)[ \t]?(?P<in>\d[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})\b"
-)
+POSTCODE = re.compile(r"\b(?P<out>[A-Za-z]{1,2}\d[A-Za-z\d]?)[ \t]?(?P<in>\d[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})\b")
 # "the M60 2nd time", "A56 3rd exit": a road number and an ordinal, not a postcode.
 _ORDINAL = re.compile(r"1st|2nd|3rd|[4-9]th")
 
@@ -193,9 +191,7 @@ def _phone_step(text: str) -> tuple[str, int]:
     spans: list[tuple[int, int]] = []
     for candidate in _PHONE_CANDIDATE.finditer(text):
         offset = candidate.start()
-        for match in phonenumbers.PhoneNumberMatcher(
-            candidate.group(), "GB", leniency=phonenumbers.Leniency.POSSIBLE
-        ):
+        for match in phonenumbers.PhoneNumberMatcher(candidate.group(), "GB", leniency=phonenumbers.Leniency.POSSIBLE):
             if sum(c.isdigit() for c in match.raw_string) >= 10:
                 spans.append((offset + match.start, offset + match.end))
     for start, end in reversed(spans):

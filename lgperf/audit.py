@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import duckdb
@@ -48,6 +48,7 @@ class Outcome(Protocol):
 def as_json(value: Any) -> str | None:
     """A value as the audit tables keep it (NaN as null, a file's bytes as a note of their size);
     the kwargs' text also names a failed expectation's rows file, so both sides use this."""
+
     def clean(v: Any) -> Any:
         if isinstance(v, float) and math.isnan(v):
             return None
@@ -62,10 +63,11 @@ def as_json(value: Any) -> str | None:
     return None if value is None else json.dumps(clean(value), default=str, sort_keys=True)
 
 
-def record_outcomes(connection: duckdb.DuckDBPyConnection, run_id: str, suite: str, target: str,
-                    outcomes: Sequence[Outcome]) -> None:
+def record_outcomes(
+    connection: duckdb.DuckDBPyConnection, run_id: str, suite: str, target: str, outcomes: Sequence[Outcome]
+) -> None:
     """A suite's outcomes and every failed expectation's rows, as found."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     frame = pd.DataFrame(
         [
             {
@@ -88,9 +90,17 @@ def record_outcomes(connection: duckdb.DuckDBPyConnection, run_id: str, suite: s
     )
     rows = pd.DataFrame(
         [
-            {"run_id": run_id, "suite": suite, "expectation": o.expectation, "kwargs": as_json(o.kwargs),
-             "row_number": number, "row_json": as_json(row), "recorded_at": now}
-            for o in outcomes if not o.success
+            {
+                "run_id": run_id,
+                "suite": suite,
+                "expectation": o.expectation,
+                "kwargs": as_json(o.kwargs),
+                "row_number": number,
+                "row_json": as_json(row),
+                "recorded_at": now,
+            }
+            for o in outcomes
+            if not o.success
             for number, row in enumerate(o.failing_rows, start=1)
         ],
         columns=["run_id", "suite", "expectation", "kwargs", "row_number", "row_json", "recorded_at"],

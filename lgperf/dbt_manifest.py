@@ -28,7 +28,11 @@ def column_descriptions(model: str, manifest: Path = MANIFEST_PATH) -> dict[str,
 def _documented(manifest: str, mtime_ns: int, size: int) -> dict[str, dict[str, str]]:
     document = json.loads(Path(manifest).read_text(encoding="utf-8"))
     project = document["metadata"].get("project_name")
-    return {node["name"]: {name: " ".join(str(column.get("description") or "").split())
-                           for name, column in node.get("columns", {}).items()}
-            for node in document["nodes"].values()
-            if node.get("resource_type") == "model" and node.get("package_name") == project}
+    return {
+        node["name"]: {
+            name: " ".join(str(column.get("description") or "").split())
+            for name, column in node.get("columns", {}).items()
+        }
+        for node in document["nodes"].values()
+        if node.get("resource_type") == "model" and node.get("package_name") == project
+    }

@@ -58,14 +58,18 @@ def render(text: str, *, title: str) -> str:
 
 def index(pages: dict[str, str]) -> str:
     """The front page: the audiences first, then every page, then dbt's docs."""
+
     def item(stem: str) -> str:
         return f'<li><a href="{stem}.html">{html.escape(pages[stem])}</a></li>'
 
     audiences = [s for s in AUDIENCES if s in pages]
     rest = sorted((s for s in pages if s not in AUDIENCES), key=lambda s: pages[s])
     body = (
-        "<h1>lgperf documentation</h1>\n<h2>Start here: who are you?</h2>\n<ul>\n" + "\n".join(map(item, audiences))
-        + "\n</ul>\n<h2>Every page</h2>\n<ul>\n" + "\n".join(map(item, rest)) + "\n</ul>\n"
+        "<h1>lgperf documentation</h1>\n<h2>Start here: who are you?</h2>\n<ul>\n"
+        + "\n".join(map(item, audiences))
+        + "\n</ul>\n<h2>Every page</h2>\n<ul>\n"
+        + "\n".join(map(item, rest))
+        + "\n</ul>\n"
         + f'<h2>The marts, column by column</h2>\n<p><a href="{DBT_DOCS}">dbt\'s generated documentation</a> of every '
         "model, source, seed and test, with their columns and lineage (works offline).</p>\n"
     )

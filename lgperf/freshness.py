@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from datetime import date
 
 
-def days_over(period_end: date | None, frequency: str | None, as_of: date, max_days_after_period_end: Mapping[str, int]) -> int | None:
+def days_over(
+    period_end: date | None, frequency: str | None, as_of: date, max_days_after_period_end: Mapping[str, int]
+) -> int | None:
     """How many days past its allowance a figure is (positive: stale), or None when the rule
     does not apply (no period end, or a frequency with no allowance)."""
     allowed = max_days_after_period_end.get(frequency or "")
@@ -17,6 +19,8 @@ def days_over(period_end: date | None, frequency: str | None, as_of: date, max_d
     return (as_of - period_end).days - allowed
 
 
-def is_stale(period_end: date | None, frequency: str | None, as_of: date, max_days_after_period_end: Mapping[str, int]) -> bool:
+def is_stale(
+    period_end: date | None, frequency: str | None, as_of: date, max_days_after_period_end: Mapping[str, int]
+) -> bool:
     over = days_over(period_end, frequency, as_of, max_days_after_period_end)
     return over is not None and over > 0

@@ -16,17 +16,47 @@ RETURN_SHEET, APPROVAL_SHEET, ABOUT_SHEET = "Return", "Approvals", "About"
 # Prefilled by the pipeline and locked; the inbox reads the first five back to know which
 # indicator, owner and period a row is about.
 RETURN_ROUND, OWNER, INDICATOR_ID, PERIOD, INDICATOR = "Return round", "Owner", "Indicator id", "Period id", "Indicator"
-RETURN_LOCKED = (RETURN_ROUND, OWNER, INDICATOR_ID, PERIOD, INDICATOR, "Period", "Unit", "Better when",
-                 "Latest value", "Target", "Status", "SPC")
+RETURN_LOCKED = (
+    RETURN_ROUND,
+    OWNER,
+    INDICATOR_ID,
+    PERIOD,
+    INDICATOR,
+    "Period",
+    "Unit",
+    "Better when",
+    "Latest value",
+    "Target",
+    "Status",
+    "SPC",
+)
 # For the officer to fill (Value only on a local indicator's rows: LG Inform's values come from LG Inform)
 VALUE, COMMENTARY, ACTION, ACTION_BY, ACTION_DUE, PROPOSED_TARGET = (
-    "Value", "Commentary", "Action", "Action by", "Action due", "Proposed target next year")
+    "Value",
+    "Commentary",
+    "Action",
+    "Action by",
+    "Action due",
+    "Proposed target next year",
+)
 RETURN_FILLED = (VALUE, COMMENTARY, ACTION, ACTION_BY, ACTION_DUE, PROPOSED_TARGET)
 RETURN_HEADER = (*RETURN_LOCKED, *RETURN_FILLED)
 
 DRAFT_ID = "Draft id"
-APPROVAL_LOCKED = (DRAFT_ID, OWNER, INDICATOR_ID, INDICATOR, PERIOD, VALUE, COMMENTARY, ACTION, ACTION_BY, ACTION_DUE,
-                   PROPOSED_TARGET, "Received")
+APPROVAL_LOCKED = (
+    DRAFT_ID,
+    OWNER,
+    INDICATOR_ID,
+    INDICATOR,
+    PERIOD,
+    VALUE,
+    COMMENTARY,
+    ACTION,
+    ACTION_BY,
+    ACTION_DUE,
+    PROPOSED_TARGET,
+    "Received",
+)
 DECISION, DECIDED_BY, DECIDED_ON, NOTE = "Decision", "Decided by", "Decided on", "Note"
 APPROVAL_FILLED = (DECISION, DECIDED_BY, DECIDED_ON, NOTE)
 APPROVAL_HEADER = (*APPROVAL_LOCKED, *APPROVAL_FILLED)
@@ -44,7 +74,9 @@ def is_local(indicator_id: str) -> bool:
 
 def round_of(as_of: date) -> str:
     """The return round: the latest financial quarter (April-June = Q1) ended on or before ``as_of``."""
-    quarter_index = (as_of.year * 12 + as_of.month - 4) // 3 - 1  # quarters since April of year 0, minus the current one
+    quarter_index = (
+        as_of.year * 12 + as_of.month - 4
+    ) // 3 - 1  # quarters since April of year 0, minus the current one
     year, quarter = divmod(quarter_index, 4)
     return f"fin_{year}_{(year + 1) % 100:02d}_q{quarter + 1}"
 
@@ -84,7 +116,10 @@ def periods_due(latest_period_id: str | None, round_id: str) -> list[str]:
         first, last = int(m[1]) * 12 + int(m[2]), _month_index(end)
         due = [f"cal_{i // 12}_m{i % 12 + 1:02d}" for i in range(first, last + 1)]
     elif m := ROUND_ID.match(latest):
-        first, last = int(m[1]) * 4 + int(m[3]), int(ROUND_ID.match(round_id)[1]) * 4 + int(ROUND_ID.match(round_id)[3]) - 1
+        first, last = (
+            int(m[1]) * 4 + int(m[3]),
+            int(ROUND_ID.match(round_id)[1]) * 4 + int(ROUND_ID.match(round_id)[3]) - 1,
+        )
         due = [f"fin_{i // 4}_{(i // 4 + 1) % 100:02d}_q{i % 4 + 1}" for i in range(first, last + 1)]
     elif m := re.match(r"^fin_(\d{4})_(\d{2})$", latest):
         year_ended = start.year if start.month >= 4 else start.year - 1  # the financial year the round is in

@@ -56,7 +56,7 @@ _NAMED_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
 @contextlib.contextmanager
-def connect() -> Iterator["psycopg2.extensions.connection"]:  # noqa: F821
+def connect() -> Iterator[psycopg2.extensions.connection]:  # noqa: F821
     """A connection from the PG* environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)."""
     import psycopg2
 
@@ -83,8 +83,14 @@ def copy_tables(warehouse_path: Path) -> dict[str, int]:
     or replaced, in one transaction); rows copied per table. dbt's own tables (its seeds,
     ``audit.mart_builds``) are left to dbt on each side."""
     copied: dict[str, int] = {}
-    with duckdb.connect(str(warehouse_path), read_only=True) as source, connect() as target, tempfile.TemporaryDirectory() as scratch:
-        present = {f"{s}.{t}" for s, t in source.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+    with (
+        duckdb.connect(str(warehouse_path), read_only=True) as source,
+        connect() as target,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        present = {
+            f"{s}.{t}" for s, t in source.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+        }
         tables = [name.split(".") for name in warehouse.python_owned_tables() if name in present]
         with target.cursor() as cursor:
             for schema in sorted({schema for schema, _ in tables}):
@@ -99,7 +105,9 @@ def copy_tables(warehouse_path: Path) -> dict[str, int]:
                 wanted = [(c.lower(), TYPES[t]) for c, t in columns]
                 cursor.execute(
                     "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
-                    " ORDER BY ordinal_position", (schema, table))
+                    " ORDER BY ordinal_position",
+                    (schema, table),
+                )
                 if cursor.fetchall() == wanted:  # the same table: emptied, so the views dbt built on it stay
                     cursor.execute(f"TRUNCATE {name}")
                 else:  # new or changed: (re)created; dbt's next build recreates the views that depended on it
@@ -137,9 +145,15 @@ def transfer(source: Any, query: str, target: duckdb.DuckDBPyConnection, table: 
     with source.cursor() as cursor, tempfile.TemporaryDirectory() as scratch:
         cursor.execute(f"SELECT * FROM ({query}) AS result LIMIT 0")
         described = [(d.name, d.type_code) for d in cursor.description]
-        cursor.execute("SELECT oid, format_type(oid, NULL) FROM pg_type WHERE oid = ANY(%s)", ([code for _, code in described],))
+        cursor.execute(
+            "SELECT oid, format_type(oid, NULL) FROM pg_type WHERE oid = ANY(%s)", ([code for _, code in described],)
+        )
         type_names = dict(cursor.fetchall())
-        unknown = [f"{name} ({type_names.get(code, code)})" for name, code in described if type_names.get(code) not in DUCKDB_TYPES]
+        unknown = [
+            f"{name} ({type_names.get(code, code)})"
+            for name, code in described
+            if type_names.get(code) not in DUCKDB_TYPES
+        ]
         if unknown:
             raise ValueError(f"{table}: no DuckDB type for PostgreSQL column(s) {', '.join(unknown)}")
         columns = [(name, DUCKDB_TYPES[type_names[code]]) for name, code in described]
@@ -153,7 +167,9 @@ def transfer(source: Any, query: str, target: duckdb.DuckDBPyConnection, table: 
         spec = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': '{t}'" for n, t in columns) + "}"
         target.execute(
             f"INSERT INTO {table} SELECT * FROM read_csv(?, columns = {spec}, header = false, auto_detect = false, "
-            "delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false)", [str(path)])
+            "delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false)",
+            [str(path)],
+        )
 
 
 class Reader:
@@ -168,7 +184,9 @@ class Reader:
         self._server = connection
         self._local = duckdb.connect(config=warehouse.connection_config())
 
-    def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    def execute(
+        self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> duckdb.DuckDBPyConnection:
         with self._server.cursor() as cursor:
             bound = _bind(cursor, sql, parameters)
         transfer(self._server, bound, self._local, "result")
@@ -197,12 +215,16 @@ def mirrored_marts(tables: Sequence[str]) -> Iterator[duckdb.DuckDBPyConnection]
     with connect() as server, tempfile.TemporaryDirectory() as scratch:
         server.set_session(readonly=True, isolation_level="REPEATABLE READ")
         with server.cursor() as cursor:
-            cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
-                           "AND table_type = 'BASE TABLE' ORDER BY table_name")
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
             present = [name for (name,) in cursor.fetchall()]
         missing = sorted(set(tables) - set(present))
         if missing:
-            raise ValueError(f"PostgreSQL has no marts table(s) {', '.join(missing)}: run the dbt build on WAREHOUSE=postgres first")
+            raise ValueError(
+                f"PostgreSQL has no marts table(s) {', '.join(missing)}: run the dbt build on WAREHOUSE=postgres first"
+            )
         mirror = duckdb.connect(str(Path(scratch) / "mirror.duckdb"), config=warehouse.connection_config())
         try:
             mirror.execute("CREATE SCHEMA marts")
@@ -219,5 +241,8 @@ if __name__ == "__main__":
 
     path = Environment.from_environ().warehouse_path
     counts = copy_tables(path)
-    print(f"{path} -> postgresql://{os.environ.get('PGHOST', 'localhost')}:{os.environ.get('PGPORT', '5432')}/"
-          f"{os.environ.get('PGDATABASE', '')}: {sum(counts.values()):,} rows in {len(counts)} tables", file=sys.stderr)
+    print(
+        f"{path} -> postgresql://{os.environ.get('PGHOST', 'localhost')}:{os.environ.get('PGPORT', '5432')}/"
+        f"{os.environ.get('PGDATABASE', '')}: {sum(counts.values()):,} rows in {len(counts)} tables",
+        file=sys.stderr,
+    )

@@ -47,22 +47,32 @@ def ensure_reader_roles(connection: Any, schemas: Iterable[str] | None = None) -
         for role, reads in reader_roles().items():
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
             if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE ROLE {} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(sql.Identifier(role)))
+                cursor.execute(
+                    sql.SQL("CREATE ROLE {} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(sql.Identifier(role))
+                )
                 done.append(f"created role {role} (no login: grant it to login users)")
             for schema in reads:
                 if schemas is not None and schema not in schemas:
                     continue
-                cursor.execute("SELECT pg_get_userbyid(nspowner), (SELECT count(*) FROM pg_tables WHERE schemaname = nspname) "
-                               "FROM pg_namespace WHERE nspname = %s", (schema,))
+                cursor.execute(
+                    "SELECT pg_get_userbyid(nspowner), (SELECT count(*) FROM pg_tables WHERE schemaname = nspname) "
+                    "FROM pg_namespace WHERE nspname = %s",
+                    (schema,),
+                )
                 found = cursor.fetchone()
                 if found is None:
                     continue
                 names = {"s": sql.Identifier(schema), "r": sql.Identifier(role), "o": sql.Identifier(found[0])}
-                for statement in ("REVOKE ALL ON SCHEMA {s} FROM PUBLIC", "GRANT USAGE ON SCHEMA {s} TO {r}",
-                                  "GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r}",
-                                  "ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT ON TABLES TO {r}"):
+                for statement in (
+                    "REVOKE ALL ON SCHEMA {s} FROM PUBLIC",
+                    "GRANT USAGE ON SCHEMA {s} TO {r}",
+                    "GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r}",
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT ON TABLES TO {r}",
+                ):
                     cursor.execute(sql.SQL(statement).format(**names))
-                done.append(f"{role}: USAGE on schema {schema}, SELECT on its {found[1]} tables and on those {found[0]} makes later")
+                done.append(
+                    f"{role}: USAGE on schema {schema}, SELECT on its {found[1]} tables and on those {found[0]} makes later"
+                )
     return done
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -24,8 +24,9 @@ def key(connection: duckdb.DuckDBPyConnection) -> bytes:
     """The warehouse's pseudonym key, generated on first use (the first one stored wins)."""
     stored = connection.execute("SELECT key FROM audit.pseudonym_key ORDER BY created_at, key LIMIT 1").fetchall()
     if not stored:
-        connection.execute("INSERT INTO audit.pseudonym_key VALUES (?, ?)",
-                           [secrets.token_hex(32), datetime.now(timezone.utc)]).fetchall()
+        connection.execute(
+            "INSERT INTO audit.pseudonym_key VALUES (?, ?)", [secrets.token_hex(32), datetime.now(UTC)]
+        ).fetchall()
         stored = connection.execute("SELECT key FROM audit.pseudonym_key ORDER BY created_at, key LIMIT 1").fetchall()
     return bytes.fromhex(stored[0][0])
 

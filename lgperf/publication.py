@@ -18,12 +18,12 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
-from lgperf import postgres_roles, warehouse
+from lgperf import postgres_roles
 
 CANDIDATE = "candidate"
 PUBLISHED = "marts"
@@ -32,7 +32,7 @@ REVISIONS = "revisions"  # marts.revisions: every value added, revised or withdr
 FACT = "fct_indicator_values"
 NOT_CANDIDATES = (MARKER, REVISIONS)  # the tables of marts the publish step writes itself
 DECISIONS = ("published", "waived", "blocked")
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class NotPublished(RuntimeError):
@@ -123,9 +123,15 @@ class PostgresMartsStore(MartsStore):
 
 def tables(store: MartsStore, schema: str) -> list[str]:
     """The tables of ``schema`` that hold published figures (in marts: all but the marker)."""
-    return [_identifier(name) for (name,) in store.rows(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' "
-        "ORDER BY table_name", [schema]) if name != MARKER or schema != PUBLISHED]
+    return [
+        _identifier(name)
+        for (name,) in store.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' "
+            "ORDER BY table_name",
+            [schema],
+        )
+        if name != MARKER or schema != PUBLISHED
+    ]
 
 
 def same_state(store: MartsStore, names: Sequence[str]) -> bool:
@@ -134,9 +140,11 @@ def same_state(store: MartsStore, names: Sequence[str]) -> bool:
     return published == set(names) and fingerprint(store, CANDIDATE, names) == fingerprint(store, PUBLISHED, names)
 
 
-REVISIONS_DDL = (f"CREATE TABLE IF NOT EXISTS {PUBLISHED}.{REVISIONS} (publication_id VARCHAR NOT NULL, "
-                 "published_at TIMESTAMP WITH TIME ZONE NOT NULL, indicator_id VARCHAR NOT NULL, area_code VARCHAR NOT NULL, "
-                 "period_id VARCHAR NOT NULL, change VARCHAR NOT NULL, old_value DOUBLE PRECISION, new_value DOUBLE PRECISION)")
+REVISIONS_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {PUBLISHED}.{REVISIONS} (publication_id VARCHAR NOT NULL, "
+    "published_at TIMESTAMP WITH TIME ZONE NOT NULL, indicator_id VARCHAR NOT NULL, area_code VARCHAR NOT NULL, "
+    "period_id VARCHAR NOT NULL, change VARCHAR NOT NULL, old_value DOUBLE PRECISION, new_value DOUBLE PRECISION)"
+)
 
 
 def _record_revisions(store: MartsStore, publication_id: str, published_at: datetime) -> None:
@@ -166,7 +174,8 @@ def fingerprint(store: MartsStore, schema: str, names: Sequence[str]) -> str:
     parts = []
     for name in sorted(names):
         count, total = store.rows(
-            f"SELECT count(*), coalesce(sum({store.row_hash('t')}), 0) FROM {schema}.{_identifier(name)} AS t")[0]
+            f"SELECT count(*), coalesce(sum({store.row_hash('t')}), 0) FROM {schema}.{_identifier(name)} AS t"
+        )[0]
         parts.append(f"{name}:{count}:{total}")
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
@@ -183,8 +192,10 @@ def swap_in(store: MartsStore, publication_id: str, names: Sequence[str], publis
         for name in names:
             store.replace_table(f"{PUBLISHED}.{_identifier(name)}", f"{CANDIDATE}.{name}")
         published = fingerprint(store, PUBLISHED, tables(store, PUBLISHED))
-        store.run(f"CREATE TABLE IF NOT EXISTS {PUBLISHED}.{MARKER} (publication_id VARCHAR NOT NULL, "
-                  "published_at TIMESTAMP WITH TIME ZONE NOT NULL, fingerprint VARCHAR NOT NULL)")
+        store.run(
+            f"CREATE TABLE IF NOT EXISTS {PUBLISHED}.{MARKER} (publication_id VARCHAR NOT NULL, "
+            "published_at TIMESTAMP WITH TIME ZONE NOT NULL, fingerprint VARCHAR NOT NULL)"
+        )
         store.run(f"DELETE FROM {PUBLISHED}.{MARKER}")
         store.run(f"INSERT INTO {PUBLISHED}.{MARKER} VALUES (?, ?, ?)", [publication_id, published_at, published])
         store.grant_readers()
@@ -210,8 +221,12 @@ def row_counts(store: MartsStore, schema: str, names: Sequence[str]) -> dict[str
 
 def marker(store: MartsStore) -> tuple[str, str] | None:
     """(publication id, fingerprint) that ``marts.publication`` names, or None."""
-    if MARKER not in {name for (name,) in store.rows(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [PUBLISHED])}:
+    if MARKER not in {
+        name
+        for (name,) in store.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [PUBLISHED]
+        )
+    }:
         return None
     rows = store.rows(f"SELECT publication_id, fingerprint FROM {PUBLISHED}.{MARKER}")
     return (rows[0][0], rows[0][1]) if len(rows) == 1 else None
@@ -224,7 +239,9 @@ def latest(connection: duckdb.DuckDBPyConnection, *, decisions: Sequence[str] = 
     placeholders = ", ".join("?" for _ in decisions)
     rows = connection.execute(
         f"SELECT publication_id, run_id, decision, decided_at, fingerprint, raw_through, state_of FROM audit.publications "
-        f"WHERE decision IN ({placeholders}) ORDER BY decided_at DESC, publication_id DESC LIMIT 1", list(decisions)).fetchall()
+        f"WHERE decision IN ({placeholders}) ORDER BY decided_at DESC, publication_id DESC LIMIT 1",
+        list(decisions),
+    ).fetchall()
     return Publication(*rows[0]) if rows else None
 
 
@@ -236,24 +253,48 @@ def published_through(connection: duckdb.DuckDBPyConnection) -> datetime:
 
 def raw_through(connection: duckdb.DuckDBPyConnection) -> datetime:
     """The newest load in raw: what a publication made now covers."""
-    tables = [f"{schema}.{table}" for schema, table in connection.execute(
-        "SELECT table_schema, table_name FROM information_schema.columns WHERE table_schema = 'raw' AND column_name = 'ingested_at' "
-        "ORDER BY 1, 2").fetchall()]
+    tables = [
+        f"{schema}.{table}"
+        for schema, table in connection.execute(
+            "SELECT table_schema, table_name FROM information_schema.columns WHERE table_schema = 'raw' AND column_name = 'ingested_at' "
+            "ORDER BY 1, 2"
+        ).fetchall()
+    ]
     union = " UNION ALL ".join(f"SELECT max(ingested_at) AS loaded_at FROM {t}" for t in tables)
     value = connection.execute(f"SELECT max(loaded_at) FROM ({union}) AS loads").fetchall()[0][0] if tables else None
     return value or EPOCH
 
 
-def record(connection: duckdb.DuckDBPyConnection, *, publication_id: str, run_id: str, decision: str,
-           decided_by: Sequence[dict[str, Any]], fingerprint: str | None, raw_through: datetime | None,
-           row_counts: dict[str, int], waivers: Sequence[str] = (), state_of: str | None = None) -> None:
+def record(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    publication_id: str,
+    run_id: str,
+    decision: str,
+    decided_by: Sequence[dict[str, Any]],
+    fingerprint: str | None,
+    raw_through: datetime | None,
+    row_counts: dict[str, int],
+    waivers: Sequence[str] = (),
+    state_of: str | None = None,
+) -> None:
     """One attempt, whatever its decision."""
     if decision not in DECISIONS:
         raise ValueError(f"decision {decision!r} is not one of {DECISIONS}")
     connection.execute(
         "INSERT INTO audit.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [publication_id, run_id, decision, datetime.now(timezone.utc), json.dumps(list(decided_by), sort_keys=True),
-         fingerprint, raw_through, json.dumps(row_counts, sort_keys=True), ",".join(waivers) or None, state_of],
+        [
+            publication_id,
+            run_id,
+            decision,
+            datetime.now(UTC),
+            json.dumps(list(decided_by), sort_keys=True),
+            fingerprint,
+            raw_through,
+            json.dumps(row_counts, sort_keys=True),
+            ",".join(waivers) or None,
+            state_of,
+        ],
     ).fetchall()
 
 
@@ -262,10 +303,12 @@ def grant_waiver(connection: duckdb.DuckDBPyConnection, *, check_name: str, gran
     marked waived, and the waiver is used up."""
     if not granted_by.strip() or not reason.strip():
         raise ValueError("a waiver needs the name of the person who grants it and a reason")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     waiver_id = f"W{now:%Y%m%dT%H%M%S%f}"
-    connection.execute("INSERT INTO audit.waivers VALUES (?, ?, ?, ?, ?, NULL)",
-                       [waiver_id, check_name, granted_by.strip(), reason.strip(), now]).fetchall()
+    connection.execute(
+        "INSERT INTO audit.waivers VALUES (?, ?, ?, ?, ?, NULL)",
+        [waiver_id, check_name, granted_by.strip(), reason.strip(), now],
+    ).fetchall()
     return waiver_id
 
 
@@ -281,8 +324,10 @@ def decide(failed_checks: Sequence[str], waivers: Mapping[str, tuple[str, str]])
     check -> (waiver id, granted by)); waived when each has one; published when none failed."""
     blocked_by = [name for name in failed_checks if name not in waivers]
     decision = "blocked" if blocked_by else ("waived" if failed_checks else "published")
-    decided_by = [{"check": name, **({"waiver": waivers[name][0], "waived_by": waivers[name][1]}
-                                     if name in waivers else {})} for name in failed_checks]
+    decided_by = [
+        {"check": name, **({"waiver": waivers[name][0], "waived_by": waivers[name][1]} if name in waivers else {})}
+        for name in failed_checks
+    ]
     return Decision(decision, blocked_by, decided_by)
 
 
@@ -290,8 +335,9 @@ def open_waivers(connection: duckdb.DuckDBPyConnection, check_names: Sequence[st
     """check name -> (waiver id, granted by) of the oldest unused waiver for each of ``check_names``."""
     found: dict[str, tuple[str, str]] = {}
     for check_name, waiver_id, granted_by in connection.execute(
-            "SELECT check_name, waiver_id, granted_by FROM audit.waivers WHERE publication_id IS NULL "
-            "ORDER BY granted_at, waiver_id").fetchall():
+        "SELECT check_name, waiver_id, granted_by FROM audit.waivers WHERE publication_id IS NULL "
+        "ORDER BY granted_at, waiver_id"
+    ).fetchall():
         if check_name in check_names:
             found.setdefault(check_name, (waiver_id, granted_by))
     return found
@@ -299,7 +345,9 @@ def open_waivers(connection: duckdb.DuckDBPyConnection, check_names: Sequence[st
 
 def use_waivers(connection: duckdb.DuckDBPyConnection, waiver_ids: Sequence[str], publication_id: str) -> None:
     for waiver_id in waiver_ids:
-        connection.execute("UPDATE audit.waivers SET publication_id = ? WHERE waiver_id = ?", [publication_id, waiver_id]).fetchall()
+        connection.execute(
+            "UPDATE audit.waivers SET publication_id = ? WHERE waiver_id = ?", [publication_id, waiver_id]
+        ).fetchall()
 
 
 def new_rows_since(connection: Any, table: str, column: str) -> datetime:
@@ -309,7 +357,9 @@ def new_rows_since(connection: Any, table: str, column: str) -> datetime:
     ``connection``: where the marts are read (DuckDB, or ``lgperf.postgres.Reader``)."""
     present = connection.execute(
         "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = $table "
-        "AND column_name = $column", {"table": table, "column": column}).fetchall()[0][0]
+        "AND column_name = $column",
+        {"table": table, "column": column},
+    ).fetchall()[0][0]
     if not present:
         return EPOCH
     newest = connection.execute(f'SELECT max("{column}") FROM {PUBLISHED}.{table}').fetchall()[0][0]
@@ -320,7 +370,8 @@ def published_row_counts(connection: duckdb.DuckDBPyConnection) -> dict[str, int
     """Rows per table at the last publication that went out: the drift baseline."""
     rows = connection.execute(
         "SELECT row_counts FROM audit.publications WHERE decision IN ('published', 'waived') "
-        "ORDER BY decided_at DESC, publication_id DESC LIMIT 1").fetchall()
+        "ORDER BY decided_at DESC, publication_id DESC LIMIT 1"
+    ).fetchall()
     return json.loads(rows[0][0]) if rows and rows[0][0] else {}
 
 
@@ -332,13 +383,19 @@ def require_published(connection: duckdb.DuckDBPyConnection, store: MartsStore) 
     if last is None:
         raise NotPublished("nothing has been published yet: run the pipeline (ingestion, dbt, the audit) first")
     if last.decision == "blocked":
-        raise NotPublished(f"the latest publication attempt ({last.publication_id}, run {last.run_id}) was blocked by the "
-                           "audit; the exports keep the last published files until a publication goes out")
+        raise NotPublished(
+            f"the latest publication attempt ({last.publication_id}, run {last.run_id}) was blocked by the "
+            "audit; the exports keep the last published files until a publication goes out"
+        )
     held = marker(store)
     if held is None or held[0] != last.state_of:
-        raise NotPublished(f"marts does not hold the state of publication {last.state_of} "
-                           f"(it holds {held[0] if held else 'no publication'})")
+        raise NotPublished(
+            f"marts does not hold the state of publication {last.state_of} "
+            f"(it holds {held[0] if held else 'no publication'})"
+        )
     if fingerprint(store, PUBLISHED, tables(store, PUBLISHED)) != last.fingerprint:
-        raise NotPublished(f"marts has changed since publication {last.state_of} was made: it was not written by "
-                           "the pipeline's publish step, so nothing is exported from it")
+        raise NotPublished(
+            f"marts has changed since publication {last.state_of} was made: it was not written by "
+            "the pipeline's publish step, so nothing is exported from it"
+        )
     return held[0]

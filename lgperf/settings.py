@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
@@ -94,7 +94,10 @@ class SpcSettings(_Strict):
     # none = every point; an indicator's library entry may set its own
     freeze_after_points: Annotated[int, Field(ge=12)] | None = None
     # indicator id -> periods that start a new baseline (e.g. after a change of definition)
-    rebase_periods: dict[Annotated[str, StringConstraints(pattern=INDICATOR_ID)], list[Annotated[str, StringConstraints(pattern=PERIODS)]]] = {}
+    rebase_periods: dict[
+        Annotated[str, StringConstraints(pattern=INDICATOR_ID)],
+        list[Annotated[str, StringConstraints(pattern=PERIODS)]],
+    ] = {}
 
 
 class FreshnessSettings(_Strict):
@@ -284,12 +287,14 @@ class Environment:
         if self.demo and self.lginform_base_url:
             raise NoDataSource(
                 f"both {DEMO_SWITCH} (the demo) and LGINFORM_BASE_URL={self.lginform_base_url!r} (a real service) are set: "
-                f"unset one. The demo never reads a real service, and a real run never loads synthetic data.")
+                f"unset one. The demo never reads a real service, and a real run never loads synthetic data."
+            )
         if not self.demo and not self.lginform_base_url:
             raise NoDataSource(
                 "LGINFORM_BASE_URL is not set, so there is no LG Inform service to read and nothing was run or written. "
                 "Set LGINFORM_BASE_URL (with LGINFORM_APPLICATION_KEY and LGINFORM_SECRET) for a real service, or ask "
-                f"for the demo's synthetic data with `--demo` or {DEMO_SWITCH}=1 (`make run` does).")
+                f"for the demo's synthetic data with `--demo` or {DEMO_SWITCH}=1 (`make run` does)."
+            )
 
     def export_to_environ(self) -> None:
         """Write the resolved absolute paths back, so dbt and Dagster subprocesses see the same files."""
@@ -303,7 +308,7 @@ class Environment:
         )
 
     @classmethod
-    def from_environ(cls, environ: dict[str, str] | None = None) -> "Environment":
+    def from_environ(cls, environ: dict[str, str] | None = None) -> Environment:
         env = os.environ if environ is None else environ
 
         def path(name: str, default: str) -> Path:
@@ -315,7 +320,9 @@ class Environment:
             raise ConfigError(f"environment variable WAREHOUSE={warehouse!r}: expected one of {', '.join(WAREHOUSES)}")
         switch = (env.get(DEMO_SWITCH) or "").strip().lower()
         if switch not in _YES + _NO:
-            raise ConfigError(f"environment variable {DEMO_SWITCH}={env.get(DEMO_SWITCH)!r}: expected 1 (the demo) or 0")
+            raise ConfigError(
+                f"environment variable {DEMO_SWITCH}={env.get(DEMO_SWITCH)!r}: expected 1 (the demo) or 0"
+            )
         demo = switch in _YES
         return cls(
             warehouse_path=path("WAREHOUSE_PATH", "data/warehouse.duckdb"),

@@ -22,8 +22,11 @@ from lgperf.freshness import days_over
 
 
 def _has_table(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                                   [schema, table]).fetchall()[0][0])
+    return bool(
+        connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+        ).fetchall()[0][0]
+    )
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,10 @@ class LastPublication:
 def last_publication(connection: duckdb.DuckDBPyConnection) -> LastPublication | None:
     if not _has_table(connection, "audit", "publications"):
         return None
-    rows = connection.execute("SELECT publication_id, run_id, decision, decided_at, decided_by FROM audit.publications "
-                              "ORDER BY decided_at DESC, publication_id DESC LIMIT 1").fetchall()
+    rows = connection.execute(
+        "SELECT publication_id, run_id, decision, decided_at, decided_by FROM audit.publications "
+        "ORDER BY decided_at DESC, publication_id DESC LIMIT 1"
+    ).fetchall()
     if not rows:
         return None
     publication_id, run_id, decision, decided_at, decided_by = rows[0]
@@ -51,7 +56,10 @@ def last_publication(connection: duckdb.DuckDBPyConnection) -> LastPublication |
         marker = connection.execute("SELECT publication_id FROM marts.publication").fetchall()
         held = marker[0][0] if marker else None
     return LastPublication(
-        publication_id, run_id, decision, decided_at,
+        publication_id,
+        run_id,
+        decision,
+        decided_at,
         blocked_by=[c["check"] for c in checks if not c.get("waived_by")] if decision == "blocked" else [],
         waived=[f"{c['check']} (waived by {c['waived_by']})" for c in checks if c.get("waived_by")],
         held=held,
@@ -68,8 +76,9 @@ class RunPublication:
 
 def publication_of_run(connection: duckdb.DuckDBPyConnection, run_id: str) -> RunPublication | None:
     """The publication attempt ``run_id`` made, if it made one."""
-    rows = connection.execute("SELECT publication_id, decision, state_of, decided_by FROM audit.publications "
-                              "WHERE run_id = ?", [run_id]).fetchall()
+    rows = connection.execute(
+        "SELECT publication_id, decision, state_of, decided_by FROM audit.publications WHERE run_id = ?", [run_id]
+    ).fetchall()
     if not rows:
         return None
     publication_id, decision, state_of, decided_by = rows[0]
@@ -79,22 +88,37 @@ def publication_of_run(connection: duckdb.DuckDBPyConnection, run_id: str) -> Ru
 
 
 # the raw tables whose rows a run's summary counts per source system, in the order it lists them
-RAW_SOURCE_TABLES = ("lginform_values", "lginform_metric_types", "lginform_areas", "lginform_periods",
-                     "lginform_group_members", "inbox_files", "survey_responses", "complaints", "officer_returns",
-                     "return_approvals")
+RAW_SOURCE_TABLES = (
+    "lginform_values",
+    "lginform_metric_types",
+    "lginform_areas",
+    "lginform_periods",
+    "lginform_group_members",
+    "inbox_files",
+    "survey_responses",
+    "complaints",
+    "officer_returns",
+    "return_approvals",
+)
 
 
 def rows_per_source(connection: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, int, int]]:
     """(raw table, source system, rows in raw, rows ``run_id`` inserted), table by table."""
-    return [(table, source, total, new) for table in RAW_SOURCE_TABLES for source, total, new in connection.execute(
-        f"SELECT source_system, count(*), count(*) FILTER (WHERE run_id = ?) FROM raw.{table} GROUP BY 1 ORDER BY 1",
-        [run_id]).fetchall()]
+    return [
+        (table, source, total, new)
+        for table in RAW_SOURCE_TABLES
+        for source, total, new in connection.execute(
+            f"SELECT source_system, count(*), count(*) FILTER (WHERE run_id = ?) FROM raw.{table} GROUP BY 1 ORDER BY 1",
+            [run_id],
+        ).fetchall()
+    ]
 
 
 def quarantined(connection: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
     """(rows in audit.quarantine, rows ``run_id`` quarantined)."""
-    total, new = connection.execute("SELECT count(*), count(*) FILTER (WHERE run_id = ?) FROM audit.quarantine",
-                                    [run_id]).fetchall()[0]
+    total, new = connection.execute(
+        "SELECT count(*), count(*) FILTER (WHERE run_id = ?) FROM audit.quarantine", [run_id]
+    ).fetchall()[0]
     return total, new
 
 
@@ -121,15 +145,21 @@ class StaleIndicator:
     discontinued: bool
 
 
-def stale_indicators(connection: duckdb.DuckDBPyConnection, as_of: date, max_days_after_period_end: dict[str, int]) -> list[StaleIndicator] | None:
+def stale_indicators(
+    connection: duckdb.DuckDBPyConnection, as_of: date, max_days_after_period_end: dict[str, int]
+) -> list[StaleIndicator] | None:
     """None when nothing is published yet (no marts.indicator_performance)."""
     if not all(_has_table(connection, "marts", t) for t in ("indicator_performance", "dim_indicators", "dim_periods")):
         return None
     stale = []
-    for indicator_id, title, period_id, label, period_end, frequency, discontinued in connection.execute(STALE_SQL).fetchall():
+    for indicator_id, title, period_id, label, period_end, frequency, discontinued in connection.execute(
+        STALE_SQL
+    ).fetchall():
         over = days_over(period_end, frequency, as_of, max_days_after_period_end)
         if over is not None and over > 0:
-            stale.append(StaleIndicator(indicator_id, title, label or period_id, period_end, frequency, over, bool(discontinued)))
+            stale.append(
+                StaleIndicator(indicator_id, title, label or period_id, period_end, frequency, over, bool(discontinued))
+            )
     return stale
 
 
@@ -138,8 +168,10 @@ def waiting_drafts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str
     None when marts.return_drafts does not exist."""
     if not _has_table(connection, "marts", "return_drafts"):
         return None
-    return connection.execute("SELECT owner, indicator_id, period_id FROM marts.return_drafts WHERE status = 'waiting' "
-                              "ORDER BY owner, indicator_id, period_id").fetchall()
+    return connection.execute(
+        "SELECT owner, indicator_id, period_id FROM marts.return_drafts WHERE status = 'waiting' "
+        "ORDER BY owner, indicator_id, period_id"
+    ).fetchall()
 
 
 TRACE_SQL = """
@@ -198,8 +230,27 @@ def trace(connection: duckdb.DuckDBPyConnection, indicator_id: str, area_code: s
     rows = connection.execute(TRACE_SQL, [indicator_id, area_code, period_id]).fetchall()
     if not rows:
         return None
-    (indicator_id, area_code, period_id, value, system, reference, sha, ingested_at, run_id,
-     request, fetched_at, status, size, extract_path, extract_format, extract_at, folder, file_name, inbox_at) = rows[0]
+    (
+        indicator_id,
+        area_code,
+        period_id,
+        value,
+        system,
+        reference,
+        sha,
+        ingested_at,
+        run_id,
+        request,
+        fetched_at,
+        status,
+        size,
+        extract_path,
+        extract_format,
+        extract_at,
+        folder,
+        file_name,
+        inbox_at,
+    ) = rows[0]
     if request is not None:
         origin, received = f"request {request} (HTTP {status}, {size:,} bytes, raw.lginform_responses)", fetched_at
     elif extract_path is not None:
@@ -217,14 +268,31 @@ def trace(connection: duckdb.DuckDBPyConnection, indicator_id: str, area_code: s
     if _has_table(connection, "marts", "revisions"):
         revised = connection.execute(
             "SELECT publication_id, published_at FROM marts.revisions WHERE indicator_id = ? AND area_code = ? AND period_id = ? "
-            "AND change <> 'withdrawn' ORDER BY published_at DESC LIMIT 1", [indicator_id, area_code, period_id]).fetchall()
+            "AND change <> 'withdrawn' ORDER BY published_at DESC LIMIT 1",
+            [indicator_id, area_code, period_id],
+        ).fetchall()
         if revised:
             published_by, published_at = revised[0]
         elif _has_table(connection, "audit", "publications"):  # never revised: the first publication published it
             first = connection.execute(
                 "SELECT publication_id, decided_at FROM audit.publications WHERE decision IN ('published', 'waived') "
-                "ORDER BY decided_at LIMIT 1").fetchall()
+                "ORDER BY decided_at LIMIT 1"
+            ).fetchall()
             if first:
                 published_by, published_at = first[0]
-    return Trace(indicator_id, area_code, period_id, value, system, reference, sha, ingested_at, run_id, origin, received,
-                 published_by, published_at, held)
+    return Trace(
+        indicator_id,
+        area_code,
+        period_id,
+        value,
+        system,
+        reference,
+        sha,
+        ingested_at,
+        run_id,
+        origin,
+        received,
+        published_by,
+        published_at,
+        held,
+    )

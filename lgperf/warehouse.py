@@ -309,8 +309,12 @@ def _column_types(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str]
     return {(table, column): (data_type, nullable) for table, column, data_type, nullable in rows}
 
 
-def _add_new_columns(connection: duckdb.DuckDBPyConnection, expected: dict[str, list[str]], actual: dict[str, list[str]],
-                     types: dict[tuple[str, str], tuple[str, bool]]) -> None:
+def _add_new_columns(
+    connection: duckdb.DuckDBPyConnection,
+    expected: dict[str, list[str]],
+    actual: dict[str, list[str]],
+    types: dict[tuple[str, str], tuple[str, bool]],
+) -> None:
     """Additive changes migrate themselves: a table whose columns are the expected ones, with
     only nullable columns missing at the end, gains those columns (existing rows read as
     unknown). Anything else is left for ``initialise`` to refuse."""
@@ -318,7 +322,7 @@ def _add_new_columns(connection: duckdb.DuckDBPyConnection, expected: dict[str, 
         present = actual.get(table)
         if not present or len(present) >= len(columns) or columns[: len(present)] != present:
             continue
-        missing = columns[len(present):]
+        missing = columns[len(present) :]
         if all(types[(table, column)][1] for column in missing):
             for column in missing:
                 connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {types[(table, column)][0]}").fetchall()

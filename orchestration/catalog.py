@@ -103,8 +103,12 @@ _COMMENTED = re.compile(r"^\s*(\w+)\s+[A-Z].*?--\s*(.+?)\s*$")
 
 def ddl_comments(ddl: str) -> dict[tuple[str, str], str]:
     """(table, column) -> the comment beside the column in the DDL."""
-    return {(table, m.group(1)): m.group(2)
-            for table, body in _CREATE.findall(ddl) for m in map(_COMMENTED.match, body.splitlines()) if m}
+    return {
+        (table, m.group(1)): m.group(2)
+        for table, body in _CREATE.findall(ddl)
+        for m in map(_COMMENTED.match, body.splitlines())
+        if m
+    }
 
 
 @functools.cache
@@ -114,9 +118,14 @@ def raw_table_schemas() -> dict[str, dg.TableSchema]:
     comments = ddl_comments(warehouse.DDL)
     columns: dict[str, list[dg.TableColumn]] = {}
     for table, name, data_type, nullable in rows:
-        columns.setdefault(table, []).append(dg.TableColumn(
-            name, data_type, description=comments.get((table, name)) or LINEAGE_DESCRIPTIONS.get(name),
-            constraints=dg.TableColumnConstraints(nullable=nullable)))
+        columns.setdefault(table, []).append(
+            dg.TableColumn(
+                name,
+                data_type,
+                description=comments.get((table, name)) or LINEAGE_DESCRIPTIONS.get(name),
+                constraints=dg.TableColumnConstraints(nullable=nullable),
+            )
+        )
     return {table: dg.TableSchema(columns=cols) for table, cols in columns.items()}
 
 

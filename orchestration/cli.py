@@ -1,11 +1,11 @@
 """lgperf: the pipeline's one front door.
 
-  lgperf run [--demo] [--verbose]        the whole pipeline once, then the quality report
-  lgperf status                          the last publication, what blocked it, stale figures, what waits
-  lgperf trace INDICATOR AREA PERIOD     one published value's lineage
-  lgperf waive --check --by --reason     a named person lets one blocking check pass, once
-  lgperf doctor                          settings, credentials, the API, the warehouse lock, disk space
-  lgperf ui                              preflight, then the Dagster UI and daemon (dagster dev)
+lgperf run [--demo] [--verbose]        the whole pipeline once, then the quality report
+lgperf status                          the last publication, what blocked it, stale figures, what waits
+lgperf trace INDICATOR AREA PERIOD     one published value's lineage
+lgperf waive --check --by --reason     a named person lets one blocking check pass, once
+lgperf doctor                          settings, credentials, the API, the warehouse lock, disk space
+lgperf ui                              preflight, then the Dagster UI and daemon (dagster dev)
 """
 
 from __future__ import annotations
@@ -30,15 +30,21 @@ EXIT_CODES = """exit codes:
 
 Settings come from the environment (WAREHOUSE_PATH, EXPORT_DIR, INBOX_DIR, LGPERF_CONFIG,
 LGINFORM_BASE_URL, LGINFORM_APPLICATION_KEY, LGINFORM_SECRET, LGPERF_DEMO): docs/cli.md."""
-LOW_DISK_BYTES = 1024 ** 3
+LOW_DISK_BYTES = 1024**3
 UI_HOST, UI_PORT = "127.0.0.1", 3000
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """``lgperf run``'s options (also ``python -m orchestration.run``'s)."""
-    parser.add_argument("--demo", action="store_true", help=f"run the demo on synthetic data (the same as {DEMO_SWITCH}=1)")
-    parser.add_argument("--verbose", "-v", action="store_true",
-                        help="print every asset, check, dbt node and Dagster message on the console (no log file)")
+    parser.add_argument(
+        "--demo", action="store_true", help=f"run the demo on synthetic data (the same as {DEMO_SWITCH}=1)"
+    )
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="print every asset, check, dbt node and Dagster message on the console (no log file)",
+    )
     return parser
 
 
@@ -55,6 +61,7 @@ def _say_error(error: Exception) -> int:
 
 # --- run ---------------------------------------------------------------------------------------
 
+
 def cmd_run(arguments: argparse.Namespace) -> int:
     from orchestration.run import run
 
@@ -62,6 +69,7 @@ def cmd_run(arguments: argparse.Namespace) -> int:
 
 
 # --- status ------------------------------------------------------------------------------------
+
 
 def cmd_status(arguments: argparse.Namespace) -> int:
     from ingestion.drop_folder import FOLDERS, waiting_files
@@ -92,13 +100,17 @@ def cmd_status(arguments: argparse.Namespace) -> int:
             return FAILED
         with connection:
             publication = status.last_publication(connection)
-            stale = status.stale_indicators(connection, freshness.judged_on(), dict(freshness.max_days_after_period_end))
+            stale = status.stale_indicators(
+                connection, freshness.judged_on(), dict(freshness.max_days_after_period_end)
+            )
             drafts = status.waiting_drafts(connection)
     if publication is None:
         print("last publication: none yet")
     else:
-        print(f"last publication: {publication.publication_id} {publication.decision.upper() if publication.decision == 'blocked' else publication.decision}"
-              f" at {publication.decided_at:%Y-%m-%d %H:%M %Z} (run {publication.run_id})")
+        print(
+            f"last publication: {publication.publication_id} {publication.decision.upper() if publication.decision == 'blocked' else publication.decision}"
+            f" at {publication.decided_at:%Y-%m-%d %H:%M %Z} (run {publication.run_id})"
+        )
         if publication.decision == "blocked":
             result = FAILED
             print(f"  blocked by: {', '.join(publication.blocked_by) or '(no check recorded)'}")
@@ -124,6 +136,7 @@ def cmd_status(arguments: argparse.Namespace) -> int:
 
 # --- trace -------------------------------------------------------------------------------------
 
+
 def cmd_trace(arguments: argparse.Namespace) -> int:
     import duckdb
 
@@ -139,14 +152,18 @@ def cmd_trace(arguments: argparse.Namespace) -> int:
     try:
         connection = duckdb.connect(str(env.warehouse_path), read_only=True)
     except duckdb.Error as error:
-        print(f"the warehouse cannot be read now ({str(error).splitlines()[0]}); a run may be writing it", file=sys.stderr)
+        print(
+            f"the warehouse cannot be read now ({str(error).splitlines()[0]}); a run may be writing it", file=sys.stderr
+        )
         return FAILED
     with connection:
         found = status.trace(connection, arguments.indicator, arguments.area, arguments.period)
     if found is None:
-        print(f"no published value for indicator {arguments.indicator}, area {arguments.area}, period {arguments.period} "
-              f"in marts.fct_indicator_values of {env.warehouse_path} (check the ids: e.g. 90005 E08000009 fin_2022_23)",
-              file=sys.stderr)
+        print(
+            f"no published value for indicator {arguments.indicator}, area {arguments.area}, period {arguments.period} "
+            f"in marts.fct_indicator_values of {env.warehouse_path} (check the ids: e.g. 90005 E08000009 fin_2022_23)",
+            file=sys.stderr,
+        )
         return FAILED
     for name, value in found.lines():
         print(f"{name:<17} {value}")
@@ -154,6 +171,7 @@ def cmd_trace(arguments: argparse.Namespace) -> int:
 
 
 # --- waive -------------------------------------------------------------------------------------
+
 
 class WaivableChecks:
     """The checks a waiver may name (``gx_<suite>``, the publish step's), as argparse choices read
@@ -182,17 +200,21 @@ def cmd_waive(arguments: argparse.Namespace) -> int:
         return _say_error(error)
     try:
         with warehouse.connect(env.warehouse_path) as connection:
-            waiver_id = publication.grant_waiver(connection, check_name=arguments.check, granted_by=arguments.by,
-                                                 reason=arguments.reason)
+            waiver_id = publication.grant_waiver(
+                connection, check_name=arguments.check, granted_by=arguments.by, reason=arguments.reason
+            )
     except ValueError as error:
         print(f"waiver refused: {error}", file=sys.stderr)
         return USAGE
-    print(f"waiver {waiver_id}: {arguments.check} may fail once, for the next publication "
-          f"(granted by {arguments.by.strip()})")
+    print(
+        f"waiver {waiver_id}: {arguments.check} may fail once, for the next publication "
+        f"(granted by {arguments.by.strip()})"
+    )
     return OK
 
 
 # --- doctor ------------------------------------------------------------------------------------
+
 
 def check_config(env: Environment) -> tuple[bool, str]:
     try:
@@ -209,7 +231,14 @@ def check_source(env: Environment) -> tuple[bool, str]:
         return False, str(error)
     if env.demo:
         return True, "the demo (synthetic data): no credentials needed"
-    missing = [n for n, v in (("LGINFORM_APPLICATION_KEY", env.lginform_application_key), ("LGINFORM_SECRET", env.lginform_secret)) if not v]
+    missing = [
+        n
+        for n, v in (
+            ("LGINFORM_APPLICATION_KEY", env.lginform_application_key),
+            ("LGINFORM_SECRET", env.lginform_secret),
+        )
+        if not v
+    ]
     if missing:
         return False, f"{' and '.join(missing)} not set (needed to sign requests to {env.lginform_base_url})"
     return True, f"LGINFORM_APPLICATION_KEY and LGINFORM_SECRET set for {env.lginform_base_url}"
@@ -227,7 +256,9 @@ def check_api(env: Environment, get: Callable | None = None) -> tuple[bool, str]
         return False, f"{url} not reachable within 5 s ({type(error).__name__})"
     if answer.status_code >= 500:
         return False, f"{url} answered HTTP {answer.status_code}"
-    return True, f"{url} answered HTTP {answer.status_code}" + (" (unsigned request refused, as expected)" if answer.status_code in (401, 403) else "")
+    return True, f"{url} answered HTTP {answer.status_code}" + (
+        " (unsigned request refused, as expected)" if answer.status_code in (401, 403) else ""
+    )
 
 
 def check_lock(env: Environment) -> tuple[bool, str]:
@@ -247,14 +278,19 @@ def check_disk(env: Environment, usage: Callable = shutil.disk_usage) -> tuple[b
     for name, folder in (("exports", env.export_dir), ("warehouse", env.warehouse_path.parent)):
         existing = next(p for p in (folder, *folder.parents) if p.exists())
         free = usage(existing).free
-        seen.append(f"{name} {free / 1024 ** 3:.1f} GB free")
+        seen.append(f"{name} {free / 1024**3:.1f} GB free")
         if free < LOW_DISK_BYTES:
-            problems.append(f"{name} folder {folder}: only {free / 1024 ** 2:,.0f} MB free (under 1 GB)")
+            problems.append(f"{name} folder {folder}: only {free / 1024**2:,.0f} MB free (under 1 GB)")
     return (False, "; ".join(problems)) if problems else (True, ", ".join(seen))
 
 
-DOCTOR_CHECKS = (("configuration", check_config), ("data source", check_source), ("API", check_api),
-                 ("warehouse lock", check_lock), ("disk space", check_disk))
+DOCTOR_CHECKS = (
+    ("configuration", check_config),
+    ("data source", check_source),
+    ("API", check_api),
+    ("warehouse lock", check_lock),
+    ("disk space", check_disk),
+)
 
 
 def cmd_doctor(arguments: argparse.Namespace) -> int:
@@ -276,6 +312,7 @@ def cmd_doctor(arguments: argparse.Namespace) -> int:
 
 
 # --- ui ----------------------------------------------------------------------------------------
+
 
 def dagster_command(host: str = UI_HOST, port: int = UI_PORT) -> list[str]:
     """`dagster dev` on the project's code location, from the same environment as this interpreter."""
@@ -302,37 +339,70 @@ def cmd_ui(arguments: argparse.Namespace, execute: Callable[[str, Sequence[str]]
 
 # --- parser ------------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lgperf", description=__doc__, epilog=EXIT_CODES,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="lgperf", description=__doc__, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, help: str, handler: Callable) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help, epilog=EXIT_CODES,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = commands.add_parser(
+            name, help=help, description=help, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         sub.set_defaults(handler=handler)
         return sub
 
-    add_run_arguments(command("run", "run the whole pipeline once (ingest, build, gate, publish, export), then the quality report; "
-                                 "one line per stage, dbt's and Dagster's logs to a log file named at the end", cmd_run))
-    command("status", "the last publication (and the checks that blocked it), stale figures, inbox files and officers' "
-                      "return drafts waiting", cmd_status)
-    trace = command("trace", "where one published value came from: the request or file, its SHA-256, when it was received "
-                             "and ingested, the run, and the publication that published it", cmd_trace)
-    trace.add_argument("indicator", metavar="INDICATOR", help="indicator id, e.g. 90005 (an LG Inform metric type) or L0001")
+    add_run_arguments(
+        command(
+            "run",
+            "run the whole pipeline once (ingest, build, gate, publish, export), then the quality report; "
+            "one line per stage, dbt's and Dagster's logs to a log file named at the end",
+            cmd_run,
+        )
+    )
+    command(
+        "status",
+        "the last publication (and the checks that blocked it), stale figures, inbox files and officers' "
+        "return drafts waiting",
+        cmd_status,
+    )
+    trace = command(
+        "trace",
+        "where one published value came from: the request or file, its SHA-256, when it was received "
+        "and ingested, the run, and the publication that published it",
+        cmd_trace,
+    )
+    trace.add_argument(
+        "indicator", metavar="INDICATOR", help="indicator id, e.g. 90005 (an LG Inform metric type) or L0001"
+    )
     trace.add_argument("area", metavar="AREA", help="area code, e.g. E08000009")
     trace.add_argument("period", metavar="PERIOD", help="period id, e.g. fin_2022_23")
-    waive = command("waive", "a named person lets one check that blocks the publication pass once, with a reason: "
-                             "the next publication it would block goes out marked waived, and the waiver is used up "
-                             "(kept in audit.waivers and shown on the quality report)", cmd_waive)
-    waive.add_argument("--check", required=True, choices=WaivableChecks(), metavar="CHECK",  # named: choices read late
-                       help="the check to let pass once, one of %(choices)s")
+    waive = command(
+        "waive",
+        "a named person lets one check that blocks the publication pass once, with a reason: "
+        "the next publication it would block goes out marked waived, and the waiver is used up "
+        "(kept in audit.waivers and shown on the quality report)",
+        cmd_waive,
+    )
+    waive.add_argument(
+        "--check",
+        required=True,
+        choices=WaivableChecks(),
+        metavar="CHECK",  # named: choices read late
+        help="the check to let pass once, one of %(choices)s",
+    )
     waive.add_argument("--by", required=True, help="who grants the waiver (a named person and role)")
     waive.add_argument("--reason", required=True, help="why the data may be published although the check fails")
-    doctor = command("doctor", "check the settings, the credentials, the API, the warehouse lock and the free disk space", cmd_doctor)
+    doctor = command(
+        "doctor", "check the settings, the credentials, the API, the warehouse lock and the free disk space", cmd_doctor
+    )
     doctor.add_argument("--demo", action="store_true", help=f"check as for the demo (the same as {DEMO_SWITCH}=1)")
-    ui = command("ui", "check the settings, then start the Dagster UI and daemon (dagster dev); "
-                       "needs LGINFORM_BASE_URL, or --demo", cmd_ui)
+    ui = command(
+        "ui",
+        "check the settings, then start the Dagster UI and daemon (dagster dev); needs LGINFORM_BASE_URL, or --demo",
+        cmd_ui,
+    )
     ui.add_argument("--demo", action="store_true", help=f"the demo's UI (the same as {DEMO_SWITCH}=1)")
     ui.add_argument("--host", default=UI_HOST, help=f"address to listen on (default {UI_HOST})")
     ui.add_argument("--port", type=int, default=UI_PORT, help=f"port (default {UI_PORT})")

@@ -9,12 +9,11 @@ Importing this module runs nothing: the manifest is prepared when the assets are
 the tests), as dagster-dbt's ``DbtProject.prepare_if_dev`` does for ``dagster dev``.
 """
 
-
 import contextlib
 import functools
 import hashlib
-import os
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -52,7 +51,15 @@ def ensure_manifest() -> Path:
         if all(p.stat().st_mtime <= built for p in _project_sources()):
             return MANIFEST_PATH
     subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [
+            dbt_executable(),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
         check=True,
         cwd=DBT_PROJECT_DIR,
     )
@@ -96,11 +103,28 @@ def code_changed_marts(state_dir: Path, config: PipelineConfig) -> list[str]:
     if stored is not None and stored == _code_fingerprint(ensure_manifest()):
         return []  # not a file of the project changed: no need to ask dbt (its parse costs seconds)
     completed = subprocess.run(
-        [dbt_executable(), "ls", "--quiet", "--resource-type", "model", "--output", "name",
-         "--select", "state:modified+,config.materialized:incremental", "--state", str(state_dir),
-         "--vars", json.dumps(dbt_vars(config), sort_keys=True),
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
+        [
+            dbt_executable(),
+            "ls",
+            "--quiet",
+            "--resource-type",
+            "model",
+            "--output",
+            "name",
+            "--select",
+            "state:modified+,config.materialized:incremental",
+            "--state",
+            str(state_dir),
+            "--vars",
+            json.dumps(dbt_vars(config), sort_keys=True),
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
     )
     if completed.returncode != 0:  # an unreadable state says nothing: rebuild them all
         return incremental_marts()
@@ -113,8 +137,10 @@ def _code_fingerprint(manifest: Path) -> str | None:
     that renders a var may differ between them; then dbt is asked, which is only slower)."""
     try:
         document = json.loads(manifest.read_text(encoding="utf-8"))
-        parts = sorted((uid, node.get("checksum", {}).get("checksum"), json.dumps(node.get("config"), sort_keys=True, default=str))
-                       for uid, node in document["nodes"].items())
+        parts = sorted(
+            (uid, node.get("checksum", {}).get("checksum"), json.dumps(node.get("config"), sort_keys=True, default=str))
+            for uid, node in document["nodes"].items()
+        )
         parts += sorted((uid, macro.get("macro_sql")) for uid, macro in document["macros"].items())
     except (OSError, ValueError, KeyError, AttributeError):
         return None
@@ -124,7 +150,9 @@ def _code_fingerprint(manifest: Path) -> str | None:
 def incremental_marts() -> list[str]:
     """The project's incremental models (macros/incremental.sql)."""
     nodes = json.loads(ensure_manifest().read_text(encoding="utf-8"))["nodes"].values()
-    return sorted(n["name"] for n in nodes if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental")
+    return sorted(
+        n["name"] for n in nodes if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"
+    )
 
 
 def save_built_state(manifest: Path, state_dir: Path) -> None:
@@ -135,8 +163,13 @@ def save_built_state(manifest: Path, state_dir: Path) -> None:
     partial.replace(state_dir / "manifest.json")
 
 
-def build_args(config: PipelineConfig | None = None, selection: Sequence[str] = (), *, unit_tests: bool = False,
-               code_changed: Sequence[str] = ()) -> list[str]:
+def build_args(
+    config: PipelineConfig | None = None,
+    selection: Sequence[str] = (),
+    *,
+    unit_tests: bool = False,
+    code_changed: Sequence[str] = (),
+) -> list[str]:
     """The dbt command for a materialisation: ``build`` runs models and their data tests in DAG
     order, with pipeline.yml's thresholds as vars. Dagster adds its own ``--select`` for a subset;
     ``selection`` is for callers outside Dagster.
@@ -169,7 +202,9 @@ class LayeredTranslator(DagsterDbtTranslator):
 
 
 # code references: each model links to its SQL file (the project is only read for its paths)
-TRANSLATOR = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True))
+TRANSLATOR = LayeredTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True)
+)
 PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
@@ -206,7 +241,7 @@ def run_target_path(run_id: str, *, keep: int = RUN_ARTIFACTS_KEPT) -> Path:
     ``keep`` runs' folders are kept, so scheduled runs do not fill the disk."""
     RUN_ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     previous = sorted(RUN_ARTIFACTS_DIR.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in previous[max(keep - 1, 0):]:
+    for old in previous[max(keep - 1, 0) :]:
         shutil.rmtree(old, ignore_errors=True)
     return RUN_ARTIFACTS_DIR / run_id
 
@@ -216,14 +251,22 @@ def warehouse_models() -> dg.AssetsDefinition:
     """Every dbt model, seed and test as one multi-asset, built once per process from the
     manifest (prepared here if the project changed since it was written)."""
 
-    @dbt_assets(manifest=ensure_manifest(), project=PROJECT, dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL,
-                name="warehouse_models")
-    def _warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings,
-                          warehouse: WarehouseResource):
+    @dbt_assets(
+        manifest=ensure_manifest(),
+        project=PROJECT,
+        dagster_dbt_translator=TRANSLATOR,
+        pool=WAREHOUSE_POOL,
+        name="warehouse_models",
+    )
+    def _warehouse_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: PipelineSettings, warehouse: WarehouseResource
+    ):
         target = run_target_path(context.run.run_id)
         copied = warehouse.copy_to_marts_warehouse()
         if copied:
-            context.log.info(f"copied {sum(copied.values()):,} raw and audit rows in {len(copied)} tables to PostgreSQL")
+            context.log.info(
+                f"copied {sum(copied.values()):,} raw and audit rows in {len(copied)} tables to PostgreSQL"
+            )
         config = settings.load()
         state_dir = built_state_dir(warehouse.database)
         with profile_environment(warehouse):

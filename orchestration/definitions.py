@@ -7,7 +7,18 @@ rather than load the demo's synthetic data as if it were real."""
 import dagster as dg
 
 from lgperf.settings import Environment
-from orchestration import catalog, dbt, exports, inbox_raw, ingestion, jobs, publication, quality_report, schedules, sensors
+from orchestration import (
+    catalog,
+    dbt,
+    exports,
+    inbox_raw,
+    ingestion,
+    jobs,
+    publication,
+    quality_report,
+    schedules,
+    sensors,
+)
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
 
@@ -16,8 +27,15 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     environment.require_source()
     # owners, kinds, column schemas and code references (orchestration/catalog.py)
     assets = catalog.describe_assets(
-        [ingestion.indicators_raw, ingestion.library_raw, inbox_raw.inbox_raw, dbt.warehouse_models(), publication.publication(),
-         *exports.EXPORT_ASSETS, quality_report.quality_report],
+        [
+            ingestion.indicators_raw,
+            ingestion.library_raw,
+            inbox_raw.inbox_raw,
+            dbt.warehouse_models(),
+            publication.publication(),
+            *exports.EXPORT_ASSETS,
+            quality_report.quality_report,
+        ],
         indicators_file=catalog.indicators_file(environment.config_path),
     )
     return dg.Definitions(

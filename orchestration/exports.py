@@ -2,7 +2,6 @@
 unless ``marts`` holds the state of the latest publication attempt and that attempt went out
 (so materialising an export alone after a blocked run writes nothing)."""
 
-
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -28,11 +27,19 @@ def bi_marts() -> tuple[str, ...]:
 
 # dim_periods: the large resources are written one file per financial year of their period
 OPEN_DATA_MARTS = tuple(sorted({"dim_areas", "dim_periods", *(resource.mart for resource in OPEN_DATA_RESOURCES)}))
-REPORT_MARTS = (*wap.NOT_CANDIDATES, "dim_areas", "dim_indicators", "dim_periods", "benchmarks", "spc", "spc_rebase_proposals",
-                "indicator_performance",
-                "resident_satisfaction",
-                "complaints_summary",
-                "complaints_by_ward")
+REPORT_MARTS = (
+    *wap.NOT_CANDIDATES,
+    "dim_areas",
+    "dim_indicators",
+    "dim_periods",
+    "benchmarks",
+    "spc",
+    "spc_rebase_proposals",
+    "indicator_performance",
+    "resident_satisfaction",
+    "complaints_summary",
+    "complaints_by_ward",
+)
 RETURNS_MARTS = ("indicator_performance", "return_drafts")
 
 
@@ -46,11 +53,21 @@ def publication_to_export(warehouse: WarehouseResource) -> tuple[str, bool]:
             raise dg.Failure(description=f"not exported: {error}", allow_retries=False) from None
 
 
-Writer = Callable[[duckdb.DuckDBPyConnection, Path, str, bool], Mapping[str, int]]  # connection, folder, publication, demo
+Writer = Callable[
+    [duckdb.DuckDBPyConnection, Path, str, bool], Mapping[str, int]
+]  # connection, folder, publication, demo
 
 
-def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: str, marts: Sequence[str],
-            write: Writer, *, page: str | None = None, notes: Mapping[str, str] | None = None) -> dg.MaterializeResult:
+def publish(
+    settings: PipelineSettings,
+    warehouse: WarehouseResource,
+    folder: str,
+    marts: Sequence[str],
+    write: Writer,
+    *,
+    page: str | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> dg.MaterializeResult:
     """Write one export of the published ``marts`` into EXPORT_DIR/<folder>, carrying the id of
     their publication, and report its path and row counts to Dagster, with any ``notes`` the
     writer filled in while writing."""
@@ -59,9 +76,15 @@ def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: st
     with warehouse.marts_for_export(marts) as connection:
         counts = write(connection, destination, publication_id, demo)
     path = destination / page if page else destination
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "publication_id": publication_id,
-                                          "demonstration_data": demo,
-                                          **{f"rows:{k}": n for k, n in counts.items()}, **(notes or {})})
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "publication_id": publication_id,
+            "demonstration_data": demo,
+            **{f"rows:{k}": n for k, n in counts.items()},
+            **(notes or {}),
+        }
+    )
 
 
 @dg.asset(
@@ -74,9 +97,21 @@ def publish(settings: PipelineSettings, warehouse: WarehouseResource, folder: st
 )
 def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     config = settings.load()
-    return publish(settings, warehouse, "open-data", OPEN_DATA_MARTS, lambda c, d, p, demo: write_open_data(
-        c, d, disclosure_min_count=config.thresholds.disclosure_min_count, publication_id=p, demo=demo,
-        council=config.council))
+    return publish(
+        settings,
+        warehouse,
+        "open-data",
+        OPEN_DATA_MARTS,
+        lambda c, d, p, demo: write_open_data(
+            c,
+            d,
+            disclosure_min_count=config.thresholds.disclosure_min_count,
+            publication_id=p,
+            demo=demo,
+            council=config.council,
+        ),
+    )
+
 
 @dg.asset(
     key=["exports", "bi"],
@@ -90,8 +125,21 @@ def open_data(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Ma
 def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     config = settings.load()
     unsuppressed = config.bi.unsuppressed_counts
-    return publish(settings, warehouse, bi_folder(unsuppressed), bi_marts(), lambda c, d, p, demo: write_bi(
-        c, d, disclosure_min_count=config.thresholds.disclosure_min_count, unsuppressed=unsuppressed, publication_id=p, demo=demo))
+    return publish(
+        settings,
+        warehouse,
+        bi_folder(unsuppressed),
+        bi_marts(),
+        lambda c, d, p, demo: write_bi(
+            c,
+            d,
+            disclosure_min_count=config.thresholds.disclosure_min_count,
+            unsuppressed=unsuppressed,
+            publication_id=p,
+            demo=demo,
+        ),
+    )
+
 
 @dg.asset(
     key=["exports", "report"],
@@ -102,16 +150,24 @@ def bi(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.Materiali
     "and one tile per indicator, satisfaction.html, complaints.html), static and self-contained, and report.pdf "
     "printed from index.html by a headless Chromium when one is found (LGPERF_CHROMIUM or PATH).",
 )
-def report(context: dg.AssetExecutionContext, settings: PipelineSettings,
-           warehouse: WarehouseResource) -> dg.MaterializeResult:
+def report(
+    context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     config = settings.load()
     notes: dict[str, str] = {}
 
-    def write(connection: duckdb.DuckDBPyConnection, destination: Path, publication_id: str,
-              demo: bool) -> Mapping[str, int]:
-        written = write_report(connection, destination, council=config.council, publication_id=publication_id,
-                               demo=demo, disclosure_min_count=config.thresholds.disclosure_min_count,
-                               freshness=config.thresholds.freshness)
+    def write(
+        connection: duckdb.DuckDBPyConnection, destination: Path, publication_id: str, demo: bool
+    ) -> Mapping[str, int]:
+        written = write_report(
+            connection,
+            destination,
+            council=config.council,
+            publication_id=publication_id,
+            demo=demo,
+            disclosure_min_count=config.thresholds.disclosure_min_count,
+            freshness=config.thresholds.freshness,
+        )
         notes["report_pdf"] = written.pdf.describe()
         if not written.pdf.written:
             context.log.warning(written.pdf.reason)  # the HTML report is published all the same
@@ -131,8 +187,13 @@ def report(context: dg.AssetExecutionContext, settings: PipelineSettings,
 )
 def officer_returns(settings: PipelineSettings, warehouse: WarehouseResource) -> dg.MaterializeResult:
     config = settings.load()
-    return publish(settings, warehouse, "returns", RETURNS_MARTS, lambda c, d, p, demo: write_returns(
-        c, d, as_of=config.thresholds.freshness.judged_on(), publication_id=p))
+    return publish(
+        settings,
+        warehouse,
+        "returns",
+        RETURNS_MARTS,
+        lambda c, d, p, demo: write_returns(c, d, as_of=config.thresholds.freshness.judged_on(), publication_id=p),
+    )
 
 
 EXPORT_ASSETS = [open_data, bi, report, officer_returns]

@@ -27,40 +27,76 @@ def readiness(inbox: InboxSettings) -> Readiness:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["raw", "inbox_files"], group_name="ingestion", description="raw.inbox_files: every file received, archived by SHA-256 with its outcome"),
-        dg.AssetSpec(["raw", "survey_responses"], group_name="ingestion", description="raw.survey_responses: accepted resident-survey rows, canonical"),
-        dg.AssetSpec(["raw", "complaints"], group_name="ingestion", description="raw.complaints: accepted complaint rows, canonical, summary redacted beside the original"),
-        dg.AssetSpec(["raw", "officer_returns"], group_name="ingestion", description="raw.officer_returns: accepted rows of officers' returns, each a draft until approved"),
-        dg.AssetSpec(["raw", "return_approvals"], group_name="ingestion", description="raw.return_approvals: the performance team's decisions on drafts, who and when (an approved local value is also written to raw.lginform_values, source inbox/returns)"),
+        dg.AssetSpec(
+            ["raw", "inbox_files"],
+            group_name="ingestion",
+            description="raw.inbox_files: every file received, archived by SHA-256 with its outcome",
+        ),
+        dg.AssetSpec(
+            ["raw", "survey_responses"],
+            group_name="ingestion",
+            description="raw.survey_responses: accepted resident-survey rows, canonical",
+        ),
+        dg.AssetSpec(
+            ["raw", "complaints"],
+            group_name="ingestion",
+            description="raw.complaints: accepted complaint rows, canonical, summary redacted beside the original",
+        ),
+        dg.AssetSpec(
+            ["raw", "officer_returns"],
+            group_name="ingestion",
+            description="raw.officer_returns: accepted rows of officers' returns, each a draft until approved",
+        ),
+        dg.AssetSpec(
+            ["raw", "return_approvals"],
+            group_name="ingestion",
+            description="raw.return_approvals: the performance team's decisions on drafts, who and when (an approved local value is also written to raw.lginform_values, source inbox/returns)",
+        ),
     ],
     pool=WAREHOUSE_POOL,
     can_subset=False,
 )
-def inbox_raw(context: dg.AssetExecutionContext, config: InboxRun, settings: PipelineSettings, warehouse: WarehouseResource):
+def inbox_raw(
+    context: dg.AssetExecutionContext, config: InboxRun, settings: PipelineSettings, warehouse: WarehouseResource
+):
     """Read every ready file in INBOX_DIR/surveys, complaints and returns once, check it row by
     row, load it and move it to processed/ or refused/; refused files and rejected rows are kept
     with their reasons."""
     pipeline = settings.load()
     layouts_dir = project_path(pipeline.inbox.layouts_dir)
     layouts, vocabulary = load_layouts(layouts_dir), load_vocabulary(layouts_dir)
-    chosen = None if config.files is None else {f: [n.split("/", 1)[1] for n in config.files if n.startswith(f + "/")] for f in FOLDERS}
+    chosen = (
+        None
+        if config.files is None
+        else {f: [n.split("/", 1)[1] for n in config.files if n.startswith(f + "/")] for f in FOLDERS}
+    )
     outcomes = []
     with warehouse.connect() as connection:
         claim_origin(context, connection, demo=settings.demo, where=f"the warehouse {warehouse.database}")
         for folder in FOLDERS:
             outcomes += ingest_folder(
-                connection, Path(settings.inbox_dir), folder, layouts=layouts, vocabulary=vocabulary,
-                max_file_bytes=pipeline.inbox.max_file_bytes, run_id=context.run.run_id,
-                readiness=readiness(pipeline.inbox), reissue_names=pipeline.inbox.reissue_names,
-                only=None if chosen is None else chosen[folder], council=pipeline.council,
+                connection,
+                Path(settings.inbox_dir),
+                folder,
+                layouts=layouts,
+                vocabulary=vocabulary,
+                max_file_bytes=pipeline.inbox.max_file_bytes,
+                run_id=context.run.run_id,
+                readiness=readiness(pipeline.inbox),
+                reissue_names=pipeline.inbox.reissue_names,
+                only=None if chosen is None else chosen[folder],
+                council=pipeline.council,
             )
     for o in outcomes:
         name = f"{o.folder}/{o.file_name}"
         if o.status == REFUSED_STATUS:
             context.log.warning(f"refused {name}: {o.reason}")
         elif o.status == LOADED:
-            context.log.info(f"{name} ({o.layout}): {o.rows_received} rows received, {o.rows_accepted} accepted, "
-                             f"{o.rows_quarantined} quarantined" + (f"; replaces {', '.join(o.replaces)} whole" if o.replaces else ""))
+            context.log.info(
+                f"{name} ({o.layout}): {o.rows_received} rows received, {o.rows_accepted} accepted, "
+                f"{o.rows_quarantined} quarantined"
+                + (f"; replaces {', '.join(o.replaces)} whole" if o.replaces else "")
+            )
         elif o.status in (WAITING, GONE, ALREADY_RECEIVED):
             context.log.info(f"{name}: {o.status}: {o.reason}")
         if o.filing_error:
@@ -72,12 +108,20 @@ def inbox_raw(context: dg.AssetExecutionContext, config: InboxRun, settings: Pip
         "files_refused": sum(o.status == REFUSED_STATUS for o in taken),
         "files_repeated": sum(o.status == ALREADY_RECEIVED for o in outcomes),
         "files_waiting": sum(o.status == WAITING for o in outcomes),
-        "refused": dg.MetadataValue.json({f"{o.folder}/{o.file_name}": o.reason for o in taken if o.status == REFUSED_STATUS}),
-        "waiting": dg.MetadataValue.json({f"{o.folder}/{o.file_name}": o.reason for o in outcomes if o.status == WAITING}),
+        "refused": dg.MetadataValue.json(
+            {f"{o.folder}/{o.file_name}": o.reason for o in taken if o.status == REFUSED_STATUS}
+        ),
+        "waiting": dg.MetadataValue.json(
+            {f"{o.folder}/{o.file_name}": o.reason for o in outcomes if o.status == WAITING}
+        ),
     }
     yield dg.MaterializeResult(asset_key=["raw", "inbox_files"], metadata=summary)
-    for table, folder, kind in (("survey_responses", "surveys", None), ("complaints", "complaints", None),
-                                ("officer_returns", "returns", "return"), ("return_approvals", "returns", "approval")):
+    for table, folder, kind in (
+        ("survey_responses", "surveys", None),
+        ("complaints", "complaints", None),
+        ("officer_returns", "returns", "return"),
+        ("return_approvals", "returns", "approval"),
+    ):
         mine = [o for o in taken if o.folder == folder and (kind is None or o.layout == kind)]
         yield dg.MaterializeResult(
             asset_key=["raw", table],

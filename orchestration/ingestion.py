@@ -1,16 +1,16 @@
 """Ingestion assets: the LG Inform API and published extracts, and the council's indicator library, into ``raw``."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from ingestion.extracts import pending_extracts
-from ingestion.library import FILES, LibraryError, loaded_digests, read_library_file
-from ingestion.raw_load import insert_records
 from ingestion.lginform.client import NotAuthorised, UsageLimitExceeded
 from ingestion.lginform.load import KEYS as LGINFORM_TABLES
 from ingestion.lginform.load import load_pull, loaded_extract_hashes, read_last_pulls
 from ingestion.lginform.pull import PullResult, PullStopped, pull_lginform, request_fingerprint
+from ingestion.library import FILES, LibraryError, loaded_digests, read_library_file
+from ingestion.raw_load import insert_records
 from lgperf.settings import project_path
 from orchestration.resources import WAREHOUSE_POOL, LgInformApi, PipelineSettings, WarehouseResource, claim_origin
 
@@ -35,23 +35,32 @@ def metric_types_current(result: PullResult, on_failure: str) -> dg.AssetCheckRe
         passed=not behind,
         severity=dg.AssetCheckSeverity.ERROR if on_failure == "fail" else dg.AssetCheckSeverity.WARN,
         description=(
-            "every metric type asked for loaded" if not behind else
-            f"{len(behind)} metric type(s) behind, asked again on the next run: "
+            "every metric type asked for loaded"
+            if not behind
+            else f"{len(behind)} metric type(s) behind, asked again on the next run: "
             + "; ".join(f"{m}: {' / '.join(reasons)}" for m, reasons in sorted(behind.items()))
         ),
-        metadata={"metric_types_behind": dg.MetadataValue.json(sorted(behind)), "refused_answers": len(result.refused),
-                  "notes": dg.MetadataValue.json(result.notes)},
+        metadata={
+            "metric_types_behind": dg.MetadataValue.json(sorted(behind)),
+            "refused_answers": len(result.refused),
+            "notes": dg.MetadataValue.json(result.notes),
+        },
     )
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["raw", table], group_name="ingestion", description=f"raw.{table}: LG Inform API answers and published extracts, with lineage")
+        dg.AssetSpec(
+            ["raw", table],
+            group_name="ingestion",
+            description=f"raw.{table}: LG Inform API answers and published extracts, with lineage",
+        )
         for table in LGINFORM_TABLES
     ],
     check_specs=[
         dg.AssetCheckSpec(
-            "metric_types_current", asset=["raw", "lginform_values"],
+            "metric_types_current",
+            asset=["raw", "lginform_values"],
             description="Every configured metric type loaded in this pull; an answer that could not be understood holds back "
             "its own metric types (named, with the request and the reason), which are asked for again on the next run",
         )
@@ -92,12 +101,19 @@ def indicators_raw(
         # the operator must act: retrying the step would only spend the allowance
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except PullStopped as error:
-        raise dg.Failure(description=str(error), metadata={"failed_request": error.cause.request}, allow_retries=False) from None
+        raise dg.Failure(
+            description=str(error), metadata={"failed_request": error.cause.request}, allow_retries=False
+        ) from None
     finally:
         client.close()
     with warehouse.connect() as connection:
         inserted = load_pull(
-            connection, result, run_id=context.run.run_id, request_log=client.request_log, extracts=extracts, fingerprint=fingerprint
+            connection,
+            result,
+            run_id=context.run.run_id,
+            request_log=client.request_log,
+            extracts=extracts,
+            fingerprint=fingerprint,
         )
     context.log.info(
         f"LG Inform: {len(result.responses)} requests, {result.bytes:,} bytes; metric types fetched "
@@ -118,7 +134,9 @@ def indicators_raw(
     for note in result.notes:
         context.log.warning(f"LG Inform: {note}")
     for metric_type, reasons in sorted(result.behind.items()):
-        context.log.warning(f"LG Inform: metric type {metric_type} is behind (asked again next run): {' / '.join(reasons)}")
+        context.log.warning(
+            f"LG Inform: metric type {metric_type} is behind (asked again next run): {' / '.join(reasons)}"
+        )
     if result.duplicate_rows_dropped:
         context.log.warning(
             f"LG Inform: {result.duplicate_rows_dropped} identical duplicate row(s) in /data answers were loaded once"
@@ -133,7 +151,11 @@ def indicators_raw(
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["raw", f"library_{kind}"], group_name="ingestion", description=f"raw.library_{kind}: the council's indicator library ({kind}), every version")
+        dg.AssetSpec(
+            ["raw", f"library_{kind}"],
+            group_name="ingestion",
+            description=f"raw.library_{kind}: the council's indicator library ({kind}), every version",
+        )
         for kind in FILES
     ],
     pool=WAREHOUSE_POOL,
@@ -144,7 +166,7 @@ def library_raw(context: dg.AssetExecutionContext, settings: PipelineSettings, w
     config = settings.load()
     with warehouse.connect() as connection:
         loaded = loaded_digests(connection)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for kind, (_, _, table) in FILES.items():
             try:
                 digest, rows = read_library_file(kind, project_path(getattr(config.library, kind)))
@@ -152,4 +174,6 @@ def library_raw(context: dg.AssetExecutionContext, settings: PipelineSettings, w
                 raise dg.Failure(description=str(error), allow_retries=False) from None
             new = [] if digest in loaded else [{**r, "ingested_at": now, "run_id": context.run.run_id} for r in rows]
             insert_records(connection, table, new)
-            yield dg.MaterializeResult(asset_key=["raw", f"library_{kind}"], metadata={"entries": len(rows), "rows_inserted": len(new)})
+            yield dg.MaterializeResult(
+                asset_key=["raw", f"library_{kind}"], metadata={"entries": len(rows), "rows_inserted": len(new)}
+            )

@@ -1,7 +1,6 @@
 """The jobs: what a run materialises. Their schedules are in orchestration/schedules.py, the
 sensors that start runs in orchestration/sensors.py."""
 
-
 import dagster as dg
 
 from orchestration.inbox_raw import inbox_raw

@@ -25,8 +25,12 @@ STAGE_OF_PREFIX = {
     "quality": "quality report",
 }
 # the steps whose assets are not named by their stage
-STAGE_OF_STEP = {"indicators_raw": "ingestion", "library_raw": "ingestion", "inbox_raw": "ingestion",
-                 "warehouse_models": "transformation"}
+STAGE_OF_STEP = {
+    "indicators_raw": "ingestion",
+    "library_raw": "ingestion",
+    "inbox_raw": "ingestion",
+    "warehouse_models": "transformation",
+}
 SHOWN_METADATA = ("rows_inserted", "rows_received", "files_seen", "files_inserted", "requests", "bytes", "runs")
 STAGE_WIDTH = max(len(s) for s in STAGE_OF_PREFIX.values())
 
@@ -35,7 +39,7 @@ STAGE_WIDTH = max(len(s) for s in STAGE_OF_PREFIX.values())
 _console: list[TextIO | None] = [None]
 # the stage handlers of the runs under way: a run's end is not always logged to its loggers, so
 # `lgperf run` flushes them itself when a job has finished
-_stage_handlers: list["StageProgressHandler"] = []
+_stage_handlers: list[StageProgressHandler] = []
 
 
 def set_console(stream: TextIO | None) -> None:
@@ -89,7 +93,10 @@ class StageTally:
             if self.files:
                 parts.append(f"{self.files:,} inbox files")
         if self.checks_passed or self.checks_failed:
-            parts.append(f"{self.checks_passed:,} {'check' if self.checks_passed == 1 else 'checks'} passed" + (f", {len(self.checks_failed)} failed" if self.checks_failed else ""))
+            parts.append(
+                f"{self.checks_passed:,} {'check' if self.checks_passed == 1 else 'checks'} passed"
+                + (f", {len(self.checks_failed)} failed" if self.checks_failed else "")
+            )
         if self.steps_failed:
             parts.append(f"{self.steps_failed} step{'s' if self.steps_failed > 1 else ''} FAILED")
         if self.steps_skipped:
@@ -126,7 +133,11 @@ class StageProgressHandler(logging.Handler):
         if event is None:
             if record.levelno >= logging.WARNING:
                 message = str(meta.get("orig_message", record.getMessage())).strip()
-                stage = stage_of_step(meta.get("step_key")) if meta.get("step_key") else (self.current.name if self.current else "other")
+                stage = (
+                    stage_of_step(meta.get("step_key"))
+                    if meta.get("step_key")
+                    else (self.current.name if self.current else "other")
+                )
                 self._tally(stage).notes.append(message.splitlines()[0] if message else "a warning with no message")
             return
         kind = event.event_type_value
@@ -196,15 +207,28 @@ class ProgressHandler(logging.Handler):
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             verdict = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value.lower()})"
-            self._print(_stage(evaluation.asset_key), f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} {verdict}")
+            self._print(
+                _stage(evaluation.asset_key),
+                f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} {verdict}",
+            )
         elif kind == "STEP_FAILURE":
-            print(f"  ! step {event.step_key} failed: {_root_error(event.event_specific_data.error)}", file=self._out(), flush=True)
+            print(
+                f"  ! step {event.step_key} failed: {_root_error(event.event_specific_data.error)}",
+                file=self._out(),
+                flush=True,
+            )
         elif kind == "STEP_SKIPPED":
-            print(f"  - step {event.step_key} skipped (an upstream step or blocking check did not pass)", file=self._out(), flush=True)
+            print(
+                f"  - step {event.step_key} skipped (an upstream step or blocking check did not pass)",
+                file=self._out(),
+                flush=True,
+            )
 
 
-@dg.logger(config_schema={"detail": dg.Field(bool, default_value=True, is_required=False)},
-           description="lgperf run's console: one line per stage (detail: false) or per asset, check and failure (detail: true).")
+@dg.logger(
+    config_schema={"detail": dg.Field(bool, default_value=True, is_required=False)},
+    description="lgperf run's console: one line per stage (detail: false) or per asset, check and failure (detail: true).",
+)
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = logging.Logger("lgperf.progress", level=logging.DEBUG)
     logger.addHandler(ProgressHandler() if init_context.logger_config["detail"] else StageProgressHandler())

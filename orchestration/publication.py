@@ -8,7 +8,7 @@ waive a blocking check for one publication (``lgperf waive``).
 """
 
 import functools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -26,10 +26,12 @@ PUBLICATION_KEY = dg.AssetKey(["marts", "publication"])
 SUITES = load_suites()
 
 
-def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource):
+def publish_if_nothing_blocks(
+    context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource
+):
     """The publication asset's body: every suite's checks, then publish or record the block."""
     run_id = context.run.run_id
-    publication_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{run_id[:8]}"
+    publication_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{run_id[:8]}"
     quality_dir = Path(settings.export_dir) / "quality"
     config = settings.load()
     with warehouse.connect() as connection:
@@ -50,8 +52,14 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
             if suite.new_rows_column:
                 values["new_rows_since"] = wap.new_rows_since(connection, suite.table, suite.new_rows_column)
             # a Data Docs site per suite: GX rebuilds a site from what its context knows, which removes other suites' pages
-            validation = validate_in_warehouse(connection, suite, values, expectation_parameters=bounds,
-                                               docs_dir=quality_dir / "gx" / suite.name, run_name=run_id)
+            validation = validate_in_warehouse(
+                connection,
+                suite,
+                values,
+                expectation_parameters=bounds,
+                docs_dir=quality_dir / "gx" / suite.name,
+                run_name=run_id,
+            )
         with warehouse.connect() as connection:
             audit.record_outcomes(connection, run_id, suite.name, suite.target, validation.outcomes)
         write_failing_rows(quality_dir, run_id, suite, validation.outcomes, Mask(key, suite.personal))
@@ -65,13 +73,26 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
     decision, unwaived, decided_by = decided.decision, decided.blocked_by, decided.decided_by
     for suite, validation in validations:
         waiver = waivers.get(f"gx_{suite.name}")
-        yield check_result(suite, validation.outcomes, validation.docs_page, asset_key=PUBLICATION_KEY,
-                           waived_by=f"{waiver[1]} (waiver {waiver[0]})" if waiver else None)
+        yield check_result(
+            suite,
+            validation.outcomes,
+            validation.docs_page,
+            asset_key=PUBLICATION_KEY,
+            waived_by=f"{waiver[1]} (waiver {waiver[0]})" if waiver else None,
+        )
 
     if decision == "blocked":
         with warehouse.connect() as connection:
-            wap.record(connection, publication_id=publication_id, run_id=run_id, decision=decision, decided_by=decided_by,
-                       fingerprint=None, raw_through=raw_now, row_counts={})
+            wap.record(
+                connection,
+                publication_id=publication_id,
+                run_id=run_id,
+                decision=decision,
+                decided_by=decided_by,
+                fingerprint=None,
+                raw_through=raw_now,
+                row_counts={},
+            )
         raise dg.Failure(
             description=f"publication {publication_id} blocked by {', '.join(unwaived)}: marts and every export are left as "
             "they were. Correct the data (a new version, or quarantine the rows), or have a named person waive the check "
@@ -84,15 +105,33 @@ def publish_if_nothing_blocks(context: dg.AssetExecutionContext, settings: Pipel
         names = wap.tables(store, wap.CANDIDATE)
         counts = wap.row_counts(store, wap.CANDIDATE, names)
         # unless nothing changed: then marts (and so the exports' bytes) stay as the publication that made them
-        state, state_id = wap.publish(store, publication_id, names, datetime.now(timezone.utc))
-        wap.record(connection, publication_id=publication_id, run_id=run_id, decision=decision, decided_by=decided_by,
-                   fingerprint=state, raw_through=raw_now, row_counts=counts, waivers=[w for w, _ in waivers.values()],
-                   state_of=state_id)
+        state, state_id = wap.publish(store, publication_id, names, datetime.now(UTC))
+        wap.record(
+            connection,
+            publication_id=publication_id,
+            run_id=run_id,
+            decision=decision,
+            decided_by=decided_by,
+            fingerprint=state,
+            raw_through=raw_now,
+            row_counts=counts,
+            waivers=[w for w, _ in waivers.values()],
+            state_of=state_id,
+        )
         wap.use_waivers(connection, [w for w, _ in waivers.values()], publication_id)
-    context.log.info(f"publication {publication_id}: {decision}" + ("" if state_id == publication_id else
-                                                                   f" (the same state as publication {state_id})"))
-    yield dg.MaterializeResult(metadata={"publication_id": publication_id, "decision": decision, "state_of": state_id,
-                                         "tables": len(names), "waived": dg.MetadataValue.json(decided_by)})
+    context.log.info(
+        f"publication {publication_id}: {decision}"
+        + ("" if state_id == publication_id else f" (the same state as publication {state_id})")
+    )
+    yield dg.MaterializeResult(
+        metadata={
+            "publication_id": publication_id,
+            "decision": decision,
+            "state_of": state_id,
+            "tables": len(names),
+            "waived": dg.MetadataValue.json(decided_by),
+        }
+    )
 
 
 @functools.cache
@@ -107,8 +146,11 @@ def publication() -> dg.AssetsDefinition:
         deps=candidate_mart_keys(),
         pool=WAREHOUSE_POOL,
         check_specs=[
-            dg.AssetCheckSpec(f"gx_{suite.name}", asset=PUBLICATION_KEY,
-                              description=suite.document.get("meta", {}).get("description", f"Great Expectations suite {suite.name}"))
+            dg.AssetCheckSpec(
+                f"gx_{suite.name}",
+                asset=PUBLICATION_KEY,
+                description=suite.document.get("meta", {}).get("description", f"Great Expectations suite {suite.name}"),
+            )
             for suite in SUITES
         ],
         description="Schema marts: what was published. Every Great Expectations suite judges the candidate marts and the raw "

@@ -20,8 +20,14 @@ def _describe(outcome: ExpectationOutcome) -> str:
     return f"{what} [{outcome.severity}] {outcome.why or ''}".strip()
 
 
-def check_result(suite: Suite, outcomes: list[ExpectationOutcome], docs_page: Path | None = None, *,
-                 asset_key: dg.AssetKey | None = None, waived_by: str | None = None) -> dg.AssetCheckResult:
+def check_result(
+    suite: Suite,
+    outcomes: list[ExpectationOutcome],
+    docs_page: Path | None = None,
+    *,
+    asset_key: dg.AssetKey | None = None,
+    waived_by: str | None = None,
+) -> dg.AssetCheckResult:
     """The suite's outcome as a Dagster check result; a blocking failure that a named person
     waived for this publication is reported as a warning that says so."""
     failed = [o for o in outcomes if not o.success]
@@ -42,8 +48,16 @@ def check_result(suite: Suite, outcomes: list[ExpectationOutcome], docs_page: Pa
             "failed_errors": len(blocking),
             "failed_warnings": len(failed) - len(blocking),
             "failures": dg.MetadataValue.json(
-                [{"expectation": o.expectation, "kwargs": o.kwargs, "severity": o.severity, "unexpected_count": o.unexpected_count,
-                  "why": o.why} for o in failed]
+                [
+                    {
+                        "expectation": o.expectation,
+                        "kwargs": o.kwargs,
+                        "severity": o.severity,
+                        "unexpected_count": o.unexpected_count,
+                        "why": o.why,
+                    }
+                    for o in failed
+                ]
             ),
             **({"data_docs": dg.MetadataValue.path(str(docs_page))} if docs_page else {}),
         },

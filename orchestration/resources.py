@@ -6,7 +6,6 @@ use one code path against a real HTTP server. Without it, a missing ``LGINFORM_B
 error (lgperf/settings.py ``Environment.require_source``), never the demo.
 """
 
-
 import contextlib
 import time
 from collections.abc import Iterator, Sequence
@@ -20,7 +19,6 @@ from pydantic import PrivateAttr
 from ingestion.lginform.client import LgInformClient, RetryPolicy
 from lgperf import origin, postgres, publication, warehouse
 from lgperf.settings import Environment, PipelineConfig, load_pipeline_config
-
 
 # Every step that opens the warehouse holds this Dagster concurrency pool: DuckDB allows one
 # writing process. Its limit (1) is set in dagster.yaml (concurrency.pools.default_limit).
@@ -44,7 +42,8 @@ def ensure_warehouse_pool(instance: dg.DagsterInstance) -> None:
     if not storage.supports_global_concurrency_limits:
         raise dg.DagsterInvariantViolationError(
             f"the Dagster instance ({type(storage).__name__}) cannot enforce the concurrency pool "
-            f"{WAREHOUSE_POOL!r}; use the SQLite or PostgreSQL storage of dagster.yaml")
+            f"{WAREHOUSE_POOL!r}; use the SQLite or PostgreSQL storage of dagster.yaml"
+        )
     if instance.get_concurrency_config().pool_config.default_pool_limit is not None:
         return  # dagster.yaml's default limit applies (the pool is created on its first claim)
     if WAREHOUSE_POOL not in {pool.name for pool in storage.get_pool_limits()}:
@@ -79,7 +78,7 @@ def holding_warehouse_pool(instance: dg.DagsterInstance, run_id: str, step_key: 
             status = storage.claim_concurrency_slot(WAREHOUSE_POOL, run_id, step_key, priority)
             if status.is_claimed:
                 break
-            time.sleep(status.sleep_interval or min(CLAIM_BACKOFF_MAX_SECONDS, 1.1 ** polls))
+            time.sleep(status.sleep_interval or min(CLAIM_BACKOFF_MAX_SECONDS, 1.1**polls))
             polls += 1
         yield
     finally:
@@ -170,7 +169,9 @@ class PipelineSettings(dg.ConfigurableResource):
         return load_pipeline_config(self.config_path)
 
 
-def claim_origin(context: dg.AssetExecutionContext, connection: duckdb.DuckDBPyConnection, *, demo: bool, where: str) -> None:
+def claim_origin(
+    context: dg.AssetExecutionContext, connection: duckdb.DuckDBPyConnection, *, demo: bool, where: str
+) -> None:
     """Mark the warehouse as holding demo data on a demo load (lgperf/origin.py); the demo on a
     real warehouse fails, unretried; a real run on a demo warehouse is warned that its exports stay marked."""
     try:
@@ -197,7 +198,9 @@ class LgInformApi(dg.ConfigurableResource):
             self._demo = DemoServer().start()
             context.log.info(f"demo asked for: started the embedded demo API at {self._demo.url}")
         elif not self.base_url:
-            raise dg.DagsterInvariantViolationError("LGINFORM_BASE_URL is not set and the demo was not asked for (LGPERF_DEMO=1)")
+            raise dg.DagsterInvariantViolationError(
+                "LGINFORM_BASE_URL is not set and the demo was not asked for (LGPERF_DEMO=1)"
+            )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._demo is not None:
@@ -229,10 +232,14 @@ def build_resources(environment: Environment | None = None) -> dict[str, dg.Conf
     """The resources with every path made absolute, so Dagster and dbt see the same files."""
     env = environment or Environment.from_environ()
     return {
-        "warehouse": WarehouseResource(database=str(env.warehouse_path), connection_config=warehouse.connection_config(),
-                                       kind=env.warehouse),
+        "warehouse": WarehouseResource(
+            database=str(env.warehouse_path), connection_config=warehouse.connection_config(), kind=env.warehouse
+        ),
         "settings": PipelineSettings(
-            config_path=str(env.config_path), export_dir=str(env.export_dir), inbox_dir=str(env.inbox_dir), demo=env.demo
+            config_path=str(env.config_path),
+            export_dir=str(env.export_dir),
+            inbox_dir=str(env.inbox_dir),
+            demo=env.demo,
         ),
         "lginform": LgInformApi(
             base_url=env.lginform_base_url,

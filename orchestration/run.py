@@ -66,8 +66,10 @@ def run(arguments: argparse.Namespace) -> int:
         from demo.synthetic_inbox import write_demo_inbox
 
         files = write_demo_inbox(env.inbox_dir)
-        print(f"demo (synthetic data, every output marked so): the embedded demo API will serve the data, with "
-              f"{env.config_path.name}; {len(files)} demo survey and complaints files are in {env.inbox_dir}")
+        print(
+            f"demo (synthetic data, every output marked so): the embedded demo API will serve the data, with "
+            f"{env.config_path.name}; {len(files)} demo survey and complaints files are in {env.inbox_dir}"
+        )
 
     run_id = str(uuid.uuid4())
     log_path = None if arguments.verbose else logs_dir() / f"run-{run_id}.log"
@@ -92,7 +94,9 @@ def run(arguments: argparse.Namespace) -> int:
     return 0 if refresh.success and report.success and not failed_error_checks(refresh) else 1
 
 
-def _execute(env: Environment, run_id: str, *, verbose: bool) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProcessResult]:
+def _execute(
+    env: Environment, run_id: str, *, verbose: bool
+) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProcessResult]:
     from orchestration.definitions import build_definitions
     from orchestration.resources import ensure_warehouse_pool
 
@@ -100,10 +104,13 @@ def _execute(env: Environment, run_id: str, *, verbose: bool) -> tuple[dg.Execut
     instance = dg.DagsterInstance.get()
     ensure_warehouse_pool(instance)  # another run (a schedule, a sensor, a second `make run`) may be writing
     config = run_config(verbose=verbose)
-    refresh = defs.resolve_job_def("refresh_all").execute_in_process(instance=instance, run_config=config, raise_on_error=False,
-                                                                      run_id=run_id)
+    refresh = defs.resolve_job_def("refresh_all").execute_in_process(
+        instance=instance, run_config=config, raise_on_error=False, run_id=run_id
+    )
     progress.flush_stages()
-    report = defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, run_config=config, raise_on_error=False)
+    report = defs.resolve_job_def("quality_report_job").execute_in_process(
+        instance=instance, run_config=config, raise_on_error=False
+    )
     progress.flush_stages()
     return refresh, report
 
@@ -112,14 +119,25 @@ def failed_error_checks(result: dg.ExecuteInProcessResult) -> list:
     """Checks that failed at error severity. A blocking one has already failed the run; a
     non-blocking one (metric types held back by answers the reader refused, when
     ``lginform.on_metric_type_failure`` is "fail") lets the run finish but not succeed."""
-    return [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-            and not e.event_specific_data.passed and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR]
+    return [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.event_specific_data.passed
+        and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
+    ]
 
 
-def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.ExecuteInProcessResult, seconds: float) -> str:
+def summarise(
+    env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.ExecuteInProcessResult, seconds: float
+) -> str:
     checks = [e.event_specific_data for e in refresh.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     failed = [c for c in checks if not c.passed]
-    lines = ["", "== summary ==", f"  run {refresh.run_id}: {'succeeded' if refresh.success else 'FAILED'} in {seconds:.1f} s"]
+    lines = [
+        "",
+        "== summary ==",
+        f"  run {refresh.run_id}: {'succeeded' if refresh.success else 'FAILED'} in {seconds:.1f} s",
+    ]
     with warehouse.connect(env.warehouse_path, read_only=True) as connection:
         sources = status.rows_per_source(connection, refresh.run_id)
         quarantined = status.quarantined(connection, refresh.run_id)
@@ -129,30 +147,41 @@ def summarise(env: Environment, refresh: dg.ExecuteInProcessResult, report: dg.E
         lines.append(f"    {source:<22} raw.{table:<24} {total:>9,} / {new:,}")
     lines.append(f"    quarantined (audit.quarantine, with reasons)          {quarantined[0]:>9,} / {quarantined[1]:,}")
     if decided is not None:
-        same = (f" (nothing changed: marts still hold publication {decided.state_of})"
-                if decided.state_of and decided.state_of != decided.publication_id else "")
+        same = (
+            f" (nothing changed: marts still hold publication {decided.state_of})"
+            if decided.state_of and decided.state_of != decided.publication_id
+            else ""
+        )
         decision = decided.decision.upper() if decided.decision == "blocked" else decided.decision
         lines.append(f"  publication {decided.publication_id}: {decision}{same}")
         if decided.decision == "blocked":
             blocking = decided.blocked_by
-            lines.append(f"    blocked by the failed check{'s' if len(blocking) != 1 else ''} {', '.join(blocking) or '(none recorded)'}: "
-                         "the marts, the open data, the BI copy and the report still hold the previous publication")
+            lines.append(
+                f"    blocked by the failed check{'s' if len(blocking) != 1 else ''} {', '.join(blocking) or '(none recorded)'}: "
+                "the marts, the open data, the BI copy and the report still hold the previous publication"
+            )
     lines.append(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
-        lines.append(f"    FAILED {check.asset_key.to_user_string()}:{check.check_name} ({check.severity.value.lower()})")
+        lines.append(
+            f"    FAILED {check.asset_key.to_user_string()}:{check.check_name} ({check.severity.value.lower()})"
+        )
         if check.check_name == "metric_types_current":  # say which, and why, in plain words
             lines.append(f"      {check.description}")
     lines += [
         "  outputs:",
-        f"    warehouse       {env.warehouse_path}" + (" (the landing; the marts are on PostgreSQL)" if env.warehouse == "postgres" else ""),
+        f"    warehouse       {env.warehouse_path}"
+        + (" (the landing; the marts are on PostgreSQL)" if env.warehouse == "postgres" else ""),
         f"    open data       {env.export_dir / 'open-data' / 'datapackage.json'}",
         f"    BI              {env.export_dir / bi_folder(load_pipeline_config(env.config_path).bi.unsuppressed_counts)}",
         f"    report          {env.export_dir / 'report' / 'index.html'}",
         f"    returns         {env.export_dir / 'returns'} (officers' returns to fill; approvals.xlsx)",
-        f"    quality report  {env.export_dir / 'quality' / 'index.html'}" + ("" if report.success else " (NOT refreshed)"),
+        f"    quality report  {env.export_dir / 'quality' / 'index.html'}"
+        + ("" if report.success else " (NOT refreshed)"),
     ]
     if not refresh.success:
-        lines.append("  the run did not complete: exports downstream of a failed step or check were not written; see the lines above")
+        lines.append(
+            "  the run did not complete: exports downstream of a failed step or check were not written; see the lines above"
+        )
     return "\n".join(lines)
 
 

@@ -1,7 +1,6 @@
 """When refresh_all runs by the clock (UK time): monthly for the new data, and quarterly, when a
 quarter's returns are in, ahead of the committee cycle."""
 
-
 import dagster as dg
 
 from orchestration.jobs import refresh_all

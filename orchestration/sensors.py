@@ -1,7 +1,6 @@
 """The sensors: the auditor's quality report rewritten after every refresh (passed or failed), and
 an inbox run started for the files that are ready."""
 
-
 import hashlib
 import json
 import time
@@ -21,8 +20,11 @@ def quality_report_after(status: dg.DagsterRunStatus) -> dg.SensorDefinition:
     """A sensor asking for the quality report once per refresh_all run that ends in ``status``."""
 
     @dg.run_status_sensor(
-        name=f"quality_report_after_{status.value.lower()}", run_status=status, monitored_jobs=[refresh_all],
-        request_job=quality_report_job, default_status=dg.DefaultSensorStatus.RUNNING,
+        name=f"quality_report_after_{status.value.lower()}",
+        run_status=status,
+        monitored_jobs=[refresh_all],
+        request_job=quality_report_job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _sensor(context: dg.RunStatusSensorContext):
         return dg.RunRequest(run_key=f"quality-after-{context.dagster_run.run_id}")
@@ -33,8 +35,12 @@ def quality_report_after(status: dg.DagsterRunStatus) -> dg.SensorDefinition:
 quality_report_after_success = quality_report_after(dg.DagsterRunStatus.SUCCESS)
 quality_report_after_failure = quality_report_after(dg.DagsterRunStatus.FAILURE)
 
-_UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-               dg.DagsterRunStatus.STARTED]
+_UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 @dg.sensor(
@@ -69,5 +75,8 @@ def inbox_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings
         return dg.SkipReason(f"{len(ready)} file(s) ready; an inbox run ({unfinished[0].run_id}) is still unfinished")
     # the key names these files as they are now: a failed run is not repeated for the same files unchanged
     key = hashlib.sha256(json.dumps([[n, sightings[n]["stat"]] for n in ready]).encode()).hexdigest()
-    return dg.RunRequest(run_key=f"inbox:{key}", run_config={"ops": {"inbox_raw": {"config": {"files": ready}}}},
-                         tags={"lgperf/inbox_files": str(len(ready))})
+    return dg.RunRequest(
+        run_key=f"inbox:{key}",
+        run_config={"ops": {"inbox_raw": {"config": {"files": ready}}}},
+        tags={"lgperf/inbox_files": str(len(ready))},
+    )

@@ -35,7 +35,12 @@ def small_config() -> dict:
             "areas": SMALL_AREAS,
             "periods": "latest:8",
             "batch_size": 2,
-            "retry": {"max_attempts": 4, "max_total_seconds": 20, "initial_backoff_seconds": 0.01, "max_backoff_seconds": 0.2},
+            "retry": {
+                "max_attempts": 4,
+                "max_total_seconds": 20,
+                "initial_backoff_seconds": 0.01,
+                "max_backoff_seconds": 0.2,
+            },
         },
         "comparison_groups": ["Trafford_CIPFA_Near_Neighbours"],
         # freshness judged as at the demo catalogue's date, so the gate does not age with the calendar
@@ -45,7 +50,9 @@ def small_config() -> dict:
     }
 
 
-def point_environment(monkeypatch: pytest.MonkeyPatch, folder: Path, *, config: dict | None = None, **extra: str) -> Environment:
+def point_environment(
+    monkeypatch: pytest.MonkeyPatch, folder: Path, *, config: dict | None = None, **extra: str
+) -> Environment:
     """Environment variables pointing at ``folder`` (warehouse, exports, inbox, pipeline.yml with
     the small demo config unless given); ``extra`` sets more, e.g. LGINFORM_BASE_URL. Without a
     base URL the demo is asked for (LGPERF_DEMO=1), as `make run` does; with one, it is not."""
@@ -101,7 +108,10 @@ def demo_baseline(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as monkeypatch:
         env = point_environment(monkeypatch, folder)
         write_demo_inbox(env.inbox_dir)  # surveys and complaints, as `make run` drops them
-        result = build_definitions(env).resolve_job_def("refresh_all").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        result = (
+            build_definitions(env)
+            .resolve_job_def("refresh_all")
+            .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        )
         assert result.success
     return folder

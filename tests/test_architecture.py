@@ -65,8 +65,9 @@ def _excepted(folder: str, module: str) -> bool:
 def violations(root: Path) -> list[str]:
     """Every import that breaks a rule, as ``file:line: what``."""
     found = []
-    folders = sorted(p.name for p in root.iterdir()
-                     if p.is_dir() and not p.name.startswith(".") and any(p.rglob("*.py")))
+    folders = sorted(
+        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.rglob("*.py"))
+    )
     for folder in folders:
         if folder not in OURS:
             found.append(f"{folder}/: Python in a folder the rules do not know: add it to MAY_IMPORT (or DRIVERS)")
@@ -107,20 +108,37 @@ def _room(root: Path, name: str, source: str) -> None:
     path.write_text(source, encoding="utf-8")
 
 
-@pytest.mark.parametrize("name, source, broken", [
-    ("lgperf/waive.py", "def main():\n    from expectations.runner import load_suites\n",
-     "lgperf/waive.py:2: imports expectations"),
-    ("exports/x.py", "import dagster as dg\n", "exports/x.py:1: imports dagster: Dagster belongs in orchestration/"),
-    ("ingestion/x.py", "from orchestration import resources\n", "ingestion/x.py:1: imports orchestration"),
-    ("expectations/x.py", "from exports.publish import write_csv\n", "expectations/x.py:1: imports exports"),
-    ("demo/x.py", "from ingestion.lginform import client\n", "demo/x.py:1: imports ingestion.lginform"),
-    ("lgperf/sub/x.py", "from ..publication import EPOCH\nfrom ... import tests\n", "lgperf/sub/x.py:2: imports tests"),
-    ("scripts/x.py", "print(1)\n", "scripts/: Python in a folder the rules do not know"),
-])
+@pytest.mark.parametrize(
+    "name, source, broken",
+    [
+        (
+            "lgperf/waive.py",
+            "def main():\n    from expectations.runner import load_suites\n",
+            "lgperf/waive.py:2: imports expectations",
+        ),
+        (
+            "exports/x.py",
+            "import dagster as dg\n",
+            "exports/x.py:1: imports dagster: Dagster belongs in orchestration/",
+        ),
+        ("ingestion/x.py", "from orchestration import resources\n", "ingestion/x.py:1: imports orchestration"),
+        ("expectations/x.py", "from exports.publish import write_csv\n", "expectations/x.py:1: imports exports"),
+        ("demo/x.py", "from ingestion.lginform import client\n", "demo/x.py:1: imports ingestion.lginform"),
+        (
+            "lgperf/sub/x.py",
+            "from ..publication import EPOCH\nfrom ... import tests\n",
+            "lgperf/sub/x.py:2: imports tests",
+        ),
+        ("scripts/x.py", "print(1)\n", "scripts/: Python in a folder the rules do not know"),
+    ],
+)
 def test_a_broken_rule_is_caught(tmp_path, name, source, broken):
     """The checker itself, on a small tree: each kind of break is seen (and an allowed import is not)."""
-    _room(tmp_path, "demo/ok.py", "from ingestion.lginform.signing import verify_signed_url\n"
-                                  "from ingestion.lginform import signing\n")
+    _room(
+        tmp_path,
+        "demo/ok.py",
+        "from ingestion.lginform.signing import verify_signed_url\nfrom ingestion.lginform import signing\n",
+    )
     _room(tmp_path, "orchestration/ok.py", "import dagster\nfrom exports import publish\nfrom demo import ok\n")
     _room(tmp_path, "benchmarks/ok.py", "from orchestration import ok\nimport dagster\n")
     assert violations(tmp_path) == []

@@ -23,8 +23,20 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 DOMAIN = ROOT / "docs/domain.md"
 
-SKIPPED_DIRS = {".git", ".venv", "site", "target", "dbt_packages", "build", "logs", "test-artifacts",
-                ".dagster_home", "__pycache__", ".pytest_cache", "node_modules"}
+SKIPPED_DIRS = {
+    ".git",
+    ".venv",
+    "site",
+    "target",
+    "dbt_packages",
+    "build",
+    "logs",
+    "test-artifacts",
+    ".dagster_home",
+    "__pycache__",
+    ".pytest_cache",
+    "node_modules",
+}
 TEXT_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".json", ".md", ".toml", ".in", ".cfg", ".ini", ".sh", ".txt"}
 
 # docs/<page>: not part of a longer path or name (dbt-docs/, https://host/docs/...)
@@ -38,8 +50,12 @@ OUTSIDE = [re.compile(p) for p in (r"\.\./shared\b", r"\bshared/(?:docs|referenc
 
 
 def _skipped(folder: str, name: str) -> bool:
-    return (name in SKIPPED_DIRS or name.startswith(".venv") or name.endswith(".egg-info")
-            or (folder == str(ROOT) and name == "data"))  # data/: warehouse, exports, inbox (git-ignored)
+    return (
+        name in SKIPPED_DIRS
+        or name.startswith(".venv")
+        or name.endswith(".egg-info")
+        or (folder == str(ROOT) and name == "data")
+    )  # data/: warehouse, exports, inbox (git-ignored)
 
 
 @cache
@@ -66,42 +82,62 @@ def _line(text: str, offset: int) -> int:
 
 
 def headings(page: Path) -> set[str]:
-    return {m.group(1).strip() for m in re.finditer(r"^#{1,6}\s+(.+?)\s*#*\s*$", page.read_text(encoding="utf-8"), re.M)}
+    return {
+        m.group(1).strip() for m in re.finditer(r"^#{1,6}\s+(.+?)\s*#*\s*$", page.read_text(encoding="utf-8"), re.M)
+    }
 
 
 def test_the_scan_reads_the_project():
     files = project_files()
-    assert {"Makefile", "dagster.yaml", "README.md", "docs/domain.md", "dbt_project/macros/performance.sql",
-            "dbt_project/models/marts/benchmarks.yml"} <= set(files)
+    assert {
+        "Makefile",
+        "dagster.yaml",
+        "README.md",
+        "docs/domain.md",
+        "dbt_project/macros/performance.sql",
+        "dbt_project/models/marts/benchmarks.yml",
+    } <= set(files)
     assert not any(name.startswith((".venv", "site/", "dbt_project/target/")) for name in files)
 
 
 def test_every_docs_path_named_exists():
-    missing = [f"{name}:{_line(text, m.start())}: docs/{m.group(1)}"
-               for name, text in project_files().items()
-               for m in DOC_PATH.finditer(text)
-               if not (DOCS / m.group(1)).is_file()]
+    missing = [
+        f"{name}:{_line(text, m.start())}: docs/{m.group(1)}"
+        for name, text in project_files().items()
+        for m in DOC_PATH.finditer(text)
+        if not (DOCS / m.group(1)).is_file()
+    ]
     assert missing == [], "these name a page docs/ does not have:\n" + "\n".join(missing)
 
 
 def test_every_cited_section_of_the_domain_page_exists():
     sections = headings(DOMAIN)
-    cited = [(name, _line(text, m.start()), m.group(1).strip())
-             for name, text in project_files().items() for m in SECTION_CITATION.finditer(text)]
+    cited = [
+        (name, _line(text, m.start()), m.group(1).strip())
+        for name, text in project_files().items()
+        for m in SECTION_CITATION.finditer(text)
+    ]
     assert len(cited) >= 5, "the citations are no longer found: the pattern is out of date"
-    wrong = [f"{name}:{line}: \"{section}\"" for name, line, section in cited if section not in sections]
+    wrong = [f'{name}:{line}: "{section}"' for name, line, section in cited if section not in sections]
     assert wrong == [], f"sections docs/domain.md lacks (it has {sorted(sections)}):\n" + "\n".join(wrong)
 
 
 def test_outside_docs_the_domain_page_is_cited_by_its_path():
-    bare = [f"{name}:{_line(text, m.start())}: {m.group(0)}"
-            for name, text in project_files().items() if not name.startswith("docs/")
-            for m in DOMAIN_MENTION.finditer(text) if m.group(0) != "docs/domain.md"]
+    bare = [
+        f"{name}:{_line(text, m.start())}: {m.group(0)}"
+        for name, text in project_files().items()
+        if not name.startswith("docs/")
+        for m in DOMAIN_MENTION.finditer(text)
+        if m.group(0) != "docs/domain.md"
+    ]
     assert bare == [], "cite the page as docs/domain.md:\n" + "\n".join(bare)
 
 
 @pytest.mark.parametrize("pattern", OUTSIDE, ids=["parent-folder", "shared-docs-or-reference", "path-join"])
 def test_nothing_points_outside_the_project(pattern: re.Pattern[str]):
-    found = [f"{name}:{_line(text, m.start())}: {text.splitlines()[_line(text, m.start()) - 1].strip()}"
-             for name, text in project_files().items() for m in pattern.finditer(text)]
+    found = [
+        f"{name}:{_line(text, m.start())}: {text.splitlines()[_line(text, m.start()) - 1].strip()}"
+        for name, text in project_files().items()
+        for m in pattern.finditer(text)
+    ]
     assert found == [], "the project must stand alone; these point outside it:\n" + "\n".join(found)

@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -94,7 +94,12 @@ class _Transient(Exception):
 
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
-TRANSIENT_EXCEPTIONS = (_Transient, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+TRANSIENT_EXCEPTIONS = (
+    _Transient,
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,9 @@ class LgInformClient:
                     attempts += 1
                     response = self._send_once(path, params, stable_request)
         except TRANSIENT_EXCEPTIONS as error:
-            self._record(stable_request, getattr(error, "status", None), attempts, None, _describe(error, stable_request))
+            self._record(
+                stable_request, getattr(error, "status", None), attempts, None, _describe(error, stable_request)
+            )
             raise ServiceUnavailable(
                 stable_request,
                 f"gave up after {attempts} attempts: {_describe(error, stable_request)}",
@@ -202,7 +209,10 @@ class LgInformClient:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self._record(stable_request, response.status_code, attempts, digest, "body is not valid JSON")
             raise ResponseNotUnderstood(
-                stable_request, f"the body is not valid JSON ({exc.__class__.__name__}: {exc})", response.status_code, body
+                stable_request,
+                f"the body is not valid JSON ({exc.__class__.__name__}: {exc})",
+                response.status_code,
+                body,
             ) from None
         self._record(stable_request, response.status_code, attempts, digest, None, len(body))
         return ApiResponse(
@@ -212,7 +222,7 @@ class LgInformClient:
             body=body,
             sha256=digest,
             attempts=attempts,
-            fetched_at=datetime.now(timezone.utc),
+            fetched_at=datetime.now(UTC),
             document=document,
         )
 
@@ -250,7 +260,15 @@ class LgInformClient:
                 entry["metric_types"] = ",".join(metric_types) or None
                 return
 
-    def _record(self, request: str, status: int | None, attempts: int, sha256: str | None, error: str | None, nbytes: int | None = None) -> None:
+    def _record(
+        self,
+        request: str,
+        status: int | None,
+        attempts: int,
+        sha256: str | None,
+        error: str | None,
+        nbytes: int | None = None,
+    ) -> None:
         self.request_log.append(
             {
                 "request": request,
@@ -260,7 +278,7 @@ class LgInformClient:
                 "sha256": sha256,
                 "error": error,
                 "metric_types": None,
-                "fetched_at": datetime.now(timezone.utc),
+                "fetched_at": datetime.now(UTC),
             }
         )
 

@@ -5,7 +5,7 @@ rows, the request log, and the per-metric-type sync state that incremental pulls
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -28,7 +28,8 @@ KEYS: dict[str, tuple[str, ...]] = {
 def read_last_pulls(connection: duckdb.DuckDBPyConnection, fingerprint: str) -> dict[str, datetime]:
     """metric type -> its last successful pull for the same areas and periods."""
     rows = connection.execute(
-        "SELECT metric_type_id, last_success_at FROM audit.lginform_sync_state WHERE request_fingerprint = ?", [fingerprint]
+        "SELECT metric_type_id, last_success_at FROM audit.lginform_sync_state WHERE request_fingerprint = ?",
+        [fingerprint],
     ).fetchall()
     return dict(rows)
 
@@ -47,7 +48,7 @@ def load_pull(
     fingerprint: str | None = None,
 ) -> dict[str, int]:
     """Write everything or nothing; return rows inserted per raw table (0s when nothing changed)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = {table: list(result.rows[table]) for table in KEYS}
     for extract in extracts:
         for table, extract_rows in extract.tables.items():
@@ -57,7 +58,9 @@ def load_pull(
     try:
         inserted["lginform_responses"] = _insert_responses(connection, result, run_id)
         for table, keys in KEYS.items():
-            inserted[table] = insert_new_versions(connection, f"raw.{table}", rows[table], keys=keys, run_id=run_id, ingested_at=now)
+            inserted[table] = insert_new_versions(
+                connection, f"raw.{table}", rows[table], keys=keys, run_id=run_id, ingested_at=now
+            )
         inserted["extract_files"] = _insert_extract_files(connection, extracts, run_id, now)
         inserted["quarantined"] = insert_records(
             connection,
@@ -69,8 +72,10 @@ def load_pull(
             insert_records(
                 connection,
                 "audit.lginform_sync_state",
-                [{"metric_type_id": m, "request_fingerprint": fingerprint, "last_success_at": now, "run_id": run_id}
-                 for m in result.fetched_metric_types],
+                [
+                    {"metric_type_id": m, "request_fingerprint": fingerprint, "last_success_at": now, "run_id": run_id}
+                    for m in result.fetched_metric_types
+                ],
                 upsert=True,
             )
         connection.commit()
@@ -80,13 +85,23 @@ def load_pull(
     return inserted
 
 
-def _insert_extract_files(connection: duckdb.DuckDBPyConnection, extracts: Sequence[ExtractResult], run_id: str, now: datetime) -> int:
+def _insert_extract_files(
+    connection: duckdb.DuckDBPyConnection, extracts: Sequence[ExtractResult], run_id: str, now: datetime
+) -> int:
     return insert_records(
         connection,
         "raw.extract_files",
         [
-            {"path": str(e.path), "format": e.format, "rows_received": e.rows_received, "rows_accepted": e.rows_accepted,
-             "rows_quarantined": len(e.quarantined), **e.lineage(), "ingested_at": now, "run_id": run_id}
+            {
+                "path": str(e.path),
+                "format": e.format,
+                "rows_received": e.rows_received,
+                "rows_accepted": e.rows_accepted,
+                "rows_quarantined": len(e.quarantined),
+                **e.lineage(),
+                "ingested_at": now,
+                "run_id": run_id,
+            }
             for e in extracts
         ],
     )
@@ -99,8 +114,18 @@ def _insert_responses(connection: duckdb.DuckDBPyConnection, result: PullResult,
         if r.sha256 in seen:
             continue
         seen.add(r.sha256)
-        records.append({"sha256": r.sha256, "endpoint": r.endpoint, "request": r.request, "status": r.status,
-                        "bytes": len(r.body), "body_gzip": r.body_gzip(), "fetched_at": r.fetched_at, "run_id": run_id})
+        records.append(
+            {
+                "sha256": r.sha256,
+                "endpoint": r.endpoint,
+                "request": r.request,
+                "status": r.status,
+                "bytes": len(r.body),
+                "body_gzip": r.body_gzip(),
+                "fetched_at": r.fetched_at,
+                "run_id": run_id,
+            }
+        )
     if not records:
         return 0
     known = {row[0] for row in connection.execute("SELECT sha256 FROM raw.lginform_responses").fetchall()}

@@ -60,7 +60,9 @@ def period_start(value: object) -> date:
     """The first day of a period from its ``startDate``."""
     day, time_of_day = _parse("startDate", value)
     if time_of_day not in ("date", "midnight"):
-        raise PeriodBoundError(f"startDate {value!r} is not at the start of a day: which day the period starts on is unclear")
+        raise PeriodBoundError(
+            f"startDate {value!r} is not at the start of a day: which day the period starts on is unclear"
+        )
     return day
 
 

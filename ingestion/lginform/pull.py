@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from ingestion.lginform.client import (
@@ -30,10 +30,22 @@ from ingestion.lginform.client import (
     ServiceUnavailable,
     UsageLimitExceeded,
 )
-from ingestion.lginform.responses import DataAsked, changed_metric_types, data_rows_deduplicated, metric_type_row, period_rows
+from ingestion.lginform.responses import (
+    DataAsked,
+    changed_metric_types,
+    data_rows_deduplicated,
+    metric_type_row,
+    period_rows,
+)
 
 SOURCE_SYSTEM = "lginform"
-RAW_TABLES = ("lginform_metric_types", "lginform_periods", "lginform_areas", "lginform_group_members", "lginform_values")
+RAW_TABLES = (
+    "lginform_metric_types",
+    "lginform_periods",
+    "lginform_areas",
+    "lginform_group_members",
+    "lginform_values",
+)
 _GSS = re.compile(r"^[EWSN]\d{8}$")
 T = TypeVar("T")
 
@@ -68,7 +80,11 @@ class PullResult:
     notes: list[str] = field(default_factory=list)  # what the operator should know, in plain words
 
     def add(self, table: str, response: ApiResponse, rows: list[dict[str, Any]]) -> None:
-        lineage = {"source_system": SOURCE_SYSTEM, "source_reference": response.request, "source_sha256": response.sha256}
+        lineage = {
+            "source_system": SOURCE_SYSTEM,
+            "source_reference": response.request,
+            "source_sha256": response.sha256,
+        }
         self.rows[table].extend({**row, **lineage} for row in rows)
 
     @property
@@ -128,8 +144,9 @@ def pull_lginform(
         client.record_refusal(request, reason, for_metric_types)
         result.refused.append(RefusedAnswer(request, reason, tuple(for_metric_types)))
 
-    def fetch(path: str, params: list[tuple[str, str]], parse: Callable[[ApiResponse], T],
-              for_metric_types: Sequence[str]) -> tuple[ApiResponse, T] | None:
+    def fetch(
+        path: str, params: list[tuple[str, str]], parse: Callable[[ApiResponse], T], for_metric_types: Sequence[str]
+    ) -> tuple[ApiResponse, T] | None:
         """One call and the reading of its answer. A failure that affects everything raises; a
         refused answer is noted against ``for_metric_types`` and None returned. Every answer
         received whole is archived, understood or not, so that its refusal can be checked."""
@@ -159,8 +176,10 @@ def pull_lginform(
     result.add("lginform_periods", response, reading.rows)
     result.refused_periods = dict(reading.refused)
     if reading.refused:
-        result.notes.append(f"/periods: {len(reading.refused)} period(s) refused, their values are refused too: "
-                            + "; ".join(f"{p}: {why}" for p, why in reading.refused.items()))
+        result.notes.append(
+            f"/periods: {len(reading.refused)} period(s) refused, their values are refused too: "
+            + "; ".join(f"{p}: {why}" for p, why in reading.refused.items())
+        )
 
     null_as_zero: set[str] = set()
     described: list[str] = []
@@ -168,8 +187,11 @@ def pull_lginform(
         if answer := fetch(f"/metricTypes/{metric_type}", [], metric_type_row, [metric_type]):
             response, row = answer
             if row["metric_type_id"] != metric_type:
-                refuse(response.request, f"asked for metric type {metric_type}, the answer describes {row['metric_type_id']}",
-                       [metric_type])
+                refuse(
+                    response.request,
+                    f"asked for metric type {metric_type}, the answer describes {row['metric_type_id']}",
+                    [metric_type],
+                )
                 continue
             if row["null_as_zero"]:
                 null_as_zero.add(metric_type)
@@ -181,8 +203,10 @@ def pull_lginform(
     if since is not None:
         changes = fetch("/metricTypes", [("dataChangedSince", since.isoformat())], changed_metric_types, [])
         if changes is None:
-            result.notes.append(f"the list of metric types changed since {since} could not be read "
-                                f"({result.refused.pop().reason}); every metric type was pulled instead")
+            result.notes.append(
+                f"the list of metric types changed since {since} could not be read "
+                f"({result.refused.pop().reason}); every metric type was pulled instead"
+            )
         else:
             changed = changes[1]
             to_fetch = [m for m in described if m in changed]
@@ -195,8 +219,10 @@ def pull_lginform(
             params = [("metricType", ",".join(batch)), ("area", token), ("period", periods), ("value.valueType", "raw")]
             is_group = not _GSS.match(token.split(":", 1)[0])
 
-            def parse(response: ApiResponse, token: str = token, is_group: bool = is_group):
-                return _group_not_empty(response, token, is_group, data_rows_deduplicated(response, frozenset(null_as_zero), asked))
+            def parse(response: ApiResponse, token: str = token, is_group: bool = is_group, asked: DataAsked = asked):
+                return _group_not_empty(
+                    response, token, is_group, data_rows_deduplicated(response, frozenset(null_as_zero), asked)
+                )
 
             if not (answer := fetch("/data", params, parse, batch)):
                 continue
@@ -228,8 +254,16 @@ def _reason(error: LgInformError) -> str:
 def _unreadable_answer(path: str, error: ResponseNotUnderstood) -> ApiResponse:
     """A body that is not JSON, kept as received for the archive (it has no document)."""
     body = error.body or b""
-    return ApiResponse(endpoint=path, request=error.request, status=error.status or 200, body=body,
-                       sha256=hashlib.sha256(body).hexdigest(), attempts=1, fetched_at=datetime.now(timezone.utc), document=None)
+    return ApiResponse(
+        endpoint=path,
+        request=error.request,
+        status=error.status or 200,
+        body=body,
+        sha256=hashlib.sha256(body).hexdigest(),
+        attempts=1,
+        fetched_at=datetime.now(UTC),
+        document=None,
+    )
 
 
 def _group_not_empty(response: ApiResponse, token: str, is_group: bool, parsed: T) -> T:

@@ -172,7 +172,9 @@ def _validate(model: type[_Shape], response: ApiResponse) -> Any:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise ResponseNotUnderstood(
-            response.request, f"unexpected JSON shape at {where}: {first['msg']} ({exc.error_count()} problem(s))", response.status
+            response.request,
+            f"unexpected JSON shape at {where}: {first['msg']} ({exc.error_count()} problem(s))",
+            response.status,
         ) from None
 
 
@@ -216,8 +218,13 @@ def read_period(entry: dict[str, Any]) -> dict[str, Any]:
     """One ``period-array`` entry as a raw row; ValueError names the field that cannot be read."""
     period = Period.model_validate(entry)
     start = period_start(period.start_date)
-    return {"period_id": period.identifier, "label": period.label, "start_date": start,
-            "end_date": period_end(period.end_date, start), "period_type": period.period_type}
+    return {
+        "period_id": period.identifier,
+        "label": period.label,
+        "start_date": start,
+        "end_date": period_end(period.end_date, start),
+        "period_type": period.period_type,
+    }
 
 
 def period_rows(response: ApiResponse) -> PeriodsReading:
@@ -253,7 +260,9 @@ class DataAsked:
     refused_periods: dict[str, str] = field(default_factory=dict)  # period id -> why /periods refused it
 
 
-def data_rows(response: ApiResponse, null_as_zero: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def data_rows(
+    response: ApiResponse, null_as_zero: frozenset[str] = frozenset()
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(value rows, area rows) of a /data answer; a row whose cells do not match the columns is an error."""
     values, areas, _ = data_rows_deduplicated(response, null_as_zero)
     return values, areas
@@ -296,7 +305,9 @@ def data_rows_deduplicated(
     for index, row in enumerate(document.rows):
         code = row.area.identifier
         if not AREA_CODE.match(code):
-            raise ResponseNotUnderstood(response.request, f"row {index}: area {code!r} is not a GSS area code", response.status)
+            raise ResponseNotUnderstood(
+                response.request, f"row {index}: area {code!r} is not a GSS area code", response.status
+            )
         if len(row.values) != len(document.columns):
             raise ResponseNotUnderstood(
                 response.request,

@@ -23,9 +23,12 @@ def test_scale_s_is_the_council_and_its_neighbours_40_indicators_8_years(small):
     with duckdb.connect(str(path), read_only=True) as connection:
         spans = connection.execute(
             "SELECT max(year(p.start_date)) - min(year(p.start_date)) + 1 FROM raw.lginform_values AS v "
-            "JOIN raw.lginform_periods AS p USING (period_id) GROUP BY v.metric_type_id").fetchall()
+            "JOIN raw.lginform_periods AS p USING (period_id) GROUP BY v.metric_type_id"
+        ).fetchall()
         assert {span for (span,) in spans} <= set(range(1, 9)) and max(spans)[0] == 8  # each indicator's latest 8 years
-        assert connection.execute("SELECT count(*) FROM raw.lginform_values").fetchall()[0][0] == counts["values"] > 5000
+        assert (
+            connection.execute("SELECT count(*) FROM raw.lginform_values").fetchall()[0][0] == counts["values"] > 5000
+        )
 
 
 def test_variants_have_ids_of_their_own_and_keep_their_units(tmp_path):
@@ -44,11 +47,16 @@ def test_variants_have_ids_of_their_own_and_keep_their_units(tmp_path):
 def test_one_new_period_per_indicator_follows_its_latest(small):
     path, counts = small
     with duckdb.connect(str(path)) as connection:
-        before = dict(connection.execute("SELECT metric_type_id, max(period_id) FROM raw.lginform_values GROUP BY 1").fetchall())
+        before = dict(
+            connection.execute("SELECT metric_type_id, max(period_id) FROM raw.lginform_values GROUP BY 1").fetchall()
+        )
         added = add_a_period(connection)
-        after = dict(connection.execute("SELECT metric_type_id, max(period_id) FROM raw.lginform_values GROUP BY 1").fetchall())
+        after = dict(
+            connection.execute("SELECT metric_type_id, max(period_id) FROM raw.lginform_values GROUP BY 1").fetchall()
+        )
         per_indicator = connection.execute(
-            "SELECT metric_type_id, count(*) FROM raw.lginform_values WHERE run_id = 'bench-next' GROUP BY 1").fetchall()
+            "SELECT metric_type_id, count(*) FROM raw.lginform_values WHERE run_id = 'bench-next' GROUP BY 1"
+        ).fetchall()
     assert added == 40 * 16 == sum(n for _, n in per_indicator)
     for metric, latest in before.items():
         following = after[metric]

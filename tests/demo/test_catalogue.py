@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 
 from demo.catalogue import (
-    data_file,
     ENGLAND,
     HIGH_IS_GOOD,
     LOW_IS_GOOD,
@@ -17,6 +16,7 @@ from demo.catalogue import (
     TRAFFORD,
     UPPER_TIER,
     build_catalogue,
+    data_file,
 )
 
 
@@ -117,7 +117,11 @@ def test_groups_resolve_and_unknown_tokens_raise(catalogue):
 
 def test_oflog_values_are_the_published_ones(catalogue):
     assert catalogue.value("90001", "E06000005", "fin_2016_17") == 7.6  # Darlington, ASC1, 2016-17
-    row = next(r for r in _rows("oflog_asc_data.csv") if r["Local authority name"] == "Trafford" and r["Code"] == "ASC3" and r["Financial year"] == "2018-19")
+    row = next(
+        r
+        for r in _rows("oflog_asc_data.csv")
+        if r["Local authority name"] == "Trafford" and r["Code"] == "ASC3" and r["Financial year"] == "2018-19"
+    )
     assert catalogue.value("90003", TRAFFORD, "fin_2018_19") == round(float(row["Value"]), 1)
     assert catalogue.metric_types["90001"].polarity == HIGH_IS_GOOD  # rank_order desc
     assert catalogue.metric_types["90007"].polarity == NOT_APPLICABLE  # rank_order None

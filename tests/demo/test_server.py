@@ -48,7 +48,15 @@ def test_good_signature_gets_the_metric_type(server):
     assert metric["dataset"]["periodType"] == {"identifier": "CalendarYear", "frequency": "Annually"}
     assert metric["measure"]["measurementUnit"]["identifier"] == "count"
     assert metric["earliestTimePeriod"]["identifier"] == "cal_2015"
-    assert {"shortLabel", "alternativeLabels", "helpText", "outputPrecision", "polarity", "nullAsZero", "discontinued"} <= set(metric)
+    assert {
+        "shortLabel",
+        "alternativeLabels",
+        "helpText",
+        "outputPrecision",
+        "polarity",
+        "nullAsZero",
+        "discontinued",
+    } <= set(metric)
 
 
 def test_bad_signature_is_not_authorised(server):
@@ -96,8 +104,17 @@ def test_credentials_are_never_recorded_or_logged(server, caplog):
 
 
 def test_metadata_lists(server):
-    assert get(server, "/metricTypes.json").json()["metricType-array"][0].keys() == {"identifier", "label", "shortLabel", "unitLabel", "measurementUnitIdentifier"}
-    changed = [m["identifier"] for m in get(server, "/metricTypes", [("dataChangedSince", "2025-08-01")]).json()["metricType-array"]]
+    assert get(server, "/metricTypes.json").json()["metricType-array"][0].keys() == {
+        "identifier",
+        "label",
+        "shortLabel",
+        "unitLabel",
+        "measurementUnitIdentifier",
+    }
+    changed = [
+        m["identifier"]
+        for m in get(server, "/metricTypes", [("dataChangedSince", "2025-08-01")]).json()["metricType-array"]
+    ]
     catalogue = server.catalogue
     assert changed and all(catalogue.data_changed_on(m) > catalogue.as_of.replace(month=8, day=1) for m in changed)
     assert "90001" not in changed  # Oflog data last changed in 2023
@@ -106,22 +123,45 @@ def test_metadata_lists(server):
     groups = get(server, "/comparisonGroups", [("memberArea", "E08000007")]).json()["comparisonGroup-array"]
     assert "Trafford_CIPFA_Near_Neighbours" in {g["identifier"] for g in groups}
     periods = get(server, "/periods").json()["period-array"]
-    assert {"identifier": "fin_2016_17", "label": "2016/17", "startDate": "2016-04-01", "endDate": "2017-03-31", "periodType": "FinancialYear"} in periods
+    assert {
+        "identifier": "fin_2016_17",
+        "label": "2016/17",
+        "startDate": "2016-04-01",
+        "endDate": "2017-03-31",
+        "periodType": "FinancialYear",
+    } in periods
 
 
 def test_data_expands_a_group_into_its_members(server):
-    params = [("metricType", "91011"), ("area", f"AllBoroughInRegion_London,E09000001,{TRAFFORD}"), ("period", "fin_2023_24_q1"), ("value.valueType", "raw")]
+    params = [
+        ("metricType", "91011"),
+        ("area", f"AllBoroughInRegion_London,E09000001,{TRAFFORD}"),
+        ("period", "fin_2023_24_q1"),
+        ("value.valueType", "raw"),
+    ]
     document = get(server, "/data", params).json()
     codes = [row["area"]["identifier"] for row in document["rows"]]
     assert codes == [*server.catalogue.comparison_groups["AllBoroughInRegion_London"].members, TRAFFORD]
     cell = document["rows"][-1]["values"][0]
     assert cell["value"] == server.catalogue.value("91011", TRAFFORD, "fin_2023_24_q1")
-    assert cell.keys() == {"value", "formatted", "source", "confidenceIntervalLower", "confidenceIntervalUpper", "publicationStatus"}
+    assert cell.keys() == {
+        "value",
+        "formatted",
+        "source",
+        "confidenceIntervalLower",
+        "confidenceIntervalUpper",
+        "publicationStatus",
+    }
     assert cell["publicationStatus"] == "Published" and cell["confidenceIntervalLower"] is None
 
 
 def test_latest_n_gives_n_columns_per_metric(server):
-    params = [("metricType", "91001,90101"), ("area", f"{TRAFFORD},E92000001"), ("period", "latest:3"), ("value.valueType", "raw")]
+    params = [
+        ("metricType", "91001,90101"),
+        ("area", f"{TRAFFORD},E92000001"),
+        ("period", "latest:3"),
+        ("value.valueType", "raw"),
+    ]
     document = get(server, "/data.json", params).json()
     columns = [(c["metricType"]["identifier"], c["period"]["identifier"]) for c in document["columns"]]
     expected = [(m, p.identifier) for m in ("91001", "90101") for p in server.catalogue.periods_for(m)[-3:]]
@@ -136,7 +176,13 @@ def test_missing_values_are_null_with_a_dash(server):
 
 
 def test_data_csv(server):
-    params = [("metricType", "90101"), ("area", f"{TRAFFORD},E92000001"), ("period", "fin_2019_20,fin_2020_21"), ("rowGrouping", "area"), ("columnGrouping", "period")]
+    params = [
+        ("metricType", "90101"),
+        ("area", f"{TRAFFORD},E92000001"),
+        ("period", "fin_2019_20,fin_2020_21"),
+        ("rowGrouping", "area"),
+        ("columnGrouping", "period"),
+    ]
     lines = get(server, "/data.csv", params).text.splitlines()
     assert lines[0] == "area,area label,area long label,2019/20,2020/21"
     assert lines[1].startswith(f"{TRAFFORD},Trafford,Trafford,")
@@ -146,7 +192,12 @@ def test_data_csv(server):
     ("path", "params", "status", "named"),
     [
         ("/data", [("metricType", "91001"), ("area", "E99999999"), ("period", "latest")], 400, "E99999999"),
-        ("/data", [("metricType", "91001"), ("area", "Nowhere_CIPFA_Near_Neighbours"), ("period", "latest")], 400, "Nowhere_CIPFA_Near_Neighbours"),
+        (
+            "/data",
+            [("metricType", "91001"), ("area", "Nowhere_CIPFA_Near_Neighbours"), ("period", "latest")],
+            400,
+            "Nowhere_CIPFA_Near_Neighbours",
+        ),
         ("/data", [("metricType", "123456"), ("area", TRAFFORD), ("period", "latest")], 400, "123456"),
         ("/data", [("metricType", "91001"), ("area", TRAFFORD), ("period", "fin_1999_00_q7")], 400, "fin_1999_00_q7"),
         ("/data", [("metricType", "91001"), ("area", TRAFFORD)], 400, "period"),
@@ -160,7 +211,12 @@ def test_bad_requests_name_the_problem(server, path, params, status, named):
 
 
 def test_equal_requests_give_identical_bytes(server):
-    params = [("metricType", "91001,90002,3281"), ("area", "Trafford_CIPFA_Near_Neighbours"), ("period", "latest:4"), ("value.valueType", "raw")]
+    params = [
+        ("metricType", "91001,90002,3281"),
+        ("area", "Trafford_CIPFA_Near_Neighbours"),
+        ("period", "latest:4"),
+        ("value.valueType", "raw"),
+    ]
     first, second = get(server, "/data", params), get(server, "/data", params)
     assert hashlib.sha256(first.content).hexdigest() == hashlib.sha256(second.content).hexdigest()
     with DemoServer(build_catalogue()) as other:

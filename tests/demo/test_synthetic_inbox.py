@@ -18,31 +18,88 @@ from demo.synthetic_inbox import DemoFile, demo_manifest, write_demo_inbox
 MANIFEST = demo_manifest()
 SURVEYS = [entry for entry in MANIFEST if entry.kind == "survey"]
 COMPLAINTS = [entry for entry in MANIFEST if entry.kind == "complaint"]
-LAYOUTS = {"trafford_residents_survey_csv", "trafford_residents_survey_cp1252",
-           "panel_survey_xlsx", "crm_complaints_csv", "casework_xlsx"}
+LAYOUTS = {
+    "trafford_residents_survey_csv",
+    "trafford_residents_survey_cp1252",
+    "panel_survey_xlsx",
+    "crm_complaints_csv",
+    "casework_xlsx",
+}
 
 # The test's own map from each supplier's headers to canonical fields, as a parser would hold.
-_QUESTIONS = ("q_local_area", "q_runs_things", "q_value_for_money", "q_acts_on_concerns",
-              "q_kept_informed", "q_trust")
-_COUNCIL_SURVEY = dict(zip(
-    ("RespondentID", "FieldworkStart", "FieldworkEnd", "Weight", "AgeBand", "Sex", "Ethnicity",
-     "Disability", "Ward", "Q1_LocalArea", "Q2_RunsThings", "Q3_ValueForMoney",
-     "Q4_ActsOnConcerns", "Q5_KeptInformed", "Q6_Trust"),
-    ("respondent_id", "start", "end", "weight", "age_band", "sex", "ethnicity", "disability",
-     "ward", *_QUESTIONS)))
-_PANEL_SURVEY = dict(zip(
-    ("Resp_No", "Fieldwork start", "Fieldwork end", "Wt", "Age group", "Gender", "Ethnic group",
-     "Disabled", "Ward", "Q1 Local area", "Q2 Council runs things", "Q3 Value for money",
-     "Q4 Acts on concerns", "Q5 How well informed", "Q6 Trust in council"),
-    _COUNCIL_SURVEY.values()))
-_CRM = {"Case Ref": "complaint_id", "Date Received": "received", "Stage": "stage",
-        "Service Area": "service", "Contact Channel": "channel", "Category": "theme",
-        "Summary": "summary", "Target Date": "due", "Date Responded": "responded",
-        "Outcome": "outcome", "Ward": "ward"}
-_CASEWORK = {"Reference": "complaint_id", "Received": "received", "Complaint stage": "stage",
-             "Service": "service", "How received": "channel", "Theme": "theme",
-             "Details": "summary", "Due": "due", "Responded": "responded",
-             "Decision": "outcome", "Ward": "ward", "Age band": "age_band", "Sex": "sex"}
+_QUESTIONS = ("q_local_area", "q_runs_things", "q_value_for_money", "q_acts_on_concerns", "q_kept_informed", "q_trust")
+_COUNCIL_SURVEY = dict(
+    zip(
+        (
+            "RespondentID",
+            "FieldworkStart",
+            "FieldworkEnd",
+            "Weight",
+            "AgeBand",
+            "Sex",
+            "Ethnicity",
+            "Disability",
+            "Ward",
+            "Q1_LocalArea",
+            "Q2_RunsThings",
+            "Q3_ValueForMoney",
+            "Q4_ActsOnConcerns",
+            "Q5_KeptInformed",
+            "Q6_Trust",
+        ),
+        ("respondent_id", "start", "end", "weight", "age_band", "sex", "ethnicity", "disability", "ward", *_QUESTIONS),
+    )
+)
+_PANEL_SURVEY = dict(
+    zip(
+        (
+            "Resp_No",
+            "Fieldwork start",
+            "Fieldwork end",
+            "Wt",
+            "Age group",
+            "Gender",
+            "Ethnic group",
+            "Disabled",
+            "Ward",
+            "Q1 Local area",
+            "Q2 Council runs things",
+            "Q3 Value for money",
+            "Q4 Acts on concerns",
+            "Q5 How well informed",
+            "Q6 Trust in council",
+        ),
+        _COUNCIL_SURVEY.values(),
+    )
+)
+_CRM = {
+    "Case Ref": "complaint_id",
+    "Date Received": "received",
+    "Stage": "stage",
+    "Service Area": "service",
+    "Contact Channel": "channel",
+    "Category": "theme",
+    "Summary": "summary",
+    "Target Date": "due",
+    "Date Responded": "responded",
+    "Outcome": "outcome",
+    "Ward": "ward",
+}
+_CASEWORK = {
+    "Reference": "complaint_id",
+    "Received": "received",
+    "Complaint stage": "stage",
+    "Service": "service",
+    "How received": "channel",
+    "Theme": "theme",
+    "Details": "summary",
+    "Due": "due",
+    "Responded": "responded",
+    "Decision": "outcome",
+    "Ward": "ward",
+    "Age band": "age_band",
+    "Sex": "sex",
+}
 
 
 @pytest.fixture(scope="module")
@@ -94,15 +151,17 @@ def _survey_recount(frame: pd.DataFrame, layout: str) -> dict[str, int]:
         else:
             valid = {*range(1, len(question.scale) + 1), synthetic_inbox.DONT_KNOW_CODE}
         out_of_scale |= frame[column].notna() & ~frame[column].isin(valid)
-    return _without_zeros({
-        "missing_respondent_id": (frame["respondent_id"].isna() & ~blank).sum(),
-        "duplicate_respondent_id": len(ids) - ids.nunique(),
-        "non_positive_weight": (weight <= 0).sum(),
-        "answer_out_of_scale": out_of_scale.sum(),
-        "fieldwork_end_before_start": (end < start).sum(),
-        "blank_row": blank.sum(),
-        "age_band_not_in_list": (~blank & ~frame["age_band"].isin(bands)).sum(),
-    })
+    return _without_zeros(
+        {
+            "missing_respondent_id": (frame["respondent_id"].isna() & ~blank).sum(),
+            "duplicate_respondent_id": len(ids) - ids.nunique(),
+            "non_positive_weight": (weight <= 0).sum(),
+            "answer_out_of_scale": out_of_scale.sum(),
+            "fieldwork_end_before_start": (end < start).sum(),
+            "blank_row": blank.sum(),
+            "age_band_not_in_list": (~blank & ~frame["age_band"].isin(bands)).sum(),
+        }
+    )
 
 
 def _complaint_recount(frame: pd.DataFrame, layout: str, earlier_ids: set[str]) -> dict[str, int]:
@@ -115,21 +174,25 @@ def _complaint_recount(frame: pd.DataFrame, layout: str, earlier_ids: set[str]) 
     stages = {"Stage 1", "Stage 2", "LGSCO"} if crm else {1, 2, "Ombudsman"}
     ids = frame["complaint_id"].dropna()
     responded = parsed["responded"].notna()
-    return _without_zeros({
-        "missing_complaint_id": frame["complaint_id"].isna().sum(),
-        "duplicate_complaint_id": len(ids) - ids.nunique(),
-        "responded_before_received":
-            (parsed["responded"].dt.normalize() < parsed["received"].dt.normalize()).sum(),
-        "unknown_stage": (~frame["stage"].isin(stages)).sum(),
-        "unparseable_date": unparseable.sum(),
-        "blank_outcome_when_responded": (responded & frame["outcome"].isna()).sum(),
-        "corrected_record_from_earlier_file": ids.isin(earlier_ids).sum(),
-    })
+    return _without_zeros(
+        {
+            "missing_complaint_id": frame["complaint_id"].isna().sum(),
+            "duplicate_complaint_id": len(ids) - ids.nunique(),
+            "responded_before_received": (parsed["responded"].dt.normalize() < parsed["received"].dt.normalize()).sum(),
+            "unknown_stage": (~frame["stage"].isin(stages)).sum(),
+            "unparseable_date": unparseable.sum(),
+            "blank_outcome_when_responded": (responded & frame["outcome"].isna()).sum(),
+            "corrected_record_from_earlier_file": ids.isin(earlier_ids).sum(),
+        }
+    )
 
 
 def _hashes(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --------------------------------------------------------------------------- determinism
@@ -152,8 +215,7 @@ def test_rewriting_leaves_unchanged_files_alone(tmp_path: Path) -> None:
     assert all(e.path.stat().st_mtime_ns == stamps[e.path] for e in manifest[1:])
 
 
-@pytest.mark.parametrize("entry", [e for e in MANIFEST if e.path.suffix == ".xlsx"],
-                         ids=lambda e: e.path.name)
+@pytest.mark.parametrize("entry", [e for e in MANIFEST if e.path.suffix == ".xlsx"], ids=lambda e: e.path.name)
 def test_xlsx_has_fixed_properties_and_zip_dates(inbox_dir: Path, entry: DemoFile) -> None:
     with zipfile.ZipFile(inbox_dir / entry.path) as archive:
         infos = archive.infolist()
@@ -201,12 +263,14 @@ def test_complaint_messy_reasons_match_a_recount(inbox_dir: Path) -> None:
 
 
 def test_corrected_record_is_responded_later(inbox_dir: Path) -> None:
-    old, new = (_read(inbox_dir / e.path, e.layout).drop_duplicates("complaint_id")
-                .set_index("complaint_id") for e in COMPLAINTS if e.layout == "crm_complaints_csv")
+    old, new = (
+        _read(inbox_dir / e.path, e.layout).drop_duplicates("complaint_id").set_index("complaint_id")
+        for e in COMPLAINTS
+        if e.layout == "crm_complaints_csv"
+    )
     repeated = old.index.dropna().intersection(new.index.dropna())
     assert len(repeated) == 1
-    before, after = (pd.to_datetime(f.loc[repeated, "responded"], format="%d/%m/%Y")
-                     for f in (old, new))
+    before, after = (pd.to_datetime(f.loc[repeated, "responded"], format="%d/%m/%Y") for f in (old, new))
     assert (after > before).all()
 
 
@@ -224,8 +288,7 @@ def test_encodings_and_delimiters(inbox_dir: Path) -> None:
     text = raw.decode("cp1252")
     assert "St Mary\u2019s" in text and "£" in text
     assert text.splitlines()[0].count(";") == 15
-    assert _path(inbox_dir, "trafford_residents_survey_csv").read_bytes().startswith(
-        b"\xef\xbb\xbfRespondentID,")
+    assert _path(inbox_dir, "trafford_residents_survey_csv").read_bytes().startswith(b"\xef\xbb\xbfRespondentID,")
     assert _path(inbox_dir, "crm_complaints_csv").read_bytes().startswith(b"Case Ref,")
 
 
@@ -235,8 +298,9 @@ def test_panel_workbook_has_titles_merged_header_and_notes(inbox_dir: Path) -> N
     sheet = workbook["Data"]
     assert sheet["A1"].value == "Trafford Council \u2013 Residents' Panel"
     assert sheet["A2"].value.startswith("Fieldwork: ")
-    (group,) = [r for r in sheet.merged_cells.ranges
-                if sheet.cell(r.min_row, r.min_col).value == "Satisfaction questions"]
+    (group,) = [
+        r for r in sheet.merged_cells.ranges if sheet.cell(r.min_row, r.min_col).value == "Satisfaction questions"
+    ]
     assert group.min_row == group.max_row == 3
     under_group = [sheet.cell(4, c).value for c in range(group.min_col, group.max_col + 1)]
     assert under_group == list(_PANEL_SURVEY)[-6:]
@@ -291,7 +355,7 @@ PERSONAL_DATA = {
 }
 NEAR_MISSES = {
     "long date": r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September"
-                 r"|October|November|December) 20\d{2}\b",
+    r"|October|November|December) 20\d{2}\b",
     "money": r"£\d[\d,]*\.\d{2}\b",
     "service name": r"Waste & Recycling|Council Tax & Benefits|Parks & Leisure",
     "stage": r"\bStage 2\b",
@@ -302,7 +366,6 @@ NEAR_MISSES = {
 @pytest.mark.parametrize("entry", COMPLAINTS, ids=lambda e: e.path.name)
 def test_summaries_hold_personal_data_and_near_misses(inbox_dir: Path, entry: DemoFile) -> None:
     text = "\n".join(_read(inbox_dir / entry.path, entry.layout)["summary"].dropna())
-    missing = [family for family, pattern in {**PERSONAL_DATA, **NEAR_MISSES}.items()
-               if not re.search(pattern, text)]
+    missing = [family for family, pattern in {**PERSONAL_DATA, **NEAR_MISSES}.items() if not re.search(pattern, text)]
     assert not missing
     assert not re.search(r"\b07\d{3} ?(?!900)\d{6}\b", text)  # only Ofcom drama mobiles

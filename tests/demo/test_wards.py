@@ -30,8 +30,12 @@ def test_split_adds_up_and_is_stable():
 
 
 def test_administrative_ward_expands_to_the_councils_wards_whose_population_adds_up(server: DemoServer):  # noqa: F811
-    params = [("metricType", "3281"), ("area", f"{TRAFFORD}:AdministrativeWard,{TRAFFORD}"), ("period", "latest:2"),
-              ("value.valueType", "raw")]
+    params = [
+        ("metricType", "3281"),
+        ("area", f"{TRAFFORD}:AdministrativeWard,{TRAFFORD}"),
+        ("period", "latest:2"),
+        ("value.valueType", "raw"),
+    ]
     document = get(server, "/data", params).json()
     rows = {r["area"]["identifier"]: r for r in document["rows"]}
     assert len(rows) == 22
@@ -64,10 +68,11 @@ def test_areas_search_finds_wards(server: DemoServer):  # noqa: F811
 
 
 def test_a_council_without_wards_in_the_demo_expands_to_none(server: DemoServer):  # noqa: F811
-    response = get(server, "/data", [("metricType", "3281"), ("area", "E06000001:AdministrativeWard"), ("period", "latest")])
+    response = get(
+        server, "/data", [("metricType", "3281"), ("area", "E06000001:AdministrativeWard"), ("period", "latest")]
+    )
     assert response.status_code == 200
     assert response.json()["rows"] == []
-
 
 
 def test_a_pull_of_the_ward_token_loads_ward_rows_like_any_area_and_no_group_membership(demo_server):
@@ -77,8 +82,13 @@ def test_a_pull_of_the_ward_token_loads_ward_rows_like_any_area_and_no_group_mem
     from ingestion.lginform.pull import pull_lginform
 
     client = LgInformClient(demo_server.url, DEMO_APPLICATION_KEY, DEMO_SECRET)
-    result = pull_lginform(client, metric_types=["3281"], areas=[TRAFFORD, f"{TRAFFORD}:AdministrativeWard"],
-                           periods="latest:1", batch_size=1)
+    result = pull_lginform(
+        client,
+        metric_types=["3281"],
+        areas=[TRAFFORD, f"{TRAFFORD}:AdministrativeWard"],
+        periods="latest:1",
+        batch_size=1,
+    )
     areas = {r["area_code"]: r["label"] for r in result.rows["lginform_areas"]}
     assert len(areas) == 22 and areas[ALTRINCHAM] == "Altrincham"
     values = {r["area_code"]: r["value"] for r in result.rows["lginform_values"]}

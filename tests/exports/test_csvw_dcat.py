@@ -24,9 +24,13 @@ DCTERMS = rdflib.Namespace("http://purl.org/dc/terms/")
 FOAF = rdflib.Namespace("http://xmlns.com/foaf/0.1/")
 RDF = rdflib.Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
 # the terms of the CSVW context (http://www.w3.org/ns/csvw) these files use, inline: the tests run offline
-CSVW_TERMS = {"@vocab": "http://www.w3.org/ns/csvw#", "dc": "http://purl.org/dc/terms/",
-              "url": {"@id": "http://www.w3.org/ns/csvw#url", "@type": "@id"},
-              "tableSchema": {"@id": "http://www.w3.org/ns/csvw#tableSchema"}, "@language": "en"}
+CSVW_TERMS = {
+    "@vocab": "http://www.w3.org/ns/csvw#",
+    "dc": "http://purl.org/dc/terms/",
+    "url": {"@id": "http://www.w3.org/ns/csvw#url", "@type": "@id"},
+    "tableSchema": {"@id": "http://www.w3.org/ns/csvw#tableSchema"},
+    "@language": "en",
+}
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,20 @@ from exports.controlled_counts import COMPLAINTS, PREVIOUS_WAVE, SATISFACTION, c
 from exports.disclosure import SUPPRESSED, Table, suppress
 
 THRESHOLD = 5
-PAIRS = (("stage_1_due", "stage_1_on_time"), ("stage_2_due", "stage_2_on_time"),  # (whole, part): part <= whole, in a row
-         ("stage_1_decided", "stage_1_upheld"), ("stage_2_decided", "stage_2_upheld"),
-         ("ombudsman_decided", "ombudsman_upheld"), ("ombudsman_escalations", "ombudsman_decided"))
+PAIRS = (
+    ("stage_1_due", "stage_1_on_time"),
+    ("stage_2_due", "stage_2_on_time"),  # (whole, part): part <= whole, in a row
+    ("stage_1_decided", "stage_1_upheld"),
+    ("stage_2_decided", "stage_2_upheld"),
+    ("ombudsman_decided", "ombudsman_upheld"),
+    ("ombudsman_escalations", "ombudsman_decided"),
+)
 PERIODS = ("fin_2024_25", "fin_2025_26")  # a whole year, then a year to date compared with its same months
 SAME = "same_months_previous_year_received"
 
 
 # -- an integer search over what a table prints ---------------------------------------------------
+
 
 class Attack:
     """Unknowns with bounds, linear equalities and '<=' pairs; which values can each unknown take?"""
@@ -71,8 +77,9 @@ class Attack:
                 found.add(gap)
         return found
 
-    def _solve(self, fixed: dict[str, int], ceiling: int,
-               extra: list[tuple[dict[str, int], int]] = ()) -> dict[str, int] | None:
+    def _solve(
+        self, fixed: dict[str, int], ceiling: int, extra: list[tuple[dict[str, int], int]] = ()
+    ) -> dict[str, int] | None:
         if any(u in self.printed and fixed[u] != self.printed[u] for u in fixed):
             return None
         # the printed values substituted: the search runs over what is not printed
@@ -113,7 +120,9 @@ class Attack:
         return constraints, watching
 
     @staticmethod
-    def _tighten(bounds: dict[str, tuple[int, int]], system, changed: str | None = None) -> dict[str, tuple[int, int]] | None:
+    def _tighten(
+        bounds: dict[str, tuple[int, int]], system, changed: str | None = None
+    ) -> dict[str, tuple[int, int]] | None:
         """Bounds propagation: each constraint is revisited only when a bound it reads moved."""
         constraints, watching = system
         queue = list(range(len(constraints))) if changed is None else list(watching.get(changed, ()))
@@ -164,8 +173,12 @@ class Attack:
             solution = {u: b[0] for u, b in bounds.items()}
             constraints, _ = system
             ok = all(sum(k * solution[n] for n, k in t.items()) == c for kind, t, c in constraints if kind == "=")
-            return solution if ok and all(solution[a] <= solution[b] for kind, _, (a, b) in
-                                          (c for c in constraints if c[0] == "<=")) else None
+            return (
+                solution
+                if ok
+                and all(solution[a] <= solution[b] for kind, _, (a, b) in (c for c in constraints if c[0] == "<="))
+                else None
+            )
         name = min(open_, key=lambda u: bounds[u][1] - bounds[u][0])
         for value in range(bounds[name][0], bounds[name][1] + 1):
             result = self._search({**bounds, name: (value, value)}, system, name)
@@ -205,11 +218,18 @@ def _attack_complaints(published: list[dict], truth: list[dict]) -> list[str]:
             rows = [r for r in published if r["period_id"] == period]
             services = sorted({r["service"] for r in rows} - {"all"})
             for service in services:
-                themes = [f"{(period, service, r['theme'])}:{column}" for r in rows if r["service"] == service and r["theme"] != "all"]
+                themes = [
+                    f"{(period, service, r['theme'])}:{column}"
+                    for r in rows
+                    if r["service"] == service and r["theme"] != "all"
+                ]
                 equation = {f"{(period, service, 'all')}:{column}": 1, **{t: -1 for t in themes}}
                 if all(n in names for n in equation):
                     attack.equalities.append((equation, 0))
-            equation = {f"{(period, 'all', 'all')}:{column}": 1, **{f"{(period, s, 'all')}:{column}": -1 for s in services}}
+            equation = {
+                f"{(period, 'all', 'all')}:{column}": 1,
+                **{f"{(period, s, 'all')}:{column}": -1 for s in services},
+            }
             if all(n in names for n in equation):
                 attack.equalities.append((equation, 0))
     hidden = [n for n, suppressed in names.items() if suppressed]
@@ -237,6 +257,7 @@ def _attack_complaints(published: list[dict], truth: list[dict]) -> list[str]:
 
 # -- small complaints tables, built the way the mart builds them ------------------------------------
 
+
 def _leaf(generator: random.Random, period: str, service: str, theme: str) -> dict:
     received = generator.choice([0, 1, 2, 3, 5, 6, 8, 12])
     due_1 = generator.randint(0, received)
@@ -248,13 +269,24 @@ def _leaf(generator: random.Random, period: str, service: str, theme: str) -> di
     def upheld(decided: int) -> int:
         return generator.choice([decided, max(decided - 1, 0), generator.randint(0, decided)])
 
-    return {"period_id": period, "service": service, "theme": theme, "received": received,
-            SAME: None, "stage_1_due": due_1, "stage_1_on_time": generator.randint(0, due_1),
-            "stage_2_due": due_2, "stage_2_on_time": generator.randint(0, due_2),
-            "stage_1_decided": decided_1, "stage_1_upheld": upheld(decided_1),
-            "stage_2_decided": decided_2, "stage_2_upheld": upheld(decided_2),
-            "ombudsman_decided": ombudsman_decided, "ombudsman_upheld": upheld(ombudsman_decided),
-            "ombudsman_escalations": escalations}
+    return {
+        "period_id": period,
+        "service": service,
+        "theme": theme,
+        "received": received,
+        SAME: None,
+        "stage_1_due": due_1,
+        "stage_1_on_time": generator.randint(0, due_1),
+        "stage_2_due": due_2,
+        "stage_2_on_time": generator.randint(0, due_2),
+        "stage_1_decided": decided_1,
+        "stage_1_upheld": upheld(decided_1),
+        "stage_2_decided": decided_2,
+        "stage_2_upheld": upheld(decided_2),
+        "ombudsman_decided": ombudsman_decided,
+        "ombudsman_upheld": upheld(ombudsman_decided),
+        "ombudsman_escalations": escalations,
+    }
 
 
 def complaints_table(seed: int) -> list[dict]:
@@ -268,17 +300,34 @@ def complaints_table(seed: int) -> list[dict]:
         for service, theme in itertools.product(("Housing", "Waste"), ("Repairs", "Staff")):
             leaf = _leaf(generator, period, service, theme)
             if period == PERIODS[1]:
-                earlier = next(r for r in leaves if (r["period_id"], r["service"], r["theme"]) == (PERIODS[0], service, theme))
-                leaf[SAME] = earlier["received"] if whole_years else generator.choice(
-                    [earlier["received"], max(earlier["received"] - 1, 0), generator.randint(0, earlier["received"])])
+                earlier = next(
+                    r for r in leaves if (r["period_id"], r["service"], r["theme"]) == (PERIODS[0], service, theme)
+                )
+                leaf[SAME] = (
+                    earlier["received"]
+                    if whole_years
+                    else generator.choice(
+                        [
+                            earlier["received"],
+                            max(earlier["received"] - 1, 0),
+                            generator.randint(0, earlier["received"]),
+                        ]
+                    )
+                )
             leaves.append(leaf)
-    rows = leaves + [{**leaves[0], "period_id": period, "service": service, "theme": "all"}
-                     for period in PERIODS for service in ("Housing", "Waste", "all")]
+    rows = leaves + [
+        {**leaves[0], "period_id": period, "service": service, "theme": "all"}
+        for period in PERIODS
+        for service in ("Housing", "Waste", "all")
+    ]
     for row in rows:
         complete = whole_years or row["period_id"] == PERIODS[0]
         year = int(row["period_id"][4:8])
-        row.update(coverage_start=date(year, 4, 1), coverage_end=date(year + 1, 3, 31) if complete else date(year, 12, 31),
-                   period_complete=complete)
+        row.update(
+            coverage_start=date(year, 4, 1),
+            coverage_end=date(year + 1, 3, 31) if complete else date(year, 12, 31),
+            period_complete=complete,
+        )
     _retotal(rows)
     return sorted(rows, key=lambda r: (r["period_id"], r["service"], r["theme"]))
 
@@ -286,8 +335,13 @@ def complaints_table(seed: int) -> list[dict]:
 def _retotal(rows: list[dict]) -> None:
     """Service and council rows summed again from the themes, and every percentage recomputed."""
     for total in (r for r in rows if r["theme"] == "all"):
-        members = [r for r in rows if r["period_id"] == total["period_id"] and r["theme"] != "all"
-                   and total["service"] in ("all", r["service"])]
+        members = [
+            r
+            for r in rows
+            if r["period_id"] == total["period_id"]
+            and r["theme"] != "all"
+            and total["service"] in ("all", r["service"])
+        ]
         total.update({c: None if members[0][c] is None else sum(r[c] for r in members) for c in COMPLAINTS.counts})
     for row in rows:
         row["received_per_10000_residents"] = row["received"] / 2.0
@@ -304,12 +358,22 @@ def _mart(tmp_path: Path, name: str, rows: list[dict]) -> duckdb.DuckDBPyConnect
 
     def sql_type(column: str) -> str:
         values = [r[column] for r in rows if r[column] is not None]
-        return ("BOOLEAN" if values and isinstance(values[0], bool) else "DATE" if values and isinstance(values[0], date)
-                else "DOUBLE" if any(isinstance(v, float) for v in values) else "BIGINT" if values and isinstance(values[0], int)
-                else "VARCHAR")
+        return (
+            "BOOLEAN"
+            if values and isinstance(values[0], bool)
+            else "DATE"
+            if values and isinstance(values[0], date)
+            else "DOUBLE"
+            if any(isinstance(v, float) for v in values)
+            else "BIGINT"
+            if values and isinstance(values[0], int)
+            else "VARCHAR"
+        )
 
     connection.execute(f"CREATE TABLE marts.{name} ({', '.join(f'{c} {sql_type(c)}' for c in columns)})")
-    connection.executemany(f"INSERT INTO marts.{name} VALUES ({', '.join('?' * len(columns))})", [[r[c] for c in columns] for r in rows])
+    connection.executemany(
+        f"INSERT INTO marts.{name} VALUES ({', '.join('?' * len(columns))})", [[r[c] for c in columns] for r in rows]
+    )
     return connection
 
 
@@ -331,14 +395,24 @@ def test_no_suppressed_complaint_count_can_be_worked_back(tmp_path, seed):
     assert _attack_complaints(published, truth) == []
     for row, real in zip(published, truth):
         if 0 < real["received"] < THRESHOLD:  # a small group: nothing about it, not even a 0 or a 100%
-            assert all(row[c] == SUPPRESSED for c in (*COMPLAINTS.counts, *COMPLAINTS.derived)
-                       if c != SAME and real[c] is not None), row
+            assert all(
+                row[c] == SUPPRESSED
+                for c in (*COMPLAINTS.counts, *COMPLAINTS.derived)
+                if c != SAME and real[c] is not None
+            ), row
         for column, sources in COMPLAINTS.derived.items():
             if any(row[s] == SUPPRESSED for s in sources):
                 assert row[column] == SUPPRESSED
     earlier = {(r["service"], r["theme"]): r for r in published if r["period_id"] == PERIODS[0]}
-    for row, real in zip(published, truth):  # a small year hides its same months, printed a year later
-        before = next((t for t in truth if (t["period_id"], t["service"], t["theme"]) == (PERIODS[0], row["service"], row["theme"])), None)
+    for row, _real in zip(published, truth):  # a small year hides its same months, printed a year later
+        before = next(
+            (
+                t
+                for t in truth
+                if (t["period_id"], t["service"], t["theme"]) == (PERIODS[0], row["service"], row["theme"])
+            ),
+            None,
+        )
         if row["period_id"] == PERIODS[1] and before is not None and 0 < before["received"] < THRESHOLD:
             assert earlier[(row["service"], row["theme"])]["received"] == SUPPRESSED
             assert row[SAME] == SUPPRESSED, row  # a 0 too: none of those few in these months
@@ -393,8 +467,14 @@ def test_a_whole_year_reprinted_as_the_same_months_gives_no_withheld_count_back(
     shown = {tuple(r[k] for k in KEY): r for r in published}
     assert shown[(PERIODS[0], "Housing", "Repairs")]["received"] == SUPPRESSED
     assert shown[(PERIODS[1], "Housing", "Repairs")][SAME] == SUPPRESSED
-    assert SUPPRESSED in (shown[(PERIODS[0], "Housing", "Staff")]["received"], shown[(PERIODS[0], "Housing", "all")]["received"])
-    assert shown[(PERIODS[1], "Housing", "Staff")][SAME] == SUPPRESSED or shown[(PERIODS[1], "Housing", "all")][SAME] == SUPPRESSED
+    assert SUPPRESSED in (
+        shown[(PERIODS[0], "Housing", "Staff")]["received"],
+        shown[(PERIODS[0], "Housing", "all")]["received"],
+    )
+    assert (
+        shown[(PERIODS[1], "Housing", "Staff")][SAME] == SUPPRESSED
+        or shown[(PERIODS[1], "Housing", "all")][SAME] == SUPPRESSED
+    )
     assert _attack_complaints(published, truth) == []
 
 
@@ -418,35 +498,58 @@ def _satisfaction_table(seed: int) -> list[dict]:
                 percent = round(100.0 * generator.randint(0, valid) / valid, 2) if valid else None
                 whole = group == "all"
                 p_value = round(generator.random(), 4) if valid and not whole else None
-                rows.append({"survey": "s", "wave_start": wave, "wave_end": wave, "question": question,
-                             "breakdown": "all" if whole else "sex", "breakdown_value": "all" if whole else group,
-                             "unweighted_n": valid, "dont_know_n": dont_know, "weighted_base": float(valid),
-                             "effective_n": float(valid), "percent_positive": percent, "ci_lower": percent, "ci_upper": percent,
-                             "benchmark_percent": 60.0 if whole else None, "benchmark_round": "R28" if whole else None,
-                             "benchmark_fieldwork_month": date(2021, 2, 1) if whole else None,
-                             "benchmark_age_months": 44 + 12 * (wave.year - 2024) if whole else None,
-                             "benchmark_stale": True if whole else None,
-                             "benchmark_difference": percent - 60.0 if whole and percent is not None else None,
-                             "benchmark_significant": False if whole and percent is not None else None,
-                             "benchmark_statement": "no clear difference from the national poll of February 2021 (a different "
-                                                    "method, and 44 months before this survey; compare with caution)"
-                                                    if whole and percent is not None else None,
-                             "previous_wave_percent": None, "change_vs_previous_wave": None, "change_significant": None,
-                             "change_p_value": None, "change_significant_fdr": None, "change_tests_in_family": None,
-                             "change_statement": "no previous wave",
-                             "difference_from_rest": float(generator.randint(-30, 30)) if p_value is not None else None,
-                             "difference_p_value": p_value,
-                             "difference_significant_fdr": None if whole else p_value is not None and p_value < 0.01,
-                             "tests_in_family": None if whole else 3 * len(QUESTIONS),
-                             "fdr_level": None if whole else 0.05})
+                rows.append(
+                    {
+                        "survey": "s",
+                        "wave_start": wave,
+                        "wave_end": wave,
+                        "question": question,
+                        "breakdown": "all" if whole else "sex",
+                        "breakdown_value": "all" if whole else group,
+                        "unweighted_n": valid,
+                        "dont_know_n": dont_know,
+                        "weighted_base": float(valid),
+                        "effective_n": float(valid),
+                        "percent_positive": percent,
+                        "ci_lower": percent,
+                        "ci_upper": percent,
+                        "benchmark_percent": 60.0 if whole else None,
+                        "benchmark_round": "R28" if whole else None,
+                        "benchmark_fieldwork_month": date(2021, 2, 1) if whole else None,
+                        "benchmark_age_months": 44 + 12 * (wave.year - 2024) if whole else None,
+                        "benchmark_stale": True if whole else None,
+                        "benchmark_difference": percent - 60.0 if whole and percent is not None else None,
+                        "benchmark_significant": False if whole and percent is not None else None,
+                        "benchmark_statement": "no clear difference from the national poll of February 2021 (a different "
+                        "method, and 44 months before this survey; compare with caution)"
+                        if whole and percent is not None
+                        else None,
+                        "previous_wave_percent": None,
+                        "change_vs_previous_wave": None,
+                        "change_significant": None,
+                        "change_p_value": None,
+                        "change_significant_fdr": None,
+                        "change_tests_in_family": None,
+                        "change_statement": "no previous wave",
+                        "difference_from_rest": float(generator.randint(-30, 30)) if p_value is not None else None,
+                        "difference_p_value": p_value,
+                        "difference_significant_fdr": None if whole else p_value is not None and p_value < 0.01,
+                        "tests_in_family": None if whole else 3 * len(QUESTIONS),
+                        "fdr_level": None if whole else 0.05,
+                    }
+                )
     earlier = {(r["question"], r["breakdown_value"]): r for r in rows if r["wave_start"].year == 2024}
     for row in rows:
         before = earlier.get((row["question"], row["breakdown_value"])) if row["wave_start"].year == 2025 else None
         if before and before["percent_positive"] is not None and row["percent_positive"] is not None:
-            row.update(previous_wave_percent=before["percent_positive"],
-                       change_vs_previous_wave=row["percent_positive"] - before["percent_positive"],
-                       change_significant=False, change_p_value=0.5, change_significant_fdr=False,
-                       change_statement="no significant change")
+            row.update(
+                previous_wave_percent=before["percent_positive"],
+                change_vs_previous_wave=row["percent_positive"] - before["percent_positive"],
+                change_significant=False,
+                change_p_value=0.5,
+                change_significant_fdr=False,
+                change_statement="no significant change",
+            )
     return rows
 
 
@@ -464,19 +567,39 @@ def _attack_satisfaction(published: list[dict], truth: list[dict]) -> list[str]:
         if 0 < real["unweighted_n"] + real["dont_know_n"] < THRESHOLD:
             small.append(key)
     for year, question in {(r["wave_start"].year, r["question"]) for r in published}:
-        groups = [r["breakdown_value"] for r in published if (r["wave_start"].year, r["question"]) == (year, question)
-                  and r["breakdown"] == "sex"]
+        groups = [
+            r["breakdown_value"]
+            for r in published
+            if (r["wave_start"].year, r["question"]) == (year, question) and r["breakdown"] == "sex"
+        ]
         for column in ("unweighted_n", "dont_know_n"):
-            attack.equalities.append(({f"{(year, question, 'all')}:{column}": 1,
-                                       **{f"{(year, question, g)}:{column}": -1 for g in groups}}, 0))
+            attack.equalities.append(
+                (
+                    {
+                        f"{(year, question, 'all')}:{column}": 1,
+                        **{f"{(year, question, g)}:{column}": -1 for g in groups},
+                    },
+                    0,
+                )
+            )
     for year, group in {(r["wave_start"].year, r["breakdown_value"]) for r in published}:
         for a, b in itertools.pairwise(QUESTIONS):  # the same respondents answer every question
-            attack.equalities.append(({f"{(year, a, group)}:unweighted_n": 1, f"{(year, a, group)}:dont_know_n": 1,
-                                       f"{(year, b, group)}:unweighted_n": -1, f"{(year, b, group)}:dont_know_n": -1}, 0))
+            attack.equalities.append(
+                (
+                    {
+                        f"{(year, a, group)}:unweighted_n": 1,
+                        f"{(year, a, group)}:dont_know_n": 1,
+                        f"{(year, b, group)}:unweighted_n": -1,
+                        f"{(year, b, group)}:dont_know_n": -1,
+                    },
+                    0,
+                )
+            )
     ceiling = max(r["unweighted_n"] + r["dont_know_n"] for r in truth) * 2
     found = attack.possible(hidden, ceiling)
-    return [n for n in hidden if len(found[n]) < 2] + [f"{k} has fewer than {THRESHOLD} respondents but is printed"
-                                                       for k in small if f"{k}:unweighted_n" not in hidden]
+    return [n for n in hidden if len(found[n]) < 2] + [
+        f"{k} has fewer than {THRESHOLD} respondents but is printed" for k in small if f"{k}:unweighted_n" not in hidden
+    ]
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -494,15 +617,23 @@ def test_no_suppressed_respondent_count_can_be_worked_back_across_groups_questio
         if row["unweighted_n"] == SUPPRESSED:  # a percentage over a withheld base is withheld (a 0% or 100% included)
             assert row["percent_positive"] == row["ci_lower"] == row["weighted_base"] == SUPPRESSED
             # and so is the group's comparison with the rest of the sample, significant or not
-            assert row["difference_from_rest"] == row["difference_p_value"] == row["difference_significant_fdr"] == SUPPRESSED
+            assert (
+                row["difference_from_rest"]
+                == row["difference_p_value"]
+                == row["difference_significant_fdr"]
+                == SUPPRESSED
+            )
         # the number of comparisons counts every group row, so it is printed and gives nothing away
         assert row["tests_in_family"] == (None if row["breakdown"] == "all" else 3 * len(QUESTIONS))
         before = previous.get((row["question"], row["breakdown_value"])) if row["wave_start"].year == 2025 else None
         if before and before["unweighted_n"] == SUPPRESSED and row["previous_wave_percent"] is not None:
-            assert all(row[c] == SUPPRESSED for c in PREVIOUS_WAVE), row  # the earlier wave's figure, reprinted, gives it back
+            assert all(row[c] == SUPPRESSED for c in PREVIOUS_WAVE), (
+                row
+            )  # the earlier wave's figure, reprinted, gives it back
 
 
 # -- the engine's rules on their own -----------------------------------------------------------------
+
 
 def test_small_counts_are_suppressed_and_a_true_zero_is_not():
     table = Table()

@@ -10,15 +10,15 @@ from exports.report import number, with_unit
 @pytest.mark.parametrize(
     "value, precision, shown",
     [
-        (597.0, 0, "597"),        # residual waste per household: not 597.0
-        (90.05, 1, "90.1"),       # 90.04999... in binary; round() and f"{:.1f}" give 90.0
+        (597.0, 0, "597"),  # residual waste per household: not 597.0
+        (90.05, 1, "90.1"),  # 90.04999... in binary; round() and f"{:.1f}" give 90.0
         (91.05, 1, "91.1"),
-        (-2.5, 0, "-3"),          # half away from zero, not to even (round(-2.5) is -2)
+        (-2.5, 0, "-3"),  # half away from zero, not to even (round(-2.5) is -2)
         (2.5, 0, "3"),
         (48.605, 2, "48.61"),
         (0.15, 1, "0.2"),
-        (-0.04, 1, "0.0"),        # no "-0.0"
-        (96.0, 1, "96.0"),        # exactly the precision's decimals
+        (-0.04, 1, "0.0"),  # no "-0.0"
+        (96.0, 1, "96.0"),  # exactly the precision's decimals
         (1234.5, None, "1234.5"),  # no precision known: as published
         (597.0, None, "597"),
         (1.5e-12, None, "1.5e-12"),
@@ -41,5 +41,5 @@ def test_a_whole_number_of_any_size_is_spelt_out_and_never_raises():
     # the default decimal context (28 digits) raised InvalidOperation from 1e28 up
     assert format_number(1e28, None) == "1" + "0" * 28
     assert format_number(-1e300, None) == "-1" + "0" * 300
-    assert format_number(2.0 ** 60, None) == "1152921504606847000"  # its shortest spelling, as published
+    assert format_number(2.0**60, None) == "1152921504606847000"  # its shortest spelling, as published
     assert (format_number(float("inf"), None), format_number(float("-inf"), None)) == ("inf", "-inf")

@@ -8,22 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from exports.inbox_receipts import reason_group, receipts_section
-from exports.quality_report import write_quality_report
 from expectations import personal
 from expectations.masking import REMOVED
+from exports.inbox_receipts import reason_group, receipts_section
+from exports.quality_report import write_quality_report
 from ingestion.inbox_folder import ingest_folder
 from ingestion.layouts import fields_of_layouts, load_layouts, load_vocabulary
 from lgperf import pseudonyms, warehouse
 
 LAYOUTS = load_layouts()
 VOCABULARY = load_vocabulary()
-COMPLAINT_HEADER = ("Case Ref,Date Received,Stage,Service Area,Contact Channel,Category,Summary,Target Date,"
-                    "Date Responded,Outcome,Ward")
-SURVEY_HEADER = ("RespondentID,FieldworkStart,FieldworkEnd,Weight,AgeBand,Sex,Ethnicity,Disability,Ward,"
-                 "Q1_LocalArea,Q2_RunsThings,Q3_ValueForMoney,Q4_ActsOnConcerns,Q5_KeptInformed,Q6_Trust")
-SURVEY_ROW = ("R1,01/03/2025,28/03/2025,1.2,25-34,Female,White British,No,Urmston,Very satisfied,Fairly satisfied,"
-              "Tend to agree,Don't know,Fairly well informed,A fair amount")
+COMPLAINT_HEADER = (
+    "Case Ref,Date Received,Stage,Service Area,Contact Channel,Category,Summary,Target Date,Date Responded,Outcome,Ward"
+)
+SURVEY_HEADER = (
+    "RespondentID,FieldworkStart,FieldworkEnd,Weight,AgeBand,Sex,Ethnicity,Disability,Ward,"
+    "Q1_LocalArea,Q2_RunsThings,Q3_ValueForMoney,Q4_ActsOnConcerns,Q5_KeptInformed,Q6_Trust"
+)
+SURVEY_ROW = (
+    "R1,01/03/2025,28/03/2025,1.2,25-34,Female,White British,No,Urmston,Very satisfied,Fairly satisfied,"
+    "Tend to agree,Don't know,Fairly well informed,A fair amount"
+)
 
 
 def complaint(case: str, stage: str = "Stage 1", ward: str = "Sale Moor", summary: str = "Bins not collected") -> str:
@@ -89,8 +94,9 @@ def drop(inbox: Path, folder: str, name: str, lines: list[str]) -> None:
 
 
 def ingest(connection, inbox: Path, folder: str, run_id: str):
-    return ingest_folder(connection, inbox, folder, layouts=LAYOUTS, vocabulary=VOCABULARY,
-                         max_file_bytes=1_000_000, run_id=run_id)
+    return ingest_folder(
+        connection, inbox, folder, layouts=LAYOUTS, vocabulary=VOCABULARY, max_file_bytes=1_000_000, run_id=run_id
+    )
 
 
 def report(connection, tmp_path: Path, **kwargs) -> str:
@@ -114,8 +120,12 @@ def problems_of(receipt: Node) -> list[tuple[str, int]]:
 
 def test_a_receipt_per_file_version_newest_first_with_its_counts(connection, tmp_path):
     inbox = tmp_path / "inbox"
-    drop(inbox, "complaints", "crm.csv",
-         [COMPLAINT_HEADER, complaint("C1"), complaint("C2", stage="Stage 3"), complaint("C3")])
+    drop(
+        inbox,
+        "complaints",
+        "crm.csv",
+        [COMPLAINT_HEADER, complaint("C1"), complaint("C2", stage="Stage 3"), complaint("C3")],
+    )
     ingest(connection, inbox, "complaints", "first")
     drop(inbox, "surveys", "wave.csv", [SURVEY_HEADER, SURVEY_ROW, SURVEY_ROW.replace(",1.2,", ",-1,")])
     ingest(connection, inbox, "surveys", "second")
@@ -128,20 +138,23 @@ def test_a_receipt_per_file_version_newest_first_with_its_counts(connection, tmp
     assert [r.attrs["data-file"] for r in shown] == ["complaints/crm.csv", "surveys/wave.csv", "complaints/crm.csv"]
     assert [counts_of(r) for r in shown] == [(2, 2, 0), (2, 1, 1), (3, 2, 1)]
     assert [r.find_all("p", "balance")[0].text for r in shown] == [
-        "2 accepted + 0 quarantined = 2 received", "1 accepted + 1 quarantined = 2 received",
-        "2 accepted + 1 quarantined = 3 received"]
+        "2 accepted + 0 quarantined = 2 received",
+        "1 accepted + 1 quarantined = 2 received",
+        "2 accepted + 1 quarantined = 3 received",
+    ]
     assert all("loaded" in r.text and "crm_complaints_csv" in r.text for r in (shown[0], shown[2]))
-    stored = connection.execute("SELECT rows_received, rows_accepted, rows_quarantined FROM raw.inbox_files "
-                                "ORDER BY ingested_at DESC").fetchall()
+    stored = connection.execute(
+        "SELECT rows_received, rows_accepted, rows_quarantined FROM raw.inbox_files ORDER BY ingested_at DESC"
+    ).fetchall()
     assert [counts_of(r) for r in shown] == stored
 
 
 def test_quarantined_rows_are_grouped_by_column_and_reason_most_frequent_first(connection, tmp_path):
     inbox = tmp_path / "inbox"
-    lines = [COMPLAINT_HEADER, complaint("C1"), complaint("C2")]                      # rows 2, 3 accepted
-    lines += [complaint(f"C{n}", stage=f"Stage {n}") for n in range(4, 9)]           # rows 4-8: five unknown stages
-    lines += [complaint("C1"), complaint("C2")]                                       # rows 9, 10: duplicates
-    lines += [complaint("")]                                                          # row 11: no id
+    lines = [COMPLAINT_HEADER, complaint("C1"), complaint("C2")]  # rows 2, 3 accepted
+    lines += [complaint(f"C{n}", stage=f"Stage {n}") for n in range(4, 9)]  # rows 4-8: five unknown stages
+    lines += [complaint("C1"), complaint("C2")]  # rows 9, 10: duplicates
+    lines += [complaint("")]  # row 11: no id
     drop(inbox, "complaints", "crm.csv", lines)
     ingest(connection, inbox, "complaints", "run")
 
@@ -169,9 +182,12 @@ def test_ids_and_demographics_of_quarantined_rows_never_appear_in_clear(connecti
     inbox = tmp_path / "inbox"
     # the header as another system spells it: columns are matched as the inbox matches them
     header = COMPLAINT_HEADER.replace("Case Ref", "case ref").replace("Ward", "WARD") + ",Caller Notes"
-    lines = [header, complaint("CX-25-0412") + ",rang twice",
-             complaint("CX-25-0412", ward="Flixton", summary="Pothole on Moss Lane") + ",rang again",  # duplicate id
-             complaint("CX-25-0413", ward="Narnia Vale") + ","]                                    # not a ward
+    lines = [
+        header,
+        complaint("CX-25-0412") + ",rang twice",
+        complaint("CX-25-0412", ward="Flixton", summary="Pothole on Moss Lane") + ",rang again",  # duplicate id
+        complaint("CX-25-0413", ward="Narnia Vale") + ",",
+    ]  # not a ward
     drop(inbox, "complaints", "crm.csv", lines)
     drop(inbox, "surveys", "wave.csv", [SURVEY_HEADER, SURVEY_ROW.replace("R1,", "RESP-7731,").replace(",1.2,", ",0,")])
     ingest(connection, inbox, "complaints", "run")
@@ -180,8 +196,17 @@ def test_ids_and_demographics_of_quarantined_rows_never_appear_in_clear(connecti
     page = report(connection, tmp_path)
 
     key = pseudonyms.key(connection)
-    for clear in ("CX-25-0412", "CX-25-0413", "Flixton", "Narnia Vale", "Pothole on Moss Lane", "rang again",
-                  "RESP-7731", "White British", "25-34"):
+    for clear in (
+        "CX-25-0412",
+        "CX-25-0413",
+        "Flixton",
+        "Narnia Vale",
+        "Pothole on Moss Lane",
+        "rang again",
+        "RESP-7731",
+        "White British",
+        "25-34",
+    ):
         assert clear not in page, clear
     duplicate = next(t for t in parse(page).find_all("table", "quarantined") if "duplicate" in t.text)
     cells = [td.text for td in duplicate.find_all("tr")[1].find_all("td")]
@@ -229,25 +254,36 @@ def test_the_section_is_capped_at_the_latest_files_and_says_so(connection, tmp_p
     section = receipts_section(connection, pseudonyms.key(connection), personal.load(), {}, limit=2)
 
     assert [r.attrs["data-file"] for r in parse(section).find_all("section", "receipt")] == [
-        "complaints/crm-2.csv", "complaints/crm-1.csv"]
+        "complaints/crm-2.csv",
+        "complaints/crm-1.csv",
+    ]
     assert "The latest 2 of the 3 file versions received are shown" in section
     assert "The latest" not in receipts_section(connection, pseudonyms.key(connection), personal.load(), {}, limit=3)
 
 
-@pytest.mark.parametrize(("column", "reason", "group"), [
-    ("Stage", "'4' is not an allowed stage", "Stage: '…' is not an allowed stage"),
-    ("Case Ref", "duplicate complaint id 'C12': first seen on row 3",
-     "Case Ref: duplicate complaint id '…': first seen on row …"),
-    ("Weight", "weight '-1' must be a positive number", "Weight: weight '…' must be a positive number"),
-    # a spreadsheet's number is not quoted
-    ("Weight", "weight -1.5 must be a positive number", "Weight: weight … must be a positive number"),
-    ("Ward", "\"St Mary's Court\" is not an allowed ward", "Ward: '…' is not an allowed ward"),
-    ("Q1", "answer 'Meh' is not on the satisfaction scale (5 points + don't know); "
-           "answer 'X' is not on the trust scale (4 points + don't know)",
-     "Q1: answer '…' is not on the satisfaction scale (5 points + don't know); "
-     "answer '…' is not on the trust scale (4 points + don't know)"),
-    (None, "blank row", "blank row"),
-])
+@pytest.mark.parametrize(
+    ("column", "reason", "group"),
+    [
+        ("Stage", "'4' is not an allowed stage", "Stage: '…' is not an allowed stage"),
+        (
+            "Case Ref",
+            "duplicate complaint id 'C12': first seen on row 3",
+            "Case Ref: duplicate complaint id '…': first seen on row …",
+        ),
+        ("Weight", "weight '-1' must be a positive number", "Weight: weight '…' must be a positive number"),
+        # a spreadsheet's number is not quoted
+        ("Weight", "weight -1.5 must be a positive number", "Weight: weight … must be a positive number"),
+        ("Ward", '"St Mary\'s Court" is not an allowed ward', "Ward: '…' is not an allowed ward"),
+        (
+            "Q1",
+            "answer 'Meh' is not on the satisfaction scale (5 points + don't know); "
+            "answer 'X' is not on the trust scale (4 points + don't know)",
+            "Q1: answer '…' is not on the satisfaction scale (5 points + don't know); "
+            "answer '…' is not on the trust scale (4 points + don't know)",
+        ),
+        (None, "blank row", "blank row"),
+    ],
+)
 def test_a_problem_is_its_column_and_reason_without_the_values(column, reason, group):
     assert reason_group(column, reason) == group
 
@@ -262,6 +298,8 @@ def test_a_receipt_says_which_files_a_reissue_replaced_whole(connection, tmp_pat
 
     latest, first = receipts(report(connection, tmp_path))
 
-    assert "It replaced, whole, the earlier file(s) named crm.csv: their records it does not hold were withdrawn." \
+    assert (
+        "It replaced, whole, the earlier file(s) named crm.csv: their records it does not hold were withdrawn."
         in latest.text
+    )
     assert "replaced" not in first.text

@@ -19,9 +19,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from expectations.runner import load_suites, read_frame
 from exports.controlled_counts import controlled
 from exports.report import DIRECTION, benchmark_sentence, limitations, short_position, write_report
-from expectations.runner import load_suites, read_frame
 from lgperf.settings import FreshnessSettings
 
 COUNCIL = "E08000009"
@@ -67,7 +67,19 @@ def latest(warehouse) -> dict[str, dict]:
                p.trial_limits, d.rationale
         FROM marts.indicator_performance p JOIN marts.dim_indicators d USING (indicator_id)
         QUALIFY row_number() OVER (PARTITION BY p.indicator_id ORDER BY p.period_start DESC) = 1"""
-    names = ["indicator_id", "title", "value", "precision", "unit", "rag", "theme", "priority", "owner", "trial_limits", "rationale"]
+    names = [
+        "indicator_id",
+        "title",
+        "value",
+        "precision",
+        "unit",
+        "rag",
+        "theme",
+        "priority",
+        "owner",
+        "trial_limits",
+        "rationale",
+    ]
     return {row[0]: dict(zip(names, row)) for row in query(warehouse, cursor_sql)}
 
 
@@ -102,7 +114,9 @@ def half_up(value: float, precision: int = 1) -> str:
 
 
 def visible_tiles(browser) -> set[str]:
-    return {t.get_attribute("data-indicator") for t in browser.find_elements(By.CSS_SELECTOR, ".tile") if t.is_displayed()}
+    return {
+        t.get_attribute("data-indicator") for t in browser.find_elements(By.CSS_SELECTOR, ".tile") if t.is_displayed()
+    }
 
 
 # --- the files -------------------------------------------------------------------------------
@@ -184,14 +198,29 @@ def test_a_latest_figure_older_than_the_quality_gate_allows_says_how_old_it_is(r
         notice = re.search(r'<p class="warning stale"><strong>Old figure\.</strong> (.*?)</p>', tile)
         if notice:
             stale[re.search(r'data-indicator="([^"]+)"', tile).group(1)] = notice.group(1).replace("&#39;", "'")
-    assert stale["90101"].startswith("Latest available: 2021/22, 3 years 7 months before this report (1 November 2025).")
-    assert stale["90005"].startswith("Latest available: 2022/23, 2 years 7 months before this report (1 November 2025).")
+    assert stale["90101"].startswith(
+        "Latest available: 2021/22, 3 years 7 months before this report (1 November 2025)."
+    )
+    assert stale["90005"].startswith(
+        "Latest available: 2022/23, 2 years 7 months before this report (1 November 2025)."
+    )
     assert "within 730 days of the period's end" in stale["90101"] and "91023" not in stale
     suite = next(s for s in load_suites() if s.name == "fct_indicator_values")
     days = FRESHNESS.max_days_after_period_end
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        frame = read_frame(connection, suite, {"as_of": AS_OF, "max_days_annually": days["annually"], "max_days_quarterly": days["quarterly"],
-                                               "max_days_monthly": days["monthly"], "run_id": "r", "council": COUNCIL, "published_through": None})
+        frame = read_frame(
+            connection,
+            suite,
+            {
+                "as_of": AS_OF,
+                "max_days_annually": days["annually"],
+                "max_days_quarterly": days["quarterly"],
+                "max_days_monthly": days["monthly"],
+                "run_id": "r",
+                "council": COUNCIL,
+                "published_through": None,
+            },
+        )
     flagged_by_the_gate = set(frame.loc[frame["freshness_problem"].notna(), "indicator_id"])
     assert flagged_by_the_gate and flagged_by_the_gate <= set(stale)
 
@@ -200,7 +229,9 @@ def test_every_direction_of_travel_the_mart_gives_has_words_of_its_own():
     """Neutral indicators increase or decrease; they are comparable, never "Cannot be compared"."""
     import yaml
 
-    models = yaml.safe_load((Path(__file__).parents[2] / "dbt_project/models/marts/indicator_performance.yml").read_text())
+    models = yaml.safe_load(
+        (Path(__file__).parents[2] / "dbt_project/models/marts/indicator_performance.yml").read_text()
+    )
     column = next(c for c in models["models"][0]["columns"] if c["name"] == "direction_vs_previous")
     values = column["data_tests"][0]["accepted_values"]["arguments"]["values"]
     assert set(values) == set(DIRECTION)
@@ -213,8 +244,12 @@ def test_a_trend_chart_names_every_period_and_target_of_the_scorecard(report, br
     open_page(browser, folder, "index.html")
     for (indicator,) in query(warehouse, "SELECT DISTINCT indicator_id FROM marts.indicator_performance"):
         label = browser.find_element(By.CSS_SELECTOR, f"#tile-{indicator} svg.trend").get_attribute("aria-label")
-        rows = query(warehouse, "SELECT period_label, target, output_precision FROM marts.indicator_performance "
-                                "WHERE indicator_id = ? ORDER BY period_start", [indicator])
+        rows = query(
+            warehouse,
+            "SELECT period_label, target, output_precision FROM marts.indicator_performance "
+            "WHERE indicator_id = ? ORDER BY period_start",
+            [indicator],
+        )
         assert [p for p, _, _ in rows] == re.findall(r"(?:\. |; )([^:;]+): ", label)
         for _, target, precision in rows:
             if target is not None:
@@ -224,17 +259,28 @@ def test_a_trend_chart_names_every_period_and_target_of_the_scorecard(report, br
 def test_each_tile_chart_draws_the_spc_mean_limits_and_special_causes_of_the_council(report, browser, warehouse):
     folder, _ = report
     open_page(browser, folder, "index.html")
-    for indicator, special, baselines in query(warehouse, """
+    for indicator, special, baselines in query(
+        warehouse,
+        """
             SELECT p.indicator_id, count(*) FILTER (WHERE s.variation_icon <> 'common_cause'),
                    count(DISTINCT s.baseline_segment)
             FROM marts.indicator_performance p
             JOIN marts.spc s ON s.indicator_id = p.indicator_id AND s.period_id = p.period_id AND s.area_code = ?
-            GROUP BY p.indicator_id""", [COUNCIL]):
+            GROUP BY p.indicator_id""",
+        [COUNCIL],
+    ):
         chart = browser.find_element(By.CSS_SELECTOR, f"#tile-{indicator} svg.trend")
         assert len(chart.find_elements(By.CSS_SELECTOR, "circle.special")) == special
         assert len(chart.find_elements(By.CSS_SELECTOR, "polyline.mean-line")) == baselines
         assert "The latest baseline has a mean of" in chart.get_attribute("aria-label")
-    assert query(warehouse, "SELECT count(*) FROM marts.spc WHERE area_code = ? AND variation_icon <> 'common_cause'", [COUNCIL])[0][0] > 0
+    assert (
+        query(
+            warehouse,
+            "SELECT count(*) FROM marts.spc WHERE area_code = ? AND variation_icon <> 'common_cause'",
+            [COUNCIL],
+        )[0][0]
+        > 0
+    )
 
 
 def test_the_theme_and_priority_filters_hide_the_other_tiles(report, browser, latest):
@@ -244,7 +290,10 @@ def test_the_theme_and_priority_filters_hide_the_other_tiles(report, browser, la
     for value in sorted({r["theme"] for r in latest.values()}):
         theme.select_by_value(value)
         assert visible_tiles(browser) == {i for i, r in latest.items() if r["theme"] == value}
-        assert browser.find_element(By.ID, "filter-status").text == f"Showing {len(visible_tiles(browser))} of {len(latest)} indicators."
+        assert (
+            browser.find_element(By.ID, "filter-status").text
+            == f"Showing {len(visible_tiles(browser))} of {len(latest)} indicators."
+        )
     theme.select_by_value("all")
     assert visible_tiles(browser) == set(latest)
 
@@ -283,16 +332,24 @@ def test_an_information_panel_opens_from_the_keyboard(report, browser, latest, w
     assert panel.get_attribute("open") is not None
     assert rationale.is_displayed() and rationale.text == row["rationale"]
     assert panel.find_element(By.CSS_SELECTOR, ".owner").text == row["owner"]
-    points = query(warehouse, "SELECT count(value) FROM marts.spc WHERE indicator_id = ? AND area_code = ?", [indicator, COUNCIL])[0][0]
+    points = query(
+        warehouse, "SELECT count(value) FROM marts.spc WHERE indicator_id = ? AND area_code = ?", [indicator, COUNCIL]
+    )[0][0]
     notes = [li.text for li in panel.find_elements(By.CSS_SELECTOR, ".limitations li")]
     assert row["trial_limits"] and any(f"trial limits, based on only {points} points" in n for n in notes)
-    size = query(warehouse, "SELECT group_size FROM marts.benchmarks WHERE indicator_id = ? AND area_code = ? "
-                            "AND comparison_group_id LIKE '%_CIPFA_Near_Neighbours' ORDER BY period_id DESC LIMIT 1",
-                 [indicator, COUNCIL])[0][0]
+    size = query(
+        warehouse,
+        "SELECT group_size FROM marts.benchmarks WHERE indicator_id = ? AND area_code = ? "
+        "AND comparison_group_id LIKE '%_CIPFA_Near_Neighbours' ORDER BY period_id DESC LIMIT 1",
+        [indicator, COUNCIL],
+    )[0][0]
     assert f"compares {size} councils" in " ".join(notes)
-    median = query(warehouse, "SELECT group_median FROM marts.benchmarks WHERE indicator_id = ? AND area_code = ? "
-                              "AND comparison_group_id LIKE '%_CIPFA_Near_Neighbours' ORDER BY period_id DESC LIMIT 1",
-                   [indicator, COUNCIL])[0][0]
+    median = query(
+        warehouse,
+        "SELECT group_median FROM marts.benchmarks WHERE indicator_id = ? AND area_code = ? "
+        "AND comparison_group_id LIKE '%_CIPFA_Near_Neighbours' ORDER BY period_id DESC LIMIT 1",
+        [indicator, COUNCIL],
+    )[0][0]
     assert f"Neighbours' median {half_up(median)} days" in panel.text
     summary.send_keys(Keys.ENTER)
     assert panel.get_attribute("open") is None and not rationale.is_displayed()
@@ -304,31 +361,72 @@ def test_a_group_is_named_by_the_members_with_a_value_and_a_raw_count_by_its_rat
     in_file = "ranks 5 among the 16 of the 317 councils in England with a value in trafford_claimant_count.csv"
     assert benchmark_sentence(in_file, 2, "councils in England") == (
         "Ranks 5 among the 16 of the 317 councils in England with a value in trafford_claimant_count.csv "
-        "(1 is best), second quartile.")
-    assert benchmark_sentence("ranks 5 of 16 among its nearest neighbours", 2, "its nearest neighbours",
-                              compared_as="Claimants as a proportion of residents aged 16-64") == (
-        "As Claimants as a proportion of residents aged 16-64: ranks 5 of 16 among its nearest neighbours (1 is best), second quartile.")
+        "(1 is best), second quartile."
+    )
+    assert benchmark_sentence(
+        "ranks 5 of 16 among its nearest neighbours",
+        2,
+        "its nearest neighbours",
+        compared_as="Claimants as a proportion of residents aged 16-64",
+    ) == (
+        "As Claimants as a proportion of residents aged 16-64: ranks 5 of 16 among its nearest neighbours (1 is best), second quartile."
+    )
     assert benchmark_sentence(None, None, "councils in England", raw_count=True) == (
-        "Not ranked: a raw count, not adjusted for population.")
-    assert benchmark_sentence(None, None, "councils in England") == "No comparison with councils in England is available for this period."
+        "Not ranked: a raw count, not adjusted for population."
+    )
+    assert (
+        benchmark_sentence(None, None, "councils in England")
+        == "No comparison with councils in England is available for this period."
+    )
 
-    claimants = {"indicator_id": "L0001", "neighbours_rank": 5, "neighbours_size": 16, "neighbours_members": 16,
-                 "neighbours_position": "ranks 5 of 16 among its nearest neighbours", "compared_as_indicator_id": "L0002",
-                 "compared_as_title": "Claimants as a proportion of residents aged 16-64",
-                 "comparison_note": "A raw count, not adjusted for population: it is compared with other councils as "
-                                    "Claimants as a proportion of residents aged 16-64 (%)."}
-    assert short_position(claimants) == "as Claimants as a proportion of residents aged 16-64, ranks 5 of 16 nearest neighbours"
-    missing_one = {"indicator_id": "91039", "neighbours_rank": 9, "neighbours_size": 15, "neighbours_members": 16,
-                   "neighbours_position": "ranks 9 among the 15 of the 16 councils in its nearest-neighbour group with a value",
-                   "compared_as_indicator_id": "91039", "comparison_note": None}
+    claimants = {
+        "indicator_id": "L0001",
+        "neighbours_rank": 5,
+        "neighbours_size": 16,
+        "neighbours_members": 16,
+        "neighbours_position": "ranks 5 of 16 among its nearest neighbours",
+        "compared_as_indicator_id": "L0002",
+        "compared_as_title": "Claimants as a proportion of residents aged 16-64",
+        "comparison_note": "A raw count, not adjusted for population: it is compared with other councils as "
+        "Claimants as a proportion of residents aged 16-64 (%).",
+    }
+    assert (
+        short_position(claimants)
+        == "as Claimants as a proportion of residents aged 16-64, ranks 5 of 16 nearest neighbours"
+    )
+    missing_one = {
+        "indicator_id": "91039",
+        "neighbours_rank": 9,
+        "neighbours_size": 15,
+        "neighbours_members": 16,
+        "neighbours_position": "ranks 9 among the 15 of the 16 councils in its nearest-neighbour group with a value",
+        "compared_as_indicator_id": "91039",
+        "comparison_note": None,
+    }
     assert short_position(missing_one) == missing_one["neighbours_position"]
-    rough_sleepers = {"indicator_id": "91053", "neighbours_rank": None, "compared_as_indicator_id": "91053",
-                      "comparison_note": "A raw count, not adjusted for population: it is not ranked against other councils."}
+    rough_sleepers = {
+        "indicator_id": "91053",
+        "neighbours_rank": None,
+        "compared_as_indicator_id": "91053",
+        "comparison_note": "A raw count, not adjusted for population: it is not ranked against other councils.",
+    }
     assert short_position(rough_sleepers) == "Not ranked: a raw count"
-    row = {**rough_sleepers, "value": 15, "rag": "no_target", "green_but_bottom_quartile": False, "trial_limits": False,
-           "direction_vs_previous": "no_change", "country_rank": None, "commentary": "", "period_label": "2024"}
+    row = {
+        **rough_sleepers,
+        "value": 15,
+        "rag": "no_target",
+        "green_but_bottom_quartile": False,
+        "trial_limits": False,
+        "direction_vs_previous": "no_change",
+        "country_rank": None,
+        "commentary": "",
+        "period_label": "2024",
+    }
     notes = limitations(row, {"group_size": 16}, 10)
-    assert rough_sleepers["comparison_note"] in notes and "There is no England-wide comparison for this period." not in notes
+    assert (
+        rough_sleepers["comparison_note"] in notes
+        and "There is no England-wide comparison for this period." not in notes
+    )
 
 
 # --- the satisfaction and complaints pages -----------------------------------------------------
@@ -341,9 +439,16 @@ def test_the_satisfaction_page_shows_each_wave_with_confidence_intervals(report,
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")
     assert len(charts) == len(waves) and all(c.get_attribute("aria-label") for c in charts)
     # the newest wave of the first survey comes first; its chart names every question's % and interval
-    first = query(warehouse, "SELECT survey, max(wave_start) FROM marts.resident_satisfaction GROUP BY survey ORDER BY survey LIMIT 1")[0]
-    rows = query(warehouse, "SELECT percent_positive, ci_lower, ci_upper, unweighted_n FROM marts.resident_satisfaction "
-                            "WHERE survey = ? AND wave_start = ? AND breakdown = 'all'", list(first))
+    first = query(
+        warehouse,
+        "SELECT survey, max(wave_start) FROM marts.resident_satisfaction GROUP BY survey ORDER BY survey LIMIT 1",
+    )[0]
+    rows = query(
+        warehouse,
+        "SELECT percent_positive, ci_lower, ci_upper, unweighted_n FROM marts.resident_satisfaction "
+        "WHERE survey = ? AND wave_start = ? AND breakdown = 'all'",
+        list(first),
+    )
     assert rows and all(n >= 5 for *_, n in rows)  # the whole sample is large: nothing withheld
     label = charts[0].get_attribute("aria-label")
     for value, lower, upper, _ in rows:
@@ -355,23 +460,34 @@ def test_the_satisfaction_page_shows_each_wave_with_confidence_intervals(report,
     assert "Wilson score interval" in text
 
 
-def test_the_satisfaction_page_dates_the_benchmark_and_never_calls_a_difference_from_it_significant(report, browser, warehouse):
+def test_the_satisfaction_page_dates_the_benchmark_and_never_calls_a_difference_from_it_significant(
+    report, browser, warehouse
+):
     """The LGA's national telephone poll of February 2021 is years older than every wave: each
     wave says so, the table says when it was polled, and the comparison is worded with caution."""
     folder, _ = report
     assert open_page(browser, folder, "satisfaction.html") == []
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "ignificantly higher" not in text and "ignificantly lower" not in text
-    stale = query(warehouse, "SELECT DISTINCT survey, wave_start, benchmark_age_months FROM marts.resident_satisfaction "
-                             "WHERE benchmark_stale ORDER BY survey, wave_start DESC")
+    stale = query(
+        warehouse,
+        "SELECT DISTINCT survey, wave_start, benchmark_age_months FROM marts.resident_satisfaction "
+        "WHERE benchmark_stale ORDER BY survey, wave_start DESC",
+    )
     assert stale and all(age > 24 for *_, age in stale)  # round 28 (February 2021) against waves of 2024 and 2025
     warnings = [w.text for w in browser.find_elements(By.CSS_SELECTOR, ".wave .benchmark-age")]
     assert len(warnings) == len(stale)
-    assert {w for w in warnings} == {f"Old benchmark: the national figures come from the LGA's telephone poll of February 2021, "
-                                     f"{age} months before this survey; opinion may have moved since, and the poll was not "
-                                     f"asked the way this survey was. Compare with caution." for *_, age in stale}
-    statements = query(warehouse, "SELECT DISTINCT benchmark_statement FROM marts.resident_satisfaction "
-                                  "WHERE breakdown = 'all' AND benchmark_statement IS NOT NULL")
+    assert {w for w in warnings} == {
+        f"Old benchmark: the national figures come from the LGA's telephone poll of February 2021, "
+        f"{age} months before this survey; opinion may have moved since, and the poll was not "
+        f"asked the way this survey was. Compare with caution."
+        for *_, age in stale
+    }
+    statements = query(
+        warehouse,
+        "SELECT DISTINCT benchmark_statement FROM marts.resident_satisfaction "
+        "WHERE breakdown = 'all' AND benchmark_statement IS NOT NULL",
+    )
     assert statements and all(s.endswith("months before this survey; compare with caution)") for (s,) in statements)
     for (statement,) in statements:
         assert statement[:1].upper() + statement[1:] in text
@@ -381,13 +497,19 @@ def test_the_satisfaction_page_dates_the_benchmark_and_never_calls_a_difference_
 def test_the_by_group_tables_say_how_many_comparisons_were_made_and_allow_for_them(report, warehouse):
     folder, _ = report
     page = (folder / "satisfaction.html").read_text(encoding="utf-8")
-    families = query(warehouse, "SELECT survey, wave_start, max(tests_in_family), min(tests_in_family), "
-                                "count(*) FILTER (WHERE difference_significant_fdr), "
-                                "count(*) FILTER (WHERE difference_p_value < 0.05) FROM marts.resident_satisfaction "
-                                "WHERE breakdown <> 'all' GROUP BY ALL ORDER BY survey, wave_start DESC")
+    families = query(
+        warehouse,
+        "SELECT survey, wave_start, max(tests_in_family), min(tests_in_family), "
+        "count(*) FILTER (WHERE difference_significant_fdr), "
+        "count(*) FILTER (WHERE difference_p_value < 0.05) FROM marts.resident_satisfaction "
+        "WHERE breakdown <> 'all' GROUP BY ALL ORDER BY survey, wave_start DESC",
+    )
     assert families and all(most == least for _, _, most, least, *_ in families)
-    sentences = re.findall(r"(\d[\d,]*) comparisons were made; differences shown as significant allow for that "
-                           r"\(false discovery rate 5%\)\.", page)
+    sentences = re.findall(
+        r"(\d[\d,]*) comparisons were made; differences shown as significant allow for that "
+        r"\(false discovery rate 5%\)\.",
+        page,
+    )
     assert [int(n.replace(",", "")) for n in sentences] == [m for _, _, m, *_ in families]
     # the control matters: fewer differences survive it than a test at 5% each would call significant
     assert sum(f[4] for f in families) < sum(f[5] for f in families)
@@ -400,17 +522,26 @@ def test_the_by_group_tables_say_how_many_comparisons_were_made_and_allow_for_th
 def test_the_changes_since_the_previous_wave_say_how_many_were_tested_and_allow_for_them(report, warehouse):
     folder, _ = report
     page = (folder / "satisfaction.html").read_text(encoding="utf-8")
-    families = query(warehouse, "SELECT survey, wave_start, max(change_tests_in_family), min(change_tests_in_family), "
-                                "count(*) FILTER (WHERE change_significant_fdr), count(*) FILTER (WHERE change_significant) "
-                                "FROM marts.resident_satisfaction WHERE breakdown = 'all' AND change_tests_in_family IS NOT NULL "
-                                "GROUP BY ALL ORDER BY survey, wave_start DESC")
+    families = query(
+        warehouse,
+        "SELECT survey, wave_start, max(change_tests_in_family), min(change_tests_in_family), "
+        "count(*) FILTER (WHERE change_significant_fdr), count(*) FILTER (WHERE change_significant) "
+        "FROM marts.resident_satisfaction WHERE breakdown = 'all' AND change_tests_in_family IS NOT NULL "
+        "GROUP BY ALL ORDER BY survey, wave_start DESC",
+    )
     assert families and all(most == least for _, _, most, least, *_ in families)
-    sentences = re.findall(r"(\d[\d,]*) changes since the previous wave were tested; changes shown as significant allow "
-                           r"for that \(false discovery rate 5%\)\.", page)
+    sentences = re.findall(
+        r"(\d[\d,]*) changes since the previous wave were tested; changes shown as significant allow "
+        r"for that \(false discovery rate 5%\)\.",
+        page,
+    )
     assert [int(n.replace(",", "")) for n in sentences] == [m for _, _, m, *_ in families]
     # a change is called significant only after the control, never on its own test alone
-    stated = query(warehouse, "SELECT count(*) FILTER (WHERE change_statement LIKE 'significant%'), "
-                              "count(*) FILTER (WHERE change_significant_fdr) FROM marts.resident_satisfaction")[0]
+    stated = query(
+        warehouse,
+        "SELECT count(*) FILTER (WHERE change_statement LIKE 'significant%'), "
+        "count(*) FILTER (WHERE change_significant_fdr) FROM marts.resident_satisfaction",
+    )[0]
     assert stated[0] == stated[1]
     assert sum(f[4] for f in families) <= sum(f[5] for f in families)
 
@@ -421,15 +552,23 @@ def test_the_complaints_page_shows_each_period_per_service(report, browser, ware
     periods = query(warehouse, "SELECT DISTINCT period_id FROM marts.complaints_summary ORDER BY period_id DESC")
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")
     assert len(charts) == len(periods)
-    services = query(warehouse, "SELECT service, received FROM marts.complaints_summary WHERE period_id = ? "
-                                "AND theme = 'all' AND service <> 'all' ORDER BY service", [periods[0][0]])
+    services = query(
+        warehouse,
+        "SELECT service, received FROM marts.complaints_summary WHERE period_id = ? "
+        "AND theme = 'all' AND service <> 'all' ORDER BY service",
+        [periods[0][0]],
+    )
     assert all(r >= 5 for _, r in services)  # every service received enough for its count to be shown
     label = charts[0].get_attribute("aria-label")
     assert label.endswith("; ".join(f"{s}: {r:,}" for s, r in services) + ".")
     assert len(charts[0].find_elements(By.CSS_SELECTOR, "rect.bar")) == len(services)
-    total = query(warehouse, "SELECT received, ombudsman_escalations, period_complete, coverage_label, "
-                             "same_months_previous_year_received, stage_1_percent_on_time FROM marts.complaints_summary "
-                             "WHERE period_id = ? AND service = 'all' AND theme = 'all'", [periods[0][0]])[0]
+    total = query(
+        warehouse,
+        "SELECT received, ombudsman_escalations, period_complete, coverage_label, "
+        "same_months_previous_year_received, stage_1_percent_on_time FROM marts.complaints_summary "
+        "WHERE period_id = ? AND service = 'all' AND theme = 'all'",
+        [periods[0][0]],
+    )[0]
     received, _, complete, coverage, same_months, on_time = total
     text = browser.find_element(By.TAG_NAME, "main").text
     assert f"In total {received:,} complaints were received" in text
@@ -493,8 +632,11 @@ def test_the_report_shows_the_open_datas_controlled_counts_and_no_small_one(repo
 
     with (tmp_path / "open-data" / "complaints_summary.csv").open(encoding="utf-8", newline="") as handle:
         complaints = {(r["service"], r["theme"]): r for r in csv.DictReader(handle) if r["period_id"] == "fin_2025_26"}
-    label = query(warehouse, "SELECT period_label || ': ' || coverage_label FROM marts.complaints_summary "
-                             "JOIN marts.dim_periods USING (period_id) WHERE period_id = 'fin_2025_26' LIMIT 1")[0][0]
+    label = query(
+        warehouse,
+        "SELECT period_label || ': ' || coverage_label FROM marts.complaints_summary "
+        "JOIN marts.dim_periods USING (period_id) WHERE period_id = 'fin_2025_26' LIMIT 1",
+    )[0][0]
     tables = _tables(folder / "complaints.html")
     shown = {}
     for service, received, same_months, *_, ombudsman in tables[f"Complaints per service, {label}"]:
@@ -515,9 +657,22 @@ def test_the_report_shows_the_open_datas_controlled_counts_and_no_small_one(repo
     for page in ("complaints.html", "satisfaction.html"):
         for caption, rows in _tables(folder / page).items():
             for row in rows:
-                counts = [row[i] for i in ((1, 2, -1) if "per service" in caption else (2,) if "themes" in caption
-                                           else (3,) if "all respondents" in caption else (4,))]
-                assert not [c for c in counts if c.replace(",", "").isdigit() and 0 < int(c.replace(",", "")) < 5], (caption, row)
+                counts = [
+                    row[i]
+                    for i in (
+                        (1, 2, -1)
+                        if "per service" in caption
+                        else (2,)
+                        if "themes" in caption
+                        else (3,)
+                        if "all respondents" in caption
+                        else (4,)
+                    )
+                ]
+                assert not [c for c in counts if c.replace(",", "").isdigit() and 0 < int(c.replace(",", "")) < 5], (
+                    caption,
+                    row,
+                )
 
 
 def test_an_age_is_said_in_whole_years_and_months():
@@ -532,11 +687,19 @@ def test_an_age_is_said_in_whole_years_and_months():
 def test_the_wards_table_shows_the_latest_years_controlled_complaints_and_satisfaction_by_ward(warehouse, report):
     folder, _ = report
     latest = query(warehouse, "SELECT max(period_id) FROM marts.complaints_by_ward")[0][0]
-    label = query(warehouse, "SELECT period_label || ': ' || coverage_label FROM marts.complaints_by_ward "
-                             "JOIN marts.dim_periods USING (period_id) WHERE period_id = ? LIMIT 1", [latest])[0][0]
-    (rows,) = [rows for caption, rows in _tables(folder / "complaints.html").items() if caption.endswith(f"per ward, {label}")]
+    label = query(
+        warehouse,
+        "SELECT period_label || ': ' || coverage_label FROM marts.complaints_by_ward "
+        "JOIN marts.dim_periods USING (period_id) WHERE period_id = ? LIMIT 1",
+        [latest],
+    )[0][0]
+    (rows,) = [
+        rows for caption, rows in _tables(folder / "complaints.html").items() if caption.endswith(f"per ward, {label}")
+    ]
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        published = {r["ward"]: r for r in controlled(connection, "complaints_by_ward", 5).rows if r["period_id"] == latest}
+        published = {
+            r["ward"]: r for r in controlled(connection, "complaints_by_ward", 5).rows if r["period_id"] == latest
+        }
     shown = {("all" if r[0] == "All wards" else r[0]): r for r in rows}
     assert set(shown) == set(published) and rows[-1][0] == "All wards" and rows[-2][0] == "Not known"
     as_shown = lambda v: "[c]" if v == "c" else f"{v:,}"  # noqa: E731
@@ -544,14 +707,20 @@ def test_the_wards_table_shows_the_latest_years_controlled_complaints_and_satisf
     assert not [r for r in rows if r[1].replace(",", "").isdigit() and 0 < int(r[1].replace(",", "")) < 5]
     assert any(r[1] == "[c]" for r in rows) or min(r["received"] for r in published.values()) >= 5
     # the overall satisfaction by ward, from the latest wave with ward results, as the survey page shows groups
-    waves = query(warehouse, "SELECT survey, wave_start, wave_end FROM marts.resident_satisfaction WHERE breakdown = 'ward' "
-                             "AND question = 'q_runs_things' ORDER BY wave_end DESC, wave_start DESC, survey DESC LIMIT 1")
+    waves = query(
+        warehouse,
+        "SELECT survey, wave_start, wave_end FROM marts.resident_satisfaction WHERE breakdown = 'ward' "
+        "AND question = 'q_runs_things' ORDER BY wave_end DESC, wave_start DESC, survey DESC LIMIT 1",
+    )
     if waves:
         survey, start, end = waves[0]
         with duckdb.connect(str(warehouse), read_only=True) as connection:
-            groups = {r["breakdown_value"]: r for r in controlled(connection, "resident_satisfaction", 5).rows
-                      if (r["survey"], r["wave_start"], r["wave_end"], r["breakdown"], r["question"])
-                      == (survey, start, end, "ward", "q_runs_things")}
+            groups = {
+                r["breakdown_value"]: r
+                for r in controlled(connection, "resident_satisfaction", 5).rows
+                if (r["survey"], r["wave_start"], r["wave_end"], r["breakdown"], r["question"])
+                == (survey, start, end, "ward", "q_runs_things")
+            }
         for ward, group in groups.items():
             if ward in shown:
                 expected = "[c]" if group["percent_positive"] == "c" else f"{half_up(group['percent_positive'])}%"

@@ -31,8 +31,15 @@ PUBLICATION = "2025-11-01T09:00:00Z-test"
 
 def write(warehouse: Path, destination: Path, **options):
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return write_report(connection, destination, council=COUNCIL, disclosure_min_count=5, freshness=FRESHNESS,
-                            publication_id=PUBLICATION, **options)
+        return write_report(
+            connection,
+            destination,
+            council=COUNCIL,
+            disclosure_min_count=5,
+            freshness=FRESHNESS,
+            publication_id=PUBLICATION,
+            **options,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -55,19 +62,33 @@ def tiles(warehouse) -> list[dict]:
 
 def tile(indicator_id: str, **changes) -> dict:
     """A tile that is no exception at all, changed by ``changes``."""
-    return {"indicator_id": indicator_id, "title": f"Indicator {indicator_id}", "value_text": "12.5%",
-            "period_label": "2024/25",
-            "rag": "green", "target": 10.0, "variation_icon": "common_cause", "green_but_bottom_quartile": False,
-            "revised_from": None, "stale": None, "commentary": None, "commentary_author": None, **changes}
+    return {
+        "indicator_id": indicator_id,
+        "title": f"Indicator {indicator_id}",
+        "value_text": "12.5%",
+        "period_label": "2024/25",
+        "rag": "green",
+        "target": 10.0,
+        "variation_icon": "common_cause",
+        "green_but_bottom_quartile": False,
+        "revised_from": None,
+        "stale": None,
+        "commentary": None,
+        "commentary_author": None,
+        **changes,
+    }
 
 
-@pytest.mark.parametrize("changes, reason", [
-    ({"variation_icon": "special_cause_concern"}, "special_cause_concern"),
-    ({"green_but_bottom_quartile": True}, "green_but_bottom_quartile"),
-    ({"target": None, "rag": "no_target"}, "no_target"),
-    ({"revised_from": "11.9%"}, "revised"),
-    ({"stale": "Latest available: 2021/22, 3 years 7 months before this report."}, "stale"),
-])
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"variation_icon": "special_cause_concern"}, "special_cause_concern"),
+        ({"green_but_bottom_quartile": True}, "green_but_bottom_quartile"),
+        ({"target": None, "rag": "no_target"}, "no_target"),
+        ({"revised_from": "11.9%"}, "revised"),
+        ({"stale": "Latest available: 2021/22, 3 years 7 months before this report."}, "stale"),
+    ],
+)
 def test_each_reason_makes_an_exception_and_says_so(changes, reason):
     listed = exceptions([tile("a"), tile("b", **changes), tile("c", variation_icon="special_cause_improvement")])
     assert [e["indicator_id"] for e in listed] == ["b"]
@@ -89,34 +110,57 @@ def test_an_exception_carries_every_reason_its_commentary_and_its_action_when_th
 
 
 def test_the_most_pressing_exceptions_come_first_whatever_the_tiles_order():
-    listed = exceptions([tile("n1", target=None), tile("s", stale="Old."), tile("n2", target=None),
-                         tile("c", variation_icon="special_cause_concern", target=None), tile("g", green_but_bottom_quartile=True),
-                         tile("r", revised_from="1.0")])
+    listed = exceptions(
+        [
+            tile("n1", target=None),
+            tile("s", stale="Old."),
+            tile("n2", target=None),
+            tile("c", variation_icon="special_cause_concern", target=None),
+            tile("g", green_but_bottom_quartile=True),
+            tile("r", revised_from="1.0"),
+        ]
+    )
     assert [e["indicator_id"] for e in listed] == ["c", "g", "r", "s", "n1", "n2"]
 
 
 def test_the_status_counts_add_up_to_the_tiles_and_keep_an_unknown_code():
     counted = status_counts([tile("a"), tile("b", rag="red", variation_icon=None), tile("c", rag="mystery")])
     assert dict((code, n) for code, _, n in counted["rag"]) == {
-        "green": 1, "amber": 0, "red": 1, "not_rated": 0, "no_target": 0, "mystery": 1}
+        "green": 1,
+        "amber": 0,
+        "red": 1,
+        "not_rated": 0,
+        "no_target": 0,
+        "mystery": 1,
+    }
     assert dict((code, n) for code, _, n in counted["variation"]) == {
-        "special_cause_concern": 0, "special_cause_improvement": 0, "special_cause_neutral": 0, "common_cause": 2,
-        "none": 1}
+        "special_cause_concern": 0,
+        "special_cause_improvement": 0,
+        "special_cause_neutral": 0,
+        "common_cause": 2,
+        "none": 1,
+    }
 
 
 # --- the summary in Chromium ------------------------------------------------------------------------
 
 
 def counted_on_page(browser, table: str) -> dict[str, int]:
-    return {li.get_attribute("data-status"): int(li.find_element(By.CSS_SELECTOR, ".n").text)
-            for li in browser.find_elements(By.CSS_SELECTOR, f"#counts-{table} li")}
+    return {
+        li.get_attribute("data-status"): int(li.find_element(By.CSS_SELECTOR, ".n").text)
+        for li in browser.find_elements(By.CSS_SELECTOR, f"#counts-{table} li")
+    }
 
 
 def test_the_page_opens_with_counts_recounted_from_the_tiles_and_their_exceptions(printed, browser, tiles):
     assert open_page(browser, printed, "index.html") == []
     # the summary comes before the first tile
-    assert browser.execute_script(
-        "return document.querySelector('.summary').compareDocumentPosition(document.querySelector('.tile')) & 4") == 4
+    assert (
+        browser.execute_script(
+            "return document.querySelector('.summary').compareDocumentPosition(document.querySelector('.tile')) & 4"
+        )
+        == 4
+    )
     rag = Counter(t["rag"] for t in tiles)
     variation = Counter(t["variation_icon"] or "none" for t in tiles)
     on_page = counted_on_page(browser, "rag")
@@ -125,7 +169,8 @@ def test_the_page_opens_with_counts_recounted_from_the_tiles_and_their_exception
     assert on_page == {code: variation.get(code, 0) for code in on_page} and sum(on_page.values()) == len(tiles)
     assert {"green", "amber", "red", "no_target"} <= set(counted_on_page(browser, "rag"))
     assert {"special_cause_concern", "special_cause_improvement", "common_cause"} <= set(
-        counted_on_page(browser, "spc"))
+        counted_on_page(browser, "spc")
+    )
 
     expected = exceptions(tiles)
     assert expected  # the small demo has some (stale figures, no targets, the claims series' concern)
@@ -145,13 +190,23 @@ def test_every_reason_shows_its_words_commentary_and_action(warehouse, tiles, br
     """Each reason on its own tile (the small demo has four indicators: one has two reasons),
     the approved commentary beside it, and an action once a tile carries one."""
     assert len(tiles) >= 4
-    calm = {"variation_icon": "common_cause", "green_but_bottom_quartile": False, "target": 1.0, "revised_from": None,
-            "stale": None}
-    changes = [{"variation_icon": "special_cause_concern", "commentary": "Claims rose.",
-                "commentary_author": "Head of Benefits"},
-               {"green_but_bottom_quartile": True, "action": "Review with the neighbours' best performer."},
-               {"target": None},
-               {"revised_from": "41.0%", "stale": "Latest available: 2021/22."}]
+    calm = {
+        "variation_icon": "common_cause",
+        "green_but_bottom_quartile": False,
+        "target": 1.0,
+        "revised_from": None,
+        "stale": None,
+    }
+    changes = [
+        {
+            "variation_icon": "special_cause_concern",
+            "commentary": "Claims rose.",
+            "commentary_author": "Head of Benefits",
+        },
+        {"green_but_bottom_quartile": True, "action": "Review with the neighbours' best performer."},
+        {"target": None},
+        {"revised_from": "41.0%", "stale": "Latest available: 2021/22."},
+    ]
     staged = [{**t, **calm, **change} for t, change in zip(tiles, changes)] + [{**t, **calm} for t in tiles[4:]]
     monkeypatch.setattr(report_module, "build_tiles", lambda connection, council, freshness: staged)
     monkeypatch.setenv(ENV, str(tmp_path / "no-chromium"))  # the HTML alone is enough here
@@ -163,8 +218,12 @@ def test_every_reason_shows_its_words_commentary_and_action(warehouse, tiles, br
     reasons = {k: [r.text for r in item.find_elements(By.CSS_SELECTOR, ".reasons li")] for k, item in items.items()}
     first, second, third, fourth = (t["indicator_id"] for t in staged[:4])
     words = EXCEPTION_REASONS
-    assert reasons == {first: [words["special_cause_concern"]], second: [words["green_but_bottom_quartile"]],
-                       third: [words["no_target"]], fourth: [words["revised"], words["stale"]]}
+    assert reasons == {
+        first: [words["special_cause_concern"]],
+        second: [words["green_but_bottom_quartile"]],
+        third: [words["no_target"]],
+        fourth: [words["revised"], words["stale"]],
+    }
     commentary = items[first].find_element(By.CSS_SELECTOR, ".commentary").text
     assert commentary == "Commentary: Claims rose. (Head of Benefits)"
     assert items[first].find_element(By.CSS_SELECTOR, ".action").text == "Action: No action recorded"
@@ -180,7 +239,9 @@ def visible(browser, css: str) -> list[bool]:
     """Whether each element is rendered (a closed details' content is not: checkVisibility says so)."""
     return browser.execute_script(
         "return Array.from(document.querySelectorAll(arguments[0]))"
-        ".map(e => e.checkVisibility() && e.getBoundingClientRect().height > 0)", css)
+        ".map(e => e.checkVisibility() && e.getBoundingClientRect().height > 0)",
+        css,
+    )
 
 
 def test_printing_opens_every_information_panel_and_leaves_out_navigation_and_filters(printed, browser, tiles):
@@ -196,8 +257,7 @@ def test_printing_opens_every_information_panel_and_leaves_out_navigation_and_fi
         assert visible(browser, ".info .limitations") == [True] * len(tiles)
         assert not any(visible(browser, "header nav")) and not any(visible(browser, ".filters"))
         assert all(visible(browser, ".summary"))
-        assert browser.execute_script(
-            "return getComputedStyle(document.querySelector('.tile')).breakInside") == "avoid"
+        assert browser.execute_script("return getComputedStyle(document.querySelector('.tile')).breakInside") == "avoid"
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
@@ -237,11 +297,15 @@ def test_without_chromium_the_html_is_written_and_the_reason_returned(warehouse,
     empty.mkdir()
     nowhere = tmp_path / "nowhere" / "chromium"
     missing = write(warehouse, tmp_path / "report", environ={ENV: str(nowhere), "PATH": str(empty)})
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["complaints.html", "index.html",
-                                                                       "satisfaction.html"]
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        "complaints.html",
+        "index.html",
+        "satisfaction.html",
+    ]
     assert not missing.pdf.written
-    assert missing.pdf.reason == (f"report.pdf not written: {ENV} names {nowhere}, "
-                                  "which is not a program that can be run")
+    assert missing.pdf.reason == (
+        f"report.pdf not written: {ENV} names {nowhere}, which is not a program that can be run"
+    )
     not_found = "report.pdf not written: no headless Chromium found (set LGPERF_CHROMIUM)"
     assert find_chromium({"PATH": str(empty)}) == (None, not_found)
     assert missing.counts["indicators"] == 4
@@ -259,8 +323,10 @@ def test_a_failing_or_hanging_chromium_leaves_no_pdf_and_says_why(printed, tmp_p
     folder.mkdir()
     (folder / "index.html").write_bytes((printed / "index.html").read_bytes())
     # half a PDF, then a crash
-    broken = fake_chromium(tmp_path, 'for a in "$@"; do case "$a" in --print-to-pdf=*) '
-                                     'printf "%%PDF-1.4 half" > "${a#*=}";; esac; done; exit 3')
+    broken = fake_chromium(
+        tmp_path,
+        'for a in "$@"; do case "$a" in --print-to-pdf=*) printf "%%PDF-1.4 half" > "${a#*=}";; esac; done; exit 3',
+    )
     outcome = write_pdf(folder, None, environ={ENV: str(broken)})
     assert not outcome.written and "Chromium exited with 3 without a complete PDF" in outcome.reason
     assert sorted(p.name for p in folder.iterdir()) == ["index.html"]
@@ -304,8 +370,11 @@ def test_the_report_asset_warns_in_plain_words_when_no_pdf_is_written(demo_basel
     result = job.resolve_job_def("report_only").execute_in_process(instance=instance, raise_on_error=False)
     assert result.success
     reason = "report.pdf not written: no headless Chromium found (set LGPERF_CHROMIUM)"
-    [materialised] = [e.event_specific_data.materialization for e in result.all_events
-                      if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == report]
+    [materialised] = [
+        e.event_specific_data.materialization
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == report
+    ]
     assert materialised.metadata["report_pdf"].value == reason
     warned = [e.user_message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING]
     assert any(reason in message for message in warned), warned

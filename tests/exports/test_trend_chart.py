@@ -7,8 +7,16 @@ from exports.report import stale_baseline_caveat, trend_chart
 
 
 def point(label, value, *, segment=0, mean=None, lower=None, upper=None, icon="common_cause", target=None):
-    return {"period_label": label, "value": value, "target": target, "baseline_segment": segment, "process_mean": mean,
-            "lower_process_limit": lower, "upper_process_limit": upper, "variation_icon": icon}
+    return {
+        "period_label": label,
+        "value": value,
+        "target": target,
+        "baseline_segment": segment,
+        "process_mean": mean,
+        "lower_process_limit": lower,
+        "upper_process_limit": upper,
+        "variation_icon": icon,
+    }
 
 
 def test_the_chart_draws_each_baselines_mean_and_limits_and_marks_special_causes():
@@ -32,9 +40,15 @@ def test_the_chart_draws_each_baselines_mean_and_limits_and_marks_special_causes
 
 
 def test_the_limits_widen_the_scale_so_they_are_drawn_inside_the_chart():
-    svg = str(trend_chart("Example", [point("Q1", 10.0, mean=10, lower=0, upper=100), point("Q2", 10, mean=10, lower=0, upper=100)],
-                          None, 0))
-    ys = [float(y) for y in re.findall(r'\d+\.\d,(\d+\.\d)', svg)]
+    svg = str(
+        trend_chart(
+            "Example",
+            [point("Q1", 10.0, mean=10, lower=0, upper=100), point("Q2", 10, mean=10, lower=0, upper=100)],
+            None,
+            0,
+        )
+    )
+    ys = [float(y) for y in re.findall(r"\d+\.\d,(\d+\.\d)", svg)]
     assert min(ys) == 8.0 and max(ys) == 82.0  # the limits at the chart's top and bottom edges (pad 8, height 90)
 
 
@@ -48,7 +62,9 @@ def test_the_variation_badge_says_when_its_baseline_is_under_review():
     badge = ("I", "Unusual change: an improvement")
     assert stale_baseline_caveat(badge, None) == badge
     assert stale_baseline_caveat(badge, {"proposed_period_label": "Apr 2022"}) == (
-        "I", "Unusual change: an improvement (judged against a baseline before a shift in Apr 2022: a new baseline is proposed)")
+        "I",
+        "Unusual change: an improvement (judged against a baseline before a shift in Apr 2022: a new baseline is proposed)",
+    )
 
 
 def test_a_mean_of_values_without_a_precision_is_shown_to_one_decimal():

@@ -23,11 +23,22 @@ WARD_NAMES = ("Altrincham", "Bowdon", "Hale Barns", "Village", "Not known")
 
 def _insert(connection: duckdb.DuckDBPyConnection, name: str, rows: list[dict]) -> None:
     columns = list(rows[0])
-    types = {c: "VARCHAR" if any(isinstance(r[c], str) for r in rows) else "BOOLEAN" if isinstance(rows[0][c], bool)
-             else "DATE" if hasattr(rows[0][c], "isoformat") else "DOUBLE" if any(isinstance(r[c], float) for r in rows)
-             else "BIGINT" for c in columns}
+    types = {
+        c: "VARCHAR"
+        if any(isinstance(r[c], str) for r in rows)
+        else "BOOLEAN"
+        if isinstance(rows[0][c], bool)
+        else "DATE"
+        if hasattr(rows[0][c], "isoformat")
+        else "DOUBLE"
+        if any(isinstance(r[c], float) for r in rows)
+        else "BIGINT"
+        for c in columns
+    }
     connection.execute(f"CREATE TABLE marts.{name} ({', '.join(f'{c} {types[c]}' for c in columns)})")
-    connection.executemany(f"INSERT INTO marts.{name} VALUES ({', '.join('?' * len(columns))})", [[r[c] for c in columns] for r in rows])
+    connection.executemany(
+        f"INSERT INTO marts.{name} VALUES ({', '.join('?' * len(columns))})", [[r[c] for c in columns] for r in rows]
+    )
 
 
 def _split(generator: random.Random, total: int, parts: int) -> list[int]:
@@ -47,10 +58,21 @@ def _ward_table(summary: list[dict], seed: int) -> list[dict]:
             if all(o <= d <= r for o, d, r in zip(on_time, due, received)):
                 break
         common = {k: council[k] for k in ("period_id", "coverage_start", "coverage_end", "period_complete")}
-        for ward, r, d, o in [*zip(WARD_NAMES, received, due, on_time),
-                              ("all", council["received"], council["stage_1_due"], council["stage_1_on_time"])]:
-            rows.append({**common, "ward": ward, "received": r, "received_per_10000_residents": r / 2.0,
-                         "stage_1_due": d, "stage_1_on_time": o, "stage_1_percent_on_time": 100.0 * o / d if d else None})
+        for ward, r, d, o in [
+            *zip(WARD_NAMES, received, due, on_time),
+            ("all", council["received"], council["stage_1_due"], council["stage_1_on_time"]),
+        ]:
+            rows.append(
+                {
+                    **common,
+                    "ward": ward,
+                    "received": r,
+                    "received_per_10000_residents": r / 2.0,
+                    "stage_1_due": d,
+                    "stage_1_on_time": o,
+                    "stage_1_percent_on_time": 100.0 * o / d if d else None,
+                }
+            )
     return rows
 
 
@@ -61,8 +83,10 @@ def _published(tmp_path, summary: list[dict], wards: list[dict]) -> tuple[dict, 
         _insert(connection, "complaints_by_ward", wards)
         by_ward = controlled(connection, "complaints_by_ward", THRESHOLD)
         councils = controlled(connection, "complaints_summary", THRESHOLD)
-    return ({(r["period_id"], r["ward"]): r for r in by_ward.rows},
-            {r["period_id"]: r for r in councils.rows if r["service"] == "all" and r["theme"] == "all"})
+    return (
+        {(r["period_id"], r["ward"]): r for r in by_ward.rows},
+        {r["period_id"]: r for r in councils.rows if r["service"] == "all" and r["theme"] == "all"},
+    )
 
 
 class _Attacker:
@@ -98,8 +122,12 @@ class _Attacker:
             objective[index[n]] = k
         ends = []
         for sign in (1, -1):
-            result = milp(sign * objective, constraints=constraints, integrality=np.ones(len(self.names)),
-                          bounds=Bounds(low, high))
+            result = milp(
+                sign * objective,
+                constraints=constraints,
+                integrality=np.ones(len(self.names)),
+                bounds=Bounds(low, high),
+            )
             assert result.status == 0
             ends.append(round(sign * result.fun))
         return ends[0], ends[1]
@@ -166,10 +194,24 @@ def test_one_small_ward_takes_another_with_it_and_figures_from_withheld_counts_g
             row.update({c: council[c] for c in COMPLAINTS.counts})
     summary = [r for r in summary if r["service"] in ("all", "Housing") and r["theme"] in ("all", "Repairs")]
     common = {k: council[k] for k in ("period_id", "coverage_start", "coverage_end", "period_complete")}
-    truth = [{**common, "ward": w, "received": r, "received_per_10000_residents": r / 2.0, "stage_1_due": d,
-              "stage_1_on_time": o, "stage_1_percent_on_time": 100.0 * o / d if d else None}
-             for w, r, d, o in (("Altrincham", 12, 8, 4), ("Bowdon", 2, 0, 0), ("Hale Barns", 10, 6, 3),
-                                ("Village", 6, 6, 3), ("all", 30, 20, 10))]
+    truth = [
+        {
+            **common,
+            "ward": w,
+            "received": r,
+            "received_per_10000_residents": r / 2.0,
+            "stage_1_due": d,
+            "stage_1_on_time": o,
+            "stage_1_percent_on_time": 100.0 * o / d if d else None,
+        }
+        for w, r, d, o in (
+            ("Altrincham", 12, 8, 4),
+            ("Bowdon", 2, 0, 0),
+            ("Hale Barns", 10, 6, 3),
+            ("Village", 6, 6, 3),
+            ("all", 30, 20, 10),
+        )
+    ]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
         connection.execute("CREATE SCHEMA marts")
         _insert(connection, "complaints_summary", summary)

@@ -17,8 +17,17 @@ from ingestion.lginform.pull import PullResult, pull_lginform
 METRIC_TYPES = ["90005", "90101", "91003", "91023", "3281", "90007"]
 AREAS = ["Trafford_CIPFA_Near_Neighbours", "E08000009"]
 # what may be spelt differently between dialects without changing the meaning
-SPELLING = {"unit_label", "polarity", "frequency", "formatted", "short_label", "label", "period_type",
-            "source_reference", "source_sha256"}
+SPELLING = {
+    "unit_label",
+    "polarity",
+    "frequency",
+    "formatted",
+    "short_label",
+    "label",
+    "period_type",
+    "source_reference",
+    "source_sha256",
+}
 
 
 def pull(dialect: str) -> PullResult:

@@ -38,7 +38,9 @@ def test_oflog_csv_loads_every_row_as_published():
     loaded = values(result)
     assert loaded[("90005", TRAFFORD, "2022-23")] == 48.3
     blank = next(r for r in published if r["Value"] == "")
-    assert loaded[(ASC_CODES[blank["Code"]], blank["Local authority code"], blank["Financial year"])] is None  # null stays null
+    assert (
+        loaded[(ASC_CODES[blank["Code"]], blank["Local authority code"], blank["Financial year"])] is None
+    )  # null stays null
     polarity = {m["metric_type_id"]: m["polarity"] for m in result.tables["lginform_metric_types"]}
     assert polarity["90001"] == "High value is good"
     assert result.tables["lginform_values"][0]["source_reference"] == "oflog_asc_data.csv#row=2"
@@ -55,17 +57,29 @@ def test_unmapped_codes_are_quarantined_with_their_reason_not_dropped():
 
 
 def test_tidy_trafford_extract_with_a_local_indicator():
-    extract = TidyExtract(path=str(CLAIMANTS), format="tidy", indicators=[
-        {"indicator": "Claimant count", "measure": "Count", "metric_type": "L0001", "label": "Claimant count", "polarity": "low_is_good"},
-        {"indicator": "Claimants as a proportion of residents aged 16-64", "metric_type": "L0002"},
-    ])
+    extract = TidyExtract(
+        path=str(CLAIMANTS),
+        format="tidy",
+        indicators=[
+            {
+                "indicator": "Claimant count",
+                "measure": "Count",
+                "metric_type": "L0001",
+                "label": "Claimant count",
+                "polarity": "low_is_good",
+            },
+            {"indicator": "Claimants as a proportion of residents aged 16-64", "metric_type": "L0002"},
+        ],
+    )
     result = read_extract(extract)
     published = published_rows(CLAIMANTS)
     assert result.rows_received == len(published) == result.rows_accepted
     row = next(r for r in published if r["area_code"] == TRAFFORD and r["indicator"] == "Claimant count")
     assert values(result)[("L0001", TRAFFORD, row["period"])] == float(row["value"])
     described = result.tables["lginform_metric_types"]
-    assert [(m["metric_type_id"], m["label"], m["polarity"]) for m in described] == [("L0001", "Claimant count", "Low value is good")]
+    assert [(m["metric_type_id"], m["label"], m["polarity"]) for m in described] == [
+        ("L0001", "Claimant count", "Low value is good")
+    ]
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -75,17 +89,26 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_bad_tidy_rows_are_quarantined_with_row_column_and_reason(tmp_path):
-    path = write(tmp_path, "bad.csv", "\n".join([
-        "area_code,area_name,period,indicator,measure,unit,value",
-        "E08000009,Trafford,2021/22,Recycling,Percentage,Waste,45.2",   # 2: good
-        "E08000009,Trafford,2022/23,Recycling,Percentage,Waste,high",    # 3: not a number
-        "Trafford,Trafford,2022/23,Recycling,Percentage,Waste,44.0",     # 4: not a GSS code
-        "E08000009,Trafford,,Recycling,Percentage,Waste,44.0",           # 5: no period
-        "E08000009,Trafford,2021/22,Recycling,Percentage,Waste,45.2",   # 6: duplicate of 2
-        "E08000010,Wigan,2021/22,Recycling,Percentage,Waste,",           # 7: good, null
-        "E08000010,Wigan,2021/22,Litter,Percentage,Waste,3",             # 8: not mapped
-    ]) + "\n")
-    result = read_extract(TidyExtract(path=str(path), format="tidy", indicators=[{"indicator": "Recycling", "metric_type": "L0003"}]))
+    path = write(
+        tmp_path,
+        "bad.csv",
+        "\n".join(
+            [
+                "area_code,area_name,period,indicator,measure,unit,value",
+                "E08000009,Trafford,2021/22,Recycling,Percentage,Waste,45.2",  # 2: good
+                "E08000009,Trafford,2022/23,Recycling,Percentage,Waste,high",  # 3: not a number
+                "Trafford,Trafford,2022/23,Recycling,Percentage,Waste,44.0",  # 4: not a GSS code
+                "E08000009,Trafford,,Recycling,Percentage,Waste,44.0",  # 5: no period
+                "E08000009,Trafford,2021/22,Recycling,Percentage,Waste,45.2",  # 6: duplicate of 2
+                "E08000010,Wigan,2021/22,Recycling,Percentage,Waste,",  # 7: good, null
+                "E08000010,Wigan,2021/22,Litter,Percentage,Waste,3",  # 8: not mapped
+            ]
+        )
+        + "\n",
+    )
+    result = read_extract(
+        TidyExtract(path=str(path), format="tidy", indicators=[{"indicator": "Recycling", "metric_type": "L0003"}])
+    )
     assert result.rows_received == 7 and result.rows_accepted == 2
     reasons = {(q["row_number"], q["column_name"]): q["reason"] for q in result.quarantined}
     assert reasons[(3, "value")] == "value 'high' is not a number"
@@ -100,16 +123,38 @@ def test_bad_tidy_rows_are_quarantined_with_row_column_and_reason(tmp_path):
 def test_a_file_without_the_layout_is_refused_whole_naming_the_columns(tmp_path):
     path = write(tmp_path, "wrong.csv", "code,year,figure\nE08000009,2021,1\n")
     with pytest.raises(ExtractError, match=r"wrong.csv: missing column\(s\) area_code, period, indicator, value"):
-        read_extract(TidyExtract(path=str(path), format="tidy", indicators=[{"indicator": "x", "metric_type": "L0001"}]))
+        read_extract(
+            TidyExtract(path=str(path), format="tidy", indicators=[{"indicator": "x", "metric_type": "L0001"}])
+        )
     with pytest.raises(ExtractError, match="extract file not found"):
-        pending_extracts([TidyExtract(path=str(tmp_path / "absent.csv"), format="tidy", indicators=[{"indicator": "x", "metric_type": "L0001"}])], set())
+        pending_extracts(
+            [
+                TidyExtract(
+                    path=str(tmp_path / "absent.csv"),
+                    format="tidy",
+                    indicators=[{"indicator": "x", "metric_type": "L0001"}],
+                )
+            ],
+            set(),
+        )
 
 
 def test_lginform_data_csv_export_matches_the_api(demo_server, tmp_path):
     import requests
 
-    url = sign_url(demo_server.url, "/data.csv", [("metricType", "91023"), ("area", "Trafford_CIPFA_Near_Neighbours"),
-                   ("period", "latest:3"), ("rowGrouping", "area"), ("columnGrouping", "period")], DEMO_APPLICATION_KEY, DEMO_SECRET)
+    url = sign_url(
+        demo_server.url,
+        "/data.csv",
+        [
+            ("metricType", "91023"),
+            ("area", "Trafford_CIPFA_Near_Neighbours"),
+            ("period", "latest:3"),
+            ("rowGrouping", "area"),
+            ("columnGrouping", "period"),
+        ],
+        DEMO_APPLICATION_KEY,
+        DEMO_SECRET,
+    )
     response = requests.get(url, timeout=10)
     assert response.status_code == 200
     path = tmp_path / "data.csv"
@@ -135,5 +180,6 @@ def test_the_same_file_loads_once(tmp_path):
         assert inserted["quarantined"] == len(first[0].quarantined) > 0
         assert pending_extracts([extract], loaded_extract_hashes(connection)) == []
         received, accepted, quarantined = connection.execute(
-            "SELECT rows_received, rows_accepted, rows_quarantined FROM raw.extract_files").fetchall()[0]
+            "SELECT rows_received, rows_accepted, rows_quarantined FROM raw.extract_files"
+        ).fetchall()[0]
         assert received == accepted + quarantined == 6376

@@ -25,8 +25,9 @@ def read(path: Path, **kwargs) -> Table:
     return read_table(path, max_bytes=kwargs.pop("max_bytes", MAX), **kwargs)
 
 
-def write_csv(path: Path, rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8",
-              lineterminator: str = "\r\n") -> Path:
+def write_csv(
+    path: Path, rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8", lineterminator: str = "\r\n"
+) -> Path:
     buffer = io.StringIO(newline="")
     csv.writer(buffer, delimiter=delimiter, lineterminator=lineterminator).writerows(rows)
     path.write_bytes(buffer.getvalue().encode(encoding))
@@ -49,6 +50,7 @@ def refused(path: Path, match: str, **kwargs) -> FileRefused:
 @pytest.fixture
 def no_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if openpyxl is asked to open the workbook."""
+
     def forbidden(*args, **kwargs):
         raise AssertionError("openpyxl must not open this file")
 
@@ -81,7 +83,9 @@ def demo_inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_demo_files_read_with_their_header_row_count_and_format(demo_inbox: Path, index: int, with_signatures: bool):
     entry = demo_manifest(demo_inbox)[index]
     encoding, delimiter, sheet, first_names = _DEMO_FORMATS[entry.path.name]
-    signatures = [{"Resp_No", "Wt", "Ward", "Q1 Local area"}, {"Reference", "Received", "Decision"}] if with_signatures else []
+    signatures = (
+        [{"Resp_No", "Wt", "Ward", "Q1 Local area"}, {"Reference", "Received", "Decision"}] if with_signatures else []
+    )
     table = read(entry.path, expected_columns=signatures)
     assert (table.encoding, table.delimiter, table.sheet) == (encoding, delimiter, sheet)
     assert table.header[:2] == first_names
@@ -115,12 +119,18 @@ def test_demo_xlsx_keeps_types_and_spreadsheet_row_numbers(demo_inbox: Path):
 
 @pytest.mark.parametrize(("delimiter", "suffix"), [(",", ".csv"), (";", ".csv"), ("\t", ".txt"), ("|", ".csv")])
 def test_delimiters_are_detected(tmp_path: Path, delimiter: str, suffix: str):
-    path = write_csv(tmp_path / f"data{suffix}", [["id", "ward", "note"], ["1", "Sale Moor", "a, b; c"], ["2", "Village", ""]],
-                     delimiter=delimiter)
+    path = write_csv(
+        tmp_path / f"data{suffix}",
+        [["id", "ward", "note"], ["1", "Sale Moor", "a, b; c"], ["2", "Village", ""]],
+        delimiter=delimiter,
+    )
     table = read(path)
     assert table.delimiter == delimiter
     assert table.header == ["id", "ward", "note"]
-    assert table.rows == [(2, {"id": "1", "ward": "Sale Moor", "note": "a, b; c"}), (3, {"id": "2", "ward": "Village", "note": ""})]
+    assert table.rows == [
+        (2, {"id": "1", "ward": "Sale Moor", "note": "a, b; c"}),
+        (3, {"id": "2", "ward": "Village", "note": ""}),
+    ]
 
 
 def test_utf8_with_and_without_bom(tmp_path: Path):
@@ -133,8 +143,12 @@ def test_utf8_with_and_without_bom(tmp_path: Path):
 
 
 def test_cp1252_with_pound_sign_and_curly_apostrophe(tmp_path: Path):
-    path = write_csv(tmp_path / "old.csv", [["Ward", "Comment"], ["St Mary’s", "Paid £65 – it’s missed"]],
-                     delimiter=";", encoding="cp1252")
+    path = write_csv(
+        tmp_path / "old.csv",
+        [["Ward", "Comment"], ["St Mary’s", "Paid £65 – it’s missed"]],
+        delimiter=";",
+        encoding="cp1252",
+    )
     table = read(path)
     assert (table.encoding, table.delimiter) == ("cp1252", ";")
     assert table.rows[0][1] == {"Ward": "St Mary’s", "Comment": "Paid £65 – it’s missed"}
@@ -157,8 +171,10 @@ def test_multi_line_quoted_field_keeps_its_first_line_number(tmp_path: Path):
     path = tmp_path / "crm.csv"
     path.write_bytes(b'Case Ref,Summary,Ward\r\nA1,"Dear Sir,\r\nthe bin\nwas missed",Urmston\r\nA2,short,Sale\r\n')
     table = read(path)
-    assert table.rows == [(2, {"Case Ref": "A1", "Summary": "Dear Sir,\r\nthe bin\nwas missed", "Ward": "Urmston"}),
-                          (5, {"Case Ref": "A2", "Summary": "short", "Ward": "Sale"})]
+    assert table.rows == [
+        (2, {"Case Ref": "A1", "Summary": "Dear Sir,\r\nthe bin\nwas missed", "Ward": "Urmston"}),
+        (5, {"Case Ref": "A2", "Summary": "short", "Ward": "Sale"}),
+    ]
 
 
 def test_blank_lines_are_kept_except_at_the_end_and_before_the_header(tmp_path: Path):
@@ -166,8 +182,12 @@ def test_blank_lines_are_kept_except_at_the_end_and_before_the_header(tmp_path: 
     path.write_bytes(b"\r\n\r\nid,ward\r\n1,Bowdon\r\n\r\n,\r\n 2 , Hale \r\n\r\n\r\n")
     table = read(path)
     assert table.header == ["id", "ward"]
-    assert table.rows == [(4, {"id": "1", "ward": "Bowdon"}), (5, {"id": "", "ward": ""}), (6, {"id": "", "ward": ""}),
-                          (7, {"id": "2", "ward": "Hale"})]
+    assert table.rows == [
+        (4, {"id": "1", "ward": "Bowdon"}),
+        (5, {"id": "", "ward": ""}),
+        (6, {"id": "", "ward": ""}),
+        (7, {"id": "2", "ward": "Hale"}),
+    ]
 
 
 def test_empty_and_header_only_files_give_no_rows(tmp_path: Path):
@@ -186,8 +206,10 @@ def test_empty_and_header_only_files_give_no_rows(tmp_path: Path):
 
 
 def test_duplicate_header_names_are_refused(tmp_path: Path):
-    error = refused(write_csv(tmp_path / "dup.csv", [["id", "Ward", "Ward", "id", "x"], ["1", "a", "b", "2", "y"]]),
-                    "duplicate column names")
+    error = refused(
+        write_csv(tmp_path / "dup.csv", [["id", "Ward", "Ward", "id", "x"], ["1", "a", "b", "2", "y"]]),
+        "duplicate column names",
+    )
     assert "'Ward'" in str(error) and "'id'" in str(error)
     workbook = Workbook()
     workbook.active.append(["id", "Ward", "Ward ", "WARD"])  # the same label to a layout
@@ -196,7 +218,9 @@ def test_duplicate_header_names_are_refused(tmp_path: Path):
 
 
 def test_unnamed_columns_are_kept_when_they_hold_data_and_dropped_when_empty(tmp_path: Path):
-    path = write_csv(tmp_path / "extra.csv", [["id", "", "ward", ""], ["1", "x", "Bowdon", ""], ["2", "", "Hale", "", "late"]])
+    path = write_csv(
+        tmp_path / "extra.csv", [["id", "", "ward", ""], ["1", "x", "Bowdon", ""], ["2", "", "Hale", "", "late"]]
+    )
     table = read(path)
     assert table.header == ["id", "Unnamed: 2", "ward", "Unnamed: 5"]
     assert table.rows[1] == (3, {"id": "2", "Unnamed: 2": "", "ward": "Hale", "Unnamed: 5": "late"})
@@ -233,8 +257,13 @@ def test_xlsx_sheet_and_header_row_found_by_signature(tmp_path: Path):
     assert table.sheet == "Responses"
     assert table.header == ["Resp_No", "Fieldwork start", "Ward", "Q1 Local area", "Q2 Trust"]
     assert [number for number, _ in table.rows] == [5, 6, 7]
-    assert table.rows[0][1] == {"Resp_No": 101, "Fieldwork start": datetime(2025, 1, 13), "Ward": "Bowdon",
-                                "Q1 Local area": 1, "Q2 Trust": 2}
+    assert table.rows[0][1] == {
+        "Resp_No": 101,
+        "Fieldwork start": datetime(2025, 1, 13),
+        "Ward": "Bowdon",
+        "Q1 Local area": 1,
+        "Q2 Trust": 2,
+    }
     assert all(value is None for value in table.rows[1][1].values())  # an interior blank row is kept
     assert (table.encoding, table.delimiter) == (None, None)
 
@@ -287,15 +316,18 @@ def test_external_links_are_refused(tmp_path: Path):
     with zipfile.ZipFile(saved) as source, zipfile.ZipFile(linked, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             target.writestr(item, source.read(item.filename))
-        target.writestr("xl/externalLinks/externalLink1.xml",
-                        '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                        '<externalBook r:id="rId1" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
-                        "</externalLink>")
+        target.writestr(
+            "xl/externalLinks/externalLink1.xml",
+            '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<externalBook r:id="rId1" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
+            "</externalLink>",
+        )
     refused(linked, "external links")
 
 
-def test_external_links_the_workbook_names_elsewhere_are_refused_before_openpyxl_opens_it(tmp_path: Path,
-                                                                                         no_openpyxl: None):
+def test_external_links_the_workbook_names_elsewhere_are_refused_before_openpyxl_opens_it(
+    tmp_path: Path, no_openpyxl: None
+):
     """openpyxl follows ``externalReferences`` in xl/workbook.xml to whatever part their
     relationship names: a link kept outside xl/externalLinks/ is refused too."""
     relationships = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -305,19 +337,27 @@ def test_external_links_the_workbook_names_elsewhere_are_refused_before_openpyxl
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "xl/workbook.xml":
-                data = data.replace(b"</sheets>", b'</sheets><externalReferences><externalReference r:id="rId99"/>'
-                                                  b"</externalReferences>")
+                data = data.replace(
+                    b"</sheets>", b'</sheets><externalReferences><externalReference r:id="rId99"/></externalReferences>'
+                )
             elif item.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(b"</Relationships>", f'<Relationship Id="rId99" Type="{relationships}/externalLink" '
-                                                         f'Target="links/book.xml"/></Relationships>'.encode())
+                data = data.replace(
+                    b"</Relationships>",
+                    f'<Relationship Id="rId99" Type="{relationships}/externalLink" '
+                    f'Target="links/book.xml"/></Relationships>'.encode(),
+                )
             target.writestr(item, data)
-        target.writestr("xl/links/book.xml",
-                        '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                        f'<externalBook r:id="rId1" xmlns:r="{relationships}"/></externalLink>')
-        target.writestr("xl/links/_rels/book.xml.rels",
-                        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                        f'<Relationship Id="rId1" Type="{relationships}/externalLinkPath" Target="other.xlsx" '
-                        'TargetMode="External"/></Relationships>')
+        target.writestr(
+            "xl/links/book.xml",
+            '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'<externalBook r:id="rId1" xmlns:r="{relationships}"/></externalLink>',
+        )
+        target.writestr(
+            "xl/links/_rels/book.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{relationships}/externalLinkPath" Target="other.xlsx" '
+            'TargetMode="External"/></Relationships>',
+        )
     refused(linked, "external links to other workbooks are not accepted$")
 
 

@@ -43,7 +43,9 @@ def connection(tmp_path):
 
 
 def ingest(connection, inbox: Path, folder: str, run_id: str = "run", max_file_bytes: int = MAX_BYTES):
-    return ingest_folder(connection, inbox, folder, layouts=LAYOUTS, vocabulary=VOCABULARY, max_file_bytes=max_file_bytes, run_id=run_id)
+    return ingest_folder(
+        connection, inbox, folder, layouts=LAYOUTS, vocabulary=VOCABULARY, max_file_bytes=max_file_bytes, run_id=run_id
+    )
 
 
 def test_the_demo_inbox_loads_with_known_accepted_and_quarantined_counts(connection, tmp_path):
@@ -58,14 +60,23 @@ def test_the_demo_inbox_loads_with_known_accepted_and_quarantined_counts(connect
         assert outcome.rows_received == demo.rows_received, name
         assert outcome.rows_quarantined == planted, (name, outcome.rows_quarantined, demo.messy_reasons)
         assert outcome.rows_accepted + outcome.rows_quarantined == outcome.rows_received
-        reasons = [r[0] for r in connection.execute(
-            "SELECT reason FROM audit.quarantine WHERE source_reference LIKE ?", [f"%/{name}%"]).fetchall()]
+        reasons = [
+            r[0]
+            for r in connection.execute(
+                "SELECT reason FROM audit.quarantine WHERE source_reference LIKE ?", [f"%/{name}%"]
+            ).fetchall()
+        ]
         found = Counter(next(k for k, words in REASON_WORDS.items() if words in reason) for reason in reasons)
         expected = {k: n for k, n in demo.messy_reasons.items() if k != "corrected_record_from_earlier_file" and n}
         # an unparseable date can be the due date, a duplicate is found before its other problems
         assert found == expected, name
     layouts = dict(connection.execute("SELECT file_name, layout FROM raw.inbox_files").fetchall())
-    assert set(layouts.values()) == {"trafford_residents_survey_csv", "residents_panel_xlsx", "crm_complaints_csv", "casework_log_xlsx"}
+    assert set(layouts.values()) == {
+        "trafford_residents_survey_csv",
+        "residents_panel_xlsx",
+        "crm_complaints_csv",
+        "casework_log_xlsx",
+    }
 
 
 def test_the_same_file_loads_once_and_a_rename_is_not_new(connection, tmp_path):
@@ -91,8 +102,12 @@ def test_quarantined_complaint_text_is_redacted_and_ids_kept(connection, tmp_pat
     inbox = tmp_path / "inbox"
     write_demo_inbox(inbox)
     ingest(connection, inbox, "complaints")
-    records = [json.loads(r[0]) for r in connection.execute(
-        "SELECT raw_record FROM audit.quarantine WHERE raw_record IS NOT NULL AND source_system = 'inbox/complaints'").fetchall()]
+    records = [
+        json.loads(r[0])
+        for r in connection.execute(
+            "SELECT raw_record FROM audit.quarantine WHERE raw_record IS NOT NULL AND source_system = 'inbox/complaints'"
+        ).fetchall()
+    ]
     assert records
     text = json.dumps(records)
     assert "@" not in text and "07700" not in text and "QQ " not in text
@@ -105,8 +120,10 @@ def write_csv(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
     return path
 
 
-SURVEY_HEADER = ("RespondentID,FieldworkStart,FieldworkEnd,Weight,AgeBand,Sex,Ethnicity,Disability,Ward,"
-                 "Q1_LocalArea,Q2_RunsThings,Q3_ValueForMoney,Q4_ActsOnConcerns,Q5_KeptInformed,Q6_Trust")
+SURVEY_HEADER = (
+    "RespondentID,FieldworkStart,FieldworkEnd,Weight,AgeBand,Sex,Ethnicity,Disability,Ward,"
+    "Q1_LocalArea,Q2_RunsThings,Q3_ValueForMoney,Q4_ActsOnConcerns,Q5_KeptInformed,Q6_Trust"
+)
 GOOD = "R1,01/03/2025,28/03/2025,1.2,25-34,Female,White British,No,Urmston,Very satisfied,Fairly satisfied,Tend to agree,Don't know,Fairly well informed,A fair amount"
 
 
@@ -116,7 +133,9 @@ def test_a_file_no_layout_fits_is_refused_whole_naming_the_missing_columns(conne
     [outcome] = ingest(connection, inbox, "surveys")
     assert outcome.status == "refused"
     assert "odd.csv: no survey layout fits its header" in outcome.reason and "'Weight'" in outcome.reason
-    stored = connection.execute("SELECT status, reason, rows_received, content_gzip IS NOT NULL FROM raw.inbox_files").fetchall()
+    stored = connection.execute(
+        "SELECT status, reason, rows_received, content_gzip IS NOT NULL FROM raw.inbox_files"
+    ).fetchall()
     assert stored == [("refused", outcome.reason, 0, True)]  # kept, with its reason
     assert connection.execute("SELECT reason FROM audit.quarantine").fetchall()[0][0].startswith("file refused: ")
 
@@ -125,24 +144,28 @@ def test_row_checks_with_row_column_and_reason(connection, tmp_path):
     inbox = tmp_path / "inbox"
     lines = [
         SURVEY_HEADER,
-        GOOD,                                                              # 2 accepted
-        GOOD.replace("R1,", "R2,").replace(",1.2,", ",-3,"),             # 3 negative weight
+        GOOD,  # 2 accepted
+        GOOD.replace("R1,", "R2,").replace(",1.2,", ",-3,"),  # 3 negative weight
         GOOD.replace("R1,", "R3,").replace("Very satisfied", "Chuffed"),  # 4 label off the scale
-        GOOD.replace("R1,", "R4,").replace("28/03/2025", "2025-03-28"),   # 5 a date in another format
-        GOOD,                                                              # 6 duplicate of row 2
-        GOOD.replace("R1,", "R5,").replace("Urmston", "Narnia"),          # 7 not a ward
-        GOOD.replace("R1,", "R6,").replace("Urmston", "st mary’s"),       # 8 accepted: case and quote normalised
+        GOOD.replace("R1,", "R4,").replace("28/03/2025", "2025-03-28"),  # 5 a date in another format
+        GOOD,  # 6 duplicate of row 2
+        GOOD.replace("R1,", "R5,").replace("Urmston", "Narnia"),  # 7 not a ward
+        GOOD.replace("R1,", "R6,").replace("Urmston", "st mary’s"),  # 8 accepted: case and quote normalised
     ]
     write_csv(inbox / "surveys" / "wave.csv", lines)
     [outcome] = ingest(connection, inbox, "surveys")
     assert (outcome.rows_received, outcome.rows_accepted, outcome.rows_quarantined) == (7, 2, 5)
-    problems = dict(connection.execute("SELECT row_number, column_name || ': ' || reason FROM audit.quarantine").fetchall())
+    problems = dict(
+        connection.execute("SELECT row_number, column_name || ': ' || reason FROM audit.quarantine").fetchall()
+    )
     assert problems[3] == "Weight: weight '-3' must be a positive number"
     assert problems[4].startswith("Q1_LocalArea: answer 'Chuffed' is not on the satisfaction scale")
     assert problems[5] == "FieldworkEnd: '2025-03-28' is not a date (%d/%m/%Y)"
     assert problems[6] == "RespondentID: duplicate respondent id 'R1': first seen on row 2"
     assert problems[7] == "Ward: 'Narnia' is not an allowed ward"
-    accepted = connection.execute("SELECT respondent_id, ward, q_local_area, q_acts_on_concerns, weight FROM raw.survey_responses ORDER BY 1").fetchall()
+    accepted = connection.execute(
+        "SELECT respondent_id, ward, q_local_area, q_acts_on_concerns, weight FROM raw.survey_responses ORDER BY 1"
+    ).fetchall()
     assert accepted == [("R1", "Urmston", 1, 9, 1.2), ("R6", "St Mary's", 1, 9, 1.2)]
 
 
@@ -165,9 +188,13 @@ def test_complaint_dates_in_order_and_outcome_when_responded(connection, tmp_pat
     assert problems[4] == "responded without an outcome"
     assert problems[5] == "'Stage 3' is not an allowed stage"
     assert problems[6].startswith("'TBC' is not a date")
-    record = json.loads(connection.execute("SELECT raw_record FROM audit.quarantine WHERE row_number = 3").fetchall()[0][0])
+    record = json.loads(
+        connection.execute("SELECT raw_record FROM audit.quarantine WHERE row_number = 3").fetchall()[0][0]
+    )
     assert "07700" not in record["Summary"] and "Patel" not in record["Summary"] and record["Case Ref"] == "C2"
-    assert connection.execute("SELECT stage, outcome, received_date::VARCHAR FROM raw.complaints").fetchall() == [("1", "upheld", "2025-04-01")]
+    assert connection.execute("SELECT stage, outcome, received_date::VARCHAR FROM raw.complaints").fetchall() == [
+        ("1", "upheld", "2025-04-01")
+    ]
 
 
 def workbook(path: Path, rows: list[list], *, formula_at: str | None = None) -> Path:
@@ -194,13 +221,18 @@ def test_refused_files_are_recorded_with_their_reason(connection, tmp_path):
     outside.write_text(SURVEY_HEADER + "\n" + GOOD + "\n", encoding="utf-8")
     (inbox / "surveys" / "link.csv").symlink_to(outside)
     outcomes = {o.file_name: o for o in ingest(connection, inbox, "surveys", max_file_bytes=9000)}
-    assert {n: o.status for n, o in outcomes.items()} == dict.fromkeys(["big.csv", "bomb.xlsx", "formula.xlsx", "link.csv"], "refused")
+    assert {n: o.status for n, o in outcomes.items()} == dict.fromkeys(
+        ["big.csv", "bomb.xlsx", "formula.xlsx", "link.csv"], "refused"
+    )
     assert "D2" in outcomes["formula.xlsx"].reason and "formula" in outcomes["formula.xlsx"].reason.lower()
     assert "bomb.xlsx" in outcomes["bomb.xlsx"].reason
     assert "big.csv" in outcomes["big.csv"].reason
     assert "link.csv" in outcomes["link.csv"].reason
     assert connection.execute("SELECT count(*) FROM raw.survey_responses").fetchall()[0][0] == 0
-    assert connection.execute("SELECT count(*) FROM audit.quarantine WHERE reason LIKE 'file refused:%'").fetchall()[0][0] == 4
+    assert (
+        connection.execute("SELECT count(*) FROM audit.quarantine WHERE reason LIKE 'file refused:%'").fetchall()[0][0]
+        == 4
+    )
 
 
 def test_layout_files_are_validated(tmp_path):

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import point_environment, small_config
 
 import ingestion.files
-from conftest import point_environment, small_config
 from ingestion.drop_folder import Readiness
 from ingestion.inbox_folder import ingest_folder
 from ingestion.layouts import load_layouts, load_vocabulary
@@ -31,17 +31,32 @@ MAX_BYTES = 50 * 1024 * 1024
 
 
 def ingest(connection, inbox: Path, folder: str, run_id: str = "run", **options):
-    return ingest_folder(connection, inbox, folder, layouts=LAYOUTS, vocabulary=VOCABULARY, max_file_bytes=MAX_BYTES,
-                         run_id=run_id, **options)
+    return ingest_folder(
+        connection,
+        inbox,
+        folder,
+        layouts=LAYOUTS,
+        vocabulary=VOCABULARY,
+        max_file_bytes=MAX_BYTES,
+        run_id=run_id,
+        **options,
+    )
 
 
 def month_of_complaints(month: int, count: int = 12) -> bytes:
     """``count`` complaints received in month ``month`` of 2025 (ids M<month>-<n>)."""
     day = date(2025, month, 3)
-    rows = [complaint(f"M{month:02d}-{n}", **{"Date Received": f"{day:%d/%m/%Y} 09:00",
-                                                "Target Date": f"{day + timedelta(days=20):%d/%m/%Y}",
-                                                "Date Responded": f"{day + timedelta(days=10):%d/%m/%Y}"})
-            for n in range(1, count + 1)]
+    rows = [
+        complaint(
+            f"M{month:02d}-{n}",
+            **{
+                "Date Received": f"{day:%d/%m/%Y} 09:00",
+                "Target Date": f"{day + timedelta(days=20):%d/%m/%Y}",
+                "Date Responded": f"{day + timedelta(days=10):%d/%m/%Y}",
+            },
+        )
+        for n in range(1, count + 1)
+    ]
     return csv_bytes(rows)
 
 
@@ -55,9 +70,21 @@ def env(tmp_path, monkeypatch):
 def staged(env, model: str, columns: str) -> list[tuple]:
     """Build dbt's staging model on the warehouse (its unit and data tests too), then read it."""
     arguments = build_args(load_pipeline_config(env.config_path), [model], unit_tests=True)
-    subprocess.run([dbt_executable(), *arguments, "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                    str(DBT_PROJECT_DIR), "--target-path", str(env.warehouse_path.parent / "dbt-target")],
-                   check=True, cwd=DBT_PROJECT_DIR)
+    subprocess.run(
+        [
+            dbt_executable(),
+            *arguments,
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(env.warehouse_path.parent / "dbt-target"),
+        ],
+        check=True,
+        cwd=DBT_PROJECT_DIR,
+    )
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
         return connection.execute(f"SELECT {columns} FROM staging.{model} ORDER BY ALL").fetchall()
 
@@ -75,25 +102,41 @@ def test_twelve_monthly_complaints_csv_keep_all_twelve_months_and_a_reissue_is_e
 
     # a re-issue is an explicit act: the manifest says this file replaces every complaints.csv so far
     (inbox / "complaints" / "complaints_corrected.csv").write_bytes(month_of_complaints(5, count=3))
-    (inbox / "complaints" / "complaints_corrected.csv.manifest").write_text("replaces: complaints.csv\n", encoding="utf-8")
+    (inbox / "complaints" / "complaints_corrected.csv.manifest").write_text(
+        "replaces: complaints.csv\n", encoding="utf-8"
+    )
     with warehouse.connect(env.warehouse_path) as connection:
         [outcome] = ingest(connection, inbox, "complaints", run_id="reissue")
-        assert connection.execute("SELECT replaces FROM raw.inbox_files WHERE run_id = 'reissue'").fetchall() == [("complaints.csv",)]
+        assert connection.execute("SELECT replaces FROM raw.inbox_files WHERE run_id = 'reissue'").fetchall() == [
+            ("complaints.csv",)
+        ]
     assert outcome.replaces == ("complaints.csv",)
-    assert outcome.filed_as.with_name(outcome.filed_as.name + ".manifest").read_text(encoding="utf-8") == "replaces: complaints.csv\n"
+    assert (
+        outcome.filed_as.with_name(outcome.filed_as.name + ".manifest").read_text(encoding="utf-8")
+        == "replaces: complaints.csv\n"
+    )
     assert staged(env, "stg_inbox__complaints", "complaint_id") == [("M05-1",), ("M05-2",), ("M05-3",)]
 
 
 def test_a_file_name_rule_makes_a_same_name_file_a_reissue_and_other_names_accumulate(env):
     inbox = env.inbox_dir
     (inbox / "surveys").mkdir(parents=True)
-    drops = [("wave_2025.csv", surveys(3)), ("extra.csv", [survey("X1")]), ("wave_2025.csv", surveys(2)),
-             ("extra.csv", [survey("X2")])]
+    drops = [
+        ("wave_2025.csv", surveys(3)),
+        ("extra.csv", [survey("X1")]),
+        ("wave_2025.csv", surveys(2)),
+        ("extra.csv", [survey("X2")]),
+    ]
     for index, (name, rows) in enumerate(drops):
         (inbox / "surveys" / name).write_bytes(csv_bytes(rows))
         with warehouse.connect(env.warehouse_path) as connection:
-            [outcome] = ingest(connection, inbox, "surveys", run_id=f"drop-{index}",
-                               reissue_names=load_pipeline_config(env.config_path).inbox.reissue_names)
+            [outcome] = ingest(
+                connection,
+                inbox,
+                "surveys",
+                run_id=f"drop-{index}",
+                reissue_names=load_pipeline_config(env.config_path).inbox.reissue_names,
+            )
         assert outcome.replaces == (("wave_2025.csv",) if name.startswith("wave_") else ())
     # R3, only in the first wave_2025.csv, went with it; both extra.csv files stand
     assert staged(env, "stg_inbox__survey_responses", "respondent_id") == [("R1",), ("R2",), ("X1",), ("X2",)]
@@ -111,10 +154,19 @@ def test_a_manifest_naming_no_earlier_file_or_an_unknown_key_refuses_the_file_in
         outcomes = {o.file_name: o for o in ingest(connection, inbox, "complaints")}
         stored = dict(connection.execute("SELECT file_name, status FROM raw.inbox_files").fetchall())
     assert stored == {"first.csv": "loaded", "second.csv": "refused", "third.csv": "refused"}
-    assert "its manifest says it replaces 'frist.csv', but no file of that name was loaded in complaints/ (loaded: first.csv)" \
+    assert (
+        "its manifest says it replaces 'frist.csv', but no file of that name was loaded in complaints/ (loaded: first.csv)"
         in outcomes["second.csv"].reason
-    assert "its manifest third.csv.manifest is not valid (replace: Extra inputs are not permitted)" in outcomes["third.csv"].reason
-    note = outcomes["third.csv"].filed_as.with_name(outcomes["third.csv"].filed_as.name + ".txt").read_text(encoding="utf-8")
+    )
+    assert (
+        "its manifest third.csv.manifest is not valid (replace: Extra inputs are not permitted)"
+        in outcomes["third.csv"].reason
+    )
+    note = (
+        outcomes["third.csv"]
+        .filed_as.with_name(outcomes["third.csv"].filed_as.name + ".txt")
+        .read_text(encoding="utf-8")
+    )
     assert note.startswith("third.csv, received ") and "was refused: nothing in it was loaded" in note
     assert outcomes["third.csv"].filed_as.with_name(outcomes["third.csv"].filed_as.name + ".manifest").exists()
 
@@ -166,7 +218,11 @@ def test_a_file_rewritten_while_it_is_read_is_left_for_the_next_look_then_taken_
         assert connection.execute("SELECT count(*) FROM raw.inbox_files").fetchall() == [(0,)]
         assert path.read_bytes() == final  # left in place
         [outcome] = ingest(connection, inbox, "surveys", run_id="next")
-        assert (outcome.status, outcome.rows_received, outcome.sha256) == ("loaded", 41, hashlib.sha256(final).hexdigest())
+        assert (outcome.status, outcome.rows_received, outcome.sha256) == (
+            "loaded",
+            41,
+            hashlib.sha256(final).hexdigest(),
+        )
         stored = connection.execute("SELECT source_sha256, content_gzip FROM raw.inbox_files").fetchall()
     assert [(sha, gzip.decompress(content)) for sha, content in stored] == [(hashlib.sha256(final).hexdigest(), final)]
 
@@ -190,7 +246,7 @@ def test_a_file_rewritten_again_and_again_is_taken_whole_or_not_at_all(tmp_path)
             try:
                 with open(path, "r+b") as handle:
                     for start in range(0, len(content), 32 * 1024):
-                        handle.write(content[start:start + 32 * 1024])
+                        handle.write(content[start : start + 32 * 1024])
                         handle.flush()
                         time.sleep(0.002)
             except FileNotFoundError:  # taken: the reader puts it back
@@ -204,8 +260,9 @@ def test_a_file_rewritten_again_and_again_is_taken_whole_or_not_at_all(tmp_path)
         with warehouse.connect(tmp_path / "w.duckdb") as connection:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and not {"waiting", "loaded"} <= set(statuses) or len(statuses) < 30:
-                for outcome in ingest(connection, inbox, "surveys", run_id=f"try-{len(statuses)}",
-                                      readiness=Readiness(settle_seconds=0.1)):
+                for outcome in ingest(
+                    connection, inbox, "surveys", run_id=f"try-{len(statuses)}", readiness=Readiness(settle_seconds=0.1)
+                ):
                     statuses.append(outcome.status)
                     if outcome.filed_as is not None:
                         os.rename(outcome.filed_as, path)  # dropped again: the writer goes on rewriting it
@@ -232,7 +289,7 @@ def test_a_slow_copy_is_not_taken_early(tmp_path):
         [outcome] = ingest(connection, inbox, "surveys", readiness=settle)
         assert outcome.status == "waiting" and "taken once unchanged for 60 s" in outcome.reason
         with open(path, "ab") as handle:
-            handle.write(content[len(content) // 2:])
+            handle.write(content[len(content) // 2 :])
         old = time.time() - 61
         os.utime(path, (old, old))  # the copy ended a minute ago
         [outcome] = ingest(connection, inbox, "surveys", readiness=settle)

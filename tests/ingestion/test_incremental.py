@@ -1,7 +1,7 @@
 """Incremental pulls against the demo server: the number of calls is the contract."""
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -24,15 +24,29 @@ def pull(demo_server, tmp_path):
     path = tmp_path / "w.duckdb"
 
     def run(*, areas=AREAS, full_refresh=False, run_id="run"):
-        client = LgInformClient(demo_server.url, DEMO_APPLICATION_KEY, DEMO_SECRET, retry=RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01))
+        client = LgInformClient(
+            demo_server.url,
+            DEMO_APPLICATION_KEY,
+            DEMO_SECRET,
+            retry=RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01),
+        )
         fingerprint = request_fingerprint(areas, "latest:4")
         with warehouse.connect(path) as connection:
             last = read_last_pulls(connection, fingerprint)
         before = len(demo_server.requests)
-        result = pull_lginform(client, metric_types=METRICS, areas=areas, periods="latest:4", batch_size=BATCH,
-                               last_pulls=last, full_refresh=full_refresh)
+        result = pull_lginform(
+            client,
+            metric_types=METRICS,
+            areas=areas,
+            periods="latest:4",
+            batch_size=BATCH,
+            last_pulls=last,
+            full_refresh=full_refresh,
+        )
         with warehouse.connect(path) as connection:
-            inserted = load_pull(connection, result, run_id=run_id, request_log=client.request_log, fingerprint=fingerprint)
+            inserted = load_pull(
+                connection, result, run_id=run_id, request_log=client.request_log, fingerprint=fingerprint
+            )
         calls = [r for r in demo_server.requests.snapshot()[before:]]
         kinds = {
             "data": sum(r.path == "/data" for r in calls),
@@ -60,8 +74,10 @@ def test_a_run_in_which_nothing_changed_makes_only_the_metadata_calls(pull):
     result, calls, inserted = pull(run_id="second")
     assert calls == {"data": 0, "changed": 1, "metadata": 1 + len(METRICS) + 1}
     assert result.skipped_metric_types == METRICS
-    assert result.changed_since == datetime.now(timezone.utc).date() - timedelta(days=1)  # a day's overlap
-    assert inserted["lginform_values"] == 0 and inserted["lginform_responses"] <= 1  # only the dataChangedSince answer is new
+    assert result.changed_since == datetime.now(UTC).date() - timedelta(days=1)  # a day's overlap
+    assert (
+        inserted["lginform_values"] == 0 and inserted["lginform_responses"] <= 1
+    )  # only the dataChangedSince answer is new
 
 
 def test_only_metric_types_with_new_data_are_fetched(pull, demo_server):

@@ -119,7 +119,11 @@ def test_a_pull_stops_at_once_when_the_service_is_down_and_loads_nothing(demo_se
     client = LgInformClient(demo_server.url, DEMO_APPLICATION_KEY, DEMO_SECRET, retry=FAST_RETRY)
     demo_server.faults.add("server_error", times=50, path_prefix="/data", status=500)
     with pytest.raises(PullStopped) as error:
-        pull_lginform(client, metric_types=["91003", "91023"], areas=["E08000009", "E08000010"], periods="latest:2", batch_size=1)
-    assert "did not answer within the retry policy" in str(error.value) and "nothing from this pull was loaded" in str(error.value)
+        pull_lginform(
+            client, metric_types=["91003", "91023"], areas=["E08000009", "E08000010"], periods="latest:2", batch_size=1
+        )
+    assert "did not answer within the retry policy" in str(error.value) and "nothing from this pull was loaded" in str(
+        error.value
+    )
     assert "metricType=91003&area=E08000009" in str(error.value)
     assert data_calls(demo_server) == 4  # the first /data call's four attempts, then nothing more

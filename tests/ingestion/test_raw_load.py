@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -15,18 +15,30 @@ def connection(tmp_path):
 
 def value_row(value, sha="a" * 64, period="fin_2020_21"):
     return {
-        "metric_type_id": "1", "area_code": "E08000009", "period_id": period, "value_type": "raw",
-        "value": value, "formatted": None if value is None else str(value), "value_source": "test",
-        "ci_lower": None, "ci_upper": None, "publication_status": "Published",
-        "source_system": "lginform", "source_reference": "http://127.0.0.1/data?x", "source_sha256": sha,
+        "metric_type_id": "1",
+        "area_code": "E08000009",
+        "period_id": period,
+        "value_type": "raw",
+        "value": value,
+        "formatted": None if value is None else str(value),
+        "value_source": "test",
+        "ci_lower": None,
+        "ci_upper": None,
+        "publication_status": "Published",
+        "source_system": "lginform",
+        "source_reference": "http://127.0.0.1/data?x",
+        "source_sha256": sha,
     }
 
 
 def load(con, rows, run_id):
     return insert_new_versions(
-        con, "raw.lginform_values", rows,
+        con,
+        "raw.lginform_values",
+        rows,
         keys=("metric_type_id", "area_code", "period_id", "value_type"),
-        run_id=run_id, ingested_at=datetime.now(timezone.utc),
+        run_id=run_id,
+        ingested_at=datetime.now(UTC),
     )
 
 

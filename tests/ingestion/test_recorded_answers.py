@@ -4,7 +4,7 @@ rows they mean."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -17,36 +17,62 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "lginform"
 
 def recorded(name: str, endpoint: str) -> ApiResponse:
     body = (FIXTURES / name).read_bytes()
-    return ApiResponse(endpoint, f"http://127.0.0.1{endpoint}?", 200, body, "0" * 64, 1, datetime.now(timezone.utc), json.loads(body))
+    return ApiResponse(
+        endpoint, f"http://127.0.0.1{endpoint}?", 200, body, "0" * 64, 1, datetime.now(UTC), json.loads(body)
+    )
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("periods_second_service.json", {"fin_2016_17": (date(2016, 4, 1), date(2017, 3, 31), "2016/17"),
-                                     "fin_2017_18": (date(2017, 4, 1), date(2018, 3, 31), "2017/18"),
-                                     "cal_2019": (date(2019, 1, 1), date(2019, 12, 31), "2019")}),
-    ("periods_next_midnight_utc.json", {"fin_2024_25": (date(2024, 4, 1), date(2025, 3, 31), "2024/25"),
-                                        "fin_2024_25_q4": (date(2025, 1, 1), date(2025, 3, 31), "2024/25 Q4"),
-                                        "cal_2024": (date(2024, 1, 1), date(2024, 12, 31), "2024")}),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "periods_second_service.json",
+            {
+                "fin_2016_17": (date(2016, 4, 1), date(2017, 3, 31), "2016/17"),
+                "fin_2017_18": (date(2017, 4, 1), date(2018, 3, 31), "2017/18"),
+                "cal_2019": (date(2019, 1, 1), date(2019, 12, 31), "2019"),
+            },
+        ),
+        (
+            "periods_next_midnight_utc.json",
+            {
+                "fin_2024_25": (date(2024, 4, 1), date(2025, 3, 31), "2024/25"),
+                "fin_2024_25_q4": (date(2025, 1, 1), date(2025, 3, 31), "2024/25 Q4"),
+                "cal_2024": (date(2024, 1, 1), date(2024, 12, 31), "2024"),
+            },
+        ),
+    ],
+)
 def test_recorded_periods_read_to_their_days(name, expected):
     reading = period_rows(recorded(name, "/periods"))
     assert reading.refused == {}
     assert {r["period_id"]: (r["start_date"], r["end_date"], r["label"]) for r in reading.rows} == expected
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("metric_type_second_service.json", ("Percentage", 1, "High value is good", "Annually", False, False)),
-    ("metric_type_service_words.json", ("Percentage", 1, "HIGH VALUE IS GOOD", "annually", False, False)),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("metric_type_second_service.json", ("Percentage", 1, "High value is good", "Annually", False, False)),
+        ("metric_type_service_words.json", ("Percentage", 1, "HIGH VALUE IS GOOD", "annually", False, False)),
+    ],
+)
 def test_recorded_metric_types_read_their_metadata(name, expected):
     row = metric_type_row(recorded(name, "/metricTypes/91023"))
     assert row["metric_type_id"] == "91023"
-    assert (row["unit_label"], row["output_precision"], row["polarity"], row["frequency"], row["null_as_zero"],
-            row["discontinued"]) == expected
+    assert (
+        row["unit_label"],
+        row["output_precision"],
+        row["polarity"],
+        row["frequency"],
+        row["null_as_zero"],
+        row["discontinued"],
+    ) == expected
 
 
 def test_the_second_service_data_reads_strings_blanks_and_markers():
-    values, areas, _ = data_rows_deduplicated(recorded("data_second_service.json", "/data"), asked=DataAsked(frozenset({"91023"})))
+    values, areas, _ = data_rows_deduplicated(
+        recorded("data_second_service.json", "/data"), asked=DataAsked(frozenset({"91023"}))
+    )
     cells = {(v["area_code"], v["period_id"]): (v["value"], v["formatted"], v["ci_lower"]) for v in values}
     assert cells == {
         ("E08000009", "fin_2023_24"): (96.4, "96.4", None),
@@ -72,5 +98,8 @@ def test_recorded_suppression_markers_are_missing_and_kept():
 
 
 def test_the_second_service_data_is_refused_when_it_answers_for_another_metric_type():
-    with pytest.raises(ResponseNotUnderstood, match=r"column 0 \(metric type 91023, period fin_2023_24\) is a metric type that was not asked for"):
+    with pytest.raises(
+        ResponseNotUnderstood,
+        match=r"column 0 \(metric type 91023, period fin_2023_24\) is a metric type that was not asked for",
+    ):
         data_rows_deduplicated(recorded("data_second_service.json", "/data"), asked=DataAsked(frozenset({"90001"})))

@@ -104,10 +104,33 @@ FORMS = [
     ("case_ref", "case no. 98765", "Please quote {} again."),
     ("case_ref", "Our ref: ABC/123/45", "{}. Thank you."),
 ]
-FORMS += [("address", f"12 Acacia {street_type}", "We live at {} now.")
-          for street_type in ("Road", "Rd", "Street", "St", "Lane", "Avenue", "Ave", "Drive", "Close",
-                              "Way", "Crescent", "Grove", "Place", "Gardens", "Terrace", "Court", "Walk",
-                              "Park", "Hill", "Row", "Square", "Mews")]
+FORMS += [
+    ("address", f"12 Acacia {street_type}", "We live at {} now.")
+    for street_type in (
+        "Road",
+        "Rd",
+        "Street",
+        "St",
+        "Lane",
+        "Avenue",
+        "Ave",
+        "Drive",
+        "Close",
+        "Way",
+        "Crescent",
+        "Grove",
+        "Place",
+        "Gardens",
+        "Terrace",
+        "Court",
+        "Walk",
+        "Park",
+        "Hill",
+        "Row",
+        "Square",
+        "Mews",
+    )
+]
 
 
 @pytest.mark.parametrize("kind, data, sentence", FORMS, ids=[f"{k}:{d}" for k, d, _ in FORMS])
@@ -128,13 +151,42 @@ def test_every_kind_is_caught_in_every_form(kind, data, sentence):
 # --------------------------------------------------------------------------- near misses
 
 NEAR_MISSES = [
-    "12 March 2025", "12/03/2025", "on 3 April", "£45.50", "£1,200", "Waste & Recycling",
-    "Council Tax & Benefits", "Adult Social Care", "Stage 2", "stage 1", "240 litre", "140L",
-    "240-litre", "3 times", "2 weeks", "10 working days", "2024/25", "Dear Sir/Madam,",
-    "St Mary's", "Hale Barns", "Council Tax", "10:30", "the M60 2nd exit", "Thanks to Parking",
-    "Dear Council Tax team,", "Regards,\nthe residents of our street", "case 2024/25",
-    "reference to 2 letters", "A56", "4.99%", "1 in 5 residents", "Flat rate of £30",
-    "Dear Councillors,", "Hi all,", "Room 101", "COVID-19",
+    "12 March 2025",
+    "12/03/2025",
+    "on 3 April",
+    "£45.50",
+    "£1,200",
+    "Waste & Recycling",
+    "Council Tax & Benefits",
+    "Adult Social Care",
+    "Stage 2",
+    "stage 1",
+    "240 litre",
+    "140L",
+    "240-litre",
+    "3 times",
+    "2 weeks",
+    "10 working days",
+    "2024/25",
+    "Dear Sir/Madam,",
+    "St Mary's",
+    "Hale Barns",
+    "Council Tax",
+    "10:30",
+    "the M60 2nd exit",
+    "Thanks to Parking",
+    "Dear Council Tax team,",
+    "Regards,\nthe residents of our street",
+    "case 2024/25",
+    "reference to 2 letters",
+    "A56",
+    "4.99%",
+    "1 in 5 residents",
+    "Flat rate of £30",
+    "Dear Councillors,",
+    "Hi all,",
+    "Room 101",
+    "COVID-19",
 ]
 
 
@@ -208,9 +260,11 @@ def test_no_email_phone_postcode_or_ni_number_survives_in_any_demo_complaint(dem
 
 
 def test_demo_complaints_redact_idempotently_and_keep_their_near_misses(demo_complaint_texts):
-    near_miss = re.compile(r"£\d[\d,]*(?:\.\d{2})?|\b\d{1,2} (?:January|February|March|April|May|June|July"
-                           r"|August|September|October|November|December) 20\d{2}\b|\bStage [12]\b"
-                           r"|\b\d{3}[- ]litre\b|Waste & Recycling|Council Tax & Benefits|Adult Social Care")
+    near_miss = re.compile(
+        r"£\d[\d,]*(?:\.\d{2})?|\b\d{1,2} (?:January|February|March|April|May|June|July"
+        r"|August|September|October|November|December) 20\d{2}\b|\bStage [12]\b"
+        r"|\b\d{3}[- ]litre\b|Waste & Recycling|Council Tax & Benefits|Adult Social Care"
+    )
     for text in demo_complaint_texts:
         redacted = redact(text).text
         assert redact(redacted).text == redacted
@@ -219,8 +273,11 @@ def test_demo_complaints_redact_idempotently_and_keep_their_near_misses(demo_com
 
 def test_ten_thousand_summaries_redact_in_well_under_five_seconds(demo_complaint_texts):
     # ~300 characters each: two demo complaints joined
-    texts = [f"{demo_complaint_texts[i % len(demo_complaint_texts)]} "
-             f"{demo_complaint_texts[(i * 7 + 3) % len(demo_complaint_texts)]}" for i in range(10_000)]
+    texts = [
+        f"{demo_complaint_texts[i % len(demo_complaint_texts)]} "
+        f"{demo_complaint_texts[(i * 7 + 3) % len(demo_complaint_texts)]}"
+        for i in range(10_000)
+    ]
     started = time.perf_counter()
     for text in texts:
         redact(text)

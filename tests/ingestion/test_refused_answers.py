@@ -23,14 +23,20 @@ def pull(demo_server, tmp_path):
     path = tmp_path / "w.duckdb"
 
     def run(metric_types=METRICS, run_id="run"):
-        client = LgInformClient(demo_server.url, DEMO_APPLICATION_KEY, DEMO_SECRET,
-                                retry=RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01, max_backoff_seconds=0.02))
+        client = LgInformClient(
+            demo_server.url,
+            DEMO_APPLICATION_KEY,
+            DEMO_SECRET,
+            retry=RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01, max_backoff_seconds=0.02),
+        )
         fingerprint = request_fingerprint(AREAS, PERIODS)
         with warehouse.connect(path) as connection:
             last = read_last_pulls(connection, fingerprint)
         before = len(demo_server.requests)
         try:
-            result = pull_lginform(client, metric_types=metric_types, areas=AREAS, periods=PERIODS, batch_size=1, last_pulls=last)
+            result = pull_lginform(
+                client, metric_types=metric_types, areas=AREAS, periods=PERIODS, batch_size=1, last_pulls=last
+            )
         finally:
             client.close()
         with warehouse.connect(path) as connection:
@@ -60,17 +66,28 @@ def test_a_refused_data_answer_holds_back_only_its_metric_types_until_the_next_p
     path = pull.path
     assert query(path, "SELECT DISTINCT metric_type_id FROM raw.lginform_values ORDER BY 1") == [("90101",), ("91023",)]
     assert query(path, "SELECT metric_type_id FROM audit.lginform_sync_state ORDER BY 1") == [("90101",), ("91023",)]
-    [(request, error, metric_types, sha256)] = query(path, "SELECT request, error, metric_types, sha256 FROM audit.api_requests "
-                                                           "WHERE error IS NOT NULL")
-    assert "/data?metricType=91003&area=E08000009" in request and "unexpected JSON shape" in error and metric_types == "91003"
+    [(request, error, metric_types, sha256)] = query(
+        path, "SELECT request, error, metric_types, sha256 FROM audit.api_requests WHERE error IS NOT NULL"
+    )
+    assert (
+        "/data?metricType=91003&area=E08000009" in request
+        and "unexpected JSON shape" in error
+        and metric_types == "91003"
+    )
     # the refused bytes are archived beside the good ones, so the refusal can be checked
     assert query(path, f"SELECT count(*) FROM raw.lginform_responses WHERE sha256 = '{sha256}'") == [(1,)]
 
     # the next pull asks for 91003 again (it was never pulled whole) and it loads
     result, _ = pull(run_id="second")
     assert result.behind == {} and "91003" in result.fetched_metric_types
-    assert query(path, "SELECT metric_type_id FROM audit.lginform_sync_state ORDER BY 1") == [("90101",), ("91003",), ("91023",)]
-    assert query(path, "SELECT count(DISTINCT area_code) FROM raw.lginform_values WHERE metric_type_id = '91003'") == [(16,)]
+    assert query(path, "SELECT metric_type_id FROM audit.lginform_sync_state ORDER BY 1") == [
+        ("90101",),
+        ("91003",),
+        ("91023",),
+    ]
+    assert query(path, "SELECT count(DISTINCT area_code) FROM raw.lginform_values WHERE metric_type_id = '91003'") == [
+        (16,)
+    ]
 
 
 def test_a_metric_type_the_service_does_not_know_is_behind_and_costs_no_data_calls(pull):
@@ -89,18 +106,28 @@ def test_a_refused_period_entry_refuses_only_the_values_of_that_period(pull, dem
 
     demo_server.faults.add("edit", times=1, path_prefix="/periods", edit=break_one_period)
     result, _ = pull()
-    assert "fin_2024_25_q4" in result.refused_periods and "not at the start of a day" in result.refused_periods["fin_2024_25_q4"]
-    assert list(result.behind) == ["91003"]  # the quarterly metric's latest:4 holds that quarter; the annual ones do not
+    assert (
+        "fin_2024_25_q4" in result.refused_periods
+        and "not at the start of a day" in result.refused_periods["fin_2024_25_q4"]
+    )
+    assert list(result.behind) == [
+        "91003"
+    ]  # the quarterly metric's latest:4 holds that quarter; the annual ones do not
     assert "period fin_2024_25_q4" in result.behind["91003"][0]
     assert "fin_2024_25_q4" not in {r["period_id"] for r in result.rows["lginform_periods"]}
     assert any("1 period(s) refused" in note for note in result.notes)
 
 
-@pytest.mark.parametrize("fault, path, params, expected", [
-    ("wrong_shape", "/periods", {}, "the list of periods could not be read"),
-    ("server_error", "/metricTypes/91023", {"status": 503}, "did not answer within the retry policy"),
-])
-def test_a_failure_that_affects_everything_stops_the_pull_and_loads_nothing(pull, demo_server, fault, path, params, expected):
+@pytest.mark.parametrize(
+    "fault, path, params, expected",
+    [
+        ("wrong_shape", "/periods", {}, "the list of periods could not be read"),
+        ("server_error", "/metricTypes/91023", {"status": 503}, "did not answer within the retry policy"),
+    ],
+)
+def test_a_failure_that_affects_everything_stops_the_pull_and_loads_nothing(
+    pull, demo_server, fault, path, params, expected
+):
     demo_server.faults.add(fault, times=10, path_prefix=path, **params)
     with pytest.raises(PullStopped, match=expected) as error:
         pull()
@@ -119,8 +146,12 @@ def test_refused_credentials_stop_at_once(demo_server):
 def test_an_unreadable_change_list_falls_back_to_pulling_everything(pull, demo_server):
     pull()
     # the three /metricTypes/{id} answers pass unchanged; the fourth, the change list, is broken
-    demo_server.faults.add("edit", times=4, path_prefix="/metricTypes",
-                           edit=lambda document: {"unexpected": []} if "metricType-array" in document else document)
+    demo_server.faults.add(
+        "edit",
+        times=4,
+        path_prefix="/metricTypes",
+        edit=lambda document: {"unexpected": []} if "metricType-array" in document else document,
+    )
     result, requests = pull(run_id="second")
     assert demo_server.faults.pending() == 0
     assert result.behind == {} and result.fetched_metric_types == METRICS

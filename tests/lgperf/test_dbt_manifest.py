@@ -9,13 +9,23 @@ from lgperf.dbt_manifest import column_descriptions
 
 
 def manifest(path: Path, description: str) -> Path:
-    columns = {"period_id": {"name": "period_id", "description": description},
-               "received": {"name": "received", "description": ""}}
+    columns = {
+        "period_id": {"name": "period_id", "description": description},
+        "received": {"name": "received", "description": ""},
+    }
     nodes = {
-        "model.lgperf.complaints_summary": {"name": "complaints_summary", "resource_type": "model",
-                                            "package_name": "lgperf", "columns": columns},
-        "model.other.complaints_summary": {"name": "complaints_summary", "resource_type": "model",
-                                           "package_name": "other", "columns": {"x": {"description": "no"}}},
+        "model.lgperf.complaints_summary": {
+            "name": "complaints_summary",
+            "resource_type": "model",
+            "package_name": "lgperf",
+            "columns": columns,
+        },
+        "model.other.complaints_summary": {
+            "name": "complaints_summary",
+            "resource_type": "model",
+            "package_name": "other",
+            "columns": {"x": {"description": "no"}},
+        },
         "test.lgperf.not_null": {"name": "not_null", "resource_type": "test", "package_name": "lgperf", "columns": {}},
     }
     path.write_text(json.dumps({"metadata": {"project_name": "lgperf"}, "nodes": nodes}), encoding="utf-8")
@@ -31,4 +41,3 @@ def test_a_models_columns_come_from_the_manifest_on_one_line(tmp_path):
     manifest(path, "Changed.")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # dbt parsed again
     assert column_descriptions("complaints_summary", path)["period_id"] == "Changed."
-

@@ -51,19 +51,31 @@ def test_the_council_template_and_the_demo_settings_are_both_valid():
     "change, named",
     [
         (VALID + "colour: blue\n", "colour: unknown key"),
-        (VALID.replace('periods: "latest:8"', 'periods: "latest:8"\n  batchsize: 3'), "lginform.batchsize: unknown key"),
+        (
+            VALID.replace('periods: "latest:8"', 'periods: "latest:8"\n  batchsize: 3'),
+            "lginform.batchsize: unknown key",
+        ),
         (VALID.replace('periods: "latest:8"', 'periods: "latest:8"\n  batch_size: many'), "lginform.batch_size"),
         (VALID.replace("council: E08000009", "council: Trafford"), "council"),
         (VALID.replace('"latest:8"', '"recent"'), "lginform.periods"),
         (VALID.replace('["3281", "90001"]', '["3281", "abc"]'), "lginform.metric_types.1"),
         (VALID.replace("areas: [E08000009,", "areas: [not a code!,"), "lginform.areas"),
-        (VALID + "thresholds:\n  spc:\n    rebase_periods: {abc: [fin_2020_21]}\n", "thresholds.spc.rebase_periods.abc"),
+        (
+            VALID + "thresholds:\n  spc:\n    rebase_periods: {abc: [fin_2020_21]}\n",
+            "thresholds.spc.rebase_periods.abc",
+        ),
         (VALID + "thresholds:\n  survey:\n    fdr_level: 0\n", "thresholds.survey.fdr_level"),
         (VALID + "thresholds:\n  no_change_points: -0.5\n", "thresholds.no_change_points"),
         (VALID + "thresholds:\n  no_change_points: half\n", "thresholds.no_change_points"),
         (VALID + "thresholds:\n  survey:\n    fdr_level: 0.5\n", "thresholds.survey.fdr_level"),
-        (VALID + "thresholds:\n  survey:\n    benchmark_max_age_months: 0\n", "thresholds.survey.benchmark_max_age_months"),
-        (VALID + "thresholds:\n  survey:\n    benchmark_max_age_months: two years\n", "thresholds.survey.benchmark_max_age_months"),
+        (
+            VALID + "thresholds:\n  survey:\n    benchmark_max_age_months: 0\n",
+            "thresholds.survey.benchmark_max_age_months",
+        ),
+        (
+            VALID + "thresholds:\n  survey:\n    benchmark_max_age_months: two years\n",
+            "thresholds.survey.benchmark_max_age_months",
+        ),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, change, named):
@@ -95,7 +107,9 @@ def test_environment_defaults_are_absolute_and_the_demo_only_when_asked_for():
     assert not real.uses_demo and real.config_path.name == "pipeline.yml"
     real.require_source()
     with pytest.raises(NoDataSource, match="both LGPERF_DEMO .* and LGINFORM_BASE_URL"):
-        Environment.from_environ({"LGPERF_DEMO": "yes", "LGINFORM_BASE_URL": "https://webservices.esd.org.uk"}).require_source()
+        Environment.from_environ(
+            {"LGPERF_DEMO": "yes", "LGINFORM_BASE_URL": "https://webservices.esd.org.uk"}
+        ).require_source()
     with pytest.raises(ConfigError, match="LGPERF_DEMO='maybe'"):
         Environment.from_environ({"LGPERF_DEMO": "maybe"})
 

@@ -19,10 +19,12 @@ def connection():
 
 def test_rows_per_source_counts_the_rows_in_raw_and_those_the_run_inserted(connection):
     for code, run_id in (("E1", "r1"), ("E2", "r0"), ("E3", "r1")):
-        connection.execute("INSERT INTO raw.lginform_areas VALUES (?, 'A', NULL, 'lginform', 'ref', 'sha', now(), ?)",
-                           [code, run_id]).fetchall()
-    connection.execute("INSERT INTO audit.quarantine VALUES ('r0', 's', 'ref', NULL, 1, NULL, 'why', NULL, now())"
-                       ).fetchall()
+        connection.execute(
+            "INSERT INTO raw.lginform_areas VALUES (?, 'A', NULL, 'lginform', 'ref', 'sha', now(), ?)", [code, run_id]
+        ).fetchall()
+    connection.execute(
+        "INSERT INTO audit.quarantine VALUES ('r0', 's', 'ref', NULL, 1, NULL, 'why', NULL, now())"
+    ).fetchall()
     assert status.rows_per_source(connection, "r1") == [("lginform_areas", "lginform", 3, 2)]
     assert status.quarantined(connection, "r1") == (1, 0)
 
@@ -30,6 +32,8 @@ def test_rows_per_source_counts_the_rows_in_raw_and_those_the_run_inserted(conne
 def test_the_publication_of_a_run_names_the_checks_that_blocked_it_not_those_waived(connection):
     assert status.publication_of_run(connection, "r1") is None
     decided_by = json.dumps([{"check": "gx_a"}, {"check": "gx_b", "waiver": "W1", "waived_by": "Jane Smith"}])
-    connection.execute("INSERT INTO audit.publications VALUES ('p1', 'r1', 'blocked', now(), ?, NULL, NULL, '{}', "
-                       "NULL, NULL)", [decided_by]).fetchall()
+    connection.execute(
+        "INSERT INTO audit.publications VALUES ('p1', 'r1', 'blocked', now(), ?, NULL, NULL, '{}', NULL, NULL)",
+        [decided_by],
+    ).fetchall()
     assert status.publication_of_run(connection, "r1") == status.RunPublication("p1", "blocked", None, ["gx_a"])

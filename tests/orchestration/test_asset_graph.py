@@ -27,7 +27,11 @@ def code_references(metadata) -> set[str]:
     """The files (relative to the project) the asset's code references point to."""
     references = metadata.get("dagster/code_references")
     root = Path(__file__).parents[2]
-    return {Path(r.file_path).resolve().relative_to(root).as_posix() for r in references.code_references} if references else set()
+    return (
+        {Path(r.file_path).resolve().relative_to(root).as_posix() for r in references.code_references}
+        if references
+        else set()
+    )
 
 
 def describe(defs: dg.Definitions) -> dict:
@@ -50,7 +54,9 @@ def describe(defs: dg.Definitions) -> dict:
         "assets": assets,
         "jobs": sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")),
         "sensors": sorted(s.name for s in defs.sensors or []),
-        "schedules": sorted(f"{s.name}: {s.cron_schedule} {s.execution_timezone} -> {s.job_name}" for s in defs.schedules or []),
+        "schedules": sorted(
+            f"{s.name}: {s.cron_schedule} {s.execution_timezone} -> {s.job_name}" for s in defs.schedules or []
+        ),
     }
 
 
@@ -82,7 +88,9 @@ def test_exports_read_only_what_the_publish_step_let_through(definitions):
     assert all(k.path[0] == "candidate" for k in node.parent_keys)
     suites = {path.stem for path in (Path(__file__).parents[2] / "expectations" / "suites").glob("*.json")}
     assert {c.name for c in node.check_keys} == {f"gx_{name}" for name in suites}
-    assert not any(k.path[0] == "marts" for k in graph.get_all_asset_keys() if k != publication)  # dbt never writes marts
+    assert not any(
+        k.path[0] == "marts" for k in graph.get_all_asset_keys() if k != publication
+    )  # dbt never writes marts
 
 
 def test_dbt_sources_are_the_ingestion_assets(definitions):
@@ -92,8 +100,14 @@ def test_dbt_sources_are_the_ingestion_assets(definitions):
     assert graph.get(dg.AssetKey(["raw", "lginform_values"])).is_materializable
 
 
-NOT_ONE_TABLE = {"marts/publication", "exports/open_data", "exports/bi", "exports/report", "exports/officer_returns",
-                 "quality/report"}  # the publish step, the files exported and the auditor's report
+NOT_ONE_TABLE = {
+    "marts/publication",
+    "exports/open_data",
+    "exports/bi",
+    "exports/report",
+    "exports/officer_returns",
+    "quality/report",
+}  # the publish step, the files exported and the auditor's report
 
 
 def test_every_asset_is_described_owned_kinded_and_linked_to_its_code(definitions):
@@ -125,13 +139,21 @@ def test_raw_column_schemas_are_the_warehouse_tables(definitions):
         warehouse.initialise(connection)
         for key in graph.get_all_asset_keys():
             if key.path[0] == "raw" and "dbt" not in graph.get(key).kinds:
-                expected = [r[0] for r in connection.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
-                    "ORDER BY ordinal_position", [key.path[-1]]).fetchall()]
+                expected = [
+                    r[0]
+                    for r in connection.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
+                        "ORDER BY ordinal_position",
+                        [key.path[-1]],
+                    ).fetchall()
+                ]
                 schema = graph.get(key).metadata["dagster/column_schema"]
                 assert columns(schema) == expected
                 assert all(c.description for c in schema.columns if c.name in ("source_system", "run_id"))
-    described = {c.name: c.description for c in graph.get(dg.AssetKey(["raw", "inbox_files"])).metadata["dagster/column_schema"].columns}
+    described = {
+        c.name: c.description
+        for c in graph.get(dg.AssetKey(["raw", "inbox_files"])).metadata["dagster/column_schema"].columns
+    }
     assert described["reason"] == "why a file was refused"  # the DDL's comment beside the column
 
 
@@ -143,4 +165,6 @@ def test_indicator_owners_are_teams_named_after_their_posts(definitions):
     owners = node.metadata["lgperf/indicator_owners"].value
     assert set(owners) == {entry["owner"] for entry in library["indicators"]}
     assert owners["Head of Planning and Building Control"]["team"] == "team:head-of-planning-and-building-control"
-    assert sorted(i for o in owners.values() for i in o["indicators"]) == sorted(str(e["id"]) for e in library["indicators"])
+    assert sorted(i for o in owners.values() for i in o["indicators"]) == sorted(
+        str(e["id"]) for e in library["indicators"]
+    )

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pytest
-
 from conftest import point_environment
+
 from orchestration import cli
 
 COMMANDS = ("run", "status", "trace", "waive", "doctor", "ui")
@@ -77,8 +77,10 @@ def test_status_names_the_publication_the_stale_figures_and_what_waits(demo_copy
 
     (demo_copy.inbox_dir / "surveys" / "wave_9.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     with duckdb.connect(str(demo_copy.warehouse_path)) as connection:  # a later attempt the gate blocked
-        connection.execute("INSERT INTO audit.publications VALUES ('20990101T000000Z-blocked', 'run-x', 'blocked', ?, ?, NULL, NULL, '{}', NULL, NULL)",
-                           [datetime(2099, 1, 1, tzinfo=timezone.utc), json.dumps([{"check": "gx_fct_indicator_values"}])])
+        connection.execute(
+            "INSERT INTO audit.publications VALUES ('20990101T000000Z-blocked', 'run-x', 'blocked', ?, ?, NULL, NULL, '{}', NULL, NULL)",
+            [datetime(2099, 1, 1, tzinfo=UTC), json.dumps([{"check": "gx_fct_indicator_values"}])],
+        )
     assert cli.main(["status"]) == 1
     said = capsys.readouterr().out
     assert "last publication: 20990101T000000Z-blocked BLOCKED" in said
@@ -94,16 +96,31 @@ def test_status_before_any_run(tmp_path, monkeypatch, capsys):
 
 def test_waive_records_a_named_persons_waiver_and_refuses_one_without_a_name(tmp_path, monkeypatch, capsys):
     env = point_environment(monkeypatch, tmp_path)
-    assert cli.main(["waive", "--check", "gx_fct_indicator_values", "--by", " Jane Smith, Head of Performance ",
-                     "--reason", "confirmed with the service"]) == 0
+    assert (
+        cli.main(
+            [
+                "waive",
+                "--check",
+                "gx_fct_indicator_values",
+                "--by",
+                " Jane Smith, Head of Performance ",
+                "--reason",
+                "confirmed with the service",
+            ]
+        )
+        == 0
+    )
     said = capsys.readouterr().out
-    assert ("gx_fct_indicator_values may fail once, for the next publication "
-            "(granted by Jane Smith, Head of Performance)") in said
+    assert (
+        "gx_fct_indicator_values may fail once, for the next publication (granted by Jane Smith, Head of Performance)"
+    ) in said
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        recorded = connection.execute("SELECT check_name, granted_by, reason, publication_id "
-                                      "FROM audit.waivers").fetchall()
-    assert recorded == [("gx_fct_indicator_values", "Jane Smith, Head of Performance", "confirmed with the service",
-                         None)]
+        recorded = connection.execute(
+            "SELECT check_name, granted_by, reason, publication_id FROM audit.waivers"
+        ).fetchall()
+    assert recorded == [
+        ("gx_fct_indicator_values", "Jane Smith, Head of Performance", "confirmed with the service", None)
+    ]
 
     assert cli.main(["waive", "--check", "gx_fct_indicator_values", "--by", " ", "--reason", "because"]) == 2
     assert "waiver refused: a waiver needs the name of the person" in capsys.readouterr().err
@@ -117,12 +134,21 @@ def test_trace_prints_the_lineage_of_a_published_value(demo_copy, capsys):
         indicator, area, period, sha, run_id, request = connection.execute(
             "SELECT f.indicator_id, f.area_code, f.period_id, f.source_sha256, f.run_id, r.request FROM marts.fct_indicator_values f "
             "JOIN raw.lginform_responses r ON r.sha256 = f.source_sha256 WHERE f.indicator_id = '90005' AND f.area_code = 'E08000009' "
-            "ORDER BY f.period_id DESC LIMIT 1").fetchall()[0]
+            "ORDER BY f.period_id DESC LIMIT 1"
+        ).fetchall()[0]
         (publication_id,) = connection.execute("SELECT publication_id FROM marts.publication").fetchall()[0]
     assert cli.main(["trace", indicator, area, period]) == 0
     said = capsys.readouterr().out
-    for expected in (f"source_sha256     {sha}", f"run_id            {run_id}", f"request {request}", "raw.lginform_responses",
-                     "source_system     lginform", "ingested_at", "received_at", f"published_by      {publication_id} at "):
+    for expected in (
+        f"source_sha256     {sha}",
+        f"run_id            {run_id}",
+        f"request {request}",
+        "raw.lginform_responses",
+        "source_system     lginform",
+        "ingested_at",
+        "received_at",
+        f"published_by      {publication_id} at ",
+    ):
         assert expected in said, expected
 
 
@@ -153,17 +179,28 @@ def test_doctor_names_each_problem_and_exits_1(tmp_path, monkeypatch, capsys):
 def test_doctor_checks_one_by_one(tmp_path, monkeypatch):
     import requests
 
-    env = point_environment(monkeypatch, tmp_path, LGINFORM_BASE_URL="https://lginform.example", LGINFORM_APPLICATION_KEY="k",
-                            LGINFORM_SECRET="s")
+    env = point_environment(
+        monkeypatch,
+        tmp_path,
+        LGINFORM_BASE_URL="https://lginform.example",
+        LGINFORM_APPLICATION_KEY="k",
+        LGINFORM_SECRET="s",
+    )
     assert cli.check_source(env)[0]
     asked = []
-    ok, detail = cli.check_api(env, get=lambda url, timeout: asked.append((url, timeout)) or SimpleNamespace(status_code=401))
+    ok, detail = cli.check_api(
+        env, get=lambda url, timeout: asked.append((url, timeout)) or SimpleNamespace(status_code=401)
+    )
     assert ok and asked == [("https://lginform.example/areas", 5)] and "HTTP 401" in detail
     assert not cli.check_api(env, get=lambda url, timeout: SimpleNamespace(status_code=503))[0]
 
     def timed_out(url, timeout):
         raise requests.ConnectTimeout("slow")
-    assert cli.check_api(env, get=timed_out) == (False, "https://lginform.example/areas not reachable within 5 s (ConnectTimeout)")
+
+    assert cli.check_api(env, get=timed_out) == (
+        False,
+        "https://lginform.example/areas not reachable within 5 s (ConnectTimeout)",
+    )
 
     assert cli.check_lock(env) == (True, f"{env.warehouse_path} not created yet (the first run creates it)")
     duckdb.connect(str(env.warehouse_path)).close()
@@ -171,13 +208,14 @@ def test_doctor_checks_one_by_one(tmp_path, monkeypatch):
 
     def locked(*args, **kwargs):
         raise duckdb.IOException("Could not set lock on file: Conflicting lock is held by PID 4242")
+
     monkeypatch.setattr(duckdb, "connect", locked)
     ok, detail = cli.check_lock(env)
     assert not ok and "is locked" in detail and "PID 4242" in detail
 
-    low = cli.check_disk(env, usage=lambda path: SimpleNamespace(free=200 * 1024 ** 2))
+    low = cli.check_disk(env, usage=lambda path: SimpleNamespace(free=200 * 1024**2))
     assert low[0] is False and "only 200 MB free (under 1 GB)" in low[1]
-    assert cli.check_disk(env, usage=lambda path: SimpleNamespace(free=5 * 1024 ** 3))[0]
+    assert cli.check_disk(env, usage=lambda path: SimpleNamespace(free=5 * 1024**3))[0]
 
 
 def test_run_keeps_its_old_entry_point_and_its_verbose_switch(capsys):
@@ -186,8 +224,10 @@ def test_run_keeps_its_old_entry_point_and_its_verbose_switch(capsys):
     with pytest.raises(SystemExit) as stopped:
         run.main(["--help"])
     assert stopped.value.code == 0 and "--verbose" in capsys.readouterr().out
-    assert run.run_config(verbose=False)["loggers"] == {"progress": {"config": {"detail": False}},
-                                                        "console": {"config": {"log_level": "DEBUG"}}}
+    assert run.run_config(verbose=False)["loggers"] == {
+        "progress": {"config": {"detail": False}},
+        "console": {"config": {"log_level": "DEBUG"}},
+    }
     assert run.run_config(verbose=True)["loggers"] == {"progress": {"config": {"detail": True}}}
 
 
@@ -202,8 +242,10 @@ def test_a_warning_is_said_in_plain_words_under_its_stage():
     try:
         handler = progress.StageProgressHandler()
         record = logging.LogRecord("lgperf", logging.WARNING, __file__, 1, "x", None, None)
-        record.dagster_meta = {"step_key": "exports__report",
-                               "orig_message": "report.pdf was not written: no headless Chromium was found\n(details)"}
+        record.dagster_meta = {
+            "step_key": "exports__report",
+            "orig_message": "report.pdf was not written: no headless Chromium was found\n(details)",
+        }
         handler.emit(record)
         progress.flush_stages()
     finally:

@@ -19,15 +19,20 @@ def refresh(monkeypatch, folder: Path) -> None:
     from orchestration.definitions import build_definitions
 
     env = point_environment(monkeypatch, folder)
-    result = build_definitions(env).resolve_job_def("refresh_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = (
+        build_definitions(env)
+        .resolve_job_def("refresh_all")
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    )
     assert result.success
 
 
 def last_builds(folder: Path) -> dict[str, tuple[str, str]]:
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as connection:
-        rows = connection.execute("SELECT model, mode, reason FROM audit.mart_builds "
-                                  "QUALIFY row_number() OVER (PARTITION BY model ORDER BY built_at DESC) = 1").fetchall()
+        rows = connection.execute(
+            "SELECT model, mode, reason FROM audit.mart_builds "
+            "QUALIFY row_number() OVER (PARTITION BY model ORDER BY built_at DESC) = 1"
+        ).fetchall()
     return {model: (mode, reason) for model, mode, reason in rows}
 
 
@@ -48,10 +53,14 @@ def test_a_changed_macro_rebuilds_the_marts_that_use_it_and_only_those(demo_base
     assert builds["spc"][0] == "rebuild" and "state:modified" in builds["spc"][1]
     assert builds["fct_indicator_values"][0] == builds["benchmarks"][0] == "incremental"
     # the complete build keeps its own manifest: the next run has nothing to rebuild
-    assert json.loads(state.read_text(encoding="utf-8"))["macros"]["macro.lgperf.spc_limit_factor"]["macro_sql"] != macro["macro_sql"]
+    assert (
+        json.loads(state.read_text(encoding="utf-8"))["macros"]["macro.lgperf.spc_limit_factor"]["macro_sql"]
+        != macro["macro_sql"]
+    )
     refresh(monkeypatch, folder)
-    assert {model: mode for model, (mode, _) in last_builds(folder).items() if model in INCREMENTAL} == \
-        dict.fromkeys(INCREMENTAL, "incremental")
+    assert {model: mode for model, (mode, _) in last_builds(folder).items() if model in INCREMENTAL} == dict.fromkeys(
+        INCREMENTAL, "incremental"
+    )
 
 
 def test_the_build_names_the_marts_whose_code_changed():

@@ -21,7 +21,8 @@ def warehouse_text(path) -> str:
             "WHERE data_type = 'VARCHAR' AND table_schema IN ('raw', 'audit', 'marts', 'staging')"
         ).fetchall()
         return "\n".join(
-            str(row[0]) for schema, table, column in tables
+            str(row[0])
+            for schema, table, column in tables
             for row in connection.execute(f'SELECT DISTINCT "{column}" FROM {schema}.{table}').fetchall()
         )
 

@@ -61,16 +61,33 @@ def test_every_unit_test_passes_though_scheduled_builds_leave_them_out(demo_base
     config = load_pipeline_config(demo_baseline / "pipeline.yml")
     target = tmp_path / "dbt-target"
     completed = subprocess.run(
-        [dbt.dbt_executable(), "test", "--select", "test_type:unit", "--vars", json.dumps(dbt.dbt_vars(config)),
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)],
-        cwd=DBT_PROJECT_DIR, env={**os.environ, "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")},
-        capture_output=True, text=True,
+        [
+            dbt.dbt_executable(),
+            "test",
+            "--select",
+            "test_type:unit",
+            "--vars",
+            json.dumps(dbt.dbt_vars(config)),
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(target),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")},
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 0, completed.stdout[-3000:]
     manifest = json.loads(dbt.ensure_manifest().read_text(encoding="utf-8"))
     declared = {key for key in manifest["unit_tests"]}
-    results = [r for r in json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
-               if r["unique_id"].startswith("unit_test.")]  # not the on-run-start hook
+    results = [
+        r
+        for r in json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+        if r["unique_id"].startswith("unit_test.")
+    ]  # not the on-run-start hook
     assert {r["unique_id"] for r in results} == declared and len(declared) >= 30
     assert {r["status"] for r in results} == {"pass"}
 
@@ -82,6 +99,10 @@ def test_every_relation_dbt_may_create_fits_postgresqls_63_character_names():
     from orchestration import dbt
 
     manifest = json.loads(dbt.ensure_manifest().read_text(encoding="utf-8"))
-    names = [node["name"] for section in ("nodes", "unit_tests") for node in manifest[section].values()
-             if node["resource_type"] in ("model", "seed", "snapshot", "unit_test")]
+    names = [
+        node["name"]
+        for section in ("nodes", "unit_tests")
+        for node in manifest[section].values()
+        if node["resource_type"] in ("model", "seed", "snapshot", "unit_test")
+    ]
     assert len(names) > 40 and [n for n in names if len(n) > 63] == []

@@ -26,21 +26,31 @@ BANNER = "Demonstration data: synthetic values, not published statistics"
 
 def _no_source_environment(folder: Path) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("LGINFORM_", "LGPERF_", "PYTEST_"))}
-    return {**environment, "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"), "EXPORT_DIR": str(folder / "exports"),
-            "INBOX_DIR": str(folder / "inbox"), "DAGSTER_HOME": str(folder / "dagster_home")}
+    return {
+        **environment,
+        "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"),
+        "EXPORT_DIR": str(folder / "exports"),
+        "INBOX_DIR": str(folder / "inbox"),
+        "DAGSTER_HOME": str(folder / "dagster_home"),
+    }
 
 
-@pytest.mark.parametrize("command", [
-    [sys.executable, "-m", "orchestration.run"],
-    [sys.executable, "-m", "orchestration.cli", "run"],
-    [sys.executable, "-m", "orchestration.cli", "ui"],
-    [sys.executable, "-m", "orchestration.preflight"],
-    [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
-], ids=["run", "lgperf-run", "lgperf-ui", "make-dev-preflight", "dagster-code-location"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "orchestration.run"],
+        [sys.executable, "-m", "orchestration.cli", "run"],
+        [sys.executable, "-m", "orchestration.cli", "ui"],
+        [sys.executable, "-m", "orchestration.preflight"],
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
+    ],
+    ids=["run", "lgperf-run", "lgperf-ui", "make-dev-preflight", "dagster-code-location"],
+)
 def test_without_a_service_or_the_demo_switch_nothing_starts_and_nothing_is_written(tmp_path, command):
     (tmp_path / "dagster_home").mkdir()
-    finished = subprocess.run(command, cwd=PROJECT_ROOT, env=_no_source_environment(tmp_path), capture_output=True, text=True,
-                              timeout=300)
+    finished = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=_no_source_environment(tmp_path), capture_output=True, text=True, timeout=300
+    )
     said = finished.stdout + finished.stderr
     assert finished.returncode != 0, said
     assert "LGINFORM_BASE_URL is not set" in said and "--demo" in said and "LGPERF_DEMO=1" in said, said
@@ -50,9 +60,19 @@ def test_without_a_service_or_the_demo_switch_nothing_starts_and_nothing_is_writ
 
 
 def test_the_demo_and_a_service_at_once_is_refused(tmp_path):
-    environment = {**_no_source_environment(tmp_path), "LGPERF_DEMO": "1", "LGINFORM_BASE_URL": "https://example.invalid"}
-    finished = subprocess.run([sys.executable, "-m", "orchestration.run"], cwd=PROJECT_ROOT, env=environment,
-                              capture_output=True, text=True, timeout=120)
+    environment = {
+        **_no_source_environment(tmp_path),
+        "LGPERF_DEMO": "1",
+        "LGINFORM_BASE_URL": "https://example.invalid",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "orchestration.run"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert finished.returncode == 2 and "unset one" in finished.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -83,10 +103,14 @@ def test_every_output_of_a_demo_run_says_it_is_a_demonstration(demo_baseline):
     with duckdb.connect(str(exports / "bi" / BI_DATABASE), read_only=True) as bi:
         about = dict(bi.execute("SELECT key, value FROM main.about").fetchall())
         assert about["demonstration_data"].startswith("true")
-        for (table,) in bi.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall():
+        for (table,) in bi.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+        ).fetchall():
             assert bi.execute(f"SELECT bool_and(demonstration_data) FROM marts.{table}").fetchall()[0][0] is not False
         for parquet in (exports / "bi").rglob("*.parquet"):  # a mart with a period: one file per financial year
-            metadata = dict(bi.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)", [str(parquet)]).fetchall())
+            metadata = dict(
+                bi.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)", [str(parquet)]).fetchall()
+            )
             assert metadata["demonstration_data"].startswith("true"), parquet.name
 
 

@@ -31,20 +31,35 @@ def meaning(path: Path) -> dict[str, list[tuple]]:
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def refresh(monkeypatch, folder: Path, server: DemoServer) -> dg.ExecuteInProcessResult:
     from orchestration.definitions import build_definitions
 
     config = yaml.safe_load((folder / "pipeline.yml").read_text(encoding="utf-8"))
-    env = point_environment(monkeypatch, folder, config=config, LGINFORM_BASE_URL=server.url,
-                            LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY, LGINFORM_SECRET=DEMO_SECRET)
-    return build_definitions(env).resolve_job_def("refresh_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), run_config=FULL_REFRESH, raise_on_error=False)
+    env = point_environment(
+        monkeypatch,
+        folder,
+        config=config,
+        LGINFORM_BASE_URL=server.url,
+        LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY,
+        LGINFORM_SECRET=DEMO_SECRET,
+    )
+    return (
+        build_definitions(env)
+        .resolve_job_def("refresh_all")
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=FULL_REFRESH, raise_on_error=False)
+    )
 
 
-def test_a_mixed_dialect_publishes_the_same_marts_and_a_revised_250_percent_is_blocked(demo_baseline, tmp_path, monkeypatch):
+def test_a_mixed_dialect_publishes_the_same_marts_and_a_revised_250_percent_is_blocked(
+    demo_baseline, tmp_path, monkeypatch
+):
     folder = tmp_path / "pipeline"
     shutil.copytree(demo_baseline, folder)
     warehouse = folder / "warehouse.duckdb"
@@ -52,7 +67,8 @@ def test_a_mixed_dialect_publishes_the_same_marts_and_a_revised_250_percent_is_b
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         council_tax = connection.execute(
             "SELECT period_id FROM marts.fct_indicator_values WHERE indicator_id = '91023' AND area_code = 'E08000009' "
-            "ORDER BY period_id DESC LIMIT 1").fetchall()[0][0]
+            "ORDER BY period_id DESC LIMIT 1"
+        ).fetchall()[0][0]
 
     with DemoServer(dialect="mixed") as server:
         mixed = refresh(monkeypatch, folder, server)
@@ -60,10 +76,13 @@ def test_a_mixed_dialect_publishes_the_same_marts_and_a_revised_250_percent_is_b
     assert meaning(warehouse) == plain
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         # the dialects really were met: the service's own unit words reached raw
-        labels = {r[0] for r in connection.execute("SELECT DISTINCT unit_label FROM raw.lginform_metric_types").fetchall()}
+        labels = {
+            r[0] for r in connection.execute("SELECT DISTINCT unit_label FROM raw.lginform_metric_types").fetchall()
+        }
     assert "Percentage" in labels and "%" in labels
 
     published = digest(folder / "exports" / "open-data")
+
     def unknown_unit(document: dict) -> dict:
         if document.get("metricType", {}).get("identifier") == "91003":
             document["metricType"]["measure"]["measurementUnit"]["label"] = "Furlongs per fortnight"
@@ -75,20 +94,30 @@ def test_a_mixed_dialect_publishes_the_same_marts_and_a_revised_250_percent_is_b
         revised = refresh(monkeypatch, folder, server)
 
     assert not revised.success
-    gate = next(e.event_specific_data for e in revised.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-                and e.event_specific_data.check_name == "gx_fct_indicator_values")
+    gate = next(
+        e.event_specific_data
+        for e in revised.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "gx_fct_indicator_values"
+    )
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     failures = gate.metadata["failures"].value
     assert [f["why"] for f in failures if f["severity"] == "error"] == ["a percentage stays within 0-100"]
     assert [f["unexpected_count"] for f in failures if f["severity"] == "error"] == [1]
     # a unit the vocabulary does not know is a warning naming the indicator and the unit, never a silent pass
-    assert ("every unit is one the unit vocabulary knows, so its range is checked (add an unknown one to "
-            "seeds/unit_vocabulary.csv)") in [f["why"] for f in failures if f["severity"] == "warning"]
+    assert (
+        "every unit is one the unit vocabulary knows, so its range is checked (add an unknown one to "
+        "seeds/unit_vocabulary.csv)"
+    ) in [f["why"] for f in failures if f["severity"] == "warning"]
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         [(sample,)] = connection.execute(
             "SELECT failing_sample FROM audit.validation_results WHERE run_id = ? AND kwargs LIKE '%unit_problem%'",
-            [revised.run_id]).fetchall()
-    assert "indicator 91003 (Average days to process new Housing Benefit claims) has unit 'Furlongs per fortnight'" in sample
+            [revised.run_id],
+        ).fetchall()
+    assert (
+        "indicator 91003 (Average days to process new Housing Benefit claims) has unit 'Furlongs per fortnight'"
+        in sample
+    )
     assert digest(folder / "exports" / "open-data") == published  # 250% was not published
     materialised = {e.asset_key.to_user_string() for e in revised.get_asset_materialization_events()}
     assert not any(key.startswith("exports/") for key in materialised)

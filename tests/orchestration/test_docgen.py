@@ -8,13 +8,15 @@ from orchestration import docgen
 
 def test_the_asset_table_in_the_docs_is_the_code_locations(definitions):
     page = docgen.PAGE.read_text(encoding="utf-8")
-    assert docgen.page_with_table(page, docgen.asset_table(definitions)) == page, \
+    assert docgen.page_with_table(page, docgen.asset_table(definitions)) == page, (
         "docs/dagster.md is out of date: run python -m orchestration.docgen"
+    )
 
 
 def test_the_asset_graph_picture_is_the_code_locations(definitions):
-    assert docgen.PICTURE.read_text(encoding="utf-8") == docgen.asset_graph_svg(definitions), \
+    assert docgen.PICTURE.read_text(encoding="utf-8") == docgen.asset_graph_svg(definitions), (
         "docs/asset-graph.svg is out of date: run python -m orchestration.docgen"
+    )
 
 
 def test_the_freshness_the_docs_state_is_the_policys(definitions):

@@ -4,15 +4,15 @@ Dagster instance built from the project's dagster.yaml, in temporary folders."""
 import hashlib
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-
 from conftest import SMALL_METRIC_TYPES
+
 from demo.catalogue import TRAFFORD, build_catalogue
 from demo.synthetic_inbox import demo_manifest
 from exports.formatting import format_number
@@ -43,7 +43,11 @@ def expected_values(periods: int = 8) -> set[tuple[str, str, str, float | None]]
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def query(env, sql: str) -> list[tuple]:
@@ -57,7 +61,9 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     assert main([]) == 0
     first_out = capsys.readouterr().out
     expected = expected_values()
-    loaded = set(query(pipeline_env, "SELECT indicator_id, area_code, period_id, value FROM marts.fct_indicator_values"))
+    loaded = set(
+        query(pipeline_env, "SELECT indicator_id, area_code, period_id, value FROM marts.fct_indicator_values")
+    )
     assert loaded == expected  # every cell as the API served it; null stays null
     assert any(v is None for *_, v in loaded)
 
@@ -75,7 +81,9 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     assert f"90005,{TRAFFORD},{latest},{catalogue.value('90005', TRAFFORD, latest):g}" in lines
 
     # one line per stage, in order, with counts and seconds; dbt's and Dagster's own output in the log file named at the end
-    stages = [line.split()[0] for line in first_out.split("== summary ==")[0].splitlines() if re.search(r"\d+\.\d s$", line)]
+    stages = [
+        line.split()[0] for line in first_out.split("== summary ==")[0].splitlines() if re.search(r"\d+\.\d s$", line)
+    ]
     assert stages == ["ingestion", "transformation", "publication", "exports", "quality"], first_out
     assert re.search(r"\n  ingestion +\d+ assets, [\d,]+ new rows, \d+ inbox files", first_out)
     assert len(first_out.splitlines()) <= 40, first_out  # the demo's whole output fits on one screen
@@ -87,20 +95,35 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     assert re.search(rf"lginform\s+raw\.lginform_values\s+{len(expected):,} / {len(expected):,}\n", first_out)
     # the one failure is a warning: Oflog's ASC5 and the ASCOF 90101 series end in 2022/23 and
     # 2021/22, longer before the demo's date than an annual indicator allows
-    assert re.search(r"checks: \d+ passed, 1 failed\n    FAILED marts/publication:gx_fct_indicator_values \(warn\)\n", first_out)
+    assert re.search(
+        r"checks: \d+ passed, 1 failed\n    FAILED marts/publication:gx_fct_indicator_values \(warn\)\n", first_out
+    )
     assert str(pipeline_env.export_dir / "open-data") in first_out
     # the demo inbox was dropped and landed, file by file
     surveys = query(pipeline_env, "SELECT count(*) FROM raw.inbox_files WHERE folder = 'surveys'")[0][0]
-    assert surveys == len([p for p in (pipeline_env.inbox_dir / "surveys" / "processed").iterdir() if p.suffix != ".txt"]) >= 2
+    assert (
+        surveys
+        == len([p for p in (pipeline_env.inbox_dir / "surveys" / "processed").iterdir() if p.suffix != ".txt"])
+        >= 2
+    )
     assert [p.name for p in (pipeline_env.inbox_dir / "surveys").iterdir()] == ["processed"]  # each taken, filed away
     # every demo row is either accepted or quarantined, as the demo planted it
-    received, accepted, quarantined = query(pipeline_env, "SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined) FROM raw.inbox_files")[0]
+    received, accepted, quarantined = query(
+        pipeline_env, "SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined) FROM raw.inbox_files"
+    )[0]
     manifest = demo_manifest()
     assert received == sum(f.rows_received for f in manifest) == accepted + quarantined
-    assert quarantined == sum(n for f in manifest for r, n in f.messy_reasons.items() if r != "corrected_record_from_earlier_file")
-    staged = query(pipeline_env, "SELECT (SELECT count(*) FROM staging.stg_inbox__survey_responses), (SELECT count(*) FROM staging.stg_inbox__complaints)")[0]
+    assert quarantined == sum(
+        n for f in manifest for r, n in f.messy_reasons.items() if r != "corrected_record_from_earlier_file"
+    )
+    staged = query(
+        pipeline_env,
+        "SELECT (SELECT count(*) FROM staging.stg_inbox__survey_responses), (SELECT count(*) FROM staging.stg_inbox__complaints)",
+    )[0]
     corrected = sum(f.messy_reasons.get("corrected_record_from_earlier_file", 0) for f in manifest)
-    surveys_accepted, complaints_accepted = query(pipeline_env, "SELECT (SELECT count(*) FROM raw.survey_responses), (SELECT count(*) FROM raw.complaints)")[0]
+    surveys_accepted, complaints_accepted = query(
+        pipeline_env, "SELECT (SELECT count(*) FROM raw.survey_responses), (SELECT count(*) FROM raw.complaints)"
+    )[0]
     assert staged == (surveys_accepted, complaints_accepted - corrected)  # the corrected record replaces the first
 
     exports_before = digest(pipeline_env.export_dir / "open-data")
@@ -112,7 +135,9 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     assert re.search(rf"lginform\s+raw\.lginform_values\s+{len(expected):,} / 0\n", second_out)
     assert query(pipeline_env, counts) == raw_before
     # the second run asked what changed, made no /data call, and kept that answer too
-    assert query(pipeline_env, "SELECT count(*) FROM raw.lginform_responses WHERE request LIKE '%dataChangedSince=%'") == [(1,)]
+    assert query(
+        pipeline_env, "SELECT count(*) FROM raw.lginform_responses WHERE request LIKE '%dataChangedSince=%'"
+    ) == [(1,)]
     assert digest(pipeline_env.export_dir / "open-data") == exports_before
     # both runs are in the instance's history, and the auditor's report covers both
     instance = dg.DagsterInstance.get()
@@ -122,7 +147,9 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
 
 
 def test_every_value_traces_to_its_stored_response(pipeline_env, definitions):
-    result = definitions.resolve_job_def("refresh_all").execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = definitions.resolve_job_def("refresh_all").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
     assert result.success
     untraced = query(
         pipeline_env,
@@ -133,7 +160,9 @@ def test_every_value_traces_to_its_stored_response(pipeline_env, definitions):
         """,
     )[0][0]
     assert untraced == 0
-    stored = query(pipeline_env, "SELECT request, body_gzip, sha256 FROM raw.lginform_responses WHERE endpoint = '/data' LIMIT 1")[0]
+    stored = query(
+        pipeline_env, "SELECT request, body_gzip, sha256 FROM raw.lginform_responses WHERE endpoint = '/data' LIMIT 1"
+    )[0]
     import gzip
 
     assert hashlib.sha256(gzip.decompress(stored[1])).hexdigest() == stored[2]
@@ -155,12 +184,16 @@ def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeli
                 source_system, source_reference, source_sha256, ingested_at, run_id)
             VALUES ('91003', 'E08000009', 'fin_2024_25_q1', 'raw', 12.5, 'lginform', 'planted by a test', 'planted-by-test', ?, 'test')
             """,
-            [datetime.now(timezone.utc)],
+            [datetime.now(UTC)],
         ).fetchall()
 
     result = job.execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
-    evaluations = {e.event_specific_data.check_name: e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    evaluations = {
+        e.event_specific_data.check_name: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
     gate = evaluations["gx_fct_indicator_values"]
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     materialised = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
@@ -172,8 +205,10 @@ def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeli
         f"WHERE run_id = '{result.run_id}' AND NOT success AND severity = 'error' ORDER BY suite",
     )
     # the raw suite judges the row as loaded (not yet published), the fact's suite as built into the candidate
-    assert failures == [("fct_indicator_values", "expect_column_values_to_match_regex", 1, '["planted-by-test"]'),
-                        ("raw_lginform_values", "expect_column_values_to_match_regex", 1, '["planted-by-test"]')]
+    assert failures == [
+        ("fct_indicator_values", "expect_column_values_to_match_regex", 1, '["planted-by-test"]'),
+        ("raw_lginform_values", "expect_column_values_to_match_regex", 1, '["planted-by-test"]'),
+    ]
 
 
 def test_the_project_instance_limits_the_warehouse_pool_to_one(dagster_home):
@@ -184,21 +219,27 @@ def test_the_project_instance_limits_the_warehouse_pool_to_one(dagster_home):
 
 
 def test_the_scorecard_narrative_uses_only_the_rows_own_numbers(pipeline_env, definitions):
-    result = definitions.resolve_job_def("refresh_all").execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = definitions.resolve_job_def("refresh_all").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
     assert result.success
     with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as connection:
         cursor = connection.execute("SELECT * FROM marts.indicator_performance")
         columns = [d[0] for d in cursor.description]
         rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
     assert {r["indicator_id"] for r in rows} == set(SMALL_METRIC_TYPES)
-    assert any(r["neighbours_rank"] is not None and r["neighbours_size"] == 16 for r in rows)  # Trafford among its 15 neighbours
+    assert any(
+        r["neighbours_rank"] is not None and r["neighbours_size"] == 16 for r in rows
+    )  # Trafford among its 15 neighbours
     for row in rows:
         assert format_number(row["value"], row["output_precision"]) in row["narrative"]
         unexplained = narrative_numbers(row) - row_numbers(row)
         assert not unexplained, (unexplained, row["narrative"])
 
 
-NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")  # a whole number as written, "4,321.5" one number, not three
+NUMBER = re.compile(
+    r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+)  # a whole number as written, "4,321.5" one number, not three
 
 
 def narrative_numbers(row: dict) -> set[str]:
@@ -219,8 +260,13 @@ def row_numbers(row: dict) -> set[str]:
 
 
 def test_the_narrative_check_sees_a_number_the_row_does_not_hold():
-    row = {"narrative": "Claimants fell to 4321 in 2024/25 from 4410.", "value": 4321.0, "previous_value": 4410.0,
-           "output_precision": 0, "period_label": "2024/25"}
+    row = {
+        "narrative": "Claimants fell to 4321 in 2024/25 from 4410.",
+        "value": 4321.0,
+        "previous_value": 4410.0,
+        "output_precision": 0,
+        "period_label": "2024/25",
+    }
     assert narrative_numbers(row) - row_numbers(row) == set()
     assert narrative_numbers(row | {"narrative": "Claimants fell to 4321, 2 fewer."}) - row_numbers(row) == {"2"}
     assert narrative_numbers(row | {"narrative": "Claimants: 4322."}) - row_numbers(row) == {"4322"}

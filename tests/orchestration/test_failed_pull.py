@@ -25,14 +25,20 @@ def raw_fingerprint(path, *, without=()) -> dict[str, str]:
         ).fetchall()
         # an order-independent hash of every row of every table
         return {
-            t: connection.execute(f"SELECT count(*) || ':' || coalesce(sum(hash(t::VARCHAR)), 0) FROM {t} AS t").fetchall()[0][0]
-            for (t,) in tables if t not in without
+            t: connection.execute(
+                f"SELECT count(*) || ':' || coalesce(sum(hash(t::VARCHAR)), 0) FROM {t} AS t"
+            ).fetchall()[0][0]
+            for (t,) in tables
+            if t not in without
         }
 
 
 def check_result(result: dg.ExecuteInProcessResult, name: str):
-    return next(e.event_specific_data for e in result.all_events
-                if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == name)
+    return next(
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == name
+    )
 
 
 @pytest.fixture
@@ -43,15 +49,24 @@ def job(demo_baseline, tmp_path, monkeypatch):
     folder = tmp_path / "pipeline"
     shutil.copytree(demo_baseline, folder)
     with DemoServer() as server:
-        env = point_environment(monkeypatch, folder, config=yaml.safe_load((folder / "pipeline.yml").read_text()),
-                                LGINFORM_BASE_URL=server.url, LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY,
-                                LGINFORM_SECRET=DEMO_SECRET)
+        env = point_environment(
+            monkeypatch,
+            folder,
+            config=yaml.safe_load((folder / "pipeline.yml").read_text()),
+            LGINFORM_BASE_URL=server.url,
+            LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY,
+            LGINFORM_SECRET=DEMO_SECRET,
+        )
         definitions = build_definitions(env)
 
         def run(selection=None):
             job = definitions.resolve_job_def("refresh_all")
-            return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=FULL_REFRESH,
-                                          asset_selection=selection, raise_on_error=False)
+            return job.execute_in_process(
+                instance=dg.DagsterInstance.ephemeral(),
+                run_config=FULL_REFRESH,
+                asset_selection=selection,
+                raise_on_error=False,
+            )
 
         yield env, server, run
 
@@ -63,12 +78,16 @@ def test_a_service_that_is_down_fails_the_run_and_leaves_raw_exactly_as_it_was(j
     result = run()
 
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == "indicators_raw")
+    failure = next(
+        e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == "indicators_raw"
+    )
     message = failure.event_specific_data.error.message
     assert "did not answer within the retry policy" in message and "/data?metricType=" in message
     assert raw_fingerprint(env.warehouse_path) == before
-    assert not any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[0] in ("candidate", "marts", "exports")
-                   for e in result.all_events)
+    assert not any(
+        e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[0] in ("candidate", "marts", "exports")
+        for e in result.all_events
+    )
 
 
 @pytest.mark.parametrize("on_failure", ["fail", "warn"])
@@ -89,12 +108,16 @@ def test_refused_answers_hold_back_their_metric_types_and_the_check_names_them(j
     assert not check.passed
     # "fail": make run / lgperf exit non-zero; "warn": the run succeeds with the warning
     assert check.severity == (dg.AssetCheckSeverity.ERROR if on_failure == "fail" else dg.AssetCheckSeverity.WARN)
-    assert [c.check_name for c in failed_error_checks(result)] == (["metric_types_current"] if on_failure == "fail" else [])
+    assert [c.check_name for c in failed_error_checks(result)] == (
+        ["metric_types_current"] if on_failure == "fail" else []
+    )
     behind = check.metadata["metric_types_behind"].value
     assert behind == ["90005", "90101", "91003", "91023"]
     assert "4 metric type(s) behind, asked again on the next run" in check.description
     assert raw_fingerprint(env.warehouse_path, without=("raw.lginform_responses",)) == before
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        refused = connection.execute("SELECT count(*), count(DISTINCT metric_types) FROM audit.api_requests WHERE error LIKE "
-                                     "'unexpected JSON shape%'").fetchall()
+        refused = connection.execute(
+            "SELECT count(*), count(DISTINCT metric_types) FROM audit.api_requests WHERE error LIKE "
+            "'unexpected JSON shape%'"
+        ).fetchall()
     assert refused == [(4, 2)]  # two batches of two metric types, each asked for two area tokens

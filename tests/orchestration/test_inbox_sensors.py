@@ -7,12 +7,12 @@ import time
 import dagster as dg
 import duckdb
 import pytest
-
 from conftest import point_environment, small_config
+
 from orchestration.inbox_raw import inbox_raw
 from orchestration.jobs import inbox_job
-from orchestration.sensors import inbox_sensor
 from orchestration.resources import build_resources
+from orchestration.sensors import inbox_sensor
 from tests.reliability.bad_files import complaints, csv_bytes, surveys
 
 SETTLE = 1.0
@@ -46,10 +46,14 @@ def test_twelve_settled_files_make_one_run_and_the_run_takes_them_all(env):
     assert sorted(files) == sorted(f"{f}/{f}_{m:02d}.csv" for f in ("surveys", "complaints") for m in range(1, 7))
     assert request.tags["lgperf/inbox_files"] == "12"
 
-    result = dg.materialize([inbox_raw], run_config=request.run_config, resources=build_resources(env), instance=instance)
+    result = dg.materialize(
+        [inbox_raw], run_config=request.run_config, resources=build_resources(env), instance=instance
+    )
     assert result.success
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        runs = connection.execute("SELECT count(*), count(DISTINCT run_id), min(run_id) FROM raw.inbox_files").fetchall()
+        runs = connection.execute(
+            "SELECT count(*), count(DISTINCT run_id), min(run_id) FROM raw.inbox_files"
+        ).fetchall()
     assert runs == [(12, 1, result.run_id)]
     for folder in ("surveys", "complaints"):
         assert sorted(p.name for p in (env.inbox_dir / folder).iterdir()) == ["processed"]
@@ -82,7 +86,9 @@ def test_no_run_while_an_inbox_run_is_unfinished(env):
     (env.inbox_dir / "surveys" / "wave.csv").write_bytes(csv_bytes(surveys(2)))
     _, cursor, _ = evaluate(env, instance)
     time.sleep(SETTLE + 0.1)
-    job = dg.Definitions(assets=[inbox_raw], jobs=[inbox_job], resources=build_resources(env)).resolve_job_def("inbox_job")
+    job = dg.Definitions(assets=[inbox_raw], jobs=[inbox_job], resources=build_resources(env)).resolve_job_def(
+        "inbox_job"
+    )
     running = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
     requests, cursor, skipped = evaluate(env, instance, cursor)
     assert requests == [] and skipped == f"1 file(s) ready; an inbox run ({running.run_id}) is still unfinished"

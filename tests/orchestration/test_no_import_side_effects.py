@@ -33,8 +33,9 @@ dbt.ensure_manifest()
 
 
 def test_importing_the_code_location_starts_no_process_and_leaves_the_environment_alone():
-    completed = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING], cwd=PROJECT_ROOT, capture_output=True,
-                               text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert completed.stdout.strip() == "quiet", completed.stdout + completed.stderr
     assert "dbt was started: " in completed.stderr and "parse" in completed.stderr  # the guard works
 

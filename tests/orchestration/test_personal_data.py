@@ -16,8 +16,16 @@ from lgperf import pseudonyms, warehouse
 from lgperf.publication import EPOCH
 
 SUITES = {s.name: s for s in load_suites()}
-PARAMETERS = {"run_id": None, "published_through": EPOCH, "council": "E08000009", "as_of": date(2025, 11, 1),
-              "max_days_annually": 730, "max_days_quarterly": 365, "max_days_monthly": 180, "new_rows_since": EPOCH}
+PARAMETERS = {
+    "run_id": None,
+    "published_through": EPOCH,
+    "council": "E08000009",
+    "as_of": date(2025, 11, 1),
+    "max_days_annually": 730,
+    "max_days_quarterly": 365,
+    "max_days_monthly": 180,
+    "new_rows_since": EPOCH,
+}
 
 
 def frame_columns(connection: duckdb.DuckDBPyConnection, suite) -> list[str]:
@@ -44,13 +52,52 @@ def test_every_personal_looking_frame_column_is_declared(demo_baseline):
     assert SUITES["indicator_performance"].personal.kind("narrative") == "free_text"
 
 
-@pytest.mark.parametrize("column, expected", [
-    *[(c, True) for c in ("complaint_id", "respondent_id", "case_ref", "resident_number", "ethnicity", "disability", "sex",
-                          "age_band", "ward", "postcode", "summary_redacted", "comment", "narrative", "commentary", "email",
-                          "phone_number", "contact_name", "commentary_author", "national_insurance_number")],
-    *[(c, False) for c in ("indicator_id", "period_id", "run_id", "area_code", "row_number", "stage", "comparison_group_id",
-                           "source_reference", "metric_type_id", "percent_positive", "breakdown_value", "stage_1_answered")],
-])
+@pytest.mark.parametrize(
+    "column, expected",
+    [
+        *[
+            (c, True)
+            for c in (
+                "complaint_id",
+                "respondent_id",
+                "case_ref",
+                "resident_number",
+                "ethnicity",
+                "disability",
+                "sex",
+                "age_band",
+                "ward",
+                "postcode",
+                "summary_redacted",
+                "comment",
+                "narrative",
+                "commentary",
+                "email",
+                "phone_number",
+                "contact_name",
+                "commentary_author",
+                "national_insurance_number",
+            )
+        ],
+        *[
+            (c, False)
+            for c in (
+                "indicator_id",
+                "period_id",
+                "run_id",
+                "area_code",
+                "row_number",
+                "stage",
+                "comparison_group_id",
+                "source_reference",
+                "metric_type_id",
+                "percent_positive",
+                "breakdown_value",
+                "stage_1_answered",
+            )
+        ],
+    ],
+)
 def test_what_looks_personal(column, expected):
     assert personal.looks_personal(column) is expected
 
@@ -63,12 +110,28 @@ def test_checks_on_personal_columns_show_no_value_but_the_masked_sample():
         for expectation in suite.document["expectations"]:
             kwargs = expectation["kwargs"]
             columns = {kwargs.get("column"), *kwargs.get("column_list", [])} & suite.personal.columns
-            assert not columns or expectation["type"].startswith("expect_column_values_"), (name, expectation["type"], columns)
+            assert not columns or expectation["type"].startswith("expect_column_values_"), (
+                name,
+                expectation["type"],
+                columns,
+            )
         frame = FRAMES_DIR / f"{name}.sql"
-        sentences = re.findall(r"\bthen\b(.*?)\b(?:when|else|end)\b", frame.read_text(encoding="utf-8"),
-                               flags=re.DOTALL | re.IGNORECASE) if frame.exists() else []
+        sentences = (
+            re.findall(
+                r"\bthen\b(.*?)\b(?:when|else|end)\b",
+                frame.read_text(encoding="utf-8"),
+                flags=re.DOTALL | re.IGNORECASE,
+            )
+            if frame.exists()
+            else []
+        )
         # what a sentence is built from, its fixed words ('...') aside
-        quoted = {c for text in sentences for c in suite.personal.columns if re.search(rf"\b{c}\b", re.sub(r"'[^']*'", "", text))}
+        quoted = {
+            c
+            for text in sentences
+            for c in suite.personal.columns
+            if re.search(rf"\b{c}\b", re.sub(r"'[^']*'", "", text))
+        }
         assert quoted == set(), f"{frame.name}: a problem sentence quotes {quoted}"
 
 
@@ -88,12 +151,25 @@ def test_the_pseudonym_key_is_made_once_per_warehouse_and_kept_in_its_audit_sche
 
 def test_a_mask_pseudonymises_identifiers_and_removes_demographics_and_free_text():
     mask = Mask(b"k" * 32, SUITES["raw_complaints"].personal)
-    row = {"complaint_id": "CX-25-0412", "ethnicity": "Any other", "disability": None, "summary_redacted": "Nobody calls back",
-           "stage": "stage 9", "row_number": 3}
-    assert mask.row(row) == {"complaint_id": pseudonyms.pseudonym(b"k" * 32, "CX-25-0412"), "ethnicity": REMOVED["demographics"],
-                             "disability": None, "summary_redacted": REMOVED["free_text"], "stage": "stage 9", "row_number": 3}
+    row = {
+        "complaint_id": "CX-25-0412",
+        "ethnicity": "Any other",
+        "disability": None,
+        "summary_redacted": "Nobody calls back",
+        "stage": "stage 9",
+        "row_number": 3,
+    }
+    assert mask.row(row) == {
+        "complaint_id": pseudonyms.pseudonym(b"k" * 32, "CX-25-0412"),
+        "ethnicity": REMOVED["demographics"],
+        "disability": None,
+        "summary_redacted": REMOVED["free_text"],
+        "stage": "stage 9",
+        "row_number": 3,
+    }
     assert mask.sample({"column": "summary_redacted"}, ["a", "b"]) == [REMOVED["free_text"]]
     assert mask.sample({"column": "stage"}, ["stage 9"]) == ["stage 9"]
-    assert mask.sample({"column_list": ["complaint_id", "row_number"]}, [{"complaint_id": "CX-1", "row_number": 1}]) == [
-        {"complaint_id": pseudonyms.pseudonym(b"k" * 32, "CX-1"), "row_number": 1}]
+    assert mask.sample(
+        {"column_list": ["complaint_id", "row_number"]}, [{"complaint_id": "CX-1", "row_number": 1}]
+    ) == [{"complaint_id": pseudonyms.pseudonym(b"k" * 32, "CX-1"), "row_number": 1}]
     assert mask.observed({"column": "complaint_id"}, None) is None

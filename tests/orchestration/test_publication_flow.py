@@ -27,7 +27,11 @@ BLOCKING = ["gx_benchmarks", "gx_fct_indicator_values", "gx_indicator_performanc
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def published(folder: Path) -> tuple[dict, dict]:
@@ -38,17 +42,23 @@ def published(folder: Path) -> tuple[dict, dict]:
 
 def attempts(folder: Path) -> list[tuple]:
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as connection:
-        return connection.execute("SELECT publication_id, decision, decided_by, state_of FROM audit.publications "
-                                  "ORDER BY decided_at").fetchall()
+        return connection.execute(
+            "SELECT publication_id, decision, decided_by, state_of FROM audit.publications ORDER BY decided_at"
+        ).fetchall()
 
 
 def council_tax(folder: Path, period: str) -> float:
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as connection:
-        return connection.execute("SELECT value FROM marts.fct_indicator_values WHERE indicator_id = '91023' "
-                                  "AND area_code = 'E08000009' AND period_id = ?", [period]).fetchall()[0][0]
+        return connection.execute(
+            "SELECT value FROM marts.fct_indicator_values WHERE indicator_id = '91023' "
+            "AND area_code = 'E08000009' AND period_id = ?",
+            [period],
+        ).fetchall()[0][0]
 
 
-def test_a_bad_revision_is_blocked_stays_blocked_and_goes_out_only_corrected_or_waived(demo_baseline, tmp_path, monkeypatch):
+def test_a_bad_revision_is_blocked_stays_blocked_and_goes_out_only_corrected_or_waived(
+    demo_baseline, tmp_path, monkeypatch
+):
     from orchestration.definitions import build_definitions
 
     folder = tmp_path / "pipeline"
@@ -56,21 +66,30 @@ def test_a_bad_revision_is_blocked_stays_blocked_and_goes_out_only_corrected_or_
     [(first_id, decision, _, _)] = attempts(folder)
     assert decision == "published"
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as connection:
-        period = connection.execute("SELECT max(period_id) FROM marts.fct_indicator_values WHERE indicator_id = '91023'").fetchall()[0][0]
+        period = connection.execute(
+            "SELECT max(period_id) FROM marts.fct_indicator_values WHERE indicator_id = '91023'"
+        ).fetchall()[0][0]
     good = council_tax(folder, period)
     before = published(folder)
     assert json.loads((folder / "exports" / "open-data" / "datapackage.json").read_text())["publication"] == first_id
 
     with DemoServer() as server:
         config = yaml.safe_load((folder / "pipeline.yml").read_text(encoding="utf-8"))
-        env = point_environment(monkeypatch, folder, config=config, LGINFORM_BASE_URL=server.url,
-                                LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY, LGINFORM_SECRET=DEMO_SECRET)
+        env = point_environment(
+            monkeypatch,
+            folder,
+            config=config,
+            LGINFORM_BASE_URL=server.url,
+            LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY,
+            LGINFORM_SECRET=DEMO_SECRET,
+        )
         defs = build_definitions(env)
         instance = dg.DagsterInstance.ephemeral()
 
         def refresh(run_config=None) -> dg.ExecuteInProcessResult:
-            return defs.resolve_job_def("refresh_all").execute_in_process(instance=instance, run_config=run_config,
-                                                                         raise_on_error=False)
+            return defs.resolve_job_def("refresh_all").execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=False
+            )
 
         # 1. a revision to 250% for the home council: blocked, nothing published, the run fails naming the check
         server.revise("91023", "E08000009", period, 250.0)
@@ -78,9 +97,14 @@ def test_a_bad_revision_is_blocked_stays_blocked_and_goes_out_only_corrected_or_
         assert not blocked.success
         failure = next(e for e in blocked.all_events if e.event_type_value == "STEP_FAILURE")
         assert failure.step_key == "marts__publication"
-        assert f"blocked by {', '.join(BLOCKING)}: marts and every export are left as they were" in failure.event_specific_data.error.message
+        assert (
+            f"blocked by {', '.join(BLOCKING)}: marts and every export are left as they were"
+            in failure.event_specific_data.error.message
+        )
         assert published(folder) == before
-        assert [(d, json.loads(b)) for _, d, b, _ in attempts(folder)[1:]] == [("blocked", [{"check": c} for c in BLOCKING])]
+        assert [(d, json.loads(b)) for _, d, b, _ in attempts(folder)[1:]] == [
+            ("blocked", [{"check": c} for c in BLOCKING])
+        ]
 
         # 2. the same again with no new data: still blocked (the candidate still holds the bad value)
         again = refresh()
@@ -90,35 +114,56 @@ def test_a_bad_revision_is_blocked_stays_blocked_and_goes_out_only_corrected_or_
 
         # 3. an export materialised alone after a blocked run refuses, naming why
         alone = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance, asset_selection=[OPEN_DATA], raise_on_error=False)
+            instance=instance, asset_selection=[OPEN_DATA], raise_on_error=False
+        )
         assert not alone.success
-        message = next(e for e in alone.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error.message
+        message = next(
+            e for e in alone.all_events if e.event_type_value == "STEP_FAILURE"
+        ).event_specific_data.error.message
         assert "not exported: the latest publication attempt" in message and "was blocked" in message
         assert published(folder) == before
 
         # 4. a named person waives the checks for one publication: it goes out, marked waived
         with duckdb.connect(str(folder / "warehouse.duckdb")) as connection:
-            waivers = [wap.grant_waiver(connection, check_name=c, granted_by="Jane Smith, Head of Performance",
-                                        reason="confirmed with the revenues service") for c in BLOCKING[:2]]
+            waivers = [
+                wap.grant_waiver(
+                    connection,
+                    check_name=c,
+                    granted_by="Jane Smith, Head of Performance",
+                    reason="confirmed with the revenues service",
+                )
+                for c in BLOCKING[:2]
+            ]
         still_blocked = refresh()  # one of the three checks is not waived: still blocked, and no waiver is used up
         assert not still_blocked.success and published(folder) == before
         with duckdb.connect(str(folder / "warehouse.duckdb")) as connection:
-            assert connection.execute("SELECT count(*) FROM audit.waivers WHERE publication_id IS NULL").fetchall() == [(2,)]
-            waivers.append(wap.grant_waiver(connection, check_name=BLOCKING[2], granted_by="Jane Smith, Head of Performance",
-                                            reason="confirmed with the revenues service"))
+            assert connection.execute("SELECT count(*) FROM audit.waivers WHERE publication_id IS NULL").fetchall() == [
+                (2,)
+            ]
+            waivers.append(
+                wap.grant_waiver(
+                    connection,
+                    check_name=BLOCKING[2],
+                    granted_by="Jane Smith, Head of Performance",
+                    reason="confirmed with the revenues service",
+                )
+            )
         waived = refresh()
         assert waived.success
         waived_id, decision, decided_by, state_of = attempts(folder)[-1]
         assert decision == "waived" and state_of == waived_id
-        assert json.loads(decided_by) == [{"check": c, "waiver": w, "waived_by": "Jane Smith, Head of Performance"}
-                                          for c, w in zip(BLOCKING, waivers)]
+        assert json.loads(decided_by) == [
+            {"check": c, "waiver": w, "waived_by": "Jane Smith, Head of Performance"} for c, w in zip(BLOCKING, waivers)
+        ]
         assert council_tax(folder, period) == 250.0
-        assert json.loads((folder / "exports" / "open-data" / "datapackage.json").read_text())["publication"] == waived_id
+        assert (
+            json.loads((folder / "exports" / "open-data" / "datapackage.json").read_text())["publication"] == waived_id
+        )
         with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as connection:
             assert connection.execute("SELECT DISTINCT publication_id FROM audit.waivers").fetchall() == [(waived_id,)]
         page = (folder / "exports" / "report" / "index.html").read_text(encoding="utf-8")
         assert f"Publication {waived_id}" in page
-        tile = page[page.index('id="tile-91023"'):]
+        tile = page[page.index('id="tile-91023"') :]
         following = tile.find('<li class="tile', 1)
         tile = tile[:following] if following > 0 else tile
         assert "<strong>Revised</strong> in this publication: previously published as" in tile

@@ -20,8 +20,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-
 from conftest import point_environment, small_config
+
 from expectations.masking import REMOVED
 from expectations.reduction import KEY_EXPECTATIONS
 from expectations.runner import load_suites, read_frame, validate, validate_in_warehouse
@@ -36,7 +36,11 @@ SUITES = {s.name: s for s in load_suites()}
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -65,7 +69,9 @@ def run_gate(env: Environment) -> tuple[dg.ExecuteInProcessResult, str]:
     defs = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[probe]))
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("gate_and_export").execute_in_process(instance=instance, raise_on_error=False)
-    assert defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, raise_on_error=False).success
+    assert (
+        defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, raise_on_error=False).success
+    )
     report = (env.export_dir / "quality" / "index.html").read_text(encoding="utf-8")
     return result, report
 
@@ -76,8 +82,12 @@ def failures(env: Environment, run_id: str, suite: str = "fct_indicator_values")
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
         rows = connection.execute(
             "SELECT expectation, kwargs, severity FROM audit.validation_results WHERE run_id = ? AND suite = ? AND NOT success",
-            [run_id, suite]).fetchall()
-    return {(e, json.loads(k).get("column") or ",".join(json.loads(k).get("column_list", [])) or "table", s) for e, k, s in rows}
+            [run_id, suite],
+        ).fetchall()
+    return {
+        (e, json.loads(k).get("column") or ",".join(json.loads(k).get("column_list", [])) or "table", s)
+        for e, k, s in rows
+    }
 
 
 LATEST = "(SELECT max(period_id) FROM candidate.fct_indicator_values WHERE indicator_id = '90005')"
@@ -86,31 +96,39 @@ ONE_ROW = f"indicator_id = '90005' AND area_code = 'E08000009' AND period_id = {
 BROKEN = {
     "completeness": (
         f"UPDATE candidate.fct_indicator_values SET period_id = NULL WHERE {ONE_ROW}",
-        {("expect_column_values_to_not_be_null", "period_id", "error")}),
+        {("expect_column_values_to_not_be_null", "period_id", "error")},
+    ),
     "uniqueness on the grain": (
         f"INSERT INTO candidate.fct_indicator_values SELECT * FROM candidate.fct_indicator_values WHERE {ONE_ROW}",
-        {("expect_compound_columns_to_be_unique", "indicator_id,area_code,period_id", "error")}),
+        {("expect_compound_columns_to_be_unique", "indicator_id,area_code,period_id", "error")},
+    ),
     "allowed values": (
         f"UPDATE candidate.fct_indicator_values SET source_system = 'a spreadsheet' WHERE {ONE_ROW}",
-        {("expect_column_values_to_be_in_set", "source_system", "error")}),
+        {("expect_column_values_to_be_in_set", "source_system", "error")},
+    ),
     "a percentage within 0-100": (
         f"UPDATE candidate.fct_indicator_values SET value = 112.5 WHERE {ONE_ROW}",
-        {("expect_column_values_to_be_between", "value", "error")}),
+        {("expect_column_values_to_be_between", "value", "error")},
+    ),
     "a count is a whole number": (
         # days with decimals, now called a count (the unit kind is dim_indicators' column, as dbt would derive it)
         "UPDATE candidate.dim_indicators SET unit = 'count', unit_kind = 'count' WHERE indicator_id = '91003'",
-        {("expect_column_values_to_be_null", "whole_number_problem", "error")}),
+        {("expect_column_values_to_be_null", "whole_number_problem", "error")},
+    ),
     "referential integrity": (
         f"INSERT INTO candidate.fct_indicator_values SELECT indicator_id, 'E09999999', period_id, value, source_system, "
         f"source_reference, source_sha256, ingested_at, run_id, computed_at FROM candidate.fct_indicator_values WHERE {ONE_ROW}",
-        {("expect_column_values_to_be_null", "area_problem", "error")}),
+        {("expect_column_values_to_be_null", "area_problem", "error")},
+    ),
     "lineage on every row": (
         f"UPDATE candidate.fct_indicator_values SET source_sha256 = 'typed in by hand' WHERE {ONE_ROW}",
-        {("expect_column_values_to_match_regex", "source_sha256", "error")}),
+        {("expect_column_values_to_match_regex", "source_sha256", "error")},
+    ),
     "row-count drift": (
         # 91003's 8 quarters x 16 areas are 128 of the 512 rows, exactly the 25% allowed: one row more goes
         f"DELETE FROM candidate.fct_indicator_values WHERE indicator_id = '91003' OR ({ONE_ROW})",
-        {("expect_table_row_count_to_be_between", "table", "error")}),
+        {("expect_table_row_count_to_be_between", "table", "error")},
+    ),
 }
 
 
@@ -142,13 +160,16 @@ def test_a_broken_fact_blocks_the_export_and_the_report_shows_why(family, copy):
     assert digest(export) == before  # byte for byte
     # (the demo's real Oflog series end in 2021/22 and 2022/23: a freshness warning on every run)
     assert {f for f in failures(env, result.run_id) if f[2] == "error"} == expected
-    run = report[report.index(f"id='run-{result.run_id}'"):]
+    run = report[report.index(f"id='run-{result.run_id}'") :]
     assert "gate failed" in run[:400]
     assert "exports/open_data" in re.search(r"not written \(blocked or not run\)</span>: ([^<]*)</p>", run).group(1)
     assert "FAILED" in run.split("<h2", 1)[0]
     # the failing rows are a click away (a table-level expectation has none): the planted row is among them
-    failed_rows = [row for row in run.split("<h2", 1)[0].split("<tr>")
-                   if "class='fail'>FAILED" in row and "<td>fct_indicator_values<br>" in row]
+    failed_rows = [
+        row
+        for row in run.split("<h2", 1)[0].split("<tr>")
+        if "class='fail'>FAILED" in row and "<td>fct_indicator_values<br>" in row
+    ]
     links = [link for row in failed_rows for link in re.findall(r"href='(failing/[^']+)'", row)]
     if family in PLANTED:
         column, value = PLANTED[family]
@@ -172,26 +193,34 @@ def found_in_quality_folder(env: Environment, *needles: str) -> list[str]:
 def kept_in_audit(env: Environment, run_id: str, suite: str) -> tuple[list[dict], str]:
     """The failing rows (audit.failing_rows, as JSON rows) and the failing samples of a run's suite."""
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        rows = connection.execute("SELECT row_json FROM audit.failing_rows WHERE run_id = ? AND suite = ? ORDER BY row_number",
-                                  [run_id, suite]).fetchall()
-        samples = connection.execute("SELECT failing_sample FROM audit.validation_results WHERE run_id = ? AND suite = ?",
-                                     [run_id, suite]).fetchall()
+        rows = connection.execute(
+            "SELECT row_json FROM audit.failing_rows WHERE run_id = ? AND suite = ? ORDER BY row_number",
+            [run_id, suite],
+        ).fetchall()
+        samples = connection.execute(
+            "SELECT failing_sample FROM audit.validation_results WHERE run_id = ? AND suite = ?", [run_id, suite]
+        ).fetchall()
     return [json.loads(r) for (r,) in rows], " ".join(s or "" for (s,) in samples)
 
 
 def test_personal_data_in_the_scorecard_blocks_the_open_data_and_the_report(copy):
     env = copy()
     before = {name: digest(env.export_dir / name) for name in ("open-data", "report")}
-    execute(env, "UPDATE candidate.indicator_performance SET narrative = narrative || ' Ask Jo Bloggs, jo.bloggs@example.org.' "
-                 "WHERE indicator_id = '91003'")
+    execute(
+        env,
+        "UPDATE candidate.indicator_performance SET narrative = narrative || ' Ask Jo Bloggs, jo.bloggs@example.org.' "
+        "WHERE indicator_id = '91003'",
+    )
     result, report = run_gate(env)
     assert not result.success
     materialised = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     assert not materialised & {OPEN_DATA, REPORT}
     assert {name: digest(env.export_dir / name) for name in ("open-data", "report")} == before
-    assert ("expect_column_values_to_not_match_regex_list", "narrative", "error") in failures(env, result.run_id, "indicator_performance")
+    assert ("expect_column_values_to_not_match_regex_list", "narrative", "error") in failures(
+        env, result.run_id, "indicator_performance"
+    )
     # the auditor sees what was caught, and where; the text itself stays in the warehouse's audit schema
-    run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
+    run = report[report.index(f"id='run-{result.run_id}'") :].split("<h2", 1)[0]
     assert "FAILED" in run and REMOVED["free_text"] in run
     assert found_in_quality_folder(env, "jo.bloggs@example.org", "Jo Bloggs") == []
     rows, samples = kept_in_audit(env, result.run_id, "indicator_performance")
@@ -210,12 +239,15 @@ def test_a_failing_complaint_shows_in_the_quality_folder_by_its_pseudonym_only(c
         row = read_frame(connection, SUITES["raw_complaints"], {"published_through": EPOCH}).iloc[0]
     assert row["ethnicity"] != CANARY_ETHNICITY
     # loaded again just now (so not yet published: the raw suite judges it)
-    execute(env, f"UPDATE raw.complaints SET stage = 'stage 9', complaint_id = '{CANARY_ID}', ethnicity = '{CANARY_ETHNICITY}', "
-                 f"disability = '{CANARY_DISABILITY}', ingested_at = now() "
-                 f"WHERE source_sha256 = '{row['source_sha256']}' AND row_number = {int(row['row_number'])}")
+    execute(
+        env,
+        f"UPDATE raw.complaints SET stage = 'stage 9', complaint_id = '{CANARY_ID}', ethnicity = '{CANARY_ETHNICITY}', "
+        f"disability = '{CANARY_DISABILITY}', ingested_at = now() "
+        f"WHERE source_sha256 = '{row['source_sha256']}' AND row_number = {int(row['row_number'])}",
+    )
 
     pseudonyms_shown = []
-    for attempt in (1, 2):  # blocked, and blocked again with nothing changed
+    for _attempt in (1, 2):  # blocked, and blocked again with nothing changed
         result, report = run_gate(env)
         assert not result.success
         assert ("expect_column_values_to_be_in_set", "stage", "error") in failures(env, result.run_id, "raw_complaints")
@@ -227,12 +259,14 @@ def test_a_failing_complaint_shows_in_the_quality_folder_by_its_pseudonym_only(c
         with path.open(encoding="utf-8") as handle:
             shown = [r for r in csv.DictReader(handle) if r["stage"] == "stage 9"]
         assert [(r["complaint_id"], r["ethnicity"], r["disability"]) for r in shown] == [
-            (expected, REMOVED["demographics"], REMOVED["demographics"])]
-        run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
+            (expected, REMOVED["demographics"], REMOVED["demographics"])
+        ]
+        run = report[report.index(f"id='run-{result.run_id}'") :].split("<h2", 1)[0]
         assert expected in run  # the inline rows show the row's keys, the id among them
         rows, _ = kept_in_audit(env, result.run_id, "raw_complaints")
         assert [(r["complaint_id"], r["ethnicity"], r["disability"], r["stage"]) for r in rows] == [
-            (CANARY_ID, CANARY_ETHNICITY, CANARY_DISABILITY, "stage 9")]
+            (CANARY_ID, CANARY_ETHNICITY, CANARY_DISABILITY, "stage 9")
+        ]
         pseudonyms_shown.append(shown[0]["complaint_id"])
     assert pseudonyms_shown[0] == pseudonyms_shown[1] and pseudonyms_shown[0].startswith(pseudonyms.PREFIX)
 
@@ -245,7 +279,7 @@ def test_a_stale_indicator_is_a_warning_and_does_not_block(copy):
     assert result.success
     assert OPEN_DATA in {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     assert failures(env, result.run_id) == {("expect_column_values_to_be_null", "freshness_problem", "warning")}
-    run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
+    run = report[report.index(f"id='run-{result.run_id}'") :].split("<h2", 1)[0]
     assert "gate passed" in run and "failed (warning)" in run
     assert "exports/open_data" in re.search(r"Exports written: ([^<]*)", run).group(1)
     assert "indicator 91003 (quarterly): latest period" in run
@@ -255,7 +289,7 @@ def test_every_run_has_its_data_docs_page_linked_from_the_index(copy):
     env = copy()
     result, report = run_gate(env)
     assert result.success
-    run = report[report.index(f"id='run-{result.run_id}'"):].split("<h2", 1)[0]
+    run = report[report.index(f"id='run-{result.run_id}'") :].split("<h2", 1)[0]
     # every suite of the run keeps its page (one GX site per suite: a shared site kept only the last suite's)
     linked = set(re.findall(r"href='gx/([a-z_]+)/validations/\1/" + re.escape(result.run_id), run))
     assert linked == set(SUITES)
@@ -268,14 +302,22 @@ def test_every_run_has_its_data_docs_page_linked_from_the_index(copy):
 
 # Suite level: each suite's families judged directly on its frame (fast; the gate wiring is proven above).
 
+
 @pytest.fixture
 def warehouse(copy):
     return copy()
 
 
-PARAMETERS = {"run_id": None, "published_through": EPOCH, "council": "E08000009", "as_of": date(2025, 11, 1),
-              "max_days_annually": 730, "max_days_quarterly": 365, "max_days_monthly": 180,
-              "new_rows_since": EPOCH}  # as if nothing were published: every row is new
+PARAMETERS = {
+    "run_id": None,
+    "published_through": EPOCH,
+    "council": "E08000009",
+    "as_of": date(2025, 11, 1),
+    "max_days_annually": 730,
+    "max_days_quarterly": 365,
+    "max_days_monthly": 180,
+    "new_rows_since": EPOCH,
+}  # as if nothing were published: every row is new
 NO_DRIFT_BOUND = {"previous_rows_min": 0, "previous_rows_max": None}
 
 
@@ -287,13 +329,19 @@ def judge(env: Environment, suite_name: str, sql: str) -> set[tuple[str, str, st
     # raw suites judge every row not yet published: here, every row (as if nothing had been published)
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
         reduced = validate_in_warehouse(connection, suite, PARAMETERS, expectation_parameters=NO_DRIFT_BOUND).outcomes
-        whole = validate(read_frame(connection, suite, PARAMETERS), suite, expectation_parameters=NO_DRIFT_BOUND).outcomes
-        if suite.new_rows_column:  # its keys are judged over its table, not over the frame (whose joins may repeat rows)
+        whole = validate(
+            read_frame(connection, suite, PARAMETERS), suite, expectation_parameters=NO_DRIFT_BOUND
+        ).outcomes
+        if (
+            suite.new_rows_column
+        ):  # its keys are judged over its table, not over the frame (whose joins may repeat rows)
             expectations = suite.document["expectations"]
             keys = [i for i, e in enumerate(expectations) if e["type"] in KEY_EXPECTATIONS]
-            on_table = validate(connection.execute(f"SELECT * FROM {suite.target}").df(),
-                                replace(suite, document={**suite.document, "expectations": [expectations[i] for i in keys]}),
-                                expectation_parameters=NO_DRIFT_BOUND).outcomes
+            on_table = validate(
+                connection.execute(f"SELECT * FROM {suite.target}").df(),
+                replace(suite, document={**suite.document, "expectations": [expectations[i] for i in keys]}),
+                expectation_parameters=NO_DRIFT_BOUND,
+            ).outcomes
             whole = [on_table[keys.index(i)] if i in keys else o for i, o in enumerate(whole)]
     for mine, yardstick in zip(reduced, whole, strict=True):
         counts = lambda o: (o.expectation, o.kwargs, o.success, o.element_count, o.unexpected_count)  # noqa: E731
@@ -303,50 +351,80 @@ def judge(env: Environment, suite_name: str, sql: str) -> set[tuple[str, str, st
 
 
 SUITE_CASES = {
-    "no personal data in the narrative": ("indicator_performance",
+    "no personal data in the narrative": (
+        "indicator_performance",
         "UPDATE candidate.indicator_performance SET narrative = narrative || ' Call Jo on 0161 496 0123.' "
         "WHERE period_id = (SELECT max(period_id) FROM candidate.indicator_performance)",
-        {("expect_column_values_to_not_match_regex_list", "narrative", "error")}),
-    "no personal data in a complaints label": ("complaints_summary",
+        {("expect_column_values_to_not_match_regex_list", "narrative", "error")},
+    ),
+    "no personal data in a complaints label": (
+        "complaints_summary",
         "UPDATE candidate.complaints_summary SET theme = 'jo.bloggs@example.org' WHERE received = (SELECT max(received) FROM candidate.complaints_summary)",
-        {("expect_column_values_to_not_match_regex_list", "theme", "error")}),
-    "allowed RAG values": ("indicator_performance",
+        {("expect_column_values_to_not_match_regex_list", "theme", "error")},
+    ),
+    "allowed RAG values": (
+        "indicator_performance",
         "UPDATE candidate.indicator_performance SET rag = 'purple'",
-        {("expect_column_values_to_be_in_set", "rag", "error")}),
-    "quartile bands": ("benchmarks",
+        {("expect_column_values_to_be_in_set", "rag", "error")},
+    ),
+    "quartile bands": (
+        "benchmarks",
         "UPDATE candidate.benchmarks SET quartile_band = 5 WHERE quartile_band = 4",
-        {("expect_column_values_to_be_in_set", "quartile_band", "error"),
-         ("expect_column_values_to_be_null", "order_problem", "error")}),  # 5 contradicts the quartiles too
-    "a quartile band that contradicts its quartiles": ("benchmarks",
+        {
+            ("expect_column_values_to_be_in_set", "quartile_band", "error"),
+            ("expect_column_values_to_be_null", "order_problem", "error"),
+        },
+    ),  # 5 contradicts the quartiles too
+    "a quartile band that contradicts its quartiles": (
+        "benchmarks",
         "UPDATE candidate.benchmarks SET quartile_band = 1 WHERE quartile_band = 4",
-        {("expect_column_values_to_be_null", "order_problem", "error")}),
-    "benchmark lineage through the fact": ("benchmarks",
+        {("expect_column_values_to_be_null", "order_problem", "error")},
+    ),
+    "benchmark lineage through the fact": (
+        "benchmarks",
         "DELETE FROM candidate.fct_indicator_values WHERE indicator_id = '91003' AND area_code = 'E08000009'",
-        {("expect_column_values_to_be_null", "lineage_problem", "error")}),
-    "an estimate inside its interval": ("resident_satisfaction",
+        {("expect_column_values_to_be_null", "lineage_problem", "error")},
+    ),
+    "an estimate inside its interval": (
+        "resident_satisfaction",
         "UPDATE candidate.resident_satisfaction SET percent_positive = ci_upper + 1 WHERE breakdown = 'all'",
-        {("expect_column_values_to_be_null", "interval_problem", "error")}),
-    "nothing received is lost": ("raw_inbox_files",
+        {("expect_column_values_to_be_null", "interval_problem", "error")},
+    ),
+    "nothing received is lost": (
+        "raw_inbox_files",
         "UPDATE raw.inbox_files SET rows_accepted = rows_accepted - 1 WHERE folder = 'surveys'",
-        {("expect_column_values_to_be_null", "accounting_problem", "error")}),
-    "survey weights are positive": ("raw_survey_responses",
+        {("expect_column_values_to_be_null", "accounting_problem", "error")},
+    ),
+    "survey weights are positive": (
+        "raw_survey_responses",
         "UPDATE raw.survey_responses SET weight = -1 WHERE row_number = 2",
-        {("expect_column_values_to_be_between", "weight", "error")}),
-    "answers on their scale": ("raw_survey_responses",
+        {("expect_column_values_to_be_between", "weight", "error")},
+    ),
+    "answers on their scale": (
+        "raw_survey_responses",
         "UPDATE raw.survey_responses SET q_trust = 7 WHERE row_number = 3",
-        {("expect_column_values_to_be_in_set", "q_trust", "error")}),
-    "no personal data in the redacted summary": ("raw_complaints",
+        {("expect_column_values_to_be_in_set", "q_trust", "error")},
+    ),
+    "no personal data in the redacted summary": (
+        "raw_complaints",
         "UPDATE raw.complaints SET summary_redacted = 'Mrs Smith, SW1A 1AA, asked us to call' WHERE row_number = 2",
-        {("expect_column_values_to_not_match_regex_list", "summary_redacted", "error")}),
-    "complaint dates in order": ("raw_complaints",
+        {("expect_column_values_to_not_match_regex_list", "summary_redacted", "error")},
+    ),
+    "complaint dates in order": (
+        "raw_complaints",
         "UPDATE raw.complaints SET responded_date = received_date - 3 WHERE row_number = 4 AND responded_date IS NOT NULL",
-        {("expect_column_values_to_be_null", "date_order_problem", "error")}),
-    "a tolerance is a percentage": ("raw_library_targets",
+        {("expect_column_values_to_be_null", "date_order_problem", "error")},
+    ),
+    "a tolerance is a percentage": (
+        "raw_library_targets",
         "UPDATE raw.library_targets SET tolerance_percent = 150 WHERE year = (SELECT max(year) FROM raw.library_targets)",
-        {("expect_column_values_to_be_between", "tolerance_percent", "error")}),
-    "raw codes": ("raw_lginform_values",
+        {("expect_column_values_to_be_between", "tolerance_percent", "error")},
+    ),
+    "raw codes": (
+        "raw_lginform_values",
         "UPDATE raw.lginform_values SET area_code = 'Trafford' WHERE area_code = 'E08000009' AND metric_type_id = '90005'",
-        {("expect_column_values_to_match_regex", "area_code", "error")}),
+        {("expect_column_values_to_match_regex", "area_code", "error")},
+    ),
 }
 
 
@@ -360,14 +438,17 @@ def test_each_suite_catches_its_family(case, warehouse):
 def test_the_warehouse_scan_counts_what_gx_counts_on_whole_frames(warehouse):
     """Every suite, on data broken in several ways at once (repeated keys, missing values, values
     out of range and out of set, a failing regex): the same verdicts and counts both ways."""
-    execute(warehouse, """
+    execute(
+        warehouse,
+        """
         INSERT INTO candidate.fct_indicator_values SELECT * FROM candidate.fct_indicator_values LIMIT 3;
         UPDATE candidate.fct_indicator_values SET value = 250 WHERE rowid % 7 = 0 AND value IS NOT NULL;
         UPDATE candidate.fct_indicator_values SET area_code = 'x' || area_code WHERE rowid % 11 = 0;
         UPDATE candidate.benchmarks SET quartile_band = NULL WHERE rowid % 5 = 0;
         UPDATE candidate.benchmarks SET quartile_band = 7 WHERE rowid % 13 = 0;
         UPDATE raw.survey_responses SET weight = 0 WHERE row_number % 3 = 0;
-    """)
+    """,
+    )
     for name in SUITES:
         judge(warehouse, name, "SELECT 1")
 
@@ -385,18 +466,37 @@ def test_a_suite_of_new_rows_judges_the_rows_not_yet_published_and_keys_across_t
             INSERT INTO candidate.benchmarks SELECT * REPLACE (computed_at + INTERVAL 1 HOUR AS computed_at)
                 FROM candidate.benchmarks WHERE rowid % 19 = 2 AND quartile_band IS NOT NULL
         """).fetchall()[0][0]  # published rows again, as if computed anew: their keys repeat
-        connection.execute("UPDATE candidate.benchmarks SET quartile_band = 7 "  # published rows
-                           "WHERE rowid % 13 = 0 AND computed_at <= $since", {"since": since}).fetchall()
-        connection.execute("UPDATE candidate.benchmarks SET quartile_band = 9, computed_at = computed_at + INTERVAL 1 HOUR "
-                           "WHERE rowid % 17 = 1 AND computed_at <= $since", {"since": since}).fetchall()  # rows computed since
-        count = lambda where: connection.execute(f"SELECT count(*) FROM candidate.benchmarks WHERE {where}",  # noqa: E731
-                                                 {"since": since}).fetchall()[0][0]
+        connection.execute(
+            "UPDATE candidate.benchmarks SET quartile_band = 7 "  # published rows
+            "WHERE rowid % 13 = 0 AND computed_at <= $since",
+            {"since": since},
+        ).fetchall()
+        connection.execute(
+            "UPDATE candidate.benchmarks SET quartile_band = 9, computed_at = computed_at + INTERVAL 1 HOUR "
+            "WHERE rowid % 17 = 1 AND computed_at <= $since",
+            {"since": since},
+        ).fetchall()  # rows computed since
+
+        def count(where: str) -> int:
+            return connection.execute(
+                f"SELECT count(*) FROM candidate.benchmarks WHERE {where}", {"since": since}
+            ).fetchall()[0][0]
+
         new, total = count("computed_at > $since"), count("computed_at <= $since OR computed_at > $since")
-        spoilt_new, spoilt_old = count("computed_at > $since AND quartile_band = 9"), count("computed_at <= $since AND quartile_band = 7")
-        outcomes = validate_in_warehouse(connection, suite, {**PARAMETERS, "new_rows_since": since},
-                                         expectation_parameters={"previous_rows_min": total, "previous_rows_max": None}).outcomes
+        spoilt_new, spoilt_old = (
+            count("computed_at > $since AND quartile_band = 9"),
+            count("computed_at <= $since AND quartile_band = 7"),
+        )
+        outcomes = validate_in_warehouse(
+            connection,
+            suite,
+            {**PARAMETERS, "new_rows_since": since},
+            expectation_parameters={"previous_rows_min": total, "previous_rows_max": None},
+        ).outcomes
     assert 0 < copied and 0 < spoilt_new < new < total and spoilt_old > 0 and total == published + copied
-    by_column = {(o.expectation, o.kwargs.get("column") or "table", str(o.kwargs.get("min_value"))): o for o in outcomes}
+    by_column = {
+        (o.expectation, o.kwargs.get("column") or "table", str(o.kwargs.get("min_value"))): o for o in outcomes
+    }
     band = by_column[("expect_column_values_to_be_in_set", "quartile_band", "None")]
     assert (band.element_count, band.unexpected_count) == (new, spoilt_new)  # the published 7s are not judged again
     assert {row["quartile_band"] for row in band.failing_rows} == {9}
@@ -407,9 +507,22 @@ def test_a_suite_of_new_rows_judges_the_rows_not_yet_published_and_keys_across_t
 
 
 def test_every_raw_source_and_exported_mart_has_a_suite():
-    raw = {"raw_lginform_values", "raw_extract_files", "raw_inbox_files", "raw_survey_responses", "raw_complaints", "raw_library_targets"}
-    marts = {"fct_indicator_values", "benchmarks", "indicator_performance", "resident_satisfaction", "complaints_summary",
-             "complaints_by_ward"}
+    raw = {
+        "raw_lginform_values",
+        "raw_extract_files",
+        "raw_inbox_files",
+        "raw_survey_responses",
+        "raw_complaints",
+        "raw_library_targets",
+    }
+    marts = {
+        "fct_indicator_values",
+        "benchmarks",
+        "indicator_performance",
+        "resident_satisfaction",
+        "complaints_summary",
+        "complaints_by_ward",
+    }
     assert raw | marts == set(SUITES)
     for name in marts:
         kinds = {e["type"] for e in SUITES[name].document["expectations"]}

@@ -25,7 +25,9 @@ def one_step() -> None:
 @pytest.fixture
 def instance(tmp_path):
     """A SQLite instance whose pools have the project's limit (dagster.yaml's default_limit: 1)."""
-    with dg.instance_for_test(temp_dir=str(tmp_path), overrides={"concurrency": {"pools": {"default_limit": 1}}}) as instance:
+    with dg.instance_for_test(
+        temp_dir=str(tmp_path), overrides={"concurrency": {"pools": {"default_limit": 1}}}
+    ) as instance:
         yield instance
 
 

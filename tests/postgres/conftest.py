@@ -18,8 +18,10 @@ import pytest
 def _server_binaries() -> Path:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
     if not candidates:
-        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql: "
-                           "install Debian's `postgresql` package (.ci/run does)")
+        raise RuntimeError(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql: "
+            "install Debian's `postgresql` package (.ci/run does)"
+        )
     return candidates[-1]
 
 
@@ -44,15 +46,42 @@ def postgres_server() -> dict[str, str]:
             os.chown(folder, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
-    subprocess.run([*as_user, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "server.log"),
-                    "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off", "start"], check=True, capture_output=True)
-    environment = {"PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": "postgres", "PGPASSWORD": "", "PGDATABASE": "lgperf"}
+    subprocess.run(
+        [*as_user, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(binaries / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(data / "server.log"),
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    environment = {
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(port),
+        "PGUSER": "postgres",
+        "PGPASSWORD": "",
+        "PGDATABASE": "lgperf",
+    }
     try:
         psql = shutil.which("psql") or str(binaries / "psql")
-        subprocess.run([psql, "-d", "postgres", "-c", "CREATE DATABASE lgperf"], check=True, capture_output=True,
-                       env={**os.environ, **environment})
+        subprocess.run(
+            [psql, "-d", "postgres", "-c", "CREATE DATABASE lgperf"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, **environment},
+        )
         yield environment
     finally:
         subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)

@@ -14,7 +14,9 @@ from lgperf import publication as wap
 @pytest.fixture
 def server(postgres_server):
     def connect(database: str = "lgperf_swap"):
-        return psycopg2.connect(host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname=database)
+        return psycopg2.connect(
+            host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname=database
+        )
 
     admin = connect("postgres")
     admin.autocommit = True
@@ -23,8 +25,10 @@ def server(postgres_server):
     admin.close()
     setup = connect()
     with setup, setup.cursor() as cursor:
-        cursor.execute("CREATE SCHEMA candidate; CREATE TABLE candidate.values_ AS SELECT g AS id, g * 1.5 AS v "
-                       "FROM generate_series(0, 999) AS g")
+        cursor.execute(
+            "CREATE SCHEMA candidate; CREATE TABLE candidate.values_ AS SELECT g AS id, g * 1.5 AS v "
+            "FROM generate_series(0, 999) AS g"
+        )
     setup.close()
     return connect
 

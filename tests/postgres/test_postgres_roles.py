@@ -9,7 +9,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg2
 import pytest
@@ -34,12 +34,14 @@ def _connect(server: dict[str, str], user: str = "postgres", database: str = DAT
 
 def _publish(server: dict[str, str], publication_id: str, rows: int) -> None:
     with _connect(server) as connection:
-        connection.cursor().execute(f"DROP TABLE IF EXISTS candidate.values_; CREATE TABLE candidate.values_ AS "
-                                    f"SELECT g AS id, g * 1.5 AS v FROM generate_series(1, {rows}) AS g")
+        connection.cursor().execute(
+            f"DROP TABLE IF EXISTS candidate.values_; CREATE TABLE candidate.values_ AS "
+            f"SELECT g AS id, g * 1.5 AS v FROM generate_series(1, {rows}) AS g"
+        )
     connection = psycopg2.connect(host=server["PGHOST"], port=server["PGPORT"], user="postgres", dbname=DATABASE)
     try:
         store = wap.PostgresMartsStore(connection)
-        wap.swap_in(store, publication_id, wap.tables(store, wap.CANDIDATE), datetime.now(timezone.utc))
+        wap.swap_in(store, publication_id, wap.tables(store, wap.CANDIDATE), datetime.now(UTC))
     finally:
         connection.close()
 
@@ -53,8 +55,16 @@ def warehouse_with_roles(postgres_server, tmp_path_factory):
         admin.cursor().execute(f"CREATE DATABASE {DATABASE}")
     landing = tmp_path_factory.mktemp("roles") / "warehouse.duckdb"
     with warehouse.connect(landing) as connection:
-        wap.record(connection, publication_id="p1", run_id="r1", decision="published", decided_by=[], fingerprint="f",
-                   raw_through=wap.EPOCH, row_counts={})
+        wap.record(
+            connection,
+            publication_id="p1",
+            run_id="r1",
+            decision="published",
+            decided_by=[],
+            fingerprint="f",
+            raw_through=wap.EPOCH,
+            row_counts={},
+        )
     with pytest.MonkeyPatch.context() as monkeypatch:
         for name, value in {**postgres_server, "PGDATABASE": DATABASE}.items():
             monkeypatch.setenv(name, value)
@@ -87,9 +97,14 @@ def _writes(server, user: str, schema: str) -> list:
     table = f"{schema}.values_" if schema == "marts" else f"{schema}.publications"
     refused = []
     with _connect(server, user) as connection:
-        for statement in (f"INSERT INTO {table} SELECT * FROM {table}", f"UPDATE {table} SET publication_id = NULL"
-                          if schema == "audit" else f"UPDATE {table} SET v = 0", f"DELETE FROM {table}",
-                          f"TRUNCATE {table}", f"CREATE TABLE {schema}.mine (x int)", f"DROP TABLE {table}"):
+        for statement in (
+            f"INSERT INTO {table} SELECT * FROM {table}",
+            f"UPDATE {table} SET publication_id = NULL" if schema == "audit" else f"UPDATE {table} SET v = 0",
+            f"DELETE FROM {table}",
+            f"TRUNCATE {table}",
+            f"CREATE TABLE {schema}.mine (x int)",
+            f"DROP TABLE {table}",
+        ):
             try:
                 connection.cursor().execute(statement)
                 refused.append(None)
@@ -115,13 +130,27 @@ def _assert_roles_hold(server, marts_rows: int) -> None:
     assert _writes(server, "auditor_user", "audit") == [REFUSED] * 6
 
 
-@pytest.mark.parametrize("user, reads, refused, schemas", [
-    ("bi_user", {"marts.values_": 10, "marts.revisions": 0}, ("audit.publications", "raw.lginform_values", "candidate.values_"),
-     ("marts",)),
-    ("auditor_user", {"audit.publications": 1, "marts.values_": 10}, ("raw.lginform_values", "raw.inbox_files", "candidate.values_"),
-     ("marts", "audit")),
-], ids=["bi", "auditor"])
-def test_each_role_reads_its_schemas_and_nothing_else_and_writes_nothing(warehouse_with_roles, user, reads, refused, schemas):
+@pytest.mark.parametrize(
+    "user, reads, refused, schemas",
+    [
+        (
+            "bi_user",
+            {"marts.values_": 10, "marts.revisions": 0},
+            ("audit.publications", "raw.lginform_values", "candidate.values_"),
+            ("marts",),
+        ),
+        (
+            "auditor_user",
+            {"audit.publications": 1, "marts.values_": 10},
+            ("raw.lginform_values", "raw.inbox_files", "candidate.values_"),
+            ("marts", "audit"),
+        ),
+    ],
+    ids=["bi", "auditor"],
+)
+def test_each_role_reads_its_schemas_and_nothing_else_and_writes_nothing(
+    warehouse_with_roles, user, reads, refused, schemas
+):
     server = warehouse_with_roles["server"]
     assert {table: _reads(server, user, table) for table in reads} == reads
     for table in refused:
@@ -136,17 +165,24 @@ def test_a_login_user_in_neither_role_reads_nothing(warehouse_with_roles):
         assert _reads(server, "nobody_user", table) is REFUSED, table
     with _connect(server) as connection:  # PUBLIC holds nothing on the pipeline's schemas
         cursor = connection.cursor()
-        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname IN ('raw', 'audit', 'candidate', 'marts') "
-                       "AND has_schema_privilege('public', oid, 'USAGE')")
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname IN ('raw', 'audit', 'candidate', 'marts') "
+            "AND has_schema_privilege('public', oid, 'USAGE')"
+        )
         assert cursor.fetchall() == []
 
 
 def test_the_roles_are_group_roles_without_login_or_power(warehouse_with_roles):
     with _connect(warehouse_with_roles["server"]) as connection:
         cursor = connection.cursor()
-        cursor.execute("SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles "
-                       "WHERE rolname IN ('lgperf_bi', 'lgperf_auditor') ORDER BY 1")
-        assert cursor.fetchall() == [("lgperf_auditor", False, False, False, False), ("lgperf_bi", False, False, False, False)]
+        cursor.execute(
+            "SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles "
+            "WHERE rolname IN ('lgperf_bi', 'lgperf_auditor') ORDER BY 1"
+        )
+        assert cursor.fetchall() == [
+            ("lgperf_auditor", False, False, False, False),
+            ("lgperf_bi", False, False, False, False),
+        ]
 
 
 def test_the_grants_survive_the_next_copy_and_publication(warehouse_with_roles, monkeypatch):
@@ -176,8 +212,9 @@ def test_role_names_come_from_the_environment_and_an_administrator_can_apply_the
     server = warehouse_with_roles["server"]
     environment = {**os.environ, **server, "PGDATABASE": DATABASE, "LGPERF_BI_ROLE": "council_bi"}
     for _ in range(2):  # idempotent
-        completed = subprocess.run([sys.executable, "-m", "lgperf.postgres_roles"], env=environment,
-                                   capture_output=True, text=True, check=True)
+        completed = subprocess.run(
+            [sys.executable, "-m", "lgperf.postgres_roles"], env=environment, capture_output=True, text=True, check=True
+        )
     assert "council_bi: USAGE on schema marts, SELECT on its 3 tables" in completed.stdout
     assert "lgperf_auditor: USAGE on schema audit" in completed.stdout and "created role" not in completed.stdout
     monkeypatch.setenv("LGPERF_BI_ROLE", "council_bi")

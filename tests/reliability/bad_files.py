@@ -17,20 +17,64 @@ import zlib
 import openpyxl
 
 SURVEY_COLUMNS = [
-    "RespondentID", "FieldworkStart", "FieldworkEnd", "Weight", "AgeBand", "Sex", "Ethnicity", "Disability", "Ward",
-    "Q1_LocalArea", "Q2_RunsThings", "Q3_ValueForMoney", "Q4_ActsOnConcerns", "Q5_KeptInformed", "Q6_Trust",
+    "RespondentID",
+    "FieldworkStart",
+    "FieldworkEnd",
+    "Weight",
+    "AgeBand",
+    "Sex",
+    "Ethnicity",
+    "Disability",
+    "Ward",
+    "Q1_LocalArea",
+    "Q2_RunsThings",
+    "Q3_ValueForMoney",
+    "Q4_ActsOnConcerns",
+    "Q5_KeptInformed",
+    "Q6_Trust",
 ]
 _SURVEY_GOOD = [
-    "R1", "01/03/2025", "28/03/2025", "1.2", "25-34", "Female", "White British", "No", "Urmston",
-    "Very satisfied", "Fairly satisfied", "Tend to agree", "Don't know", "Fairly well informed", "A fair amount",
+    "R1",
+    "01/03/2025",
+    "28/03/2025",
+    "1.2",
+    "25-34",
+    "Female",
+    "White British",
+    "No",
+    "Urmston",
+    "Very satisfied",
+    "Fairly satisfied",
+    "Tend to agree",
+    "Don't know",
+    "Fairly well informed",
+    "A fair amount",
 ]
 COMPLAINT_COLUMNS = [
-    "Case Ref", "Date Received", "Stage", "Service Area", "Contact Channel", "Category", "Summary",
-    "Target Date", "Date Responded", "Outcome", "Ward",
+    "Case Ref",
+    "Date Received",
+    "Stage",
+    "Service Area",
+    "Contact Channel",
+    "Category",
+    "Summary",
+    "Target Date",
+    "Date Responded",
+    "Outcome",
+    "Ward",
 ]
 _COMPLAINT_GOOD = [
-    "C1", "01/04/2025 09:30", "Stage 1", "Highways", "Email", "Delay", "Pothole on Moss Lane not fixed",
-    "15/04/2025", "14/04/2025", "Upheld", "Sale Moor",
+    "C1",
+    "01/04/2025 09:30",
+    "Stage 1",
+    "Highways",
+    "Email",
+    "Delay",
+    "Pothole on Moss Lane not fixed",
+    "15/04/2025",
+    "14/04/2025",
+    "Upheld",
+    "Sale Moor",
 ]
 
 
@@ -57,8 +101,14 @@ def complaints(count: int, **cells: str) -> list[dict[str, str]]:
     return [complaint(f"C{i}", **cells) for i in range(1, count + 1)]
 
 
-def csv_text(rows: list[dict[str, str]], *, columns: list[str] | None = None, delimiter: str = ",",
-             newline: str = "\r\n", trailing_delimiter: str = "") -> str:
+def csv_text(
+    rows: list[dict[str, str]],
+    *,
+    columns: list[str] | None = None,
+    delimiter: str = ",",
+    newline: str = "\r\n",
+    trailing_delimiter: str = "",
+) -> str:
     """Rows as CSV text (csv.writer quotes what needs quoting); ``trailing_delimiter`` is
     "all" (header and rows) or "rows" (data rows only)."""
     columns = columns or list(rows[0])
@@ -120,10 +170,12 @@ def with_members(xlsx: bytes, extra: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-EXTERNAL_LINK = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                 b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                 b'<externalBook xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:id="rId1">'
-                 b'<sheetNames><sheetName val="Sheet1"/></sheetNames></externalBook></externalLink>')
+EXTERNAL_LINK = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<externalBook xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:id="rId1">'
+    b'<sheetNames><sheetName val="Sheet1"/></sheetNames></externalBook></externalLink>'
+)
 
 
 def zeros_deflated(gibibytes: float) -> tuple[bytes, int]:
@@ -149,8 +201,28 @@ def raw_zip(members: list[tuple[str, bytes, int, int]]) -> bytes:
         offset = local.tell()
         local.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size, len(encoded), 0))
         local.write(encoded + data)
-        central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(data), size,
-                                  len(encoded), 0, 0, 0, 0, 0, offset))
+        central.write(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0,
+                crc,
+                len(data),
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+        )
         central.write(encoded)
     directory = central.getvalue()
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(directory), local.tell(), 0)
@@ -174,5 +246,7 @@ def xlsx_bomb(*, gibibytes: float, lie: bool) -> bytes:
     return raw_zip(members)
 
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)

@@ -82,7 +82,8 @@ def main(argv: list[str]) -> int:
 
     defs = build_definitions(Environment.from_environ())
     result = defs.resolve_job_def("refresh_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), run_id=run_id, raise_on_error=False)
+        instance=dg.DagsterInstance.ephemeral(), run_id=run_id, raise_on_error=False
+    )
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             print(f"step failed: {event.step_key}: {event.event_specific_data.error.message}", flush=True)

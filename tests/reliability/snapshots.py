@@ -12,6 +12,11 @@ def table_fingerprints(path: Path, where: str) -> dict[str, str]:
     order-independent hash of its rows."""
     with duckdb.connect(str(path), read_only=True) as connection:
         tables = connection.execute(
-            f"SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE {where} ORDER BY 1").fetchall()
-        return {t: connection.execute(f"SELECT count(*) || ':' || coalesce(sum(hash(t::VARCHAR)), 0) FROM {t} AS t").fetchall()[0][0]
-                for (t,) in tables}
+            f"SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE {where} ORDER BY 1"
+        ).fetchall()
+        return {
+            t: connection.execute(
+                f"SELECT count(*) || ':' || coalesce(sum(hash(t::VARCHAR)), 0) FROM {t} AS t"
+            ).fetchall()[0][0]
+            for (t,) in tables
+        }

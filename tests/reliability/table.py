@@ -21,9 +21,16 @@ def table(cases: list[dict]) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
     held = sum(c["held"] for c in cases)
-    lines = [f"{held} of {len(cases)} cases held.", "", "| family | tried | expected | held |", "| --- | --- | --- | --- |"]
+    lines = [
+        f"{held} of {len(cases)} cases held.",
+        "",
+        "| family | tried | expected | held |",
+        "| --- | --- | --- | --- |",
+    ]
     for case in sorted(cases, key=lambda c: FAMILIES.index(c["family"])):
-        lines.append(f"| {case['family']} | {cell(case['what'])} | {cell(case['expected'])} | {'yes' if case['held'] else '**no**'} |")
+        lines.append(
+            f"| {case['family']} | {cell(case['what'])} | {cell(case['expected'])} | {'yes' if case['held'] else '**no**'} |"
+        )
     return "\n".join(lines)
 
 

@@ -42,8 +42,14 @@ def _config(read_seconds: float | None = None) -> dict:
 def _definitions(monkeypatch, folder: Path, server: DemoServer, config: dict | None = None):
     from orchestration.definitions import build_definitions
 
-    env = point_environment(monkeypatch, folder, config=config or _config(), LGINFORM_BASE_URL=server.url,
-                            LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY, LGINFORM_SECRET=DEMO_SECRET)
+    env = point_environment(
+        monkeypatch,
+        folder,
+        config=config or _config(),
+        LGINFORM_BASE_URL=server.url,
+        LGINFORM_APPLICATION_KEY=DEMO_APPLICATION_KEY,
+        LGINFORM_SECRET=DEMO_SECRET,
+    )
     return env, build_definitions(env)
 
 
@@ -52,7 +58,8 @@ def ingest(monkeypatch, folder: Path, server: DemoServer, config: dict | None = 
     folder.mkdir(parents=True, exist_ok=True)
     _, defs = _definitions(monkeypatch, folder, server, config)
     return defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=INGESTION_KEYS, raise_on_error=False)
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=INGESTION_KEYS, raise_on_error=False
+    )
 
 
 def lginform_raw(path: Path, *, with_body_hashes: bool = True) -> dict[str, list[tuple]]:
@@ -62,28 +69,42 @@ def lginform_raw(path: Path, *, with_body_hashes: bool = True) -> dict[str, list
     out = {}
     with duckdb.connect(str(path), read_only=True) as connection:
         for table in (*LGINFORM_TABLES, "lginform_responses"):
-            columns = [r[0] for r in connection.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
-                "ORDER BY ordinal_position", [table]).fetchall()]
+            columns = [
+                r[0]
+                for r in connection.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
             keep = [c for c in columns if c not in PER_RUN]
             if not with_body_hashes:
                 keep = [c for c in keep if c not in ("source_sha256", "sha256", "body_gzip", "bytes")]
             # the demo server's port differs between runs: compare the request from its path on
-            selected = [f"regexp_replace({c}, '^https?://[^/]+', '')" if c in ("source_reference", "request") else c for c in keep]
-            out[table] = sorted(connection.execute(f"SELECT {', '.join(selected)} FROM raw.{table}").fetchall(), key=repr)
+            selected = [
+                f"regexp_replace({c}, '^https?://[^/]+', '')" if c in ("source_reference", "request") else c
+                for c in keep
+            ]
+            out[table] = sorted(
+                connection.execute(f"SELECT {', '.join(selected)} FROM raw.{table}").fetchall(), key=repr
+            )
     return out
 
 
 def duplicate_keys(path: Path) -> dict[str, int]:
     with duckdb.connect(str(path), read_only=True) as connection:
         return {
-            table: connection.execute(f"SELECT count(*) - count(DISTINCT ({', '.join(keys)})) FROM raw.{table}").fetchall()[0][0]
+            table: connection.execute(
+                f"SELECT count(*) - count(DISTINCT ({', '.join(keys)})) FROM raw.{table}"
+            ).fetchall()[0][0]
             for table, keys in KEYS.items()
         }
 
 
 def lginform_metadata(result: dg.ExecuteInProcessResult) -> dict:
-    event = next(m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey(["raw", "lginform_values"]))
+    event = next(
+        m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey(["raw", "lginform_values"])
+    )
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
@@ -112,32 +133,63 @@ def clean(tmp_path_factory) -> dict:
         assert result.success
         requests = len(server.requests)
     assert all(n == 0 for n in duplicate_keys(folder / "warehouse.duckdb").values())
-    return {"raw": lginform_raw(folder / "warehouse.duckdb"), "raw_no_hashes": lginform_raw(folder / "warehouse.duckdb", with_body_hashes=False),
-            "requests": requests}
+    return {
+        "raw": lginform_raw(folder / "warehouse.duckdb"),
+        "raw_no_hashes": lginform_raw(folder / "warehouse.duckdb", with_body_hashes=False),
+        "requests": requests,
+    }
 
 
 # -- recovered faults ----------------------------------------------------------------------------
 
 TRANSIENT = [
-    pytest.param("rate_limit", 2, {"retry_after": 1}, None, [429, 429, 200],
-                 "429 with Retry-After: 1, twice on the same /data call",
-                 "the client waits the server's 1 s each time, signs afresh and the pull completes; raw equals a clean pull's",
-                 id="429-retry-after"),
-    pytest.param("server_error", 3, {"status": 503}, None, [503, 503, 503, 200],
-                 "a burst of three 503s on one /data call (the policy allows 4 attempts)",
-                 "retried with backoff until the 4th attempt succeeds; raw equals a clean pull's", id="5xx-burst"),
-    pytest.param("slow", 2, {"seconds": 2.5}, 1.0, [200, 200, 200],
-                 "two /data answers slower (2.5 s) than the client's 1 s read timeout",
-                 "each times out, is retried with a fresh signature; raw equals a clean pull's", id="slower-than-timeout"),
-    pytest.param("truncated", 2, {}, None, [200, 200, 200],
-                 "the connection dropped mid-body twice (full length announced, half sent, closed)",
-                 "the short read is retried; raw equals a clean pull's, nothing half-loaded", id="dropped-mid-body"),
+    pytest.param(
+        "rate_limit",
+        2,
+        {"retry_after": 1},
+        None,
+        [429, 429, 200],
+        "429 with Retry-After: 1, twice on the same /data call",
+        "the client waits the server's 1 s each time, signs afresh and the pull completes; raw equals a clean pull's",
+        id="429-retry-after",
+    ),
+    pytest.param(
+        "server_error",
+        3,
+        {"status": 503},
+        None,
+        [503, 503, 503, 200],
+        "a burst of three 503s on one /data call (the policy allows 4 attempts)",
+        "retried with backoff until the 4th attempt succeeds; raw equals a clean pull's",
+        id="5xx-burst",
+    ),
+    pytest.param(
+        "slow",
+        2,
+        {"seconds": 2.5},
+        1.0,
+        [200, 200, 200],
+        "two /data answers slower (2.5 s) than the client's 1 s read timeout",
+        "each times out, is retried with a fresh signature; raw equals a clean pull's",
+        id="slower-than-timeout",
+    ),
+    pytest.param(
+        "truncated",
+        2,
+        {},
+        None,
+        [200, 200, 200],
+        "the connection dropped mid-body twice (full length announced, half sent, closed)",
+        "the short read is retried; raw equals a clean pull's, nothing half-loaded",
+        id="dropped-mid-body",
+    ),
 ]
 
 
 @pytest.mark.parametrize("fault, times, params, read_seconds, first_statuses, what, expected", TRANSIENT)
 def test_a_transient_fault_is_recovered_and_raw_equals_a_clean_pull(
-        tried, clean, tmp_path, monkeypatch, fault, times, params, read_seconds, first_statuses, what, expected):
+    tried, clean, tmp_path, monkeypatch, fault, times, params, read_seconds, first_statuses, what, expected
+):
     tried(what, expected, FAMILY)
     with DemoServer() as server:
         server.faults.add(fault, times=times, path_prefix="/data", **params)
@@ -151,21 +203,25 @@ def test_a_transient_fault_is_recovered_and_raw_equals_a_clean_pull(
     assert result.success
     # the first /data call met every firing and the retry got through; no other call was refused
     assert statuses[: len(first_statuses)] == first_statuses
-    assert all(s == 200 for s in statuses[len(first_statuses):])
+    assert all(s == 200 for s in statuses[len(first_statuses) :])
     if fault == "rate_limit":
         assert elapsed >= 2.0  # Retry-After honoured both times
     warehouse = tmp_path / "warehouse.duckdb"
     assert lginform_raw(warehouse) == clean["raw"]
     assert all(n == 0 for n in duplicate_keys(warehouse).values())
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        attempts = connection.execute("SELECT max(attempts), sum(attempts) - count(*) FROM audit.api_requests").fetchall()[0]
+        attempts = connection.execute(
+            "SELECT max(attempts), sum(attempts) - count(*) FROM audit.api_requests"
+        ).fetchall()[0]
     assert attempts == (times + 1, times)  # recorded: one request needed the retries
 
 
 def test_identical_duplicate_rows_are_loaded_once_and_counted(tried, clean, tmp_path, monkeypatch):
-    tried("a /data answer repeating its first 3 area rows, identical (every /data answer)",
-          "each repeat loaded once; the run succeeds and reports duplicate_rows_dropped; raw equals a clean pull's, no duplicate keys",
-          FAMILY)
+    tried(
+        "a /data answer repeating its first 3 area rows, identical (every /data answer)",
+        "each repeat loaded once; the run succeeds and reports duplicate_rows_dropped; raw equals a clean pull's, no duplicate keys",
+        FAMILY,
+    )
     with DemoServer() as server:
         server.faults.add("duplicate_rows", times=1000, path_prefix="/data", count=3)
         result = ingest(monkeypatch, tmp_path, server)
@@ -183,8 +239,11 @@ def test_identical_duplicate_rows_are_loaded_once_and_counted(tried, clean, tmp_
 
 
 def test_reordered_rows_give_the_same_raw_rows(tried, clean, tmp_path, monkeypatch):
-    tried("every /data answer with its area rows in reverse order",
-          "the run succeeds; raw equals a clean pull's row for row (only the response hashes differ), no duplicate keys", FAMILY)
+    tried(
+        "every /data answer with its area rows in reverse order",
+        "the run succeeds; raw equals a clean pull's row for row (only the response hashes differ), no duplicate keys",
+        FAMILY,
+    )
     with DemoServer() as server:
         server.faults.add("reorder_rows", times=1000, path_prefix="/data")
         result = ingest(monkeypatch, tmp_path, server)
@@ -194,40 +253,62 @@ def test_reordered_rows_give_the_same_raw_rows(tried, clean, tmp_path, monkeypat
     assert fired == len(data_statuses(server)) > 0
     warehouse = tmp_path / "warehouse.duckdb"
     assert lginform_raw(warehouse, with_body_hashes=False) == clean["raw_no_hashes"]
-    assert lginform_raw(warehouse)["lginform_responses"] != clean["raw"]["lginform_responses"]  # the fault did change the bodies
+    assert (
+        lginform_raw(warehouse)["lginform_responses"] != clean["raw"]["lginform_responses"]
+    )  # the fault did change the bodies
     assert all(n == 0 for n in duplicate_keys(warehouse).values())
 
 
 # -- refused answers: their metric types fall behind, the rest loads -----------------------------------
 
 REFUSED = [
-    pytest.param("truncated_json", {}, ["/data?metricType=", "not valid JSON"],
-                 "a complete HTTP 200 whose JSON body is cut in half (on one /data answer)",
-                 "that answer's metric types are held back and named (request and reason) in the check and audit.api_requests; "
-                 "their raw rows and sync state exactly as before; the run goes on and the other metric types publish",
-                 id="truncated-json"),
-    pytest.param("duplicate_rows", {"count": 1, "conflicting": True},
-                 ["/data?metricType=", "conflicting duplicate rows", "repeats area E"],
-                 "a /data answer repeating an area row with different values",
-                 "that answer's metric types are held back, naming the request and the area (which value is right cannot be "
-                 "known); their raw rows and sync state exactly as before; the others publish", id="conflicting-duplicates"),
-    pytest.param("empty_group", {}, ["comparison group 'Trafford_CIPFA_Near_Neighbours' expanded to no areas",
-                                     "area=Trafford_CIPFA_Near_Neighbours"],
-                 "the comparison-group id Trafford_CIPFA_Near_Neighbours expanding to no areas",
-                 "that answer's metric types are held back naming the group (no silent empty benchmark); their raw rows and "
-                 "sync state exactly as before; the others publish", id="empty-group"),
+    pytest.param(
+        "truncated_json",
+        {},
+        ["/data?metricType=", "not valid JSON"],
+        "a complete HTTP 200 whose JSON body is cut in half (on one /data answer)",
+        "that answer's metric types are held back and named (request and reason) in the check and audit.api_requests; "
+        "their raw rows and sync state exactly as before; the run goes on and the other metric types publish",
+        id="truncated-json",
+    ),
+    pytest.param(
+        "duplicate_rows",
+        {"count": 1, "conflicting": True},
+        ["/data?metricType=", "conflicting duplicate rows", "repeats area E"],
+        "a /data answer repeating an area row with different values",
+        "that answer's metric types are held back, naming the request and the area (which value is right cannot be "
+        "known); their raw rows and sync state exactly as before; the others publish",
+        id="conflicting-duplicates",
+    ),
+    pytest.param(
+        "empty_group",
+        {},
+        [
+            "comparison group 'Trafford_CIPFA_Near_Neighbours' expanded to no areas",
+            "area=Trafford_CIPFA_Near_Neighbours",
+        ],
+        "the comparison-group id Trafford_CIPFA_Near_Neighbours expanding to no areas",
+        "that answer's metric types are held back naming the group (no silent empty benchmark); their raw rows and "
+        "sync state exactly as before; the others publish",
+        id="empty-group",
+    ),
 ]
 
 
 def _sync_state(path: Path) -> dict[str, tuple]:
     with duckdb.connect(str(path), read_only=True) as connection:
-        return {r[0]: r[1:] for r in connection.execute(
-            "SELECT metric_type_id, last_success_at, run_id FROM audit.lginform_sync_state").fetchall()}
+        return {
+            r[0]: r[1:]
+            for r in connection.execute(
+                "SELECT metric_type_id, last_success_at, run_id FROM audit.lginform_sync_state"
+            ).fetchall()
+        }
 
 
 @pytest.mark.parametrize("fault, params, named, what, expected", REFUSED)
 def test_a_refused_answer_holds_back_its_metric_types_and_the_rest_publishes(
-        tried, demo_baseline, tmp_path, monkeypatch, fault, params, named, what, expected):
+    tried, demo_baseline, tmp_path, monkeypatch, fault, params, named, what, expected
+):
     tried(what, expected, FAMILY)
     folder = tmp_path / "pipeline"
     shutil.copytree(demo_baseline, folder)
@@ -240,12 +321,16 @@ def test_a_refused_answer_holds_back_its_metric_types_and_the_rest_publishes(
         server.faults.add(fault, times=1, path_prefix="/data", **params)
         _, defs = _definitions(monkeypatch, folder, server)
         result = defs.resolve_job_def("refresh_all").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), run_config=FULL_REFRESH, raise_on_error=False)
+            instance=dg.DagsterInstance.ephemeral(), run_config=FULL_REFRESH, raise_on_error=False
+        )
         assert server.faults.pending() == 0
 
     assert result.success  # the refresh went on: marts and exports from what loaded
-    check = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-                 and e.event_specific_data.check_name == "metric_types_current")
+    check = next(
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == "metric_types_current"
+    )
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.metadata["metric_types_behind"].value == ["90005", "90101"]
     for text in named:
@@ -260,7 +345,8 @@ def test_a_refused_answer_holds_back_its_metric_types_and_the_rest_publishes(
     assert all(sync_after[m] != sync_before[m] for m in ("91003", "91023"))
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         [(metric_types, error)] = connection.execute(
-            "SELECT metric_types, error FROM audit.api_requests WHERE error IS NOT NULL").fetchall()
+            "SELECT metric_types, error FROM audit.api_requests WHERE error IS NOT NULL"
+        ).fetchall()
     assert metric_types == "90005,90101"
     assert all(text in error for text in named if not text.startswith(("/data", "area=")))
 
@@ -269,14 +355,21 @@ def test_a_refused_answer_holds_back_its_metric_types_and_the_rest_publishes(
 
 
 def test_the_new_demo_switches_alter_only_what_they_name(tried):
-    tried("the demo server's switches duplicate_rows, reorder_rows, empty_group and truncated_json on direct /data calls",
-          "each changes the answer exactly as named and only on the call it fires on", FAMILY)
+    tried(
+        "the demo server's switches duplicate_rows, reorder_rows, empty_group and truncated_json on direct /data calls",
+        "each changes the answer exactly as named and only on the call it fires on",
+        FAMILY,
+    )
     import json
 
     from ingestion.lginform.client import LgInformClient, ResponseNotUnderstood, RetryPolicy
 
-    group = [("metricType", "91003"), ("area", "Trafford_CIPFA_Near_Neighbours,E92000001"), ("period", "latest:2"),
-             ("value.valueType", "raw")]
+    group = [
+        ("metricType", "91003"),
+        ("area", "Trafford_CIPFA_Near_Neighbours,E92000001"),
+        ("period", "latest:2"),
+        ("value.valueType", "raw"),
+    ]
     with DemoServer() as server:
         client = LgInformClient(server.url, DEMO_APPLICATION_KEY, DEMO_SECRET, retry=RetryPolicy(max_attempts=1))
 
@@ -290,8 +383,9 @@ def test_the_new_demo_switches_alter_only_what_they_name(tried):
         server.faults.add("duplicate_rows", times=1, path_prefix="/data", conflicting=True)
         conflicting = rows()
         assert conflicting[0]["area"] == conflicting[1]["area"] and conflicting[2:] == clean[1:]
-        assert [c["value"] + 1 if c["value"] is not None else None for c in conflicting[0]["values"]] == \
-            [c["value"] for c in conflicting[1]["values"]]
+        assert [c["value"] + 1 if c["value"] is not None else None for c in conflicting[0]["values"]] == [
+            c["value"] for c in conflicting[1]["values"]
+        ]
         server.faults.add("reorder_rows", times=1, path_prefix="/data")
         assert rows() == clean[::-1]
         server.faults.add("empty_group", times=1, path_prefix="/data")
@@ -300,6 +394,8 @@ def test_the_new_demo_switches_alter_only_what_they_name(tried):
         with pytest.raises(ResponseNotUnderstood, match="not valid JSON"):
             client.get_json("/data", group)
         server.faults.add("empty_group", times=1, path_prefix="/metricTypes")
-        assert json.loads(client.get_json("/metricTypes/91003", []).body)["metricType"]["identifier"] == "91003"  # not /data: unchanged
+        assert (
+            json.loads(client.get_json("/metricTypes/91003", []).body)["metricType"]["identifier"] == "91003"
+        )  # not /data: unchanged
         assert rows() == clean and server.faults.pending() == 0
         client.close()

