@@ -26,7 +26,7 @@ from exports.report import EXCEPTION_REASONS, NO_ACTION, build_tiles, exceptions
 from exports.report_pdf import ENV, find_chromium, write_pdf
 from tests.exports.test_report import COUNCIL, FRESHNESS, browser, open_page, warehouse  # noqa: F401 (fixtures)
 
-PUBLICATION = "2025-11-01T09:00:00Z-test"
+PUBLICATION = "20251101T090000Z-c0ffee1f"  # ff and fi: a ligature would change the id a reader copies
 
 
 def write(warehouse: Path, destination: Path, **options):
@@ -290,6 +290,15 @@ def test_the_pdf_has_the_summary_first_and_no_tile_split_across_pages(printed, t
         end = text.index(squeezed(t["limitations"][-1]), begin) + len(squeezed(t["limitations"][-1])) - 1
         assert page_of(begin) == page_of(end), f"{t['title']} runs from page {page_of(begin) + 1} to {page_of(end) + 1}"
         cursor = end
+
+
+def test_the_pdf_text_is_what_the_page_says_with_no_ligatures(printed):
+    """A councillor who copies the publication id, or searches the PDF for 'figures', finds the text as typed:
+    a font's ﬀ or ﬁ ligature would put another character into the PDF's text."""
+    pypdf = pytest.importorskip("pypdf", reason="pypdf is a test dependency (pyproject.toml [test])")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(printed / "report.pdf").pages)
+    assert [c for c in text if unicodedata.normalize("NFKC", c) != c and "\ufb00" <= c <= "\ufb06"] == []
+    assert f"Publication {PUBLICATION}" in text and "these figures passed" in text
 
 
 def test_without_chromium_the_html_is_written_and_the_reason_returned(warehouse, tmp_path):
