@@ -266,10 +266,10 @@ def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path
         connection.execute(
             "UPDATE marts.complaints_summary SET theme = ? || theme WHERE theme <> 'all'", [INJECTIONS[3]]
         )
-        # and in a large resource, which DuckDB writes (exports/sql_cells.py)
+        # and in a large resource, which DuckDB writes (exports/sql_cells.py), in a free-text column
         connection.execute(
-            "UPDATE marts.fct_indicator_values SET indicator_id = ? || indicator_id "
-            "WHERE period_id = (SELECT max(period_id) FROM marts.fct_indicator_values)",
+            "UPDATE marts.benchmarks SET comparison_group_id = ? || comparison_group_id "
+            "WHERE period_id = (SELECT max(period_id) FROM marts.benchmarks)",
             [INJECTIONS[0]],
         )
         write_open_data(connection, tmp_path / "open-data", disclosure_min_count=5)
@@ -281,11 +281,33 @@ def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path
             for cell in row:
                 if any(injection in cell for injection in INJECTIONS):
                     planted += 1
-                    written_by_duckdb += path.parent.name == "indicator_values"
+                    written_by_duckdb += path.parent.name == "benchmarks"
                     assert cell.startswith("'"), f"{path.name}: {cell!r}"
                 if cell.startswith(CSV_TRIGGERS):
                     float(cell)  # a negative number is data; anything else would run as a formula
     assert planted >= 4 and written_by_duckdb > 0
+
+
+def test_a_formula_in_a_constrained_column_stops_the_open_data_package(demo_baseline, tmp_path, tried):
+    tried(
+        "a =HYPERLINK formula planted in indicator_id, a column the package constrains by pattern",
+        "frictionless validation refuses the package, naming the resource and the column; nothing is published",
+        "security",
+    )
+    from exports.open_data import InvalidPackage, write_open_data
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_baseline / "warehouse.duckdb", warehouse)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "UPDATE marts.fct_indicator_values SET indicator_id = ? || indicator_id "
+            "WHERE period_id = (SELECT max(period_id) FROM marts.fct_indicator_values)",
+            [INJECTIONS[0]],
+        )
+        with pytest.raises(InvalidPackage) as refused:
+            write_open_data(connection, tmp_path / "open-data", disclosure_min_count=5)
+    assert "indicator_values" in str(refused.value) and "indicator_id" in str(refused.value)
+    assert not (tmp_path / "open-data" / "datapackage.json").exists()
 
 
 @pytest.mark.parametrize(
