@@ -14,9 +14,10 @@ from ingestion.lginform.signing import sign_url
 from lgperf import warehouse
 from lgperf.settings import LgInformCsvExtract, OflogExtract, TidyExtract
 
-SHARED = Path(__file__).parents[3] / "shared" / "reference"
-OFLOG = SHARED / "oflog" / "asc_data.csv"
-CLAIMANTS = SHARED / "trafford" / "poverty" / "claimant_count.csv"
+# the published files as the demo ships them, copied unchanged (demo/README.md names their sources)
+DEMO_DATA = Path(__file__).parents[2] / "demo" / "data"
+OFLOG = DEMO_DATA / "oflog_asc_data.csv"
+CLAIMANTS = DEMO_DATA / "trafford_claimant_count.csv"
 ASC_CODES = {f"ASC{i}": f"9000{i}" for i in range(1, 8)}
 
 
@@ -40,7 +41,7 @@ def test_oflog_csv_loads_every_row_as_published():
     assert loaded[(ASC_CODES[blank["Code"]], blank["Local authority code"], blank["Financial year"])] is None  # null stays null
     polarity = {m["metric_type_id"]: m["polarity"] for m in result.tables["lginform_metric_types"]}
     assert polarity["90001"] == "High value is good"
-    assert result.tables["lginform_values"][0]["source_reference"] == "asc_data.csv#row=2"
+    assert result.tables["lginform_values"][0]["source_reference"] == "oflog_asc_data.csv#row=2"
 
 
 def test_unmapped_codes_are_quarantined_with_their_reason_not_dropped():
