@@ -1,4 +1,4 @@
-"""The quality report's "Files received" section: a receipt per inbox file version, for the officer who dropped it.
+"""What the quality report's "Files received" section says: a receipt per inbox file version, for the officer who dropped it.
 
 Each row of ``raw.inbox_files`` (newest first, capped) says when the file came, whether it loaded
 or was refused and why, its layout and rows received = accepted + quarantined. Its quarantined
@@ -12,12 +12,13 @@ names, so ``fields_of_layout`` (layout name -> {file column: canonical field}) s
 is which field; its mappings compare file columns as the layouts do (the caller builds them from
 the layouts: exports does not import ingestion). A column the layout does not map, and every
 column when the layout is not in the mapping, is masked as free text: the safe side.
+
+The words and markup are the template ``exports/templates/quality/receipts.html.j2``.
 """
 
 from __future__ import annotations
 
 import ast
-import html
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -138,55 +139,39 @@ def _groups(connection: duckdb.DuckDBPyConnection, limit: int) -> dict[int, dict
     return groups
 
 
-def _text(value: Any) -> str:
-    return html.escape("" if value is None else f"{value:,}" if isinstance(value, int) else str(value))
-
-
-def _group_html(group: _Group, masker: _RowMasker) -> str:
+def _group(group: _Group, masker: _RowMasker) -> dict[str, Any]:
+    """One problem's first rows, masked, under the columns any of them has."""
     columns = list(dict.fromkeys(c for *_, record in group.rows for c in record))
     rows = f"{group.count:,} row" + ("s" if group.count > 1 else "")
     shown = f"the first {len(group.rows)} of {rows}" if group.count > len(group.rows) else rows
-    parts = [
-        f"<table class='rows quarantined'><caption>{_text(group.key)}: {shown}</caption><tr><th>row</th>"
-        "<th>column</th><th>reason</th>" + "".join(f"<th>{_text(c)}</th>" for c in columns) + "</tr>"
-    ]
+    first_rows = []
     for row_number, column, reason, record in group.rows:
         masked = masker.row(record)
-        parts.append(
-            f"<tr><td class='row-number'>{_text(row_number)}</td><td>{_text(column)}</td>"
-            f"<td>{_text(masker.reason(reason, record, masked))}</td>"
-            + "".join(f"<td>{_text(masked.get(c))}</td>" for c in columns)
-            + "</tr>"
+        first_rows.append(
+            {
+                "row_number": row_number,
+                "column": column,
+                "reason": masker.reason(reason, record, masked),
+                "cells": [masked.get(c) for c in columns],
+            }
         )
-    return "".join(parts) + "</table>"
+    return {"problem": group.key, "count": group.count, "shown": shown, "columns": columns, "rows": first_rows}
 
 
-def _problems_html(by_problem: list[_Group], masker: _RowMasker) -> str:
-    """The count of rows per problem, most frequent first, then each problem's first rows."""
-    counts = "".join(
-        f"<tr><td class='problem'>{_text(g.key)}</td><td class='count'>{_text(g.count)}</td></tr>" for g in by_problem
-    )
-    return (
-        "<table class='reason-groups'><tr><th>problem</th><th>rows</th></tr>"
-        + counts
-        + "</table>"
-        + "".join(_group_html(g, masker) for g in by_problem)
-    )
-
-
-def receipts_section(
+def received_files(
     connection: duckdb.DuckDBPyConnection,
     key: bytes,
     declared: Mapping[str, Personal],
     fields_of_layout: Mapping[str, Mapping[str, str]],
     *,
     limit: int = RECEIPTS_SHOWN,
-) -> str:
-    """The section's HTML ('' when nothing was ever received). ``declared``: personal.load();
-    ``key``: the warehouse's pseudonym key."""
+) -> dict[str, Any] | None:
+    """What the section says (None when nothing was ever received), for the quality report's template
+    ``quality/receipts.html.j2``: the files shown, newest first, each with its problems, most frequent
+    first. ``declared``: personal.load(); ``key``: the warehouse's pseudonym key."""
     total = connection.execute("SELECT count(*) FROM raw.inbox_files").fetchall()[0][0]
     if not total:
-        return ""
+        return None
     files = connection.execute(
         f"""
         SELECT {_RECEIPT} AS receipt, ingested_at, folder, file_name, status, reason, layout,
@@ -196,21 +181,7 @@ def receipts_section(
         [limit],
     ).fetchall()
     groups = _groups(connection, limit)
-    capped = (
-        f" The latest {limit:,} of the {total:,} file versions received are shown; the older ones are in "
-        "the warehouse (<code>raw.inbox_files</code>)."
-        if total > limit
-        else ""
-    )
-    parts = [
-        "<h2 id='files-received'>Files received</h2><p>A receipt for every file dropped in the inbox "
-        "(<code>surveys</code> and <code>complaints</code>), newest first, one per version of a file (a file "
-        "dropped again with other bytes is a new version): whether it loaded or was refused, and why; of the rows "
-        "received, how many were accepted and how many quarantined, the quarantined ones grouped by the problem, "
-        f"most frequent first, with the first {ROWS_SHOWN_PER_GROUP} rows of each so they can be found and "
-        "corrected in the file. Their personal data is masked as above; a column the layout does not use is "
-        f"removed as free text. Every quarantined row, as received, is in <code>audit.quarantine</code>.{capped}</p>"
-    ]
+    shown = []
     for (
         receipt,
         ingested_at,
@@ -224,34 +195,22 @@ def receipts_section(
         quarantined,
         replaces,
     ) in files:
-        name = f"{folder}/{file_name}"
-        parts.append(
-            f"<section class='receipt' data-file='{html.escape(name)}'><h3>{_text(name)}</h3>"
-            f"<p>Received at {_text(ingested_at)}: "
-        )
-        if status == "refused":
-            parts.append(
-                f"<span class='fail'>refused</span>, no row was loaded, because: "
-                f"<span class='refusal'>{_text(reason)}</span></p></section>"
-            )
-            continue
-        replaced = (
-            f" It replaced, whole, the earlier file(s) named {_text(', '.join(replaces.split('/')))}: their "
-            "records it does not hold were withdrawn."
-            if replaces
-            else ""
-        )
-        parts.append(
-            f"<span class='pass'>{_text(status)}</span> with the layout <code>{_text(layout)}</code>.{replaced}</p>"
-            "<table class='counts'><tr><th>rows received</th><th>accepted</th><th>quarantined</th></tr>"
-            f"<tr><td class='received'>{_text(received)}</td><td class='accepted'>{_text(accepted)}</td>"
-            f"<td class='quarantined'>{_text(quarantined)}</td></tr></table>"
-            f"<p class='balance'>{_text(accepted)} accepted + {_text(quarantined)} quarantined = "
-            f"{_text(received)} received</p>"
-        )
         by_problem = sorted(groups.get(receipt, {}).values(), key=lambda g: (-g.count, g.key))
-        if by_problem:
-            personal = declared.get(SUITE_OF_FOLDER.get(folder, ""), NONE)
-            parts.append(_problems_html(by_problem, _RowMasker(key, personal, fields_of_layout.get(layout or "", {}))))
-        parts.append("</section>")
-    return "".join(parts)
+        masker = _RowMasker(
+            key, declared.get(SUITE_OF_FOLDER.get(folder, ""), NONE), fields_of_layout.get(layout or "", {})
+        )
+        shown.append(
+            {
+                "name": f"{folder}/{file_name}",
+                "ingested_at": ingested_at,
+                "status": status,
+                "reason": reason,
+                "layout": layout,
+                "received": received,
+                "accepted": accepted,
+                "quarantined": quarantined,
+                "replaces": ", ".join(replaces.split("/")) if replaces else None,
+                "problems": [_group(g, masker) for g in by_problem],
+            }
+        )
+    return {"total": total, "limit": limit, "rows_shown": ROWS_SHOWN_PER_GROUP, "files": shown}

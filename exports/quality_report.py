@@ -12,7 +12,8 @@ The markup is not here: the page is the Jinja template ``exports/templates/quali
 with ``quality.css`` inline, and ``gx_index.html`` beside them replaces each GX site's own index
 (exports/templating.py). This module reads the audit tables and says each check in words; the
 template writes the page as one line and escapes every value as ``html.escape`` does (``escaped``),
-as the page always has. The files-received section is still HTML built in exports/inbox_receipts.py.
+as the page always has; its files-received section is the template ``receipts.html.j2`` over what
+exports/inbox_receipts.py finds.
 
 The folder sits beside the open data, so it names no one: the failing rows (written masked by the
 gate), and the samples and observed values this page shows for a check on a personal column, are
@@ -42,7 +43,7 @@ from expectations import personal
 from expectations.masking import REMOVED, Mask
 from expectations.runner import ExpectationOutcome, Suite
 from exports import templating
-from exports.inbox_receipts import receipts_section
+from exports.inbox_receipts import RECEIPTS_SHOWN, received_files
 from exports.publish import write_csv
 from lgperf import pseudonyms
 from lgperf.audit import as_json
@@ -201,6 +202,22 @@ def escaped(value: Any) -> Any:
     """A value as the page writes it: escaped as html.escape does (quotes as &quot; and &#x27;,
     as the page always had them: its bytes do not change), unless it is markup already."""
     return value if hasattr(value, "__html__") else Markup(html.escape(str(value)))
+
+
+def receipts_section(
+    connection: duckdb.DuckDBPyConnection,
+    key: bytes,
+    declared: Mapping[str, personal.Personal],
+    fields_of_layout: Mapping[str, Mapping[str, str]],
+    *,
+    limit: int = RECEIPTS_SHOWN,
+) -> str:
+    """The "Files received" section's HTML ('' when nothing was ever received); ``key``: the
+    warehouse's pseudonym key; ``declared``: personal.load()."""
+    receipts = received_files(connection, key, declared, fields_of_layout, limit=limit)
+    if receipts is None:
+        return ""
+    return _environment().get_template("quality/receipts.html.j2").render(receipts=receipts)
 
 
 def _environment() -> jinja2.Environment:

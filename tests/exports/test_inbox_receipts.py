@@ -10,8 +10,8 @@ import pytest
 
 from expectations import personal
 from expectations.masking import REMOVED
-from exports.inbox_receipts import reason_group, receipts_section
-from exports.quality_report import write_quality_report
+from exports.inbox_receipts import reason_group
+from exports.quality_report import receipts_section, write_quality_report
 from ingestion.inbox_folder import ingest_folder
 from ingestion.layouts import fields_of_layouts, load_layouts, load_vocabulary
 from lgperf import pseudonyms, warehouse
