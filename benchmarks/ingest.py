@@ -79,8 +79,8 @@ def main() -> int:
     RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     for name, run in (("full pull", full), ("refresh with nothing new", unchanged)):
         print(
-            f"[ingest] {name}: {run['requests']:,} requests, {run['bytes'] / 2**20:.1f} MB, {run['values_inserted']:,} values "
-            f"inserted in {run['total_seconds']:.1f} s",
+            f"[ingest] {name}: {run['requests']:,} requests, {run['bytes'] / 2**20:.1f} MB, {run['values_inserted']:,} "
+            f"values inserted in {run['total_seconds']:.1f} s",
             flush=True,
         )
     print(f"[ingest] results: {RESULTS}", flush=True)

@@ -642,7 +642,8 @@ def compare(
         duplicated = frame[frame.duplicated(keys, keep=False)]
         if len(duplicated):
             problems.append(
-                f"{name}: {len(duplicated)} rows share a key, e.g. {duplicated[keys].head(max_examples).to_dict('records')}"
+                f"{name}: {len(duplicated)} rows share a key, e.g. "
+                f"{duplicated[keys].head(max_examples).to_dict('records')}"
             )
 
     merged = expected.merge(actual, on=keys, how="outer", suffixes=("__expected", "__actual"), indicator=True)

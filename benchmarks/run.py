@@ -353,7 +353,8 @@ def main() -> int:
         "--results",
         type=Path,
         default=RESULTS,
-        help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}); "
+        help="results file (default "
+        f"{RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}); "
         "the README table is updated only with the default",
     )
     parser.add_argument(

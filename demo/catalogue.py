@@ -922,7 +922,8 @@ _OFLOG_METRICS = {
 }
 _OFLOG_SOURCE = "Office for Local Government (Oflog), adult social care measures"
 
-# Trafford corporate-plan extracts: id, file, indicator, label, short, unit, cadence, polarity, theme, source, discontinued
+# Trafford corporate-plan extracts: id, file, indicator, label,
+# short, unit, cadence, polarity, theme, source, discontinued
 _TRAFFORD_METRICS = (
     (
         "90101",
@@ -1527,7 +1528,8 @@ def _build_metrics(areas: Mapping[str, Area]) -> tuple[dict[str, MetricType], di
             theme,
             UPPER_TIER,
             precision,
-            help_text=f"Oflog measure {code}, as published for upper-tier English councils. No England figure is published in the source file.",
+            help_text=f"Oflog measure {code}, as published for upper-tier English councils. "
+            "No England figure is published in the source file.",
             dataset=_DATASETS["oflog"],
             source=_OFLOG_SOURCE,
             is_real=True,
@@ -1561,7 +1563,8 @@ def _build_metrics(areas: Mapping[str, Area]) -> tuple[dict[str, MetricType], di
             theme,
             ENGLISH_TIERS,
             1,
-            help_text="Published values for Trafford, its CIPFA nearest neighbours and England (LG Inform extract in Trafford's corporate plan); other councils are synthetic, drawn around England's value.",
+            help_text="Published values for Trafford, its CIPFA nearest neighbours and England (LG Inform extract in "
+            "Trafford's corporate plan); other councils are synthetic, drawn around England's value.",
             dataset=_DATASETS["trafford"],
             source=f"{source} (via LG Inform)",
             is_real=True,

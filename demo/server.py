@@ -722,7 +722,8 @@ def main(argv: list[str] | None = None) -> None:
     catalogue = build_catalogue(as_of=args.as_of) if args.as_of else build_catalogue()
     with DemoServer(catalogue, host=args.host, port=args.port, dialect=args.dialect) as server:
         print(
-            f"Demo LG Inform API on {server.url} (credentials: demo.DEMO_APPLICATION_KEY / demo.DEMO_SECRET). Ctrl-C stops.",
+            f"Demo LG Inform API on {server.url} (credentials: demo.DEMO_APPLICATION_KEY / demo.DEMO_SECRET). "
+            "Ctrl-C stops.",
             flush=True,
         )
         try:

@@ -36,7 +36,8 @@ class Personal:
         return self.identifiers | self.demographics | self.free_text | self.counts_of_people
 
     def kind(self, column: str | None) -> str | None:
-        """``identifiers``, ``demographics``, ``free_text``, ``counts_of_people``, or None for a column that is not personal."""
+        """``identifiers``, ``demographics``, ``free_text``, ``counts_of_people``, or None for a column that is not
+        personal."""
         return next((k for k in KINDS if column in getattr(self, k)), None)
 
 
@@ -51,7 +52,8 @@ def load(path: Path = PERSONAL_FILE) -> dict[str, Personal]:
         unknown = set(entry) - {*KINDS, "not_personal"}
         if unknown:
             raise ValueError(
-                f"{path.name}: {suite}: unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(KINDS)}, not_personal"
+                f"{path.name}: {suite}: unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(KINDS)}, "
+                "not_personal"
             )
         kinds = {k: frozenset(entry.get(k) or ()) for k in KINDS}
         cleared = dict(entry.get("not_personal") or {})

@@ -2,12 +2,13 @@
 
 The gate validates where the data is (``validate_in_warehouse``: SQL reduces the frame to its
 violating rows and counts, GX judges them; see ``reduction.py``); ``validate`` judges a whole
-DataFrame, for small frames and as the yardstick in tests. A suite (``suites/<name>.json``) names its target table and, optionally, the asset its check
-attaches to; its frame is ``frames/<name>.sql`` when that file exists (the table plus derived
-columns, see ``frames/_README.md``), else the whole target table. Validation goes through a GX
-checkpoint so that GX renders its Data Docs page for the run; for a suite whose frame has personal
-columns (``personal_data.yml``) the page is rendered by a second pass whose result format holds
-no values (the outcomes keep GX's complete result), since the pages sit beside the open data.
+DataFrame, for small frames and as the yardstick in tests. A suite (``suites/<name>.json``) names
+its target table and, optionally, the asset its check attaches to; its frame is
+``frames/<name>.sql`` when that file exists (the table plus derived columns, see
+``frames/_README.md``), else the whole target table. Validation goes through a GX checkpoint so
+that GX renders its Data Docs page for the run; for a suite whose frame has personal columns
+(``personal_data.yml``) the page is rendered by a second pass whose result format holds no values
+(the outcomes keep GX's complete result), since the pages sit beside the open data.
 """
 
 from __future__ import annotations
@@ -384,9 +385,10 @@ def validate_in_warehouse(
             outcome = _outcome(judged[scan.name][position], scan.violations)
             if outcome.success != (unexpected == 0):
                 raise RuntimeError(
-                    f"{suite.path.name}, expectation {position + 1} ({outcome.expectation} {outcome.kwargs}): SQL counted "
-                    f"{unexpected} breaking row(s) but GX judged it {'met' if outcome.success else 'failed'}; "
-                    "the warehouse scan in expectations/reduction.py does not match GX for this expectation"
+                    f"{suite.path.name}, expectation {position + 1} ({outcome.expectation} {outcome.kwargs}): "
+                    f"SQL counted {unexpected} breaking row(s) but GX judged it "
+                    f"{'met' if outcome.success else 'failed'}; the warehouse scan in expectations/reduction.py does "
+                    "not match GX for this expectation"
                 )
             outcomes[position] = replace(outcome, element_count=elements, unexpected_count=unexpected)
     if by_table:

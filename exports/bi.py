@@ -41,8 +41,8 @@ def mart_tables(connection: duckdb.DuckDBPyConnection) -> list[str]:
     names = [
         r[0]
         for r in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' AND table_type = 'BASE TABLE' "
-            "ORDER BY table_name"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name"
         ).fetchall()
     ]
     unsafe = [n for n in names if not _IDENTIFIER.match(n)]
@@ -162,6 +162,7 @@ def _source(connection: duckdb.DuckDBPyConnection, table: str, threshold: int, u
         f"CASE WHEN list_contains(s.suppressed, {sql_literal(c)}) THEN NULL ELSE t.{c} END AS {c}" for c in columns
     )
     return (
-        f"SELECT t.* REPLACE ({replaced}), array_to_string(coalesce(s.suppressed, []), ', ') AS suppressed_columns{flag} "
-        f"FROM marts.{table} AS t LEFT JOIN bi_suppressed AS s USING ({', '.join(policy.key)})"
+        f"SELECT t.* REPLACE ({replaced}), array_to_string(coalesce(s.suppressed, []), ', ') "
+        f"AS suppressed_columns{flag} FROM marts.{table} AS t LEFT JOIN bi_suppressed AS s "
+        f"USING ({', '.join(policy.key)})"
     )

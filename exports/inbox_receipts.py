@@ -1,4 +1,5 @@
-"""What the quality report's "Files received" section says: a receipt per inbox file version, for the officer who dropped it.
+"""What the quality report's "Files received" section says: a receipt per inbox file version, for the officer
+who dropped it.
 
 Each row of ``raw.inbox_files`` (newest first, capped) says when the file came, whether it loaded
 or was refused and why, its layout and rows received = accepted + quarantined. Its quarantined

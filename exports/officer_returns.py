@@ -69,7 +69,8 @@ SPC_WORDS = {
 POLARITY_WORDS = {"high_is_good": "higher", "low_is_good": "lower", "neutral": "neither"}
 
 LATEST_PER_OWNED_INDICATOR = """
-    SELECT indicator_id, title, unit, polarity, output_precision, owner, period_id, period_label, value, target, rag, variation_icon
+    SELECT indicator_id, title, unit, polarity, output_precision, owner, period_id, period_label, value, \
+target, rag, variation_icon
     FROM marts.indicator_performance
     WHERE owner IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY indicator_id ORDER BY period_start DESC) = 1
@@ -119,8 +120,9 @@ def return_workbook(owner: str, owned: Sequence[dict[str, Any]], round_id: str, 
         sheet,
         f"Performance return: {owner}, {round_label(round_id)}",
         "Fill the yellow cells; the grey ones are locked. Value: local indicators only, for the period on its row. "
-        "Action: what will be done, by whom (Action by: a post or team), by when (Action due). Save as XLSX and drop the file in "
-        "the inbox's returns folder. Nothing is published until the performance team approves it.",
+        "Action: what will be done, by whom (Action by: a post or team), by when (Action due). "
+        "Save as XLSX and drop the file in the inbox's returns folder. Nothing is published until the performance team "
+        "approves it.",
     )
     _header(sheet, RETURN_HEADER)
     for indicator in owned:

@@ -112,7 +112,8 @@ RESOURCES = (
         ("publication_id", "indicator_id", "area_code", "period_id"),
         {"change": {"enum": ["added", "revised", "withdrawn"]}, "area_code": {"pattern": GSS}},
         descriptions={
-            "publication_id": "The publication that made the change (the package's own is in its 'publication' property).",
+            "publication_id": "The publication that made the change (the package's own is in its 'publication' "
+            "property).",
             "published_at": "When that publication went out.",
             "indicator_id": "LG Inform metric type id, or a local id L + 4 digits.",
             "area_code": "GSS code of the area.",
@@ -543,8 +544,8 @@ def _package_descriptor(
         "title": f"{DEMO_TITLE}. {title}" if demo else title,
         "description": (
             (
-                f"{DEMO_TITLE}: this package was made by the pipeline's demo from a synthetic catalogue, and its values must "
-                "not be quoted or published as statistics. "
+                f"{DEMO_TITLE}: this package was made by the pipeline's demo from a synthetic catalogue, "
+                "and its values must not be quoted or published as statistics. "
                 if demo
                 else ""
             )
@@ -553,8 +554,8 @@ def _package_descriptor(
             "the council's surveys and case records. A complaints year not yet complete says which months it covers "
             "(period_complete false, coverage_label such as 'April to December 2025 (year to date)') and is compared "
             "with the same months of the previous year (same_months_previous_year_received), not the whole of it. "
-            f"Counts of 1 to {threshold - 1} people, and any figure that would reveal one, are shown as '{SUPPRESSED}'. "
-            "Text that a spreadsheet would run as a formula starts with an apostrophe."
+            f"Counts of 1 to {threshold - 1} people, and any figure that would reveal one, "
+            f"are shown as '{SUPPRESSED}'. Text that a spreadsheet would run as a formula starts with an apostrophe."
         ),
         "licenses": [LICENCE],
         "sources": [

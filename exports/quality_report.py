@@ -121,8 +121,9 @@ def read_revisions(store: Any) -> dict[str, Revisions]:
     shown: dict[str, list[tuple]] = {}
     for row in store.rows(
         f"SELECT publication_id, indicator_id, area_code, period_id, change, old_value, new_value FROM ("
-        f"SELECT *, row_number() OVER (PARTITION BY publication_id ORDER BY change DESC, indicator_id, area_code, period_id) "
-        f"AS shown FROM {publication.PUBLISHED}.{publication.REVISIONS}) AS r WHERE shown <= {REVISIONS_SHOWN} "
+        "SELECT *, row_number() "
+        "OVER (PARTITION BY publication_id ORDER BY change DESC, indicator_id, area_code, period_id) AS shown "
+        f"FROM {publication.PUBLISHED}.{publication.REVISIONS}) AS r WHERE shown <= {REVISIONS_SHOWN} "
         "ORDER BY publication_id, shown"
     ):
         shown.setdefault(row[0], []).append(row[1:])
@@ -258,11 +259,13 @@ def write_quality_report(
     publications = {
         r[1]: r
         for r in connection.execute(
-            "SELECT publication_id, run_id, decision, decided_at, decided_by, state_of FROM audit.publications ORDER BY decided_at"
+            "SELECT publication_id, run_id, decision, decided_at, decided_by, state_of FROM audit.publications "
+            "ORDER BY decided_at"
         ).fetchall()
     }
     waivers = connection.execute(
-        "SELECT waiver_id, check_name, granted_by, reason, granted_at, publication_id FROM audit.waivers ORDER BY granted_at"
+        "SELECT waiver_id, check_name, granted_by, reason, granted_at, publication_id FROM audit.waivers "
+        "ORDER BY granted_at"
     ).fetchall()
     revisions = revisions or {}
     key, declared = pseudonyms.key(connection), personal.load()

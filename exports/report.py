@@ -6,8 +6,9 @@ the exceptions with their commentary and agreed action) and then has one tile pe
 and an information panel per tile; filters by priority and theme. It prints as committee
 papers (A4, summary first, every panel open, no tile split across pages) and is also printed
 to ``report.pdf`` when a headless Chromium is present (exports/report_pdf.py).
-``satisfaction.html`` shows the resident surveys with confidence intervals, ``complaints.html`` the complaints per service
-and, last, the wards (complaints and overall satisfaction per ward, for comparing areas). Every page is self-contained (inline CSS, SVG
+``satisfaction.html`` shows the resident surveys with confidence intervals,
+``complaints.html`` the complaints per service and, last, the wards (complaints and overall
+satisfaction per ward, for comparing areas). Every page is self-contained (inline CSS, SVG
 and script, a Content-Security-Policy that forbids any request), works offline, and is
 byte-stable: the same warehouse gives the same bytes. Every number shown is read from the
 ``marts`` schema; the report only formats and words it.
@@ -114,7 +115,8 @@ SELECT indicator_id, proposed_period_label, shift_points, shift_side
 FROM marts.spc_rebase_proposals WHERE area_code = ?
 """
 BENCHMARK_SQL = """
-SELECT latest.indicator_id, b.comparison_group_id, b.group_size, b.group_median, b.group_q1, b.group_q3, b.rank, b.quartile_band
+SELECT latest.indicator_id, b.comparison_group_id, b.group_size, b.group_median, \
+b.group_q1, b.group_q3, b.rank, b.quartile_band
 FROM marts.benchmarks AS b
 JOIN (SELECT indicator_id, max_by(period_id, period_start) AS period_id,
              max_by(compared_as_indicator_id, period_start) AS compared_as_indicator_id
@@ -283,7 +285,10 @@ def _coordinate(value: float) -> str:
 def _tick(css: str, point: str) -> str:
     """A lone point of a line (a target set for one period only) as a short horizontal dash."""
     x, y = (float(c) for c in point.split(","))
-    return f'<polyline class="{css}" points="{_coordinate(x - 8)},{_coordinate(y)} {_coordinate(x + 8)},{_coordinate(y)}"/>'
+    return (
+        f'<polyline class="{css}" points="{_coordinate(x - 8)},{_coordinate(y)} '
+        f'{_coordinate(x + 8)},{_coordinate(y)}"/>'
+    )
 
 
 SPECIAL_CAUSE_WORDS = {  # a special-cause point as the chart's alt text names it
@@ -403,7 +408,8 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
                 f'<rect class="bar" x="{label_width}" y="{y + 4}" width="{_coordinate(value * scale)}" height="16"/>'
             )
             parts.append(
-                f'<text x="{_coordinate(label_width + value * scale + 4)}" y="{y + 26}" class="value">{number(value)}%</text>'
+                f'<text x="{_coordinate(label_width + value * scale + 4)}" y="{y + 26}" '
+                f'class="value">{number(value)}%</text>'
             )
         if row["ci_lower"] not in (None, SUPPRESSED) and row["ci_upper"] not in (None, SUPPRESSED):
             x1, x2 = (
@@ -417,7 +423,8 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
         text = (
             f"{question}: withheld to protect the people counted"
             if value == SUPPRESSED
-            else f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to {number(row['ci_upper'])}%)"
+            else f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to "
+            f"{number(row['ci_upper'])}%)"
         )
         if row["benchmark_percent"] is not None:
             text += f", national benchmark {number(row['benchmark_percent'])}%"
@@ -426,7 +433,8 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
         alt.append(text)
     label = f"{caption}. " + "; ".join(alt) + "."
     return Markup(
-        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
+        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} '
+        f'{height}">'
         f"<title>{escape(label)}</title>{''.join(parts)}</svg>"
     )
 
@@ -444,12 +452,14 @@ def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
         parts.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end">{escape(row["service"])}</text>')
         parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{_coordinate(width)}" height="15"/>')
         parts.append(
-            f'<text x="{_coordinate(label_width + width + 4)}" y="{y + 15}" class="value">{number(row["received"])}</text>'
+            f'<text x="{_coordinate(label_width + width + 4)}" y="{y + 15}" '
+            f'class="value">{number(row["received"])}</text>'
         )
         alt.append(f"{row['service']}: {number(row['received'])}")
     label = f"{caption}. " + "; ".join(alt) + "."
     return Markup(
-        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} {height}">'
+        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} '
+        f'{height}">'
         f"<title>{escape(label)}</title>{''.join(parts)}</svg>"
     )
 
@@ -512,7 +522,8 @@ def stale_notice(row: dict[str, Any], as_of: date, max_days_after_period_end: Ma
     return notice + (
         " The indicator is discontinued: no newer figure will come."
         if row.get("discontinued")
-        else f" {EVERY[row['frequency']]} figures are expected within {allowed} days of the period's end, so this one is out of date."
+        else f" {EVERY[row['frequency']]} figures are expected within {allowed} days of the period's end, "
+        "so this one is out of date."
     )
 
 
@@ -537,14 +548,15 @@ def limitations(
     if row["trial_limits"]:
         points = f"only {spc_points} points" if spc_points is not None else "too few points"
         notes.append(
-            f"The statistical process control limits are trial limits, based on {points}; read the variation icon with care."
+            f"The statistical process control limits are trial limits, based on {points}; "
+            "read the variation icon with care."
         )
     if rebase_proposal is not None:
         notes.append(
-            f"The last {rebase_proposal['shift_points']} points, from {rebase_proposal['proposed_period_label']}, are all "
-            f"{rebase_proposal['shift_side']} the mean of the chart's baseline: the process may have changed. A new "
-            "baseline from then has been proposed to the indicator's owner; until it is accepted, the variation and "
-            "assurance icons judge the latest points against the old one."
+            f"The last {rebase_proposal['shift_points']} points, from {rebase_proposal['proposed_period_label']}, are "
+            f"all {rebase_proposal['shift_side']} the mean of the chart's baseline: the process may have changed. A "
+            "new baseline from then has been proposed to the indicator's owner; until it is accepted, "
+            "the variation and assurance icons judge the latest points against the old one."
         )
     if row["direction_vs_previous"] == "not_comparable":
         notes.append(
@@ -572,7 +584,8 @@ def stale_baseline_caveat(variation: tuple[str, str], proposal: dict[str, Any] |
         return variation
     return (
         variation[0],
-        f"{variation[1]} (judged against a baseline before a shift in {proposal['proposed_period_label']}: a new baseline is proposed)",
+        f"{variation[1]} (judged against a baseline before a shift in {proposal['proposed_period_label']}: "
+        "a new baseline is proposed)",
     )
 
 
@@ -705,7 +718,8 @@ def build_tiles(
 
 EXCEPTION_REASONS = {  # code: the reason as the summary says it (most pressing first)
     "special_cause_concern": "Special cause of concern: an unusual change for the worse",
-    "green_but_bottom_quartile": "Green but bottom quartile: meeting its target, yet among the worst 25% of a comparison group",
+    "green_but_bottom_quartile": "Green but bottom quartile: meeting its target, yet among the worst 25% of a "
+    "comparison group",
     "revised": "Revised since the last publication",
     "stale": "Stale data: the latest figure is older than expected",
     "no_target": "No target set: nothing says what level is good enough",

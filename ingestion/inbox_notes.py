@@ -33,8 +33,8 @@ def loaded_note(
     """``problems``: (row number, file column, reason) of each quarantined row."""
     lines = [
         f"{file_name}, received {_when(received_at)} in {folder}/, was loaded.",
-        f"It was read as {READ_AS.get(layout, 'the layout ' + layout)}: {received:,} rows received, {accepted:,} accepted, "
-        f"{received - accepted:,} quarantined (not loaded).",
+        f"It was read as {READ_AS.get(layout, 'the layout ' + layout)}: {received:,} rows received, "
+        f"{accepted:,} accepted, {received - accepted:,} quarantined (not loaded).",
         "",
     ]
     if replaces:

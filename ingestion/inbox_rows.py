@@ -93,7 +93,8 @@ def check_rows(
                 row.problems.append(
                     (
                         column_of[id_field],
-                        f"duplicate {id_field.replace('_', ' ')} {identifier!r}: first seen on row {first_row_of_id[identifier]}",
+                        f"duplicate {id_field.replace('_', ' ')} {identifier!r}: "
+                        f"first seen on row {first_row_of_id[identifier]}",
                     )
                 )
             else:
@@ -150,7 +151,8 @@ def _convert(
                 row.problems.append(
                     (
                         column,
-                        f"{name.replace('_', ' ')} {text!r} starts with {text[0]!r}, which a spreadsheet would run as a formula",
+                        f"{name.replace('_', ' ')} {text!r} starts with {text[0]!r}, which a spreadsheet would run as "
+                        "a formula",
                     )
                 )
         row.canonical[name] = text

@@ -84,7 +84,8 @@ def return_context(connection: duckdb.DuckDBPyConnection) -> ReturnContext:
     defined = connection.execute("SELECT DISTINCT metric_type_id FROM raw.lginform_metric_types").fetchall()
     cursor = connection.execute(
         "SELECT r.draft_id, r.file_name, r.row_number, r.owner, r.indicator_id, r.period_id, r.value, r.ingested_at "
-        "FROM raw.officer_returns AS r JOIN raw.inbox_files AS f ON f.source_sha256 = r.source_sha256 AND f.status = 'loaded'"
+        "FROM raw.officer_returns AS r JOIN raw.inbox_files AS f ON f.source_sha256 = r.source_sha256 "
+        "AND f.status = 'loaded'"
     )
     names = [d[0] for d in cursor.description]
     drafts = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
@@ -279,7 +280,8 @@ def approved_values(
                 "value_type": "raw",
                 "value": draft["value"],
                 "formatted": None,
-                "value_source": f"Officer return ({draft['owner']}), approved by {c['decided_by']} on {c['decided_on']:%d/%m/%Y}",
+                "value_source": f"Officer return ({draft['owner']}), approved by {c['decided_by']} on "
+                f"{c['decided_on']:%d/%m/%Y}",
                 "ci_lower": None,
                 "ci_upper": None,
                 "publication_status": "Approved",
@@ -287,7 +289,8 @@ def approved_values(
                 "source_sha256": sha256,
                 "ingested_at": received_at,
                 "run_id": run_id,
-                "source_reference": f"returns/{draft['file_name']}#row={draft['row_number']}; approved in returns/{approval_file}#row={row.row_number}",
+                "source_reference": f"returns/{draft['file_name']}#row={draft['row_number']}; "
+                f"approved in returns/{approval_file}#row={row.row_number}",
             }
         )
     return values

@@ -49,7 +49,8 @@ def insert_new_versions(
             WHERE NOT EXISTS (
                 SELECT 1 FROM (
                     SELECT * FROM {table}
-                    QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY ingested_at DESC, source_sha256 DESC) = 1
+                    QUALIFY row_number() OVER (PARTITION BY {partition} \
+ORDER BY ingested_at DESC, source_sha256 DESC) = 1
                 ) AS cur
                 WHERE {same_key}{same_content}
             )
@@ -82,7 +83,8 @@ def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [
         r[0]
         for r in connection.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position",
             [schema, name],
         ).fetchall()
     ]

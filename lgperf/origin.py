@@ -45,8 +45,8 @@ def claim(connection: Any, *, demo: bool, run_id: str, where: str) -> str | None
         )
     if origin == DEMO and not demo:
         return (
-            f"{where} has held the demo's synthetic data {since}: every export of it stays marked as demonstration data. "
-            "Point WAREHOUSE_PATH (and EXPORT_DIR) at a fresh warehouse to publish the service's data."
+            f"{where} has held the demo's synthetic data {since}: every export of it stays marked as demonstration "
+            "data. Point WAREHOUSE_PATH (and EXPORT_DIR) at a fresh warehouse to publish the service's data."
         )
     return None
 

@@ -73,7 +73,8 @@ def _quoted(name: str) -> str:
 
 def _columns(source: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
     return source.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
         [schema, table],
     ).fetchall()
 
@@ -104,8 +105,8 @@ def copy_tables(warehouse_path: Path) -> dict[str, int]:
                 # lower-case names: PostgreSQL folds unquoted names to lower case, DuckDB ignores case
                 wanted = [(c.lower(), TYPES[t]) for c, t in columns]
                 cursor.execute(
-                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
-                    " ORDER BY ordinal_position",
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+                    "AND table_name = %s ORDER BY ordinal_position",
                     (schema, table),
                 )
                 if cursor.fetchall() == wanted:  # the same table: emptied, so the views dbt built on it stay

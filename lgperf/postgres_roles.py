@@ -71,7 +71,8 @@ def ensure_reader_roles(connection: Any, schemas: Iterable[str] | None = None) -
                 ):
                     cursor.execute(sql.SQL(statement).format(**names))
                 done.append(
-                    f"{role}: USAGE on schema {schema}, SELECT on its {found[1]} tables and on those {found[0]} makes later"
+                    f"{role}: USAGE on schema {schema}, SELECT on its {found[1]} tables and on those {found[0]} makes "
+                    "later"
                 )
     return done
 

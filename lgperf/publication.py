@@ -158,7 +158,8 @@ def _record_revisions(store: MartsStore, publication_id: str, published_at: date
         INSERT INTO {PUBLISHED}.{REVISIONS}
         SELECT ?, ?, coalesce(n.indicator_id, o.indicator_id), coalesce(n.area_code, o.area_code),
                coalesce(n.period_id, o.period_id),
-               CASE WHEN o.indicator_id IS NULL THEN 'added' WHEN n.indicator_id IS NULL THEN 'withdrawn' ELSE 'revised' END,
+               CASE WHEN o.indicator_id IS NULL THEN 'added' WHEN n.indicator_id IS NULL THEN 'withdrawn' \
+ELSE 'revised' END,
                o.value, n.value
         FROM {CANDIDATE}.{FACT} AS n
         FULL OUTER JOIN {PUBLISHED}.{FACT} AS o
@@ -238,8 +239,9 @@ def marker(store: MartsStore) -> tuple[str, str] | None:
 def latest(connection: duckdb.DuckDBPyConnection, *, decisions: Sequence[str] = DECISIONS) -> Publication | None:
     placeholders = ", ".join("?" for _ in decisions)
     rows = connection.execute(
-        f"SELECT publication_id, run_id, decision, decided_at, fingerprint, raw_through, state_of FROM audit.publications "
-        f"WHERE decision IN ({placeholders}) ORDER BY decided_at DESC, publication_id DESC LIMIT 1",
+        "SELECT publication_id, run_id, decision, decided_at, fingerprint, raw_through, state_of "
+        f"FROM audit.publications WHERE decision IN ({placeholders}) "
+        "ORDER BY decided_at DESC, publication_id DESC LIMIT 1",
         list(decisions),
     ).fetchall()
     return Publication(*rows[0]) if rows else None
@@ -256,8 +258,8 @@ def raw_through(connection: duckdb.DuckDBPyConnection) -> datetime:
     tables = [
         f"{schema}.{table}"
         for schema, table in connection.execute(
-            "SELECT table_schema, table_name FROM information_schema.columns WHERE table_schema = 'raw' AND column_name = 'ingested_at' "
-            "ORDER BY 1, 2"
+            "SELECT table_schema, table_name FROM information_schema.columns WHERE table_schema = 'raw' "
+            "AND column_name = 'ingested_at' ORDER BY 1, 2"
         ).fetchall()
     ]
     union = " UNION ALL ".join(f"SELECT max(ingested_at) AS loaded_at FROM {t}" for t in tables)

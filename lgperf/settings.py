@@ -286,14 +286,14 @@ class Environment:
         become synthetic data published as real (the demo is asked for, never assumed)."""
         if self.demo and self.lginform_base_url:
             raise NoDataSource(
-                f"both {DEMO_SWITCH} (the demo) and LGINFORM_BASE_URL={self.lginform_base_url!r} (a real service) are set: "
-                f"unset one. The demo never reads a real service, and a real run never loads synthetic data."
+                f"both {DEMO_SWITCH} (the demo) and LGINFORM_BASE_URL={self.lginform_base_url!r} (a real service) are "
+                "set: unset one. The demo never reads a real service, and a real run never loads synthetic data."
             )
         if not self.demo and not self.lginform_base_url:
             raise NoDataSource(
-                "LGINFORM_BASE_URL is not set, so there is no LG Inform service to read and nothing was run or written. "
-                "Set LGINFORM_BASE_URL (with LGINFORM_APPLICATION_KEY and LGINFORM_SECRET) for a real service, or ask "
-                f"for the demo's synthetic data with `--demo` or {DEMO_SWITCH}=1 (`make run` does)."
+                "LGINFORM_BASE_URL is not set, so there is no LG Inform service to read and nothing was run or "
+                "written. Set LGINFORM_BASE_URL (with LGINFORM_APPLICATION_KEY and LGINFORM_SECRET) for a real "
+                f"service, or ask for the demo's synthetic data with `--demo` or {DEMO_SWITCH}=1 (`make run` does)."
             )
 
     def export_to_environ(self) -> None:

@@ -303,8 +303,8 @@ def _create(connection: duckdb.DuckDBPyConnection) -> None:
 def _column_types(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[str, bool]]:
     """(table, column) -> (type, nullable)."""
     rows = connection.execute(
-        "SELECT table_schema || '.' || table_name, column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
-        "WHERE table_schema IN ('raw', 'audit')"
+        "SELECT table_schema || '.' || table_name, column_name, data_type, is_nullable = 'YES' "
+        "FROM information_schema.columns WHERE table_schema IN ('raw', 'audit')"
     ).fetchall()
     return {(table, column): (data_type, nullable) for table, column, data_type, nullable in rows}
 

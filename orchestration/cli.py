@@ -108,8 +108,9 @@ def cmd_status(arguments: argparse.Namespace) -> int:
         print("last publication: none yet")
     else:
         print(
-            f"last publication: {publication.publication_id} {publication.decision.upper() if publication.decision == 'blocked' else publication.decision}"
-            f" at {publication.decided_at:%Y-%m-%d %H:%M %Z} (run {publication.run_id})"
+            f"last publication: {publication.publication_id} "
+            f"{publication.decision.upper() if publication.decision == 'blocked' else publication.decision} at "
+            f"{publication.decided_at:%Y-%m-%d %H:%M %Z} (run {publication.run_id})"
         )
         if publication.decision == "blocked":
             result = FAILED

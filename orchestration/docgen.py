@@ -30,7 +30,10 @@ COLOURS = {
 def _freshness(policy) -> str:
     if policy is None:
         return ""
-    return f"warn after {policy.warn_window.to_timedelta().days} days, fail after {policy.fail_window.to_timedelta().days} days"
+    return (
+        f"warn after {policy.warn_window.to_timedelta().days} days, "
+        f"fail after {policy.fail_window.to_timedelta().days} days"
+    )
 
 
 def asset_table(defs: dg.Definitions) -> str:

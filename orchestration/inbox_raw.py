@@ -50,7 +50,8 @@ def readiness(inbox: InboxSettings) -> Readiness:
         dg.AssetSpec(
             ["raw", "return_approvals"],
             group_name="ingestion",
-            description="raw.return_approvals: the performance team's decisions on drafts, who and when (an approved local value is also written to raw.lginform_values, source inbox/returns)",
+            description="raw.return_approvals: the performance team's decisions on drafts, who and when (an approved "
+            "local value is also written to raw.lginform_values, source inbox/returns)",
         ),
     ],
     pool=WAREHOUSE_POOL,

@@ -61,8 +61,9 @@ def metric_types_current(result: PullResult, on_failure: str) -> dg.AssetCheckRe
         dg.AssetCheckSpec(
             "metric_types_current",
             asset=["raw", "lginform_values"],
-            description="Every configured metric type loaded in this pull; an answer that could not be understood holds back "
-            "its own metric types (named, with the request and the reason), which are asked for again on the next run",
+            description="Every configured metric type loaded in this pull; an answer that could not be understood "
+            "holds back its own metric types (named, with the request and the reason), which are asked for again on "
+            "the next run",
         )
     ],
     pool=WAREHOUSE_POOL,

@@ -23,5 +23,6 @@ quality_report_job = dg.define_asset_job(
 inbox_job = dg.define_asset_job(
     "inbox_job",
     selection=dg.AssetSelection.assets(inbox_raw).downstream() - dg.AssetSelection.groups("exports"),
-    description="Ingest the inbox files that are ready and rebuild what reads them (exports wait for the scheduled refresh).",
+    description="Ingest the inbox files that are ready and rebuild what reads them (exports wait for the scheduled "
+    "refresh).",
 )

@@ -227,7 +227,8 @@ class ProgressHandler(logging.Handler):
 
 @dg.logger(
     config_schema={"detail": dg.Field(bool, default_value=True, is_required=False)},
-    description="lgperf run's console: one line per stage (detail: false) or per asset, check and failure (detail: true).",
+    description="lgperf run's console: one line per stage (detail: false) or per asset, check and failure (detail: "
+    "true).",
 )
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = logging.Logger("lgperf.progress", level=logging.DEBUG)

@@ -51,7 +51,8 @@ def publish_if_nothing_blocks(
             values = dict(parameters)
             if suite.new_rows_column:
                 values["new_rows_since"] = wap.new_rows_since(connection, suite.table, suite.new_rows_column)
-            # a Data Docs site per suite: GX rebuilds a site from what its context knows, which removes other suites' pages
+            # a Data Docs site per suite: GX rebuilds a site from what
+            # its context knows, which removes other suites' pages
             validation = validate_in_warehouse(
                 connection,
                 suite,
@@ -94,9 +95,9 @@ def publish_if_nothing_blocks(
                 row_counts={},
             )
         raise dg.Failure(
-            description=f"publication {publication_id} blocked by {', '.join(unwaived)}: marts and every export are left as "
-            "they were. Correct the data (a new version, or quarantine the rows), or have a named person waive the check "
-            "for one publication: lgperf waive --help",
+            description=f"publication {publication_id} blocked by {', '.join(unwaived)}: marts and every export are "
+            "left as they were. Correct the data (a new version, or quarantine the rows), or have a named person waive "
+            "the check for one publication: lgperf waive --help",
             metadata={"publication_id": publication_id, "blocked_by": dg.MetadataValue.json(unwaived)},
             allow_retries=False,
         )
@@ -153,9 +154,10 @@ def publication() -> dg.AssetsDefinition:
             )
             for suite in SUITES
         ],
-        description="Schema marts: what was published. Every Great Expectations suite judges the candidate marts and the raw "
-        "rows not yet published; only when none fails at error severity (or a named person waived it for this publication) "
-        "does one transaction replace marts with the candidate. Every attempt is a row of audit.publications.",
+        description="Schema marts: what was published. Every Great Expectations suite judges the candidate marts and "
+        "the raw rows not yet published; only when none fails at error severity (or a named person waived it for this "
+        "publication) does one transaction replace marts with the candidate. Every attempt is a row of "
+        "audit.publications.",
     )
     def _publication(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource):
         yield from publish_if_nothing_blocks(context, settings, warehouse)

@@ -33,8 +33,9 @@ def exports_written_by_run(
     group_name="quality",
     pool=WAREHOUSE_POOL,
     description="EXPORT_DIR/quality/index.html: every attempt to publish for the auditor: its decision, the exports "
-    "it wrote or had blocked, its waivers and revisions, every check in plain words, a receipt per inbox file received, links to the GX Data Docs (quality/gx/) and the failing rows (quality/failing/). "
-    "Refreshed after each refresh run, whether it passed or was blocked.",
+    "it wrote or had blocked, its waivers and revisions, every check in plain words, "
+    "a receipt per inbox file received, links to the GX Data Docs (quality/gx/) and the failing rows "
+    "(quality/failing/). Refreshed after each refresh run, whether it passed or was blocked.",
 )
 def quality_report(
     context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: WarehouseResource

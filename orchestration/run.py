@@ -157,8 +157,9 @@ def summarise(
         if decided.decision == "blocked":
             blocking = decided.blocked_by
             lines.append(
-                f"    blocked by the failed check{'s' if len(blocking) != 1 else ''} {', '.join(blocking) or '(none recorded)'}: "
-                "the marts, the open data, the BI copy and the report still hold the previous publication"
+                f"    blocked by the failed check{'s' if len(blocking) != 1 else ''} "
+                f"{', '.join(blocking) or '(none recorded)'}: the marts, the open data, the BI copy and the report "
+                "still hold the previous publication"
             )
     lines.append(f"  checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
@@ -172,7 +173,8 @@ def summarise(
         f"    warehouse       {env.warehouse_path}"
         + (" (the landing; the marts are on PostgreSQL)" if env.warehouse == "postgres" else ""),
         f"    open data       {env.export_dir / 'open-data' / 'datapackage.json'}",
-        f"    BI              {env.export_dir / bi_folder(load_pipeline_config(env.config_path).bi.unsuppressed_counts)}",
+        "    BI              "
+        f"{env.export_dir / bi_folder(load_pipeline_config(env.config_path).bi.unsuppressed_counts)}",
         f"    report          {env.export_dir / 'report' / 'index.html'}",
         f"    returns         {env.export_dir / 'returns'} (officers' returns to fill; approvals.xlsx)",
         f"    quality report  {env.export_dir / 'quality' / 'index.html'}"
@@ -180,7 +182,8 @@ def summarise(
     ]
     if not refresh.success:
         lines.append(
-            "  the run did not complete: exports downstream of a failed step or check were not written; see the lines above"
+            "  the run did not complete: exports downstream of a failed step or check were not written; "
+            "see the lines above"
         )
     return "\n".join(lines)
 

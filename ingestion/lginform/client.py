@@ -246,7 +246,8 @@ class LgInformClient:
         if status == 401:
             raise NotAuthorised(
                 stable_request,
-                f"HTTP 401 {message}: check LGINFORM_APPLICATION_KEY and LGINFORM_SECRET (and the clock, if the service checks it)",
+                f"HTTP 401 {message}: check LGINFORM_APPLICATION_KEY and LGINFORM_SECRET (and the clock, "
+                "if the service checks it)",
                 status,
             )
         raise LgInformError(stable_request, f"HTTP {status}: {message}", status)

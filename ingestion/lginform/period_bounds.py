@@ -83,7 +83,8 @@ def period_end(value: object, start: date) -> date:
         last = day - timedelta(days=1) if exclusive else day
     else:
         raise PeriodBoundError(
-            f"endDate {value!r} is neither at midnight nor in the last minute of a day: which day the period ends on is unclear"
+            f"endDate {value!r} is neither at midnight nor in the last minute of a day: which day the period ends on "
+            "is unclear"
         )
     if last < start:
         raise PeriodBoundError(f"endDate {value!r} is before startDate {start.isoformat()}")

@@ -318,7 +318,8 @@ def data_rows_deduplicated(
             if first != row:
                 raise ResponseNotUnderstood(
                     response.request,
-                    f"row {index} repeats area {code} with different values: conflicting duplicate rows, nothing loaded",
+                    f"row {index} repeats area {code} with different values: conflicting duplicate rows, "
+                    "nothing loaded",
                     response.status,
                 )
             duplicates += 1

@@ -1,4 +1,5 @@
-"""Request signing as the ESD web services expect it (docs/configuration.md, "Pointing at the real LG Inform Plus service").
+"""Request signing as the ESD web services expect it (docs/configuration.md,
+"Pointing at the real LG Inform Plus service").
 
 A URL is signed by appending ``ApplicationKey=<key>`` to its query, computing
 base64(HMAC-SHA1(secret, url)) over the whole URL, and appending ``&Signature=<urlencoded>``.

@@ -520,8 +520,8 @@ def _satisfaction_table(seed: int) -> list[dict]:
                         "benchmark_stale": True if whole else None,
                         "benchmark_difference": percent - 60.0 if whole and percent is not None else None,
                         "benchmark_significant": False if whole and percent is not None else None,
-                        "benchmark_statement": "no clear difference from the national poll of February 2021 (a different "
-                        "method, and 44 months before this survey; compare with caution)"
+                        "benchmark_statement": "no clear difference from the national poll of February 2021 (a "
+                        "different method, and 44 months before this survey; compare with caution)"
                         if whole and percent is not None
                         else None,
                         "previous_wave_percent": None,

@@ -76,8 +76,8 @@ def test_the_package_is_valid_frictionless_with_the_open_government_licence(ware
     assert sorted(schemas) == ["benchmarks", "indicator_values"] and not (tmp_path / "open-data" / "revisions").exists()
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         years = connection.execute(
-            "SELECT DISTINCT (year(period_start) - (month(period_start) < 4)::INT)::VARCHAR FROM marts.fct_indicator_values "
-            "JOIN marts.dim_periods USING (period_id) ORDER BY 1"
+            "SELECT DISTINCT (year(period_start) - (month(period_start) < 4)::INT)::VARCHAR "
+            "FROM marts.fct_indicator_values JOIN marts.dim_periods USING (period_id) ORDER BY 1"
         ).fetchall()
         written_years = sorted((tmp_path / "open-data" / "indicator_values").glob("*.csv"))
         assert [p.stem[:4] for p in written_years] == [y for (y,) in years]
@@ -250,7 +250,8 @@ def test_satisfaction_says_how_old_its_benchmark_is_and_how_many_group_compariso
     write(warehouse, tmp_path / "open-data")
     satisfaction = read(tmp_path / "open-data" / "resident_satisfaction.csv")
     whole = [r for r in satisfaction if r["breakdown"] == "all" and r["benchmark_percent"]]
-    # LGA round 28 (February 2021), the only round loaded, against waves of 2024 and 2025: dated, stale, worded with caution
+    # LGA round 28 (February 2021), the only round loaded, against
+    # waves of 2024 and 2025: dated, stale, worded with caution
     assert whole and {r["benchmark_fieldwork_month"] for r in whole} == {"2021-02-01"}
     assert all(int(r["benchmark_age_months"]) > 24 and r["benchmark_stale"] == "true" for r in whole)
     assert all(
@@ -346,7 +347,8 @@ def test_a_year_to_date_says_what_it_covers_is_compared_with_the_same_months_and
             "        WHERE received_date BETWEEN DATE '2024-04-01' AND DATE '2024-12-31'), "
             "count(*) FILTER (WHERE responded_date IS NOT NULL OR due_date <= DATE '2025-12-31'), "
             "count(*) FILTER (WHERE responded_date <= due_date) "
-            "FROM staging.stg_inbox__complaints WHERE stage = '1' AND received_date BETWEEN DATE '2025-04-01' AND DATE '2025-12-31'"
+            "FROM staging.stg_inbox__complaints WHERE stage = '1' AND received_date BETWEEN DATE '2025-04-01' "
+            "AND DATE '2025-12-31'"
         ).fetchall()[0]
         answered = connection.execute(
             "SELECT count(*) FROM staging.stg_inbox__complaints WHERE stage = '1' AND responded_date IS NOT NULL "

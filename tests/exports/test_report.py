@@ -369,7 +369,8 @@ def test_a_group_is_named_by_the_members_with_a_value_and_a_raw_count_by_its_rat
         "its nearest neighbours",
         compared_as="Claimants as a proportion of residents aged 16-64",
     ) == (
-        "As Claimants as a proportion of residents aged 16-64: ranks 5 of 16 among its nearest neighbours (1 is best), second quartile."
+        "As Claimants as a proportion of residents aged 16-64: ranks 5 of 16 among its nearest neighbours (1 is best), "
+        "second quartile."
     )
     assert benchmark_sentence(None, None, "councils in England", raw_count=True) == (
         "Not ranked: a raw count, not adjusted for population."

@@ -63,7 +63,8 @@ def test_the_variation_badge_says_when_its_baseline_is_under_review():
     assert stale_baseline_caveat(badge, None) == badge
     assert stale_baseline_caveat(badge, {"proposed_period_label": "Apr 2022"}) == (
         "I",
-        "Unusual change: an improvement (judged against a baseline before a shift in Apr 2022: a new baseline is proposed)",
+        "Unusual change: an improvement (judged against a baseline before a shift in Apr 2022: "
+        "a new baseline is proposed)",
     )
 
 

@@ -105,7 +105,8 @@ def test_quarantined_complaint_text_is_redacted_and_ids_kept(connection, tmp_pat
     records = [
         json.loads(r[0])
         for r in connection.execute(
-            "SELECT raw_record FROM audit.quarantine WHERE raw_record IS NOT NULL AND source_system = 'inbox/complaints'"
+            "SELECT raw_record FROM audit.quarantine WHERE raw_record IS NOT NULL "
+            "AND source_system = 'inbox/complaints'"
         ).fetchall()
     ]
     assert records
@@ -124,7 +125,10 @@ SURVEY_HEADER = (
     "RespondentID,FieldworkStart,FieldworkEnd,Weight,AgeBand,Sex,Ethnicity,Disability,Ward,"
     "Q1_LocalArea,Q2_RunsThings,Q3_ValueForMoney,Q4_ActsOnConcerns,Q5_KeptInformed,Q6_Trust"
 )
-GOOD = "R1,01/03/2025,28/03/2025,1.2,25-34,Female,White British,No,Urmston,Very satisfied,Fairly satisfied,Tend to agree,Don't know,Fairly well informed,A fair amount"
+GOOD = (
+    "R1,01/03/2025,28/03/2025,1.2,25-34,Female,White British,No,Urmston,Very satisfied,Fairly satisfied,"
+    "Tend to agree,Don't know,Fairly well informed,A fair amount"
+)
 
 
 def test_a_file_no_layout_fits_is_refused_whole_naming_the_missing_columns(connection, tmp_path):
@@ -171,11 +175,15 @@ def test_row_checks_with_row_column_and_reason(connection, tmp_path):
 
 def test_complaint_dates_in_order_and_outcome_when_responded(connection, tmp_path):
     inbox = tmp_path / "inbox"
-    header = "Case Ref,Date Received,Stage,Service Area,Contact Channel,Category,Summary,Target Date,Date Responded,Outcome,Ward"
+    header = (
+        "Case Ref,Date Received,Stage,Service Area,Contact Channel,Category,Summary,Target Date,"
+        "Date Responded,Outcome,Ward"
+    )
     lines = [
         header,
         "C1,01/04/2025 09:30,Stage 1,Highways,Email,Delay,Pothole on Moss Lane,15/04/2025,14/04/2025,Upheld,Sale Moor",
-        "C2,01/04/2025 09:30,Stage 1,Highways,Email,Delay,Call Mrs Patel on 07700 900123,15/04/2025,31/03/2025,Upheld,Sale Moor",
+        "C2,01/04/2025 09:30,Stage 1,Highways,Email,Delay,Call Mrs Patel on 07700 900123,"
+        "15/04/2025,31/03/2025,Upheld,Sale Moor",
         "C3,01/04/2025,Stage 2,Highways,Email,Delay,x,29/04/2025,20/04/2025,,Sale Moor",
         "C4,01/04/2025,Stage 3,Highways,Email,Delay,x,29/04/2025,,,Sale Moor",
         "C5,TBC,Stage 1,Highways,Email,Delay,x,29/04/2025,,,Sale Moor",

@@ -155,8 +155,8 @@ def test_a_manifest_naming_no_earlier_file_or_an_unknown_key_refuses_the_file_in
         stored = dict(connection.execute("SELECT file_name, status FROM raw.inbox_files").fetchall())
     assert stored == {"first.csv": "loaded", "second.csv": "refused", "third.csv": "refused"}
     assert (
-        "its manifest says it replaces 'frist.csv', but no file of that name was loaded in complaints/ (loaded: first.csv)"
-        in outcomes["second.csv"].reason
+        "its manifest says it replaces 'frist.csv', but no file of that name was loaded in complaints/ "
+        "(loaded: first.csv)" in outcomes["second.csv"].reason
     )
     assert (
         "its manifest third.csv.manifest is not valid (replace: Extra inputs are not permitted)"

@@ -42,7 +42,8 @@ def test_target_history_is_kept_as_entries():
             "indicators.0.theme",
         ),
         (
-            "indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, colour: red}\n",
+            "indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, "
+            "colour: red}\n",
             "indicators.0.colour: unknown key",
         ),
         (
@@ -50,7 +51,8 @@ def test_target_history_is_kept_as_entries():
             "indicators.0.id",
         ),
         (
-            "indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, compare_as: rate}\n",
+            "indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, "
+            "compare_as: rate}\n",
             "indicators.0.compare_as",
         ),
         ("indicators: [unclosed\n", "not valid YAML"),
@@ -60,7 +62,8 @@ def test_target_history_is_kept_as_entries():
             "indicators: Value error, entry 1 repeats indicator 1 of entry 0",
         ),
         (
-            "indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, no_change_within: -1}\n",
+            "indicators:\n  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, "
+            "no_change_within: -1}\n",
             "indicators.0.no_change_within",
         ),
     ],
@@ -77,7 +80,8 @@ def test_an_indicators_own_no_change_band_is_read_in_its_unit_and_is_optional(tm
     path = tmp_path / "indicators.yml"
     path.write_text(
         "indicators:\n"
-        "  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, no_change_within: 10}\n"
+        "  - {id: '1', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p, "
+        "no_change_within: 10}\n"
         "  - {id: '2', owner: a, rationale: b, theme: impact, perspective: citizen, priority: p}\n",
         encoding="utf-8",
     )
@@ -93,9 +97,11 @@ def test_a_missing_file_is_named_with_its_setting(tmp_path):
 def test_an_accepted_spc_rebase_is_kept_with_its_reason_officer_and_date(tmp_path):
     path = tmp_path / "indicators.yml"
     path.write_text(
-        "indicators:\n  - id: L0001\n    owner: a\n    rationale: b\n    theme: impact\n    perspective: citizen\n    priority: p\n"
+        "indicators:\n  - id: L0001\n    owner: a\n    rationale: b\n    theme: impact\n    perspective: citizen\n"
+        "    priority: p\n"
         "    spc_baseline:\n      freeze_after_points: 24\n      rebase:\n"
-        "        - {period: cal_2022_m04, reason: Universal Credit migration settled, accepted_by: J Smith, accepted_on: 2026-11-20}\n"
+        "        - {period: cal_2022_m04, reason: Universal Credit migration settled, accepted_by: J Smith, "
+        "accepted_on: 2026-11-20}\n"
         "        - {period: cal_2025_m01, reason: New definition, accepted_by: A Khan, accepted_on: 2026-11-21}\n",
         encoding="utf-8",
     )

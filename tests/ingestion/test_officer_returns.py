@@ -44,8 +44,9 @@ def connection(tmp_path):
         at = datetime(2025, 10, 1, tzinfo=UTC)
         for indicator, owner in (("L0001", GROWTH), ("L0003", GROWTH), ("91003", BENEFITS)):
             connection.execute(
-                "INSERT INTO raw.library_indicators (indicator_id, owner, rationale, theme, perspective, priority, source_system, "
-                "source_reference, source_sha256, ingested_at, run_id) VALUES (?, ?, 'why', 'equity', 'citizen', 'p', ?, ?, ?, ?, 'r0')",
+                "INSERT INTO raw.library_indicators (indicator_id, owner, rationale, theme, perspective, priority, "
+                "source_system, source_reference, source_sha256, ingested_at, run_id) "
+                "VALUES (?, ?, 'why', 'equity', 'citizen', 'p', ?, ?, ?, ?, 'r0')",
                 [indicator, owner, *LINEAGE.values(), at],
             )
         for metric in (
@@ -53,8 +54,8 @@ def connection(tmp_path):
             "91003",
         ):  # L0003 is in the library but has no definition (unit, polarity) in the warehouse
             connection.execute(
-                "INSERT INTO raw.lginform_metric_types (metric_type_id, label, source_system, source_reference, source_sha256, "
-                "ingested_at, run_id) VALUES (?, ?, 'extract:tidy', 'x.csv', ?, ?, 'r0')",
+                "INSERT INTO raw.lginform_metric_types (metric_type_id, label, source_system, source_reference, "
+                "source_sha256, ingested_at, run_id) VALUES (?, ?, 'extract:tidy', 'x.csv', ?, ?, 'r0')",
                 [metric, metric, "b" * 64, at],
             )
         yield connection
@@ -226,7 +227,8 @@ def test_only_an_approved_signed_and_dated_draft_gives_a_value_with_both_rows_li
     )
     assert problems[7] == (DRAFT_ID, "no return row received has draft id 'feedbeefcafe-9'")
     [(metric, area, period, value, source, reference, status)] = connection.execute(
-        "SELECT metric_type_id, area_code, period_id, value, source_system, source_reference, value_source FROM raw.lginform_values"
+        "SELECT metric_type_id, area_code, period_id, value, source_system, source_reference, value_source "
+        "FROM raw.lginform_values"
     ).fetchall()
     assert (metric, area, period, value, source) == ("L0001", "E08000009", "cal_2025_m08", 4410.0, "inbox/returns")
     assert reference == "returns/growth.xlsx#row=5; approved in returns/approvals.xlsx#row=5"
@@ -272,7 +274,8 @@ def test_a_decision_dated_in_the_future_or_before_the_return_came_is_refused(con
     late = date.today() + timedelta(days=30)
     assert reasons == {
         "returns/late.xlsx#sheet=Approvals#row=5": f"{late:%d/%m/%Y} is after the day the approvals arrived",
-        "returns/early.xlsx#sheet=Approvals#row=5": f"01/01/2020 is before the return arrived ({date.today():%d/%m/%Y})",
+        "returns/early.xlsx#sheet=Approvals#row=5": "01/01/2020 is before the return arrived "
+        f"({date.today():%d/%m/%Y})",
     }
     assert connection.execute("SELECT count(*) FROM raw.return_approvals").fetchall() == [(0,)]
 

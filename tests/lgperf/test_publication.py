@@ -170,7 +170,8 @@ def test_each_publication_lists_the_values_it_adds_revises_and_withdraws(store):
     publish(connection, marts, "p1")
     assert connection.execute("SELECT count(*) FROM marts.revisions").fetchall() == [(0,)]  # the first replaces nothing
     connection.execute(
-        "UPDATE candidate.fct_indicator_values SET value = 53.5 WHERE period_id = 'fin_2024_25' AND indicator_id = '1'; "
+        "UPDATE candidate.fct_indicator_values SET value = 53.5 "
+        "WHERE period_id = 'fin_2024_25' AND indicator_id = '1'; "
         "UPDATE candidate.fct_indicator_values SET value = 7 WHERE indicator_id = '2'; "
         "DELETE FROM candidate.fct_indicator_values WHERE period_id = 'fin_2023_24'; "
         "INSERT INTO candidate.fct_indicator_values VALUES ('1', 'E08000009', 'fin_2025_26', 55.0)"

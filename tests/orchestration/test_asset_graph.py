@@ -20,7 +20,10 @@ def columns(schema: dg.TableSchema | None) -> list[str] | None:
 def freshness(policy) -> str | None:
     if policy is None:
         return None
-    return f"warn after {policy.warn_window.to_timedelta().days} days, fail after {policy.fail_window.to_timedelta().days} days"
+    return (
+        f"warn after {policy.warn_window.to_timedelta().days} days, "
+        f"fail after {policy.fail_window.to_timedelta().days} days"
+    )
 
 
 def code_references(metadata) -> set[str]:
@@ -142,8 +145,8 @@ def test_raw_column_schemas_are_the_warehouse_tables(definitions):
                 expected = [
                     r[0]
                     for r in connection.execute(
-                        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
-                        "ORDER BY ordinal_position",
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' "
+                        "AND table_name = ? ORDER BY ordinal_position",
                         [key.path[-1]],
                     ).fetchall()
                 ]

@@ -78,7 +78,8 @@ def test_status_names_the_publication_the_stale_figures_and_what_waits(demo_copy
     (demo_copy.inbox_dir / "surveys" / "wave_9.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     with duckdb.connect(str(demo_copy.warehouse_path)) as connection:  # a later attempt the gate blocked
         connection.execute(
-            "INSERT INTO audit.publications VALUES ('20990101T000000Z-blocked', 'run-x', 'blocked', ?, ?, NULL, NULL, '{}', NULL, NULL)",
+            "INSERT INTO audit.publications "
+            "VALUES ('20990101T000000Z-blocked', 'run-x', 'blocked', ?, ?, NULL, NULL, '{}', NULL, NULL)",
             [datetime(2099, 1, 1, tzinfo=UTC), json.dumps([{"check": "gx_fct_indicator_values"}])],
         )
     assert cli.main(["status"]) == 1
@@ -132,9 +133,9 @@ def test_waive_records_a_named_persons_waiver_and_refuses_one_without_a_name(tmp
 def test_trace_prints_the_lineage_of_a_published_value(demo_copy, capsys):
     with duckdb.connect(str(demo_copy.warehouse_path), read_only=True) as connection:
         indicator, area, period, sha, run_id, request = connection.execute(
-            "SELECT f.indicator_id, f.area_code, f.period_id, f.source_sha256, f.run_id, r.request FROM marts.fct_indicator_values f "
-            "JOIN raw.lginform_responses r ON r.sha256 = f.source_sha256 WHERE f.indicator_id = '90005' AND f.area_code = 'E08000009' "
-            "ORDER BY f.period_id DESC LIMIT 1"
+            "SELECT f.indicator_id, f.area_code, f.period_id, f.source_sha256, f.run_id, r.request "
+            "FROM marts.fct_indicator_values f JOIN raw.lginform_responses r ON r.sha256 = f.source_sha256 "
+            "WHERE f.indicator_id = '90005' AND f.area_code = 'E08000009' ORDER BY f.period_id DESC LIMIT 1"
         ).fetchall()[0]
         (publication_id,) = connection.execute("SELECT publication_id FROM marts.publication").fetchall()[0]
     assert cli.main(["trace", indicator, area, period]) == 0

@@ -18,7 +18,8 @@ from tests.conftest import point_environment
 
 FULL_REFRESH = {"ops": {"indicators_raw": {"config": {"full_refresh": True}}}}
 MEANING = {
-    "marts.dim_indicators": "SELECT indicator_id, unit, unit_kind, polarity, frequency, output_precision FROM marts.dim_indicators",
+    "marts.dim_indicators": "SELECT indicator_id, unit, unit_kind, polarity, frequency, output_precision "
+    "FROM marts.dim_indicators",
     "marts.dim_periods": "SELECT period_id, period_start, period_end FROM marts.dim_periods",
     "marts.fct_indicator_values": "SELECT indicator_id, area_code, period_id, value FROM marts.fct_indicator_values",
     "marts.benchmarks": "SELECT * EXCLUDE (computed_at) FROM marts.benchmarks",  # computed_at: which build, by design

@@ -80,7 +80,8 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     latest = catalogue.periods_for("90005")[-1].identifier
     assert f"90005,{TRAFFORD},{latest},{catalogue.value('90005', TRAFFORD, latest):g}" in lines
 
-    # one line per stage, in order, with counts and seconds; dbt's and Dagster's own output in the log file named at the end
+    # one line per stage, in order, with counts and seconds; dbt's
+    # and Dagster's own output in the log file named at the end
     stages = [
         line.split()[0] for line in first_out.split("== summary ==")[0].splitlines() if re.search(r"\d+\.\d s$", line)
     ]
@@ -118,7 +119,8 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     )
     staged = query(
         pipeline_env,
-        "SELECT (SELECT count(*) FROM staging.stg_inbox__survey_responses), (SELECT count(*) FROM staging.stg_inbox__complaints)",
+        "SELECT (SELECT count(*) FROM staging.stg_inbox__survey_responses), "
+        "(SELECT count(*) FROM staging.stg_inbox__complaints)",
     )[0]
     corrected = sum(f.messy_reasons.get("corrected_record_from_earlier_file", 0) for f in manifest)
     surveys_accepted, complaints_accepted = query(
@@ -127,7 +129,10 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     assert staged == (surveys_accepted, complaints_accepted - corrected)  # the corrected record replaces the first
 
     exports_before = digest(pipeline_env.export_dir / "open-data")
-    counts = "SELECT (SELECT count(*) FROM raw.lginform_values), (SELECT count(*) FROM raw.inbox_files), (SELECT count(*) FROM raw.lginform_responses WHERE endpoint = '/data')"
+    counts = (
+        "SELECT (SELECT count(*) FROM raw.lginform_values), (SELECT count(*) FROM raw.inbox_files), "
+        "(SELECT count(*) FROM raw.lginform_responses WHERE endpoint = '/data')"
+    )
     raw_before = query(pipeline_env, counts)
 
     assert main([]) == 0
@@ -182,7 +187,8 @@ def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeli
             """
             INSERT INTO raw.lginform_values (metric_type_id, area_code, period_id, value_type, value,
                 source_system, source_reference, source_sha256, ingested_at, run_id)
-            VALUES ('91003', 'E08000009', 'fin_2024_25_q1', 'raw', 12.5, 'lginform', 'planted by a test', 'planted-by-test', ?, 'test')
+            VALUES ('91003', 'E08000009', 'fin_2024_25_q1', 'raw', 12.5, 'lginform', 'planted by a test', \
+'planted-by-test', ?, 'test')
             """,
             [datetime.now(UTC)],
         ).fetchall()

@@ -81,7 +81,8 @@ def failures(env: Environment, run_id: str, suite: str = "fct_indicator_values")
     lineage of the benchmarks and the scorecard built on it, which their own suites report)."""
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
         rows = connection.execute(
-            "SELECT expectation, kwargs, severity FROM audit.validation_results WHERE run_id = ? AND suite = ? AND NOT success",
+            "SELECT expectation, kwargs, severity FROM audit.validation_results WHERE run_id = ? AND suite = ? "
+            "AND NOT success",
             [run_id, suite],
         ).fetchall()
     return {
@@ -116,8 +117,9 @@ BROKEN = {
         {("expect_column_values_to_be_null", "whole_number_problem", "error")},
     ),
     "referential integrity": (
-        f"INSERT INTO candidate.fct_indicator_values SELECT indicator_id, 'E09999999', period_id, value, source_system, "
-        f"source_reference, source_sha256, ingested_at, run_id, computed_at FROM candidate.fct_indicator_values WHERE {ONE_ROW}",
+        "INSERT INTO candidate.fct_indicator_values SELECT indicator_id, 'E09999999', period_id, value, "
+        "source_system, source_reference, source_sha256, ingested_at, run_id, computed_at "
+        f"FROM candidate.fct_indicator_values WHERE {ONE_ROW}",
         {("expect_column_values_to_be_null", "area_problem", "error")},
     ),
     "lineage on every row": (
@@ -359,7 +361,8 @@ SUITE_CASES = {
     ),
     "no personal data in a complaints label": (
         "complaints_summary",
-        "UPDATE candidate.complaints_summary SET theme = 'jo.bloggs@example.org' WHERE received = (SELECT max(received) FROM candidate.complaints_summary)",
+        "UPDATE candidate.complaints_summary SET theme = 'jo.bloggs@example.org' "
+        "WHERE received = (SELECT max(received) FROM candidate.complaints_summary)",
         {("expect_column_values_to_not_match_regex_list", "theme", "error")},
     ),
     "allowed RAG values": (
@@ -412,17 +415,20 @@ SUITE_CASES = {
     ),
     "complaint dates in order": (
         "raw_complaints",
-        "UPDATE raw.complaints SET responded_date = received_date - 3 WHERE row_number = 4 AND responded_date IS NOT NULL",
+        "UPDATE raw.complaints SET responded_date = received_date - 3 WHERE row_number = 4 "
+        "AND responded_date IS NOT NULL",
         {("expect_column_values_to_be_null", "date_order_problem", "error")},
     ),
     "a tolerance is a percentage": (
         "raw_library_targets",
-        "UPDATE raw.library_targets SET tolerance_percent = 150 WHERE year = (SELECT max(year) FROM raw.library_targets)",
+        "UPDATE raw.library_targets SET tolerance_percent = 150 "
+        "WHERE year = (SELECT max(year) FROM raw.library_targets)",
         {("expect_column_values_to_be_between", "tolerance_percent", "error")},
     ),
     "raw codes": (
         "raw_lginform_values",
-        "UPDATE raw.lginform_values SET area_code = 'Trafford' WHERE area_code = 'E08000009' AND metric_type_id = '90005'",
+        "UPDATE raw.lginform_values SET area_code = 'Trafford' WHERE area_code = 'E08000009' "
+        "AND metric_type_id = '90005'",
         {("expect_column_values_to_match_regex", "area_code", "error")},
     ),
 }

@@ -91,7 +91,8 @@ def _verdicts(warehouse: Path, run_id: str | None) -> dict[tuple, tuple]:
         run = run_id or connection.execute("SELECT min(run_id) FROM audit.validation_results").fetchall()[0][0]
         rows = connection.execute(
             "SELECT suite, expectation, kwargs, success, element_count, unexpected_count FROM audit.validation_results "
-            "WHERE run_id = ? AND suite IN (SELECT unnest(?)) AND expectation <> 'expect_table_row_count_to_be_between'",
+            "WHERE run_id = ? AND suite IN (SELECT unnest(?)) "
+            "AND expectation <> 'expect_table_row_count_to_be_between'",
             [run, list(MART_SUITES)],
         ).fetchall()
     return {row[:3]: row[3:] for row in rows}
@@ -145,7 +146,8 @@ def test_the_report_and_open_data_package_are_byte_for_byte_duckdbs(run_on_postg
         for folder in (run_on_postgres["folder"], demo_baseline)
     ]
     assert [text.replace(ours.decode(), theirs.decode()) for text in pages[0]] == pages[1] and len(pages[1]) > 1
-    # the manifest lists the same files and rows (a fingerprint hashes the mirrored marts' values and types: not compared)
+    # the manifest lists the same files and rows (a fingerprint
+    # hashes the mirrored marts' values and types: not compared)
     listed = [
         {
             path: (entry["rows"], entry["bytes"])
@@ -194,7 +196,8 @@ def test_the_bi_parquet_files_hold_duckdbs_columns_and_values(run_on_postgres, d
                 reader.execute(schema, [str(actual / name)]).fetchall()
                 == reader.execute(schema, [str(expected / name)]).fetchall()
             ), name
-            # written in a stable order (ORDER BY ALL); computed_at says which build computed a row, each warehouse's own
+            # written in a stable order (ORDER BY ALL); computed_at
+            # says which build computed a row, each warehouse's own
             columns = [
                 c for (c,) in reader.execute("SELECT name FROM parquet_schema(?)", [str(expected / name)]).fetchall()
             ]
@@ -320,12 +323,14 @@ def test_the_warehouse_scan_on_postgres_counts_what_gx_counts_on_whole_frames(ru
     ) as server:
         cursor = server.cursor()
         cursor.execute(
-            "UPDATE candidate.indicator_performance SET narrative = narrative || ' Ring 0161 496 0123 or visit M32 0TH.' "
+            "UPDATE candidate.indicator_performance "
+            "SET narrative = narrative || ' Ring 0161 496 0123 or visit M32 0TH.' "
             "WHERE indicator_id IN (SELECT indicator_id FROM candidate.indicator_performance ORDER BY 1 LIMIT 2)"
         )
         cursor.execute("INSERT INTO candidate.benchmarks SELECT * FROM candidate.benchmarks LIMIT 2")
         cursor.execute(
-            "UPDATE candidate.benchmarks SET quartile_band = 6 WHERE ctid IN (SELECT ctid FROM candidate.benchmarks LIMIT 5)"
+            "UPDATE candidate.benchmarks SET quartile_band = 6 "
+            "WHERE ctid IN (SELECT ctid FROM candidate.benchmarks LIMIT 5)"
         )
     for name, value in database.items():
         monkeypatch.setenv(name, value)

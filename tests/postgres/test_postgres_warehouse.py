@@ -101,7 +101,8 @@ def test_the_raw_and_audit_tables_are_copied_row_for_row(built_on_postgres, post
     ) as connection:
         cursor = connection.cursor()
         cursor.execute(
-            "SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = 'inbox_files' AND column_name = 'content_gzip'"
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw' "
+            "AND table_name = 'inbox_files' AND column_name = 'content_gzip'"
         )
         assert cursor.fetchall() == [("bytea",)]  # the archived files, byte for byte
         with duckdb.connect(str(built_on_postgres["duckdb"]), read_only=True) as source:
@@ -148,12 +149,14 @@ def test_the_marts_on_postgres_equal_duckdbs(built_on_postgres, postgres_server)
             columns = [
                 c
                 for (c,) in source.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'candidate' AND table_name = ? ORDER BY ordinal_position",
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'candidate' "
+                    "AND table_name = ? ORDER BY ordinal_position",
                     [table],
                 ).fetchall()
             ]
             cursor.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'candidate' AND table_name = %s ORDER BY ordinal_position",
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'candidate' "
+                "AND table_name = %s ORDER BY ordinal_position",
                 (table,),
             )
             assert [c for (c,) in cursor.fetchall()] == columns, table

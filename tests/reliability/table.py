@@ -29,7 +29,8 @@ def table(cases: list[dict]) -> str:
     ]
     for case in sorted(cases, key=lambda c: FAMILIES.index(c["family"])):
         lines.append(
-            f"| {case['family']} | {cell(case['what'])} | {cell(case['expected'])} | {'yes' if case['held'] else '**no**'} |"
+            f"| {case['family']} | {cell(case['what'])} | {cell(case['expected'])} | "
+            f"{'yes' if case['held'] else '**no**'} |"
         )
     return "\n".join(lines)
 

@@ -219,7 +219,8 @@ def test_a_transient_fault_is_recovered_and_raw_equals_a_clean_pull(
 def test_identical_duplicate_rows_are_loaded_once_and_counted(tried, clean, tmp_path, monkeypatch):
     tried(
         "a /data answer repeating its first 3 area rows, identical (every /data answer)",
-        "each repeat loaded once; the run succeeds and reports duplicate_rows_dropped; raw equals a clean pull's, no duplicate keys",
+        "each repeat loaded once; the run succeeds and reports duplicate_rows_dropped; raw equals a clean pull's, "
+        "no duplicate keys",
         FAMILY,
     )
     with DemoServer() as server:

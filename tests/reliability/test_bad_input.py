@@ -401,7 +401,8 @@ CASES = [
         "no_weight.csv",
         lambda: csv_bytes(surveys(2), columns=[c for c in bf.SURVEY_COLUMNS if c != "Weight"]),
         "refused",
-        refusal="no survey layout fits its header; the closest, trafford_residents_survey_csv, is missing column(s) 'Weight'",
+        refusal="no survey layout fits its header; the closest, trafford_residents_survey_csv, "
+        "is missing column(s) 'Weight'",
     ),
     Case(
         "missing-complaint-columns",
@@ -775,8 +776,10 @@ CASES = [
     # --- personal data where it does not belong, formula injection
     Case(
         "pii-in-label-columns",
-        "email in Service Area, phone in Category, NI number as Case Ref, postcode as Ward, phone as channel; all of them in one summary",
-        "the 5 rows quarantined with the data redacted in reason and record; the summary row accepted, redacted beside the original",
+        "email in Service Area, phone in Category, NI number as Case Ref, postcode as Ward, phone as channel; "
+        "all of them in one summary",
+        "the 5 rows quarantined with the data redacted in reason and record; the summary row accepted, "
+        "redacted beside the original",
         "complaints",
         "pii.csv",
         lambda: csv_bytes(
@@ -861,7 +864,8 @@ def assert_nothing_lost(connection) -> None:
     """For every file received: accepted + quarantined = received, in raw.inbox_files and in
     the rows written (a refused file: 0 rows and one file-level quarantine row)."""
     files = connection.execute(
-        "SELECT folder, file_name, source_sha256, status, rows_received, rows_accepted, rows_quarantined FROM raw.inbox_files"
+        "SELECT folder, file_name, source_sha256, status, rows_received, rows_accepted, rows_quarantined "
+        "FROM raw.inbox_files"
     ).fetchall()
     assert files
     for folder, name, sha, status, received, accepted, quarantined in files:
@@ -956,7 +960,8 @@ def test_bad_file(case: Case, tried, tmp_path, connection):
 def test_the_same_file_dropped_twice_loads_once(tried, tmp_path, connection):
     tried(
         "the same survey file dropped twice (again in a later run, and a copy under another name)",
-        "loaded once: 3 rows; the repeat and the renamed copy 'already received', nothing inserted, all filed in processed/",
+        "loaded once: 3 rows; the repeat and the renamed copy 'already received', nothing inserted, "
+        "all filed in processed/",
         "bad input",
     )
     inbox = tmp_path / "inbox"

@@ -121,7 +121,8 @@ def table_counts(path: Path, schema: str) -> dict[str, int]:
         tables = [
             t
             for (t,) in connection.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY 1",
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' "
+                "ORDER BY 1",
                 [schema],
             ).fetchall()
         ]
@@ -132,8 +133,9 @@ def test_two_make_runs_at_once_queue_on_the_warehouse_pool(tmp_path, monkeypatch
     tried(
         "two `make run`s started at once (two processes, one DAGSTER_HOME, one warehouse, the demo inbox)",
         "both exit 0; steps holding the pool `warehouse` queue across the runs (at most one pair overlaps, the "
-        "simultaneous-claim race of Dagster's slot storage, which the connection's lock back-off absorbs); no DuckDB lock error in "
-        "their output or event logs; raw.* and marts.* have the rows of a single run, each mart unique on its grain",
+        "simultaneous-claim race of Dagster's slot storage, which the connection's lock back-off absorbs); "
+        "no DuckDB lock error in their output or event logs; raw.* and marts.* have the rows of a single run, "
+        "each mart unique on its grain",
         "concurrency",
     )
     environ = pipeline_environ(tmp_path)

@@ -82,8 +82,9 @@ def test_a_second_run_on_the_same_inputs_rewrites_identical_exports_and_marts(
     )
 
     marts_after = tables(env.warehouse_path, "marts")
-    # the twelve marts (return_drafts and complaints_by_ward the last two), the marker of the publication they come from, and the revisions log: a second
-    # run on the same inputs publishes the same state, so even the marker stays as it was
+    # the twelve marts (return_drafts and complaints_by_ward the last two), the marker of the publication they come
+    # from, and the revisions log: a second run on the same inputs publishes the same state, so even the marker stays
+    # as it was
     assert sorted(marts_after) == sorted(marts_before) and len(marts_after) == 14
     assert {"publication", "revisions"} <= set(marts_after)
     for mart, rows in marts_before.items():
@@ -97,8 +98,9 @@ def test_a_second_run_on_the_same_inputs_rewrites_identical_exports_and_marts(
     # the second run inserted nothing new into raw: same counts as the first
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
         inserted = connection.execute(
-            "SELECT (SELECT count(*) FROM raw.lginform_values WHERE run_id = $1) + (SELECT count(*) FROM raw.complaints WHERE run_id = $1)"
-            " + (SELECT count(*) FROM raw.survey_responses WHERE run_id = $1)",
+            "SELECT (SELECT count(*) FROM raw.lginform_values WHERE run_id = $1) "
+            "+ (SELECT count(*) FROM raw.complaints WHERE run_id = $1) "
+            "+ (SELECT count(*) FROM raw.survey_responses WHERE run_id = $1)",
             [result.run_id],
         ).fetchone()[0]
     assert inserted == 0

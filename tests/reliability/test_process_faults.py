@@ -198,10 +198,11 @@ def next_run_completes(folder: Path, baseline_exports: dict) -> None:
 # -- the kills ---------------------------------------------------------------------------------------
 
 LOAD = (
-    "SIGKILL during ingestion, inside the raw load's transaction (every write done: request log, sync state; not committed)",
+    "SIGKILL during ingestion, inside the raw load's transaction (every write done: request log, sync state; "
+    "not committed)",
     (
-        "DuckDB opens with no leftover lock; raw, audit.api_requests and the sync state exactly as before (the transaction "
-        "is gone); exports untouched; the next run gets through ingestion"
+        "DuckDB opens with no leftover lock; raw, audit.api_requests and the sync state exactly as before (the "
+        "transaction is gone); exports untouched; the next run gets through ingestion"
     ),
 )
 DBT = (

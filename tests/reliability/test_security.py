@@ -160,7 +160,8 @@ def canary_runs(tmp_path_factory):
 
 def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried):
     tried(
-        "LGINFORM_SECRET and the application key set to unique canaries; a good run, the quality report, and a run the API refuses (401)",
+        "LGINFORM_SECRET and the application key set to unique canaries; a good run, the quality report, "
+        "and a run the API refuses (401)",
         "neither canary in logs, stdout/stderr, Dagster event records, exception messages, audit.api_requests, "
         "raw.lginform_responses, the warehouse file, dbt's run logs, DAGSTER_HOME or any file under EXPORT_DIR",
         "security",
@@ -250,8 +251,8 @@ INJECTIONS = [
 
 def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path, tried):
     tried(
-        "=HYPERLINK, +, - and @ formulas planted in the scorecard's title, commentary and narrative and in complaint service "
-        "and theme labels, then the open-data export and a failing-rows CSV written",
+        "=HYPERLINK, +, - and @ formulas planted in the scorecard's title, commentary and narrative and in complaint "
+        "service and theme labels, then the open-data export and a failing-rows CSV written",
         "every CSV cell that starts with = + - @ tab or CR is a plain number or starts with an apostrophe",
         "security",
     )
@@ -340,7 +341,8 @@ def test_identifiers_with_quotes_in_pipeline_yml_are_refused(tmp_path, key, valu
 def test_inbox_file_names_with_quotes_are_handled_safely(demo_baseline, tmp_path, tried):
     tried(
         "inbox files named with quotes, a semicolon and SQL (o'brien\"; DROP TABLE raw.complaints; --.csv)",
-        "the file is ingested (or refused with a reason) under its exact name; every raw, audit and marts table is intact",
+        "the file is ingested (or refused with a reason) under its exact name; every raw, "
+        "audit and marts table is intact",
         "security",
     )
     from ingestion.inbox_folder import ingest_folder
@@ -382,7 +384,8 @@ def _tables(connection) -> list[str]:
     return [
         f"{s}.{t}"
         for s, t in connection.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY ALL"
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "ORDER BY ALL"
         ).fetchall()
     ]
 
