@@ -129,13 +129,13 @@ def add_a_period(connection) -> int:
             SELECT p.*, CASE WHEN p.period_id LIKE '%\\_q_' ESCAPE '\\' THEN 3 ELSE 12 END AS months,
                    CASE WHEN p.period_id LIKE 'fin\\_%\\_q_' ESCAPE '\\'
                         THEN CASE WHEN right(p.period_id, 1) = '4'
-                                  THEN format('fin_{}_{}_q1', CAST(substr(p.period_id, 5, 4) AS INT) + 1, \
-lpad(CAST((CAST(substr(p.period_id, 5, 4) AS INT) + 2) % 100 AS VARCHAR), 2, '0'))
-                                  ELSE left(p.period_id, length(p.period_id) - 1) || \
-CAST(CAST(right(p.period_id, 1) AS INT) + 1 AS VARCHAR) END
+                                  THEN format('fin_{}_{}_q1', CAST(substr(p.period_id, 5, 4) AS INT) + 1,
+                                      lpad(CAST((CAST(substr(p.period_id, 5, 4) AS INT) + 2) % 100 AS VARCHAR), 2, '0'))
+                                  ELSE left(p.period_id, length(p.period_id) - 1) ||
+                                      CAST(CAST(right(p.period_id, 1) AS INT) + 1 AS VARCHAR) END
                         WHEN p.period_id LIKE 'fin\\_%' ESCAPE '\\'
-                        THEN format('fin_{}_{}', CAST(substr(p.period_id, 5, 4) AS INT) + 1, \
-lpad(CAST((CAST(substr(p.period_id, 5, 4) AS INT) + 2) % 100 AS VARCHAR), 2, '0'))
+                        THEN format('fin_{}_{}', CAST(substr(p.period_id, 5, 4) AS INT) + 1,
+                            lpad(CAST((CAST(substr(p.period_id, 5, 4) AS INT) + 2) % 100 AS VARCHAR), 2, '0'))
                         ELSE format('cal_{}', CAST(substr(p.period_id, 5, 4) AS INT) + 1) END AS next_id
             FROM raw.lginform_periods AS p
             WHERE p.period_id IN (SELECT max(period_id) FROM raw.lginform_values GROUP BY metric_type_id)
@@ -146,8 +146,8 @@ lpad(CAST((CAST(substr(p.period_id, 5, 4) AS INT) + 2) % 100 AS VARCHAR), 2, '0'
     return connection.execute(
         """
         INSERT INTO raw.lginform_values
-        WITH latest AS (SELECT metric_type_id, max(period_id) AS period_id FROM raw.lginform_values \
-GROUP BY metric_type_id),
+        WITH latest AS (SELECT metric_type_id, max(period_id) AS period_id FROM raw.lginform_values
+            GROUP BY metric_type_id),
         next_of AS (
             SELECT l.metric_type_id, l.period_id, n.period_id AS next_id
             FROM latest AS l JOIN raw.lginform_periods AS p ON p.period_id = l.period_id
@@ -155,10 +155,10 @@ GROUP BY metric_type_id),
                  AND (n.period_id LIKE '%\\_q_' ESCAPE '\\') = (p.period_id LIKE '%\\_q_' ESCAPE '\\')
         )
         SELECT v.metric_type_id, v.area_code, x.next_id, v.value_type, v.value, v.formatted, v.value_source, v.ci_lower,
-               v.ci_upper, v.publication_status, v.source_system, v.source_reference || ' (next)', \
-v.source_sha256, now(), 'bench-next'
-        FROM raw.lginform_values AS v JOIN next_of AS x ON x.metric_type_id = v.metric_type_id \
-AND x.period_id = v.period_id
+               v.ci_upper, v.publication_status, v.source_system, v.source_reference || ' (next)',
+                   v.source_sha256, now(), 'bench-next'
+        FROM raw.lginform_values AS v JOIN next_of AS x ON x.metric_type_id = v.metric_type_id
+            AND x.period_id = v.period_id
         """
     ).fetchall()[0][0]
 

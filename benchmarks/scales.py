@@ -108,8 +108,8 @@ def write_raw(
         INSERT INTO raw.lginform_values
         SELECT i.metric_type_id, v.area_code, v.period_id, 'raw',
                CASE WHEN v.value IS NULL OR i.replica = 0 THEN v.value
-                    ELSE round(v.value * (1 + (CAST(hash(i.metric_type_id, v.area_code) % 1001 AS BIGINT) - 500) \
-/ 10000.0), CAST(i.precision AS INTEGER)) END,
+                    ELSE round(v.value * (1 + (CAST(hash(i.metric_type_id, v.area_code) % 1001 AS BIGINT) - 500)
+                        / 10000.0), CAST(i.precision AS INTEGER)) END,
                NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?, ?
         FROM bench_ids AS i JOIN bench_values AS v ON v.base_id = i.base_id
         """,

@@ -69,8 +69,8 @@ SPC_WORDS = {
 POLARITY_WORDS = {"high_is_good": "higher", "low_is_good": "lower", "neutral": "neither"}
 
 LATEST_PER_OWNED_INDICATOR = """
-    SELECT indicator_id, title, unit, polarity, output_precision, owner, period_id, period_label, value, \
-target, rag, variation_icon
+    SELECT indicator_id, title, unit, polarity, output_precision, owner, period_id, period_label, value,
+        target, rag, variation_icon
     FROM marts.indicator_performance
     WHERE owner IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY indicator_id ORDER BY period_start DESC) = 1

@@ -115,8 +115,8 @@ SELECT indicator_id, proposed_period_label, shift_points, shift_side
 FROM marts.spc_rebase_proposals WHERE area_code = ?
 """
 BENCHMARK_SQL = """
-SELECT latest.indicator_id, b.comparison_group_id, b.group_size, b.group_median, \
-b.group_q1, b.group_q3, b.rank, b.quartile_band
+SELECT latest.indicator_id, b.comparison_group_id, b.group_size, b.group_median,
+    b.group_q1, b.group_q3, b.rank, b.quartile_band
 FROM marts.benchmarks AS b
 JOIN (SELECT indicator_id, max_by(period_id, period_start) AS period_id,
              max_by(compared_as_indicator_id, period_start) AS compared_as_indicator_id

@@ -49,8 +49,8 @@ def insert_new_versions(
             WHERE NOT EXISTS (
                 SELECT 1 FROM (
                     SELECT * FROM {table}
-                    QUALIFY row_number() OVER (PARTITION BY {partition} \
-ORDER BY ingested_at DESC, source_sha256 DESC) = 1
+                    QUALIFY row_number() OVER (PARTITION BY {partition}
+                        ORDER BY ingested_at DESC, source_sha256 DESC) = 1
                 ) AS cur
                 WHERE {same_key}{same_content}
             )

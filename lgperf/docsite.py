@@ -25,8 +25,8 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; \
-line-height: 1.5; color: #1b1b1b; }}
+body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
+    line-height: 1.5; color: #1b1b1b; }}
 nav {{ border-bottom: 1px solid #ccc; margin-bottom: 1.5rem; padding-bottom: .5rem; }}
 code, pre {{ background: #f4f4f4; }} pre {{ padding: .75rem; overflow-x: auto; }}
 table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #ccc; padding: .25rem .5rem; vertical-align: top; }}

@@ -158,8 +158,8 @@ def _record_revisions(store: MartsStore, publication_id: str, published_at: date
         INSERT INTO {PUBLISHED}.{REVISIONS}
         SELECT ?, ?, coalesce(n.indicator_id, o.indicator_id), coalesce(n.area_code, o.area_code),
                coalesce(n.period_id, o.period_id),
-               CASE WHEN o.indicator_id IS NULL THEN 'added' WHEN n.indicator_id IS NULL THEN 'withdrawn' \
-ELSE 'revised' END,
+               CASE WHEN o.indicator_id IS NULL THEN 'added' WHEN n.indicator_id IS NULL THEN 'withdrawn'
+                   ELSE 'revised' END,
                o.value, n.value
         FROM {CANDIDATE}.{FACT} AS n
         FULL OUTER JOIN {PUBLISHED}.{FACT} AS o

@@ -124,8 +124,8 @@ def quarantined(connection: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int
 
 
 STALE_SQL = """
-SELECT p.indicator_id, coalesce(d.short_title, d.title, p.indicator_id) AS title, \
-p.period_id, dp.period_label, dp.period_end,
+SELECT p.indicator_id, coalesce(d.short_title, d.title, p.indicator_id) AS title,
+    p.period_id, dp.period_label, dp.period_end,
        coalesce(d.frequency, CASE dp.frequency WHEN 'annual' THEN 'annually' ELSE dp.frequency END) AS frequency,
        coalesce(d.discontinued, false) AS discontinued
 FROM marts.indicator_performance AS p
@@ -184,13 +184,13 @@ SELECT f.indicator_id, f.area_code, f.period_id, f.value, f.source_system, f.sou
        i.folder, i.file_name, i.ingested_at
 FROM marts.fct_indicator_values AS f
 LEFT JOIN raw.lginform_responses AS r ON f.source_system = 'lginform' AND r.sha256 = f.source_sha256
-LEFT JOIN (SELECT * FROM raw.extract_files \
-QUALIFY row_number() OVER (PARTITION BY source_sha256 ORDER BY ingested_at) = 1) AS e
+LEFT JOIN (SELECT * FROM raw.extract_files
+    QUALIFY row_number() OVER (PARTITION BY source_sha256 ORDER BY ingested_at) = 1) AS e
        ON f.source_system LIKE 'extract:%' AND e.source_sha256 = f.source_sha256
-LEFT JOIN (SELECT * FROM raw.inbox_files \
-QUALIFY row_number() OVER (PARTITION BY source_sha256 ORDER BY ingested_at) = 1) AS i
-       ON f.source_system NOT IN ('lginform') AND f.source_system NOT LIKE 'extract:%' \
-AND i.source_sha256 = f.source_sha256
+LEFT JOIN (SELECT * FROM raw.inbox_files
+    QUALIFY row_number() OVER (PARTITION BY source_sha256 ORDER BY ingested_at) = 1) AS i
+       ON f.source_system NOT IN ('lginform') AND f.source_system NOT LIKE 'extract:%'
+           AND i.source_sha256 = f.source_sha256
 WHERE f.indicator_id = ? AND f.area_code = ? AND f.period_id = ?
 """
 

@@ -187,8 +187,8 @@ def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeli
             """
             INSERT INTO raw.lginform_values (metric_type_id, area_code, period_id, value_type, value,
                 source_system, source_reference, source_sha256, ingested_at, run_id)
-            VALUES ('91003', 'E08000009', 'fin_2024_25_q1', 'raw', 12.5, 'lginform', 'planted by a test', \
-'planted-by-test', ?, 'test')
+            VALUES ('91003', 'E08000009', 'fin_2024_25_q1', 'raw', 12.5, 'lginform', 'planted by a test',
+                'planted-by-test', ?, 'test')
             """,
             [datetime.now(UTC)],
         ).fetchall()

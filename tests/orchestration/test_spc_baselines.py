@@ -89,8 +89,8 @@ def test_a_proposed_rebase_accepted_in_the_library_starts_a_new_baseline_and_ret
     segments = rows(
         folder,
         f"""SELECT baseline_segment, min(period_id), max(period_id), count(*), min(process_mean), max(process_mean)
-                                FROM marts.spc WHERE indicator_id = 'L0001' AND area_code = '{COUNCIL}' \
-GROUP BY 1 ORDER BY 1""",
+                                FROM marts.spc WHERE indicator_id = 'L0001' AND area_code = '{COUNCIL}'
+                                    GROUP BY 1 ORDER BY 1""",
     )
     assert [s[:4] for s in segments] == [
         (0, "cal_2021_m04", "cal_2022_m03", 12),
