@@ -1,5 +1,3 @@
--- noqa: disable=LT05
--- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Benchmarks: every reported value placed in each comparison group its area belongs to, with
 -- the group's distribution (size, mean, median, quartiles, unscaled MAD) and the area's
 -- robust distance from the median and polarity-aware rank, percentile and quartile band (the
@@ -51,7 +49,9 @@ learnt_members as (
     where
         {% if configured_groups | length > 0 -%}
             comparison_group_id in (
-                {%- for group_id in configured_groups %}'{{ group_id | string | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor -%}
+                {%- for group_id in configured_groups %}
+                    '{{ group_id | string | replace("'", "''") }}'{{ "," if not loop.last }}
+                {% endfor -%}
             )
         {%- else -%}
         false  -- no configured groups

@@ -1,5 +1,3 @@
--- noqa: disable=LT01,LT05
--- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- The home council's scorecard, one row per indicator and period: value, target, RAG, direction
 -- of travel, SPC icons, benchmark position and commentary, and a narrative built only from the
 -- row's own facts (every number in it is a column of the row, rounded to the indicator's precision).
@@ -27,18 +25,18 @@ with values_of_council as (
 with_history as (
     select
         v.*,
-        lag(v.value) over (partition by v.indicator_id, v.frequency order by v.period_start)        as previous_value,
+        lag(v.value) over (partition by v.indicator_id, v.frequency order by v.period_start) as previous_value,
         lag(v.period_id)
             over (partition by v.indicator_id, v.frequency order by v.period_start)
             as previous_period_id,
         lag(v.period_label)
             over (partition by v.indicator_id, v.frequency order by v.period_start)
             as previous_period_label,
-        a_year_ago.value                                                                            as year_ago_value,
+        a_year_ago.value                                                                     as year_ago_value,
         a_year_ago.period_id
             as year_ago_period_id,
         -- the financial year containing the period's start: targets are set per financial year
-        {{ financial_year_of('v.period_start') }}                                                   as target_year
+        {{ financial_year_of('v.period_start') }}                                            as target_year
     from values_of_council as v
     left join values_of_council as a_year_ago
         on
@@ -86,8 +84,11 @@ approved_commentary as (
     select *
     from
         (
-            {{ first_per("(select * from " ~ ref('return_drafts') ~ " where status = 'approved' and commentary is not null)",
-                                'indicator_id, period_id', 'received_at desc') }}
+            {{ first_per(
+                "(select * from " ~ ref('return_drafts') ~ " where status = 'approved' and commentary is not null)",
+                'indicator_id, period_id',
+                'received_at desc'
+            ) }}
         )
             as latest
 ),
@@ -152,7 +153,7 @@ scored as (
         case
             when {{ in_comma_list('h.period_id', 'i.rag_off_periods') }} then 'not_rated'
             else {{ rag_status('h.value', 't.target', 't.tolerance_percent', 'i.polarity') }}
-        end                                                                                                    as rag,
+        end as rag,
         h.previous_period_id,
         h.previous_period_label,
         h.previous_value,

@@ -1,5 +1,3 @@
--- noqa: disable=LT01
--- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Resident satisfaction (LGA question set) per survey programme, wave, question and breakdown: weighted %
 -- positive with its 95% Wilson score interval (Kish effective n), the national benchmark with its
 -- date and age, the change since the previous wave with a two-sample z-test, and for each group
@@ -52,7 +50,7 @@ broken_down as (
         union all
         select
             answers.*,
-            '{{ b }}' as breakdown,
+            '{{ b }}'                                       as breakdown,
             coalesce(cast({{ b }} as varchar), 'Not known') as breakdown_value
         from answers
     {%- endfor %}
@@ -76,7 +74,7 @@ groups as (
         coalesce({{ deterministic_sum('case when ' ~ positive ~ ' then weight end') }}, 0)       as positive_weight,
         {{ kish_effective_n('weight', valid) }}                                                  as n_eff,
         coalesce({{ deterministic_sum('case when ' ~ positive ~ ' then weight end') }}, 0)
-        / nullif({{ deterministic_sum('case when ' ~ valid ~ ' then weight end') }}, 0)      as p
+        / nullif({{ deterministic_sum('case when ' ~ valid ~ ' then weight end') }}, 0)          as p
     from broken_down
     group by survey, fieldwork_start, fieldwork_end, question, breakdown, breakdown_value
     -- a question nobody in the group answered (not even "don't know") gives no row

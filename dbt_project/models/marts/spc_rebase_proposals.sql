@@ -1,5 +1,3 @@
--- noqa: disable=LT01
--- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Where the council's own SPC chart suggests a new baseline, for an officer to accept (or not)
 -- in the library. A sustained shift is the sign Making Data Count gives for recalculating the
 -- limits: the latest point and at least spc_run_length points before it, unbroken, on one side
@@ -48,17 +46,17 @@ proposals as (
         l.indicator_id,
         l.area_code,
         l.baseline_segment,
-        first_point.period_id                                                             as baseline_start_period_id,
-        start_point.period_id                                                             as proposed_period_id,
-        l.latest_index - h.shift_start_index + 1                                          as shift_points,
-        case when l.side_of_mean > 0 then 'above' else 'below' end                        as shift_side,
-        l.process_mean                                                                    as baseline_mean,
+        first_point.period_id                                      as baseline_start_period_id,
+        start_point.period_id                                      as proposed_period_id,
+        l.latest_index - h.shift_start_index + 1                   as shift_points,
+        case when l.side_of_mean > 0 then 'above' else 'below' end as shift_side,
+        l.process_mean                                             as baseline_mean,
         (
             select {{ deterministic_avg('b.value') }} from latest_baseline as b
             where b.indicator_id = l.indicator_id and b.point_index >= h.shift_start_index
-        ) as mean_since_shift,
-        l.period_id                                                                       as latest_period_id,
-        l.variation_icon                                                                  as latest_variation_icon
+        )                                                          as mean_since_shift,
+        l.period_id                                                as latest_period_id,
+        l.variation_icon                                           as latest_variation_icon
     from latest_points as l
     inner join shifts as h on h.indicator_id = l.indicator_id
     inner join
@@ -87,8 +85,8 @@ select
     p.mean_since_shift,
     p.latest_period_id,
     p.latest_variation_icon,
-    p.shift_points
-    < {{ min_points }}                                                            as new_limits_would_be_trial,
+    p.shift_points < {{ min_points }}
+        as new_limits_would_be_trial,
     'The last ' || cast(p.shift_points as varchar) || ' points, from ' || d.period_label || ', are all '
     || p.shift_side || ' the mean of the baseline that starts at ' || p.baseline_start_period_id
     || ' (' || {{ narrative_number('p.baseline_mean', 'i.output_precision') }} || '); since then the mean is '

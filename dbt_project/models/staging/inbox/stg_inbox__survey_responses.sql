@@ -1,5 +1,3 @@
--- noqa: disable=LT05
--- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- One row per respondent and wave, from the file received last that holds it; a file replaces
 -- earlier ones whole only when told to (its manifest, or inbox.reissue_names: macros/inbox.sql).
 with rows_in_force as (
@@ -7,7 +5,11 @@ with rows_in_force as (
 ),
 
 responses as (
-    {{ first_per('rows_in_force', 'respondent_id, fieldwork_start, fieldwork_end', 'ingested_at desc, file_name desc, row_number') }}
+    {{ first_per(
+        'rows_in_force',
+        'respondent_id, fieldwork_start, fieldwork_end',
+        'ingested_at desc, file_name desc, row_number'
+    ) }}
 )
 
 select

@@ -1,5 +1,3 @@
--- noqa: disable=LT05
--- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Every value cell once. Period spellings are normalised here, once (macros/periods.sql); an id
 -- the API itself lists is kept as it is. Then the preferred version of each cell: the most
 -- trusted source, its latest load (macros/versions.sql). A spelling nobody recognises keeps
@@ -57,7 +55,10 @@ touched as (
 {%- endif %}
 
 preferred as (
-    {{ preferred_versions('touched' if plan.mode == 'incremental' else 'normalised', 'metric_type_id, area_code, cell_period, value_type') }}
+    {{ preferred_versions(
+        'touched' if plan.mode == 'incremental' else 'normalised',
+        'metric_type_id, area_code, cell_period, value_type'
+    ) }}
 )
 
 select

@@ -1,5 +1,3 @@
--- noqa: disable=LT01
--- (layout sqlfluff's fix cannot make beside Jinja expressions: to be laid out by hand)
 -- Every area the ONS lookups know: current districts, upper-tier authorities (counties among
 -- them), regions, countries and the wards of the ward lookup, each with its tier, region and
 -- country. A ward's parent council is parent_code (null for every other area).
@@ -99,7 +97,7 @@ select
         when 'S13' then 'ward'
         when 'N08' then 'ward'
         else 'country'
-    end                                                                                             as tier,
+    end as tier,
     upper_tier_code,
     region_code,
     region_name,
@@ -108,5 +106,5 @@ select
     (
         select w.lad22cd from {{ ref('ons_ward_lad_codes') }} as w
         where w.wd22cd = unioned.area_code
-    ) as parent_code
+    )   as parent_code
 from unioned
