@@ -17,12 +17,13 @@ The markup is not here: the pages are Jinja templates in ``exports/templates/rep
 (``base.html.j2`` and one per page), and their style and script are ``report.css`` and
 ``report.js`` beside them, put whole into each page's <style> and <script> as it is written
 (exports/templating.py; the Content-Security-Policy allows inline style and script, so it
-carries no hashes to keep in step). This module reads and words the marts and draws the SVG
-charts, whose geometry it computes.
+carries no hashes to keep in step). This module reads and words the marts and computes the
+SVG charts' geometry and alt text; ``charts.svg.j2`` writes their markup.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections import Counter, defaultdict
@@ -35,7 +36,7 @@ from typing import Any
 
 import duckdb
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from exports import templating
 from exports.controlled_counts import controlled
@@ -282,13 +283,18 @@ def _coordinate(value: float) -> str:
 # --- SVG charts (inline, each an image with its own alt text) -------------------------------
 
 
-def _tick(css: str, point: str) -> str:
-    """A lone point of a line (a target set for one period only) as a short horizontal dash."""
-    x, y = (float(c) for c in point.split(","))
-    return (
-        f'<polyline class="{css}" points="{_coordinate(x - 8)},{_coordinate(y)} '
-        f'{_coordinate(x + 8)},{_coordinate(y)}"/>'
-    )
+@functools.cache
+def _charts() -> Any:
+    """The macros of ``report/charts.svg.j2`` (trend, satisfaction, complaints), each returning Markup."""
+    return _environment().get_template("report/charts.svg.j2").module
+
+
+def _line(css: str, points: list[tuple[float, float]]) -> dict[str, str]:
+    """One stretch of a line; a lone point (a target set for one period only) as a short horizontal dash."""
+    if len(points) == 1:
+        x, y = (float(_coordinate(c)) for c in points[0])  # centred on the point as drawn
+        points = [(x - 8, y), (x + 8, y)]
+    return {"css": css, "points": " ".join(f"{_coordinate(x)},{_coordinate(y)}" for x, y in points)}
 
 
 SPECIAL_CAUSE_WORDS = {  # a special-cause point as the chart's alt text names it
@@ -330,24 +336,19 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
     )
     label = f"Trend for {title}. {described}.{limits}" if points else f"Trend for {title}: no values."
     if not numbers:
-        return Markup(
-            f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
-            f"<title>{escape(label)}</title></svg>"
-        )
+        return _charts().trend(label, width, height, [], [])
     low, high = min(numbers), max(numbers)
     span = (high - low) or 1.0
     step = (width - 2 * pad) / max(len(points) - 1, 1)
 
-    def xy(index: int, value: float) -> str:
-        return (
-            f"{_coordinate(pad + index * step)},{_coordinate(height - pad - (value - low) / span * (height - 2 * pad))}"
-        )
+    def xy(index: int, value: float) -> tuple[float, float]:
+        return pad + index * step, height - pad - (value - low) / span * (height - 2 * pad)
 
-    def polyline(key: str, css: str, *, per_baseline: bool = False) -> str:
+    def polyline(key: str, css: str, *, per_baseline: bool = False) -> list[dict[str, str]]:
         """One line per unbroken stretch: a missing value breaks it, and a new baseline breaks
         the mean and limits (each baseline has its own)."""
-        segments: list[list[str]] = []
-        current: list[str] = []
+        segments: list[list[tuple[float, float]]] = []
+        current: list[tuple[float, float]] = []
         baseline = None
         for index, point in enumerate(points):
             if point.get(key) is None or (per_baseline and point.get("baseline_segment") != baseline):
@@ -359,19 +360,17 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
                 current.append(xy(index, point[key]))
         if current:
             segments.append(current)
-        return "".join(
-            f'<polyline class="{css}" points="{" ".join(s)}"/>' if len(s) > 1 else _tick(css, s[0]) for s in segments
-        )
+        return [_line(css, s) for s in segments]
 
-    def dot(index: int, point: dict[str, Any]) -> str:
-        x, y = xy(index, point["value"]).split(",")
+    def dot(index: int, point: dict[str, Any]) -> dict[str, str]:
+        x, y = xy(index, point["value"])
         icon = point.get("variation_icon")
         if icon in SPECIAL_CAUSE_WORDS:
             kind = icon.removeprefix("special_cause_")
-            return f'<circle class="dot special {kind}" cx="{x}" cy="{y}" r="4"/>'
-        return f'<circle class="dot" cx="{x}" cy="{y}" r="2.5"/>'
+            return {"css": f"dot special {kind}", "x": _coordinate(x), "y": _coordinate(y), "r": "4"}
+        return {"css": "dot", "x": _coordinate(x), "y": _coordinate(y), "r": "2.5"}
 
-    dots = "".join(dot(i, p) for i, p in enumerate(points) if p["value"] is not None)
+    dots = [dot(i, p) for i, p in enumerate(points) if p["value"] is not None]
     lines = (
         polyline("upper_process_limit", "limit-line", per_baseline=True)
         + polyline("lower_process_limit", "limit-line", per_baseline=True)
@@ -379,10 +378,7 @@ def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, prec
         + polyline("target", "target-line")
         + polyline("value", "value-line")
     )
-    return Markup(
-        f'<svg class="trend" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}">'
-        f"<title>{escape(label)}</title>{lines}{dots}</svg>"
-    )
+    return _charts().trend(label, width, height, lines, dots)
 
 
 def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
@@ -391,35 +387,34 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
     label_width, bar_width, row_height, top = 300, 400, 30, 24
     height = top + row_height * len(rows) + 10
     scale = bar_width / 100.0
-    parts = [
-        f'<text x="{label_width}" y="14" class="axis">0%</text>',
-        f'<text x="{label_width + bar_width}" y="14" class="axis" text-anchor="end">100%</text>',
-    ]
-    alt = []
+    drawn, alt = [], []
     for index, row in enumerate(rows):
-        y = top + index * row_height
         question = QUESTIONS.get(row["question"], pretty(row["question"]))
         value = row["percent_positive"]
-        parts.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{escape(question)}</text>')
-        if value == SUPPRESSED:
-            parts.append(f'<text x="{label_width + 4}" y="{y + 15}" class="value">{WITHHELD}</text>')
-        elif value is not None:
-            parts.append(
-                f'<rect class="bar" x="{label_width}" y="{y + 4}" width="{_coordinate(value * scale)}" height="16"/>'
-            )
-            parts.append(
-                f'<text x="{_coordinate(label_width + value * scale + 4)}" y="{y + 26}" '
-                f'class="value">{number(value)}%</text>'
-            )
-        if row["ci_lower"] not in (None, SUPPRESSED) and row["ci_upper"] not in (None, SUPPRESSED):
-            x1, x2 = (
-                _coordinate(label_width + row["ci_lower"] * scale),
-                _coordinate(label_width + row["ci_upper"] * scale),
-            )
-            parts.append(f'<path class="whisker" d="M{x1} {y + 12}H{x2}M{x1} {y + 6}V{y + 18}M{x2} {y + 6}V{y + 18}"/>')
-        if row["benchmark_percent"] is not None:
-            bx = label_width + row["benchmark_percent"] * scale
-            parts.append(f'<path class="benchmark" d="M{_coordinate(bx)} {y + 5}l5 7l-5 7l-5 -7z"/>')
+        bounds = (row["ci_lower"], row["ci_upper"])
+        drawn.append(
+            {
+                "y": top + index * row_height,
+                "question": question,
+                "withheld": value == SUPPRESSED,
+                "bar": None
+                if value in (None, SUPPRESSED)
+                else {
+                    "width": _coordinate(value * scale),
+                    "text_x": _coordinate(label_width + value * scale + 4),
+                    "value": number(value),
+                },
+                "whisker": None
+                if any(b in (None, SUPPRESSED) for b in bounds)
+                else {
+                    "x1": _coordinate(label_width + bounds[0] * scale),
+                    "x2": _coordinate(label_width + bounds[1] * scale),
+                },
+                "benchmark_x": None
+                if row["benchmark_percent"] is None
+                else _coordinate(label_width + row["benchmark_percent"] * scale),
+            }
+        )
         text = (
             f"{question}: withheld to protect the people counted"
             if value == SUPPRESSED
@@ -432,11 +427,8 @@ def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
                 text += f" (polled {month_label(row['benchmark_fieldwork_month'])})"
         alt.append(text)
     label = f"{caption}. " + "; ".join(alt) + "."
-    return Markup(
-        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} '
-        f'{height}">'
-        f"<title>{escape(label)}</title>{''.join(parts)}</svg>"
-    )
+    width = label_width + bar_width + 60
+    return _charts().satisfaction(label, width, height, label_width, label_width + bar_width, drawn, WITHHELD)
 
 
 def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
@@ -444,24 +436,22 @@ def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
     label_width, bar_width, row_height, top = 200, 400, 24, 6
     height = top + row_height * len(rows) + 6
     largest = max((r["received"] or 0 for r in rows if r["received"] != SUPPRESSED), default=0) or 1
-    parts, alt = [], []
+    drawn, alt = [], []
     for index, row in enumerate(rows):
-        y = top + index * row_height
         received = 0 if row["received"] == SUPPRESSED else row["received"] or 0
         width = received / largest * bar_width
-        parts.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end">{escape(row["service"])}</text>')
-        parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{_coordinate(width)}" height="15"/>')
-        parts.append(
-            f'<text x="{_coordinate(label_width + width + 4)}" y="{y + 15}" '
-            f'class="value">{number(row["received"])}</text>'
+        drawn.append(
+            {
+                "y": top + index * row_height,
+                "service": row["service"],
+                "width": _coordinate(width),
+                "text_x": _coordinate(label_width + width + 4),
+                "value": number(row["received"]),
+            }
         )
         alt.append(f"{row['service']}: {number(row['received'])}")
     label = f"{caption}. " + "; ".join(alt) + "."
-    return Markup(
-        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_width + bar_width + 60} '
-        f'{height}">'
-        f"<title>{escape(label)}</title>{''.join(parts)}</svg>"
-    )
+    return _charts().complaints(label, label_width + bar_width + 60, height, label_width, drawn)
 
 
 # --- the indicator tiles --------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Where the exports' HTML comes from: the package folder ``exports/templates/``, one folder per set of pages.
 
-``report/`` holds the councillors' report (exports/report.py): its Jinja templates, ``report.css``
-and ``report.js``; ``quality/`` the quality report (exports/quality_report.py): its template,
+``report/`` holds the councillors' report (exports/report.py): its Jinja templates, the macros of
+its SVG charts (``charts.svg.j2``), ``report.css`` and ``report.js``; ``quality/`` the quality
+report (exports/quality_report.py): its template, the files-received section (``receipts.html.j2``),
 ``quality.css`` and the page that stands in for a GX site's own index. pyproject.toml's
 package-data ships them with the package. A page is self-contained: its style and script are
 files here, put whole into its <style> and <script> elements as it is written (``inline``).
