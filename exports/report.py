@@ -17,15 +17,14 @@ The markup is not here: the pages are Jinja templates in ``exports/templates/rep
 (``base.html.j2`` and one per page), and their style and script are ``report.css`` and
 ``report.js`` beside them, put whole into each page's <style> and <script> as it is written
 (exports/templating.py; the Content-Security-Policy allows inline style and script, so it
-carries no hashes to keep in step). This module reads and words the marts and computes the
-SVG charts' geometry and alt text; ``charts.svg.j2`` writes their markup.
+carries no hashes to keep in step). This module reads the marts and builds what each page
+shows; the words and number formats are exports/report_wording.py, the charts
+exports/report_charts.py (their markup ``charts.svg.j2``).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,52 +40,30 @@ from markupsafe import Markup
 from exports import templating
 from exports.controlled_counts import controlled
 from exports.disclosure import SUPPRESSED
-from exports.formatting import format_number
 from exports.publish import staged_folder
+from exports.report_charts import complaints_chart, satisfaction_chart, trend_chart
 from exports.report_pdf import PdfOutcome, write_pdf
+from exports.report_wording import (
+    ASSURANCE,
+    DIRECTION,
+    EVERY,
+    MONTHS,
+    QUARTILE,
+    QUESTIONS,
+    RAG,
+    VARIATION,
+    WITHHELD,
+    month_label,
+    number,
+    pretty,
+    sentence_case,
+    survey_name,
+    with_unit,
+)
 from lgperf.freshness import is_stale
 from lgperf.settings import FreshnessSettings
 
 log = logging.getLogger(__name__)
-
-# --- plain-language wording for the codes in the marts -------------------------------------
-
-RAG = {  # code: (symbol, words); the symbol and the words carry the status, colour only repeats it
-    "green": ("✔", "Meeting target"),
-    "amber": ("▲", "Just missing target (within tolerance)"),
-    "red": ("✖", "Missing target"),
-    "not_rated": ("–", "Not rated for this period"),
-    "no_target": ("○", "No target set"),
-}
-DIRECTION = {
-    "improving": ("↑", "Getting better"),
-    "worsening": ("↓", "Getting worse"),
-    "no_change": ("→", "About the same"),
-    "increased": ("↗", "Increased"),  # neutral indicators: neither better nor worse, so no ↑ or ↓
-    "decreased": ("↘", "Decreased"),
-    "not_comparable": ("–", "Cannot be compared"),
-}
-VARIATION = {  # NHS "Making Data Count" variation icons, as words
-    "common_cause": ("C", "Usual variation: nothing unusual happening"),
-    "special_cause_improvement": ("I", "Unusual change: an improvement"),
-    "special_cause_concern": ("!", "Unusual change: a concern"),
-    "special_cause_neutral": ("N", "Unusual change: neither better nor worse"),
-}
-ASSURANCE = {
-    "consistently_fails": ("F", "Will keep missing the target unless something changes"),
-    "consistently_passes": ("P", "Will keep meeting the target"),
-    "hit_and_miss": ("?", "May or may not meet the target: it lies within usual variation"),
-    "unstable_process": ("–", "No assurance: the baseline itself shows unusual variation, so its limits cannot say"),
-}
-QUARTILE = {1: "top quartile (best 25%)", 2: "second quartile", 3: "third quartile", 4: "bottom quartile (worst 25%)"}
-QUESTIONS = {  # the LGA resident satisfaction question set
-    "q_local_area": "Satisfied with the local area as a place to live",
-    "q_runs_things": "Satisfied with the way the council runs things",
-    "q_value_for_money": "Agree the council provides value for money",
-    "q_acts_on_concerns": "Agree the council acts on residents' concerns",
-    "q_kept_informed": "Feel the council keeps residents well informed",
-    "q_trust": "Trust the council",
-}
 
 # --- reading the marts ----------------------------------------------------------------------
 
@@ -132,7 +109,6 @@ SELECT indicator_id, count(value) AS points
 FROM marts.spc WHERE area_code = ?
 GROUP BY indicator_id ORDER BY indicator_id
 """
-WITHHELD = "[c]"  # the open data's c: the Government Statistical Service's marker for a confidential figure
 PERIOD_LABELS_SQL = "SELECT period_id, period_label FROM marts.dim_periods"
 
 
@@ -205,253 +181,6 @@ def _records(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequen
     cursor = connection.execute(sql, list(parameters))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-# --- formatting -----------------------------------------------------------------------------
-
-
-def number(value: float | str | None, precision: int | None = 1) -> str:
-    """A warehouse number at its published precision, rounded half away from zero
-    (exports/formatting.py; None: as published); a dash, never 0, for a missing one; the
-    withheld marker for a figure disclosure control suppressed."""
-    if value == SUPPRESSED:
-        return WITHHELD
-    if value is None or math.isnan(value):
-        return "–"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return format_number(value, precision, grouping=True)
-
-
-def with_unit(value: float | None, unit: str | None, precision: int | None) -> str:
-    """``48.3%`` or ``29.8 days``: the unit beside the number, so it reads as a sentence."""
-    text = number(value, precision)
-    if value is None or not unit:
-        return text
-    return f"{text}%" if unit == "%" else f"{text} {unit}"
-
-
-def pretty(code: str | None) -> str:
-    """``reducing_health`` → ``Reducing health``: a code read aloud."""
-    if not code:
-        return "Not set"
-    text = code.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def survey_name(code: str) -> str:
-    """The survey's id without its file-format suffix, in words."""
-    parts = [p for p in code.split("_") if p not in {"csv", "xlsx", "xls"}]
-    return pretty("_".join(parts))
-
-
-def month_label(day: date) -> str:
-    """``February 2021``: a first-of-month date as the month it stands for."""
-    return f"{MONTHS[day.month - 1]} {day.year}"
-
-
-EVERY = {"annually": "Yearly", "quarterly": "Quarterly", "monthly": "Monthly"}
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
-def sentence_case(text: str | None) -> str:
-    """The mart's lower-case sentence as the start of a table cell; a dash when there is none."""
-    if text is None:
-        return "–"
-    if text == SUPPRESSED:
-        return WITHHELD
-    return text[:1].upper() + text[1:]
-
-
-def _coordinate(value: float) -> str:
-    return f"{value:.1f}"
-
-
-# --- SVG charts (inline, each an image with its own alt text) -------------------------------
-
-
-@functools.cache
-def _charts() -> Any:
-    """The macros of ``report/charts.svg.j2`` (trend, satisfaction, complaints), each returning Markup."""
-    return _environment().get_template("report/charts.svg.j2").module
-
-
-def _line(css: str, points: list[tuple[float, float]]) -> dict[str, str]:
-    """One stretch of a line; a lone point (a target set for one period only) as a short horizontal dash."""
-    if len(points) == 1:
-        x, y = (float(_coordinate(c)) for c in points[0])  # centred on the point as drawn
-        points = [(x - 8, y), (x + 8, y)]
-    return {"css": css, "points": " ".join(f"{_coordinate(x)},{_coordinate(y)}" for x, y in points)}
-
-
-SPECIAL_CAUSE_WORDS = {  # a special-cause point as the chart's alt text names it
-    "special_cause_improvement": "unusual: improvement",
-    "special_cause_concern": "unusual: concern",
-    "special_cause_neutral": "unusual: neither better nor worse",
-}
-
-
-def trend_chart(title: str, points: list[dict[str, Any]], unit: str | None, precision: int | None) -> Markup:
-    """A small XmR chart (Making Data Count): the values, the process mean (solid grey) and
-    limits (dotted grey), each baseline drawn apart after a rebase, special-cause points ringed
-    and coloured by improvement or concern, and the target as a dashed line; the alt text says
-    all of it in words."""
-    width, height, pad = 260, 90, 8
-    limit_keys = ("process_mean", "upper_process_limit", "lower_process_limit")
-    numbers = [p[k] for p in points for k in ("value", "target", *limit_keys) if p.get(k) is not None]
-    described = "; ".join(
-        f"{p['period_label']}: {with_unit(p['value'], unit, precision)}"
-        + (f" ({SPECIAL_CAUSE_WORDS[p['variation_icon']]})" if p.get("variation_icon") in SPECIAL_CAUSE_WORDS else "")
-        + (f" (target {with_unit(p['target'], unit, precision)})" if p["target"] is not None else "")
-        for p in points
-    )
-    latest = next((p for p in reversed(points) if p.get("process_mean") is not None), None)
-    computed = (
-        precision if precision is not None else 1
-    )  # a mean or a limit of published values has no precision of its own
-    limits = (
-        ""
-        if latest is None
-        else f" The latest baseline has a mean of {with_unit(latest['process_mean'], unit, computed)}"
-        + (
-            f" and process limits from {with_unit(latest['lower_process_limit'], unit, computed)} to "
-            f"{with_unit(latest['upper_process_limit'], unit, computed)}"
-            if latest.get("upper_process_limit") is not None
-            else ""
-        )
-        + "."
-    )
-    label = f"Trend for {title}. {described}.{limits}" if points else f"Trend for {title}: no values."
-    if not numbers:
-        return _charts().trend(label, width, height, [], [])
-    low, high = min(numbers), max(numbers)
-    span = (high - low) or 1.0
-    step = (width - 2 * pad) / max(len(points) - 1, 1)
-
-    def xy(index: int, value: float) -> tuple[float, float]:
-        return pad + index * step, height - pad - (value - low) / span * (height - 2 * pad)
-
-    def polyline(key: str, css: str, *, per_baseline: bool = False) -> list[dict[str, str]]:
-        """One line per unbroken stretch: a missing value breaks it, and a new baseline breaks
-        the mean and limits (each baseline has its own)."""
-        segments: list[list[tuple[float, float]]] = []
-        current: list[tuple[float, float]] = []
-        baseline = None
-        for index, point in enumerate(points):
-            if point.get(key) is None or (per_baseline and point.get("baseline_segment") != baseline):
-                if current:
-                    segments.append(current)
-                current = []
-                baseline = point.get("baseline_segment")
-            if point.get(key) is not None:
-                current.append(xy(index, point[key]))
-        if current:
-            segments.append(current)
-        return [_line(css, s) for s in segments]
-
-    def dot(index: int, point: dict[str, Any]) -> dict[str, str]:
-        x, y = xy(index, point["value"])
-        icon = point.get("variation_icon")
-        if icon in SPECIAL_CAUSE_WORDS:
-            kind = icon.removeprefix("special_cause_")
-            return {"css": f"dot special {kind}", "x": _coordinate(x), "y": _coordinate(y), "r": "4"}
-        return {"css": "dot", "x": _coordinate(x), "y": _coordinate(y), "r": "2.5"}
-
-    dots = [dot(i, p) for i, p in enumerate(points) if p["value"] is not None]
-    lines = (
-        polyline("upper_process_limit", "limit-line", per_baseline=True)
-        + polyline("lower_process_limit", "limit-line", per_baseline=True)
-        + polyline("process_mean", "mean-line", per_baseline=True)
-        + polyline("target", "target-line")
-        + polyline("value", "value-line")
-    )
-    return _charts().trend(label, width, height, lines, dots)
-
-
-def satisfaction_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
-    """Horizontal bars of % positive with 95% confidence-interval whiskers and the national
-    benchmark as a diamond; the scale is 0-100 so bars compare honestly."""
-    label_width, bar_width, row_height, top = 300, 400, 30, 24
-    height = top + row_height * len(rows) + 10
-    scale = bar_width / 100.0
-    drawn, alt = [], []
-    for index, row in enumerate(rows):
-        question = QUESTIONS.get(row["question"], pretty(row["question"]))
-        value = row["percent_positive"]
-        bounds = (row["ci_lower"], row["ci_upper"])
-        drawn.append(
-            {
-                "y": top + index * row_height,
-                "question": question,
-                "withheld": value == SUPPRESSED,
-                "bar": None
-                if value in (None, SUPPRESSED)
-                else {
-                    "width": _coordinate(value * scale),
-                    "text_x": _coordinate(label_width + value * scale + 4),
-                    "value": number(value),
-                },
-                "whisker": None
-                if any(b in (None, SUPPRESSED) for b in bounds)
-                else {
-                    "x1": _coordinate(label_width + bounds[0] * scale),
-                    "x2": _coordinate(label_width + bounds[1] * scale),
-                },
-                "benchmark_x": None
-                if row["benchmark_percent"] is None
-                else _coordinate(label_width + row["benchmark_percent"] * scale),
-            }
-        )
-        text = (
-            f"{question}: withheld to protect the people counted"
-            if value == SUPPRESSED
-            else f"{question}: {number(value)}% (95% confidence interval {number(row['ci_lower'])}% to "
-            f"{number(row['ci_upper'])}%)"
-        )
-        if row["benchmark_percent"] is not None:
-            text += f", national benchmark {number(row['benchmark_percent'])}%"
-            if row.get("benchmark_fieldwork_month") is not None:
-                text += f" (polled {month_label(row['benchmark_fieldwork_month'])})"
-        alt.append(text)
-    label = f"{caption}. " + "; ".join(alt) + "."
-    width = label_width + bar_width + 60
-    return _charts().satisfaction(label, width, height, label_width, label_width + bar_width, drawn, WITHHELD)
-
-
-def complaints_chart(caption: str, rows: list[dict[str, Any]]) -> Markup:
-    """Horizontal bars of complaints received per service, scaled to the largest."""
-    label_width, bar_width, row_height, top = 200, 400, 24, 6
-    height = top + row_height * len(rows) + 6
-    largest = max((r["received"] or 0 for r in rows if r["received"] != SUPPRESSED), default=0) or 1
-    drawn, alt = [], []
-    for index, row in enumerate(rows):
-        received = 0 if row["received"] == SUPPRESSED else row["received"] or 0
-        width = received / largest * bar_width
-        drawn.append(
-            {
-                "y": top + index * row_height,
-                "service": row["service"],
-                "width": _coordinate(width),
-                "text_x": _coordinate(label_width + width + 4),
-                "value": number(row["received"]),
-            }
-        )
-        alt.append(f"{row['service']}: {number(row['received'])}")
-    label = f"{caption}. " + "; ".join(alt) + "."
-    return _charts().complaints(label, label_width + bar_width + 60, height, label_width, drawn)
 
 
 # --- the indicator tiles --------------------------------------------------------------------

@@ -4,7 +4,7 @@ import pytest
 
 from exports.formatting import format_number
 from exports.publish import format_cell
-from exports.report import number, with_unit
+from exports.report_wording import number, with_unit
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ from selenium.webdriver.support.ui import Select
 
 from expectations.runner import load_suites, read_frame
 from exports.controlled_counts import controlled
-from exports.report import DIRECTION, benchmark_sentence, limitations, short_position, write_report
+from exports.report import benchmark_sentence, limitations, short_position, write_report
+from exports.report_wording import DIRECTION
 from lgperf.settings import FreshnessSettings
 
 COUNCIL = "E08000009"

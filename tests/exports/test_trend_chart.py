@@ -3,7 +3,8 @@ cause points marked by improvement or concern, the target; and all of it in the 
 
 import re
 
-from exports.report import stale_baseline_caveat, trend_chart
+from exports.report import stale_baseline_caveat
+from exports.report_charts import trend_chart
 
 
 def point(label, value, *, segment=0, mean=None, lower=None, upper=None, icon="common_cause", target=None):
