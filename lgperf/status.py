@@ -115,6 +115,18 @@ def rows_per_source(connection: duckdb.DuckDBPyConnection, run_id: str) -> list[
     ]
 
 
+def failed_expectations(connection: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, int | None]]:
+    """(suite, the expectation in plain words, rows that failed it) of each expectation ``run_id``'s
+    gate found failing, most rows first: what a failed ``gx_<suite>`` check is about."""
+    if not _has_table(connection, "audit", "validation_results"):
+        return []
+    return connection.execute(
+        "SELECT suite, coalesce(why, expectation), unexpected_count FROM audit.validation_results "
+        "WHERE run_id = ? AND NOT success ORDER BY suite, unexpected_count DESC NULLS LAST, 2",
+        [run_id],
+    ).fetchall()
+
+
 def quarantined(connection: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
     """(rows in audit.quarantine, rows ``run_id`` quarantined)."""
     total, new = connection.execute(

@@ -142,6 +142,7 @@ def summarise(
         sources = status.rows_per_source(connection, refresh.run_id)
         quarantined = status.quarantined(connection, refresh.run_id)
         decided = status.publication_of_run(connection, refresh.run_id)
+        expectations = status.failed_expectations(connection, refresh.run_id)
     lines.append("  rows per source (in raw / inserted by this run):")
     for table, source, total, new in sources:
         lines.append(f"    {source:<22} raw.{table:<24} {total:>9,} / {new:,}")
@@ -168,6 +169,10 @@ def summarise(
         )
         if check.check_name == "metric_types_current":  # say which, and why, in plain words
             lines.append(f"      {check.description}")
+        for suite, why, rows in expectations:  # a suite's check: which expectations, in plain words
+            if check.check_name == f"gx_{suite}":
+                failing = "" if rows is None else f": {rows:,} " + ("row does not" if rows == 1 else "rows do not")
+                lines.append(f"      {why}{failing} (the quality report lists them)")
     lines += [
         "  outputs:",
         f"    warehouse       {env.warehouse_path}"

@@ -37,3 +37,25 @@ def test_the_publication_of_a_run_names_the_checks_that_blocked_it_not_those_wai
         [decided_by],
     ).fetchall()
     assert status.publication_of_run(connection, "r1") == status.RunPublication("p1", "blocked", None, ["gx_a"])
+
+
+def test_the_failed_expectations_of_a_run_are_in_plain_words_with_their_rows(connection):
+    rows = [  # run, suite, expectation, success, unexpected rows, why
+        ("r1", "complaints", "expect_column_values_to_not_be_null", False, 3, "every complaint has an id"),
+        ("r1", "complaints", "expect_column_values_to_be_between", False, 40, "days to respond are 0 to 365"),
+        ("r1", "complaints", "expect_table_row_count_to_be_between", True, None, "some complaints arrived"),
+        ("r1", "benchmarks", "expect_column_to_exist", False, None, None),
+        ("r0", "complaints", "expect_column_values_to_not_be_null", False, 9, "every complaint has an id"),
+    ]
+    for run_id, suite, expectation, success, unexpected, why in rows:
+        connection.execute(
+            "INSERT INTO audit.validation_results VALUES (?, ?, 'marts.x', ?, '{}', 'warning', ?, NULL, 100, ?, NULL, "
+            "now(), ?)",
+            [run_id, suite, expectation, success, unexpected, why],
+        ).fetchall()
+    assert status.failed_expectations(connection, "r1") == [
+        ("benchmarks", "expect_column_to_exist", None),  # no words recorded: the expectation's name
+        ("complaints", "days to respond are 0 to 365", 40),  # most failing rows first
+        ("complaints", "every complaint has an id", 3),
+    ]
+    assert status.failed_expectations(connection, "r2") == []
