@@ -249,6 +249,13 @@ INJECTIONS = [
 ]
 
 
+def _baseline_copy(demo_baseline: Path, tmp_path: Path) -> Path:
+    """The demo baseline's warehouse copied into ``tmp_path``, to plant text in."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_baseline / "warehouse.duckdb", warehouse)
+    return warehouse
+
+
 def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path, tried):
     tried(
         "=HYPERLINK, +, - and @ formulas planted in the scorecard's title, commentary and narrative and in complaint "
@@ -259,9 +266,7 @@ def test_formula_text_is_neutralised_in_every_csv_export(demo_baseline, tmp_path
     from exports.open_data import write_open_data
     from exports.publish import write_csv
 
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(demo_baseline / "warehouse.duckdb", warehouse)
-    with duckdb.connect(str(warehouse)) as connection:
+    with duckdb.connect(str(_baseline_copy(demo_baseline, tmp_path))) as connection:
         for column, injection in zip(("title", "commentary", "narrative"), INJECTIONS):
             connection.execute(f"UPDATE marts.indicator_performance SET {column} = ?", [injection])
         connection.execute(
@@ -297,9 +302,7 @@ def test_a_formula_in_a_constrained_column_stops_the_open_data_package(demo_base
     )
     from exports.open_data import InvalidPackage, write_open_data
 
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(demo_baseline / "warehouse.duckdb", warehouse)
-    with duckdb.connect(str(warehouse)) as connection:
+    with duckdb.connect(str(_baseline_copy(demo_baseline, tmp_path))) as connection:
         connection.execute(
             "UPDATE marts.fct_indicator_values SET indicator_id = ? || indicator_id "
             "WHERE period_id = (SELECT max(period_id) FROM marts.fct_indicator_values)",
