@@ -106,3 +106,37 @@ def test_every_relation_dbt_may_create_fits_postgresqls_63_character_names():
         if node["resource_type"] in ("model", "seed", "snapshot", "unit_test")
     ]
     assert len(names) > 40 and [n for n in names if len(n) > 63] == []
+
+
+def test_the_dbt_resource_skips_only_what_the_project_does_not_use():
+    """ProjectDbtResource overrides two private members of dagster-dbt: an upgrade that renames
+    them would silently bring back their cost, so their presence is checked here; and the version
+    it reports without a subprocess is the one `dbt --version` prints."""
+    import functools
+    import re
+    import subprocess
+
+    from dagster_dbt import DbtCliResource
+
+    assert isinstance(DbtCliResource.__dict__.get("_cli_version"), functools.cached_property)
+    assert callable(DbtCliResource.__dict__.get("_initialize_dbt_core_adapter"))
+    resource = dbt.dbt_resource()
+    assert isinstance(resource, dbt.ProjectDbtResource)
+    printed = subprocess.run([dbt.dbt_executable(), "--version"], capture_output=True, text=True, check=True).stdout
+    assert str(resource._cli_version) == re.search(r"installed: (\d+\.\d+\.\d+)", printed).group(1)
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_project_sources_walk_leaves_dbts_output_folders_alone(tmp_path, monkeypatch):
+    """Another run prunes target/runs/<run id> while this one looks for changed files: the walk
+    never enters dbt's output folders, so a folder removed under it cannot fail the build."""
+    for name in ("models/marts/a.sql", "macros/b.sql", "dbt_project.yml", "target/runs/x/c.sql", "logs/d.yml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("", encoding="utf-8")
+    monkeypatch.setattr(dbt, "DBT_PROJECT_DIR", tmp_path)
+    original = os.scandir
+    entered = []
+    monkeypatch.setattr(os, "scandir", lambda path=".": entered.append(str(path)) or original(path))
+    found = sorted(p.relative_to(tmp_path).as_posix() for p in dbt._project_sources())
+    assert found == ["dbt_project.yml", "macros/b.sql", "models/marts/a.sql"]
+    assert not [path for path in entered if "target" in path or "logs" in path]
