@@ -3,6 +3,8 @@ configuration, and the embedded demo API on a free loopback port."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,13 +100,30 @@ def demo_server():
 @pytest.fixture(scope="session")
 def demo_baseline(tmp_path_factory) -> Path:
     """A folder after one real refresh_all of the small demo with the demo inbox (warehouse,
-    exports, inbox, pipeline.yml), built once per session; tests copy it, never change it."""
+    exports, inbox, pipeline.yml); tests copy it or read it, never change it. Built once per
+    `make test`: the first pytest-xdist worker to ask builds it in the session's shared temporary
+    folder while the other waits on the lock, then both use it."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    folder, built = shared / "demo-baseline", shared / "demo-baseline.built"
+    with FileLock(shared / "demo-baseline.lock"):
+        if not built.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a build that failed left
+            folder.mkdir()
+            _build_demo_baseline(folder)
+            built.touch()
+    return folder
+
+
+def _build_demo_baseline(folder: Path) -> None:
     import dagster as dg
 
     from demo.synthetic_inbox import write_demo_inbox
     from orchestration.definitions import build_definitions
 
-    folder = tmp_path_factory.mktemp("demo-baseline")
     with pytest.MonkeyPatch.context() as monkeypatch:
         env = point_environment(monkeypatch, folder)
         write_demo_inbox(env.inbox_dir)  # surveys and complaints, as `make run` drops them
@@ -114,4 +133,3 @@ def demo_baseline(tmp_path_factory) -> Path:
             .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
         )
         assert result.success
-    return folder

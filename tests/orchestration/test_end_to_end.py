@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import SMALL_METRIC_TYPES
+from conftest import SMALL_METRIC_TYPES, point_environment
 
 from demo.catalogue import TRAFFORD, build_catalogue
 from demo.synthetic_inbox import demo_manifest
@@ -51,7 +51,11 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def query(env, sql: str) -> list[tuple]:
-    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+    return query_file(env.warehouse_path, sql)
+
+
+def query_file(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
         return connection.execute(sql).fetchall()
 
 
@@ -141,6 +145,10 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     assert main([]) == 0
     second_out = capsys.readouterr().out
     assert re.search(rf"lginform\s+raw\.lginform_values\s+{len(expected):,} / 0\n", second_out)
+    # dbt re-used the parse the first build of this warehouse kept: no file, var or profile changed
+    second_log = Path(re.search(r"log \(dbt and Dagster\) +(\S+)\n", second_out).group(1)).read_text(encoding="utf-8")
+    assert "Running with dbt=" in second_log and "Unable to do partial parsing" not in second_log
+    assert (pipeline_env.warehouse_path.parent / "warehouse.duckdb.dbt-state" / "partial_parse.msgpack").exists()
     assert query(pipeline_env, counts) == raw_before
     # the second run asked what changed, made no /data call, and kept that answer too
     assert query(
@@ -154,13 +162,12 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     assert report.count("gate passed") == 2
 
 
-def test_every_value_traces_to_its_stored_response(pipeline_env, definitions):
-    result = definitions.resolve_job_def("refresh_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
-    assert result.success
-    untraced = query(
-        pipeline_env,
+def test_every_value_traces_to_its_stored_response(demo_baseline):
+    """On conftest's demo_baseline: one real refresh_all of the small demo, shared by the suite."""
+    warehouse = demo_baseline / "warehouse.duckdb"
+    assert query_file(warehouse, "SELECT count(*) FROM marts.fct_indicator_values")[0][0] > 500
+    untraced = query_file(
+        warehouse,
         """
         SELECT count(*) FROM marts.fct_indicator_values f
         LEFT JOIN raw.lginform_responses r ON r.sha256 = f.source_sha256 AND r.request = f.source_reference
@@ -168,8 +175,8 @@ def test_every_value_traces_to_its_stored_response(pipeline_env, definitions):
         """,
     )[0][0]
     assert untraced == 0
-    stored = query(
-        pipeline_env, "SELECT request, body_gzip, sha256 FROM raw.lginform_responses WHERE endpoint = '/data' LIMIT 1"
+    stored = query_file(
+        warehouse, "SELECT request, body_gzip, sha256 FROM raw.lginform_responses WHERE endpoint = '/data' LIMIT 1"
     )[0]
     import gzip
 
@@ -177,11 +184,15 @@ def test_every_value_traces_to_its_stored_response(pipeline_env, definitions):
     assert "ApplicationKey" not in stored[0] and "Signature" not in stored[0]
 
 
-def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(pipeline_env, definitions):
-    job = definitions.resolve_job_def("refresh_all")
+def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(demo_baseline, tmp_path, monkeypatch):
+    from orchestration.definitions import build_definitions
+
+    shutil.copytree(demo_baseline, tmp_path / "run")  # after a good run, its export published
+    pipeline_env = point_environment(monkeypatch, tmp_path / "run")
+    job = build_definitions(pipeline_env).resolve_job_def("refresh_all")
     instance = dg.DagsterInstance.ephemeral()
-    assert job.execute_in_process(instance=instance, raise_on_error=False).success
     export = pipeline_env.export_dir / "open-data"
+    assert (export / "datapackage.json").exists()
     before = digest(export)
 
     # a raw row whose lineage hash is not a SHA-256: dbt's tests pass, the GX suite does not
@@ -227,12 +238,9 @@ def test_the_project_instance_limits_the_warehouse_pool_to_one(dagster_home):
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
 
 
-def test_the_scorecard_narrative_uses_only_the_rows_own_numbers(pipeline_env, definitions):
-    result = definitions.resolve_job_def("refresh_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
-    assert result.success
-    with duckdb.connect(str(pipeline_env.warehouse_path), read_only=True) as connection:
+def test_the_scorecard_narrative_uses_only_the_rows_own_numbers(demo_baseline):
+    """On conftest's demo_baseline: one real refresh_all of the small demo, shared by the suite."""
+    with duckdb.connect(str(demo_baseline / "warehouse.duckdb"), read_only=True) as connection:
         cursor = connection.execute("SELECT * FROM marts.indicator_performance")
         columns = [d[0] for d in cursor.description]
         rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
