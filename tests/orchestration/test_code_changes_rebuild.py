@@ -6,25 +6,17 @@ import json
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 
 from orchestration import dbt
-from tests.conftest import point_environment, small_config
+from tests.conftest import ingest_and_build, point_environment, small_config
 
 INCREMENTAL = ("stg_lginform__values", "fct_indicator_values", "benchmarks", "spc")
 
 
 def refresh(monkeypatch, folder: Path) -> None:
-    from orchestration.definitions import build_definitions
-
-    env = point_environment(monkeypatch, folder)
-    result = (
-        build_definitions(env)
-        .resolve_job_def("refresh_all")
-        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    )
-    assert result.success
+    """The ingestion and the dbt build of refresh_all, as a real Dagster run."""
+    assert ingest_and_build(point_environment(monkeypatch, folder)).success
 
 
 def last_builds(folder: Path) -> dict[str, tuple[str, str]]:
