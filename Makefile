@@ -24,10 +24,11 @@ run: install ## the whole pipeline once on the demo (synthetic data, asked for w
 	$(BIN)/lgperf run --demo
 
 # pytest-xdist: one worker per core; a test file stays on one worker (--dist loadfile), so its
-# module fixtures (a demo run, a PostgreSQL server, a browser) are built once. TEST_WORKERS=0: serial.
+# module fixtures (a demo run, a PostgreSQL server, a browser) are built once. The files are handed
+# out in the order tests/conftest.py collects them, the longest first. TEST_WORKERS=0: serial.
 TEST_WORKERS ?= auto
 test: install ## the whole test suite, on every core
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The unit tests: no Dagster run, no dbt build, no browser, no demo baseline, no PostgreSQL, nothing
 # timed against the clock; under a minute on 2 cores. Left out: the slowest modules (the inbox's

@@ -145,3 +145,10 @@ def test_a_broken_rule_is_caught(tmp_path, name, source, broken):
     _room(tmp_path, name, source)
     found = violations(tmp_path)
     assert any(line.startswith(broken) for line in found), found
+
+
+def test_the_files_handed_out_first_exist():
+    """conftest's LONGEST_FIRST names test files by path: a renamed file would silently lose its place."""
+    from tests.conftest import LONGEST_FIRST
+
+    assert [path for path in LONGEST_FIRST if not (PROJECT_ROOT / path).is_file()] == []
