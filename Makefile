@@ -54,7 +54,7 @@ install: venv $(DAGSTER_HOME)/dagster.yaml
 # uv (pinned in requirements.lock) installs exactly the lock, hashes checked, then lgperf itself.
 # --compile-bytecode writes every package's .pyc once, here: where PYTHONDONTWRITEBYTECODE is set
 # (as on our CI machines) Python would otherwise compile dbt, Dagster and GX from source in every
-# process it starts, each dbt build included (measured: 14 s of a 69 s demo refresh).
+# process it starts, each dbt build included (a small demo refresh in a new process: 69 s, 50 s after).
 venv:
 	@[ -n "$(PYTHON)" ] || { echo "No Python 3.11, 3.12 or 3.13 found (looked for $(addprefix python,$(PYTHON_VERSIONS)) on PATH and in pyenv); set PYTHON=/path/to/python3.x" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else f"Python 3.11 to 3.13 is required, found {sys.version.split()[0]} at {sys.executable} (PYTHON=$(PYTHON))")'
