@@ -104,6 +104,18 @@ def point_environment(
     return Environment.from_environ()
 
 
+def run_assets(definitions, name: str, selection, instance=None):
+    """A real Dagster run of ``selection`` (an AssetSelection, or asset keys) of the project's
+    ``definitions``, as a job called ``name``, for a case about one part of refresh_all."""
+    import dagster as dg
+
+    job = dg.define_asset_job(name, selection=selection)
+    merged = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))
+    return merged.resolve_job_def(name).execute_in_process(
+        instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+
+
 def ingest_and_build(env: Environment, instance=None):
     """A real Dagster run of the ingestion and the dbt build only (the assets of refresh_all's
     groups ``ingestion`` and ``transformation``), for the cases about what dbt builds: the gate,
@@ -112,11 +124,8 @@ def ingest_and_build(env: Environment, instance=None):
 
     from orchestration.definitions import build_definitions
 
-    job = dg.define_asset_job("ingest_and_build", selection=dg.AssetSelection.groups("ingestion", "transformation"))
-    definitions = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[job]))
-    return definitions.resolve_job_def("ingest_and_build").execute_in_process(
-        instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
+    selection = dg.AssetSelection.groups("ingestion", "transformation")
+    return run_assets(build_definitions(env), "ingest_and_build", selection, instance)
 
 
 @pytest.fixture

@@ -362,7 +362,7 @@ def test_the_report_asset_warns_in_plain_words_when_no_pdf_is_written(demo_basel
     import dagster as dg
 
     from orchestration.definitions import build_definitions
-    from tests.conftest import point_environment
+    from tests.conftest import point_environment, run_assets
 
     folder = tmp_path / "run"
     shutil.copytree(demo_baseline, folder)
@@ -373,10 +373,8 @@ def test_the_report_asset_warns_in_plain_words_when_no_pdf_is_written(demo_basel
     monkeypatch.setenv("PATH", f"{empty}:{os.path.dirname(sys.executable)}")
     monkeypatch.delenv(ENV, raising=False)
     report = dg.AssetKey(["exports", "report"])
-    defs = build_definitions(env)
-    job = dg.Definitions.merge(defs, dg.Definitions(jobs=[dg.define_asset_job("report_only", selection=[report])]))
     instance = dg.DagsterInstance.ephemeral()
-    result = job.resolve_job_def("report_only").execute_in_process(instance=instance, raise_on_error=False)
+    result = run_assets(build_definitions(env), "report_only", [report], instance)
     assert result.success
     reason = "report.pdf not written: no headless Chromium found (set LGPERF_CHROMIUM)"
     [materialised] = [

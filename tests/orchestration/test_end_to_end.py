@@ -16,6 +16,7 @@ from conftest import SMALL_METRIC_TYPES, point_environment
 from demo.catalogue import TRAFFORD, build_catalogue
 from demo.synthetic_inbox import demo_manifest
 from exports.formatting import format_number
+from orchestration.dbt import PARTIAL_PARSE, built_state_dir
 
 PROJECT = Path(__file__).parents[2]
 
@@ -148,7 +149,7 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(pipeline_env, dags
     # dbt re-used the parse the first build of this warehouse kept: no file, var or profile changed
     second_log = Path(re.search(r"log \(dbt and Dagster\) +(\S+)\n", second_out).group(1)).read_text(encoding="utf-8")
     assert "Running with dbt=" in second_log and "Unable to do partial parsing" not in second_log
-    assert (pipeline_env.warehouse_path.parent / "warehouse.duckdb.dbt-state" / "partial_parse.msgpack").exists()
+    assert (built_state_dir(pipeline_env.warehouse_path) / PARTIAL_PARSE).exists()
     assert query(pipeline_env, counts) == raw_before
     # the second run asked what changed, made no /data call, and kept that answer too
     assert query(

@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import point_environment, small_config
+from conftest import point_environment, run_assets, small_config
 
 from expectations.masking import REMOVED
 from expectations.reduction import KEY_EXPECTATIONS
@@ -65,10 +65,9 @@ def run_gate(env: Environment) -> tuple[dg.ExecuteInProcessResult, str]:
     quality report job."""
     from orchestration.definitions import build_definitions
 
-    probe = dg.define_asset_job("gate_and_export", selection=dg.AssetSelection.assets(PUBLICATION, OPEN_DATA, REPORT))
-    defs = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[probe]))
+    defs = build_definitions(env)
     instance = dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("gate_and_export").execute_in_process(instance=instance, raise_on_error=False)
+    result = run_assets(defs, "gate_and_export", [PUBLICATION, OPEN_DATA, REPORT], instance)
     assert (
         defs.resolve_job_def("quality_report_job").execute_in_process(instance=instance, raise_on_error=False).success
     )

@@ -18,7 +18,7 @@ import psycopg2
 import pytest
 
 from exports.partitions import MANIFEST
-from tests.conftest import point_environment
+from tests.conftest import point_environment, run_assets
 
 MART_SUITES = (
     "benchmarks",
@@ -55,13 +55,8 @@ def run_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
             **{**postgres_server, "PGDATABASE": "lgperf_pipeline", "WAREHOUSE": "postgres"},
         )
         assert env.warehouse == "postgres"
-        job = dg.define_asset_job(
-            "on_postgres", selection=dg.AssetSelection.groups("transformation", "publish", "exports")
-        )
-        definitions = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[job]))
-        result = definitions.resolve_job_def("on_postgres").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-        )
+        selection = dg.AssetSelection.groups("transformation", "publish", "exports")
+        result = run_assets(build_definitions(env), "on_postgres", selection)
     return {"folder": folder, "result": result, "database": {**postgres_server, "PGDATABASE": "lgperf_pipeline"}}
 
 
@@ -288,11 +283,8 @@ def test_a_blocked_publication_on_postgres_leaves_the_servers_marts_and_the_expo
             "AND area_code = 'E08000009'"
         )
     env = point_environment(monkeypatch, folder, **{**database, "WAREHOUSE": "postgres"})
-    job = dg.define_asset_job("publish_on_postgres", selection=dg.AssetSelection.groups("publish", "exports"))
-    definitions = dg.Definitions.merge(build_definitions(env), dg.Definitions(jobs=[job]))
-    result = definitions.resolve_job_def("publish_on_postgres").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
+    selection = dg.AssetSelection.groups("publish", "exports")
+    result = run_assets(build_definitions(env), "publish_on_postgres", selection)
 
     assert not result.success
     assert server_state() == before
