@@ -149,6 +149,32 @@ def demo_server():
         yield server
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """A real headless Chromium (Debian's chromium and chromedriver), once per test file, keeping
+    the page's console log so a test can assert that a page raised no error."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1800"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    yield driver
+    driver.quit()
+
+
+def open_from_disk(browser, page: Path) -> None:
+    """Open a page from disk and wait until it has loaded. Chromedriver's get() usually returns
+    once it has, but on a busy machine it has returned with the page still "loading" (seen in CI);
+    a page that never loads fails after 30 s."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(page.as_uri())
+    WebDriverWait(browser, 30).until(lambda driver: driver.execute_script("return document.readyState") == "complete")
+
+
 @pytest.fixture(scope="session")
 def demo_baseline(tmp_path_factory) -> Path:
     """A folder after one real refresh_all of the small demo with the demo inbox (warehouse,

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from conftest import open_from_disk
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
@@ -84,22 +83,10 @@ def latest(warehouse) -> dict[str, dict]:
     return {row[0]: dict(zip(names, row)) for row in query(warehouse, cursor_sql)}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1800"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    yield driver
-    driver.quit()
-
-
 def open_page(browser, folder: Path, name: str) -> list[dict]:
     """Load a page from disk; return its SEVERE console entries (reading the log empties it)."""
     browser.get_log("browser")
-    browser.get((folder / name).as_uri())
-    assert browser.execute_script("return document.readyState") == "complete"
+    open_from_disk(browser, folder / name)
     return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
 
 

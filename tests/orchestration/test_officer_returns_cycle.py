@@ -11,11 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pytest
-from conftest import point_environment
+from conftest import open_from_disk, point_environment
 from openpyxl import load_workbook
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from lgperf.officer_returns import (
@@ -39,16 +36,6 @@ ROUND = "fin_2025_26_q2"  # the small demo judges dates as at 1 November 2025
 OWNER_FILE = "head-of-exchequer-services.xlsx"  # owns 91003, a special cause of concern in the small demo
 COMMENTARY_TEXT = "Claims rose with the move of legacy cases to Universal Credit; two agency assessors start in July."
 ACTION_TEXT = "Clear the backlog of new claims"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1800"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    yield driver
-    driver.quit()
 
 
 def refresh(env) -> None:
@@ -175,7 +162,7 @@ def test_write_fill_drop_quarantine_approve_publish(demo_baseline, tmp_path, mon
     # the proposed target is for the year after the round's: 2026/27
     assert query(env, "SELECT proposed_target, proposed_target_year FROM marts.return_drafts") == [(17.0, 2026)]
     assert {COMMENTARY_TEXT, ACTION_TEXT} <= scorecard_commentary(env, "91003")
-    browser.get((env.export_dir / "report" / "index.html").as_uri())
+    open_from_disk(browser, env.export_dir / "report" / "index.html")
     item = browser.find_element(By.CSS_SELECTOR, ".exception[data-indicator='91003']")
     assert (
         item.find_element(By.CSS_SELECTOR, ".commentary").text
