@@ -9,7 +9,7 @@ page and the failing rows. A plain static page, no
 external requests (the GX pages themselves load GX's styles from a CDN).
 
 The markup is not here: the page is the Jinja template ``exports/templates/quality/index.html.j2``
-with ``quality.css`` inline, and ``gx_index.html`` beside them replaces each GX site's own index
+with ``quality.css`` inline, and ``gx_index.html`` beside them replaces the GX site's own index
 (exports/templating.py). This module reads the audit tables and says each check in words; the
 template writes the page as one line and escapes every value as ``html.escape`` does (``escaped``),
 as the page always has; its files-received section is the template ``receipts.html.j2`` over what
@@ -84,7 +84,7 @@ def plain_words(result: tuple) -> str:
 
 
 def _docs_page(destination: Path, run_id: str, suite: str) -> Path | None:
-    pages = sorted((destination / "gx" / suite / "validations" / suite / run_id).glob("*/*.html"))
+    pages = sorted((destination / "gx" / "validations" / suite / run_id).glob("*/*.html"))
     return pages[-1].relative_to(destination) if pages else None
 
 
@@ -352,8 +352,8 @@ def write_quality_report(
     os.replace(temporary, destination / "index.html")
     # GX's own indexes list only the run each rendered last; the way in is this page
     redirect = templating.inline(environment, "quality/gx_index.html")
-    for gx_index in (destination / "gx").glob("*/index.html"):
-        gx_index.write_text(redirect, encoding="utf-8")
+    if (destination / "gx" / "index.html").exists():
+        (destination / "gx" / "index.html").write_text(redirect, encoding="utf-8")
     return len(runs)
 
 

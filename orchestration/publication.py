@@ -15,7 +15,7 @@ import dagster as dg
 
 from expectations.masking import Mask
 from expectations.parameters import drift_bounds, frame_parameters
-from expectations.runner import load_suites, validate_in_warehouse
+from expectations.runner import Judge, load_suites, validate_in_warehouse
 from exports.quality_report import write_failing_rows
 from lgperf import audit, pseudonyms
 from lgperf import publication as wap
@@ -43,6 +43,7 @@ def publish_if_nothing_blocks(
 
     failed_errors: list[str] = []
     validations = []
+    judge = Judge(quality_dir / "gx")  # one GX context for every suite, its Data Docs rendered once
     for suite in SUITES:
         bounds = drift_bounds(baseline.get(suite.table), config.thresholds.row_count_drift_max_share)
         reading = warehouse.connect() if suite.schema == "raw" else warehouse.marts_query()
@@ -51,15 +52,8 @@ def publish_if_nothing_blocks(
             values = dict(parameters)
             if suite.new_rows_column:
                 values["new_rows_since"] = wap.new_rows_since(connection, suite.table, suite.new_rows_column)
-            # a Data Docs site per suite: GX rebuilds a site from what
-            # its context knows, which removes other suites' pages
             validation = validate_in_warehouse(
-                connection,
-                suite,
-                values,
-                expectation_parameters=bounds,
-                docs_dir=quality_dir / "gx" / suite.name,
-                run_name=run_id,
+                connection, suite, values, expectation_parameters=bounds, judge=judge, run_name=run_id
             )
         with warehouse.connect() as connection:
             audit.record_outcomes(connection, run_id, suite.name, suite.target, validation.outcomes)
@@ -67,6 +61,7 @@ def publish_if_nothing_blocks(
         if any(not o.success and o.severity == "error" for o in validation.outcomes):
             failed_errors.append(f"gx_{suite.name}")
         validations.append((suite, validation))
+    judge.render_docs()
 
     with warehouse.connect() as connection:
         waivers = wap.open_waivers(connection, failed_errors)
