@@ -25,6 +25,7 @@ from conftest import point_environment, run_assets, small_config
 from expectations.masking import REMOVED
 from expectations.reduction import KEY_EXPECTATIONS
 from expectations.runner import load_suites, read_frame, validate, validate_in_warehouse
+from exports.quality_report import failing_rows_file
 from lgperf import pseudonyms
 from lgperf.publication import EPOCH, new_rows_since
 from lgperf.settings import Environment
@@ -91,67 +92,76 @@ def failures(env: Environment, run_id: str, suite: str = "fct_indicator_values")
 
 
 LATEST = "(SELECT max(period_id) FROM candidate.fct_indicator_values WHERE indicator_id = '90005')"
-ONE_ROW = f"indicator_id = '90005' AND area_code = 'E08000009' AND period_id = {LATEST}"
 
+
+def row_of(area: str) -> str:
+    """The latest 90005 (a percentage) row of ``area``: each family breaks a row of its own."""
+    return f"indicator_id = '90005' AND area_code = '{area}' AND period_id = {LATEST}"
+
+
+# family: (how the fact is broken, what fct_indicator_values' suite finds, what identifies the
+# planted row in that failure's rows: a table-level expectation has none). All eight are broken
+# in one copy of the baseline and judged in one gate run: each family on its own rows, so the
+# run also shows that one break never hides or sets off another family's check.
 BROKEN = {
     "completeness": (
-        f"UPDATE candidate.fct_indicator_values SET period_id = NULL WHERE {ONE_ROW}",
-        {("expect_column_values_to_not_be_null", "period_id", "error")},
+        f"UPDATE candidate.fct_indicator_values SET period_id = NULL WHERE {row_of('E08000009')}",
+        ("expect_column_values_to_not_be_null", "period_id", "error"),
+        ("area_code", "E08000009"),
     ),
     "uniqueness on the grain": (
-        f"INSERT INTO candidate.fct_indicator_values SELECT * FROM candidate.fct_indicator_values WHERE {ONE_ROW}",
-        {("expect_compound_columns_to_be_unique", "indicator_id,area_code,period_id", "error")},
+        "INSERT INTO candidate.fct_indicator_values SELECT * FROM candidate.fct_indicator_values "
+        f"WHERE {row_of('E08000002')}",
+        ("expect_compound_columns_to_be_unique", "indicator_id,area_code,period_id", "error"),
+        ("area_code", "E08000002"),
     ),
     "allowed values": (
-        f"UPDATE candidate.fct_indicator_values SET source_system = 'a spreadsheet' WHERE {ONE_ROW}",
-        {("expect_column_values_to_be_in_set", "source_system", "error")},
+        f"UPDATE candidate.fct_indicator_values SET source_system = 'a spreadsheet' WHERE {row_of('E08000007')}",
+        ("expect_column_values_to_be_in_set", "source_system", "error"),
+        ("source_system", "a spreadsheet"),
     ),
     "a percentage within 0-100": (
-        f"UPDATE candidate.fct_indicator_values SET value = 112.5 WHERE {ONE_ROW}",
-        {("expect_column_values_to_be_between", "value", "error")},
+        f"UPDATE candidate.fct_indicator_values SET value = 112.5 WHERE {row_of('E08000029')}",
+        ("expect_column_values_to_be_between", "value", "error"),
+        ("value", "112.5"),
     ),
     "a count is a whole number": (
         # days with decimals, now called a count (the unit kind is dim_indicators' column, as dbt would derive it)
         "UPDATE candidate.dim_indicators SET unit = 'count', unit_kind = 'count' WHERE indicator_id = '91003'",
-        {("expect_column_values_to_be_null", "whole_number_problem", "error")},
+        ("expect_column_values_to_be_null", "whole_number_problem", "error"),
+        ("indicator_id", "91003"),
     ),
     "referential integrity": (
         "INSERT INTO candidate.fct_indicator_values SELECT indicator_id, 'E09999999', period_id, value, "
         "source_system, source_reference, source_sha256, ingested_at, run_id, computed_at "
-        f"FROM candidate.fct_indicator_values WHERE {ONE_ROW}",
-        {("expect_column_values_to_be_null", "area_problem", "error")},
+        f"FROM candidate.fct_indicator_values WHERE {row_of('E06000007')}",
+        ("expect_column_values_to_be_null", "area_problem", "error"),
+        ("area_code", "E09999999"),
     ),
     "lineage on every row": (
-        f"UPDATE candidate.fct_indicator_values SET source_sha256 = 'typed in by hand' WHERE {ONE_ROW}",
-        {("expect_column_values_to_match_regex", "source_sha256", "error")},
+        f"UPDATE candidate.fct_indicator_values SET source_sha256 = 'typed in by hand' WHERE {row_of('E06000014')}",
+        ("expect_column_values_to_match_regex", "source_sha256", "error"),
+        ("source_sha256", "typed in by hand"),
     ),
     "row-count drift": (
-        # 91003's 8 quarters x 16 areas are 128 of the 512 rows, exactly the 25% allowed: one row more goes
-        f"DELETE FROM candidate.fct_indicator_values WHERE indicator_id = '91003' OR ({ONE_ROW})",
-        {("expect_table_row_count_to_be_between", "table", "error")},
+        # 90101's 8 years x 16 areas are 128 of the 512 rows, the 25% allowed; with the two rows the
+        # families above insert, three more deleted take the table one row below 384
+        "DELETE FROM candidate.fct_indicator_values WHERE indicator_id = '90101' OR "
+        f"({row_of('E06000015')}) OR ({row_of('E06000025')}) OR ({row_of('E06000030')})",
+        ("expect_table_row_count_to_be_between", "table", "error"),
+        None,
     ),
 }
 
 
-# what identifies the planted row in the failing rows' CSV
-PLANTED = {
-    "completeness": ("area_code", "E08000009"),
-    "uniqueness on the grain": ("area_code", "E08000009"),
-    "allowed values": ("source_system", "a spreadsheet"),
-    "a percentage within 0-100": ("value", "112.5"),
-    "a count is a whole number": ("indicator_id", "91003"),
-    "referential integrity": ("area_code", "E09999999"),
-    "lineage on every row": ("source_sha256", "typed in by hand"),
-}
-
-
-@pytest.mark.parametrize("family", BROKEN)
-def test_a_broken_fact_blocks_the_export_and_the_report_shows_why(family, copy):
-    sql, expected = BROKEN[family]
+def test_each_broken_fact_blocks_the_export_and_the_report_shows_why(copy):
     env = copy()
     export = env.export_dir / "open-data"
     before = digest(export)
-    execute(env, sql)
+    for sql, _, _ in BROKEN.values():
+        execute(env, sql)
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM candidate.fct_indicator_values").fetchall() == [(383,)]
 
     result, report = run_gate(env)
 
@@ -159,26 +169,48 @@ def test_a_broken_fact_blocks_the_export_and_the_report_shows_why(family, copy):
     materialised = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     assert OPEN_DATA not in materialised
     assert digest(export) == before  # byte for byte
-    # (the demo's real Oflog series end in 2021/22 and 2022/23: a freshness warning on every run)
-    assert {f for f in failures(env, result.run_id) if f[2] == "error"} == expected
+    # each family's check, and nothing else (the demo's real Oflog series end in 2021/22 and
+    # 2022/23: a freshness warning on every run)
+    found = {f for f in failures(env, result.run_id) if f[2] == "error"}
+    assert {family: expected for family, (_, expected, _) in BROKEN.items() if expected not in found} == {}
+    assert found == {expected for _, expected, _ in BROKEN.values()}
     run = report[report.index(f"id='run-{result.run_id}'") :]
     assert "gate failed" in run[:400]
     assert "exports/open_data" in re.search(r"not written \(blocked or not run\)</span>: ([^<]*)</p>", run).group(1)
-    assert "FAILED" in run.split("<h2", 1)[0]
     # the failing rows are a click away (a table-level expectation has none): the planted row is among them
-    failed_rows = [
-        row
-        for row in run.split("<h2", 1)[0].split("<tr>")
-        if "class='fail'>FAILED" in row and "<td>fct_indicator_values<br>" in row
-    ]
-    links = [link for row in failed_rows for link in re.findall(r"href='(failing/[^']+)'", row)]
-    if family in PLANTED:
-        column, value = PLANTED[family]
-        with (env.export_dir / "quality" / links[0]).open(encoding="utf-8") as handle:
+    section = run.split("<h2", 1)[0]
+    linked = set(re.findall(r"href='(failing/[^']+)'", section))
+    not_shown = {}
+    for family, (_, (expectation, column, _), planted) in BROKEN.items():
+        rows_files = failing_files(env, result.run_id, expectation, column)
+        if planted is None:
+            assert rows_files == [], family
+            continue
+        (rows_file,) = rows_files
+        with (env.export_dir / "quality" / rows_file).open(encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
-        assert any(r[column] == value for r in rows), rows[:3]
-    else:
-        assert links == []
+        if rows_file.as_posix() not in linked or not any(r[planted[0]] == planted[1] for r in rows):
+            not_shown[family] = (rows_file.as_posix(), rows[:3])
+    assert not_shown == {}
+
+
+def failing_files(env: Environment, run_id: str, expectation: str, column: str) -> list[Path]:
+    """The failing rows' CSV files (relative to the quality folder) of fct_indicator_values'
+    failed ``expectation`` on ``column`` in ``run_id``, where they exist."""
+    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT kwargs FROM audit.validation_results WHERE run_id = ? AND suite = 'fct_indicator_values' "
+            "AND expectation = ? AND NOT success",
+            [run_id, expectation],
+        ).fetchall()
+    files = []
+    for (kwargs,) in rows:
+        arguments = json.loads(kwargs)
+        if (arguments.get("column") or ",".join(arguments.get("column_list", [])) or "table") == column:
+            path = failing_rows_file(run_id, "fct_indicator_values", expectation, kwargs)
+            if (env.export_dir / "quality" / path).exists():
+                files.append(path)
+    return files
 
 
 def found_in_quality_folder(env: Environment, *needles: str) -> list[str]:
@@ -272,7 +304,9 @@ def test_a_failing_complaint_shows_in_the_quality_folder_by_its_pseudonym_only(c
     assert pseudonyms_shown[0] == pseudonyms_shown[1] and pseudonyms_shown[0].startswith(pseudonyms.PREFIX)
 
 
-def test_a_stale_indicator_is_a_warning_and_does_not_block(copy):
+def test_a_stale_indicator_is_a_warning_and_every_suite_has_its_data_docs_page(copy):
+    """A gate run that passes with a warning: the export is written, and the run's section links
+    every suite's GX page (the one site GX renders for the whole run)."""
     config = small_config()
     config["thresholds"]["freshness"]["as_of"] = "2030-01-01"
     env = copy(config)
@@ -285,20 +319,15 @@ def test_a_stale_indicator_is_a_warning_and_does_not_block(copy):
     assert "exports/open_data" in re.search(r"Exports written: ([^<]*)", run).group(1)
     assert "indicator 91003 (quarterly): latest period" in run
 
-
-def test_every_run_has_its_data_docs_page_linked_from_the_index(copy):
-    env = copy()
-    result, report = run_gate(env)
-    assert result.success
-    run = report[report.index(f"id='run-{result.run_id}'") :].split("<h2", 1)[0]
-    # every suite of the run has its page, in the one site GX renders for the whole run
     linked = set(re.findall(r"href='gx/validations/([a-z_]+)/" + re.escape(result.run_id), run))
     assert linked == set(SUITES)
-    pages = re.findall(r"href='(gx/validations/fct_indicator_values/[^']+\.html)'", report)
+    pages = re.findall(r"href='(gx/validations/fct_indicator_values/[^']+\.html)'", run)
     assert pages and (env.export_dir / "quality" / pages[0]).exists()
-    assert result.run_id in pages[0]
     page = (env.export_dir / "quality" / pages[0]).read_text(encoding="utf-8")
     assert "expect_compound_columns_to_be_unique" in page or "compound" in page.lower()
+    # GX's own index, which lists only this run, sends the reader to the quality report instead
+    gx_index = (env.export_dir / "quality" / "gx" / "index.html").read_text(encoding="utf-8")
+    assert "url=../index.html" in gx_index
 
 
 # Suite level: each suite's families judged directly on its frame (fast; the gate wiring is proven above).
