@@ -26,9 +26,10 @@ run: install ## the whole pipeline once on the demo (synthetic data, asked for w
 # pytest-xdist: one worker per core; a test file stays on one worker (--dist loadfile), so its
 # module fixtures (a demo run, a PostgreSQL server, a browser) are built once. The files are handed
 # out in the order tests/conftest.py collects them, the longest first. TEST_WORKERS=0: serial.
+# The 30 slowest tests are listed at the end, so CI's log says where the time goes.
 TEST_WORKERS ?= auto
 test: install ## the whole test suite, on every core
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 
 # The unit tests: no Dagster run, no dbt build, no browser, no demo baseline, no PostgreSQL, nothing
 # timed against the clock; under a minute on 2 cores. Left out: the slowest modules (the inbox's
