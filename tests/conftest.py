@@ -128,6 +128,17 @@ def ingest_and_build(env: Environment, instance=None):
     return run_assets(build_definitions(env), "ingest_and_build", selection, instance)
 
 
+def refresh_marts(env: Environment, instance=None):
+    """A real Dagster run of refresh_all without its exports (the groups ``ingestion``,
+    ``transformation`` and ``publish``), for the cases about what is published to ``marts``."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+
+    selection = dg.AssetSelection.groups("ingestion", "transformation", "publish")
+    return run_assets(build_definitions(env), "refresh_marts", selection, instance)
+
+
 @pytest.fixture
 def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
     """Environment variables pointing at fresh temporary paths and the small demo config."""

@@ -24,7 +24,7 @@ from selenium.webdriver.support.ui import Select
 import exports.report as report_module
 from exports.report import EXCEPTION_REASONS, NO_ACTION, build_tiles, exceptions, status_counts, write_report
 from exports.report_pdf import ENV, find_chromium, write_pdf
-from tests.exports.test_report import COUNCIL, FRESHNESS, browser, open_page, warehouse  # noqa: F401 (fixtures)
+from tests.exports.test_report import COUNCIL, FRESHNESS, open_page, warehouse  # noqa: F401 (fixtures)
 
 PUBLICATION = "20251101T090000Z-c0ffee1f"  # ff and fi: a ligature would change the id a reader copies
 

@@ -6,12 +6,11 @@ that period, keeps who accepted it and why, and retires the proposal."""
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import yaml
 
 from lgperf.settings import PROJECT_ROOT
-from tests.conftest import point_environment, small_config
+from tests.conftest import point_environment, refresh_marts, small_config
 
 CLAIMANT_COUNT = {
     "path": str(PROJECT_ROOT / "demo" / "data" / "trafford_claimant_count.csv"),
@@ -31,18 +30,11 @@ COUNCIL = "E08000009"
 
 
 def run(folder: Path, monkeypatch, library: Path) -> None:
-    from orchestration.definitions import build_definitions
-
+    """refresh_all up to the publication (the exports are not the subject)."""
     config = small_config()
     config["extracts"] = [CLAIMANT_COUNT]
     config["library"] = {"indicators": str(library)}
-    env = point_environment(monkeypatch, folder, config=config)
-    result = (
-        build_definitions(env)
-        .resolve_job_def("refresh_all")
-        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    )
-    assert result.success
+    assert refresh_marts(point_environment(monkeypatch, folder, config=config)).success
 
 
 def rows(folder: Path, sql: str) -> list[tuple]:
