@@ -76,19 +76,27 @@ def run_gate(env: Environment) -> tuple[dg.ExecuteInProcessResult, str]:
     return result, report
 
 
-def failures(env: Environment, run_id: str, suite: str = "fct_indicator_values") -> set[tuple[str, str, str]]:
-    """What ``suite`` found (the publish step runs every suite: a broken fact also breaks the
-    lineage of the benchmarks and the scorecard built on it, which their own suites report)."""
+def failed_checks(env: Environment, run_id: str, suite: str) -> list[tuple[str, str, str]]:
+    """(expectation, kwargs as audit.validation_results keeps them, severity) of each of
+    ``suite``'s failed checks in ``run_id``."""
     with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        rows = connection.execute(
+        return connection.execute(
             "SELECT expectation, kwargs, severity FROM audit.validation_results WHERE run_id = ? AND suite = ? "
             "AND NOT success",
             [run_id, suite],
         ).fetchall()
-    return {
-        (e, json.loads(k).get("column") or ",".join(json.loads(k).get("column_list", [])) or "table", s)
-        for e, k, s in rows
-    }
+
+
+def checked_column(kwargs: str) -> str:
+    """The column (or columns, or "table") a check's kwargs name."""
+    arguments = json.loads(kwargs)
+    return arguments.get("column") or ",".join(arguments.get("column_list", [])) or "table"
+
+
+def failures(env: Environment, run_id: str, suite: str = "fct_indicator_values") -> set[tuple[str, str, str]]:
+    """What ``suite`` found (the publish step runs every suite: a broken fact also breaks the
+    lineage of the benchmarks and the scorecard built on it, which their own suites report)."""
+    return {(e, checked_column(k), s) for e, k, s in failed_checks(env, run_id, suite)}
 
 
 LATEST = "(SELECT max(period_id) FROM candidate.fct_indicator_values WHERE indicator_id = '90005')"
@@ -197,20 +205,13 @@ def test_each_broken_fact_blocks_the_export_and_the_report_shows_why(copy):
 def failing_files(env: Environment, run_id: str, expectation: str, column: str) -> list[Path]:
     """The failing rows' CSV files (relative to the quality folder) of fct_indicator_values'
     failed ``expectation`` on ``column`` in ``run_id``, where they exist."""
-    with duckdb.connect(str(env.warehouse_path), read_only=True) as connection:
-        rows = connection.execute(
-            "SELECT kwargs FROM audit.validation_results WHERE run_id = ? AND suite = 'fct_indicator_values' "
-            "AND expectation = ? AND NOT success",
-            [run_id, expectation],
-        ).fetchall()
-    files = []
-    for (kwargs,) in rows:
-        arguments = json.loads(kwargs)
-        if (arguments.get("column") or ",".join(arguments.get("column_list", [])) or "table") == column:
-            path = failing_rows_file(run_id, "fct_indicator_values", expectation, kwargs)
-            if (env.export_dir / "quality" / path).exists():
-                files.append(path)
-    return files
+    return [
+        path
+        for e, kwargs, _ in failed_checks(env, run_id, "fct_indicator_values")
+        if e == expectation and checked_column(kwargs) == column
+        for path in [failing_rows_file(run_id, "fct_indicator_values", expectation, kwargs)]
+        if (env.export_dir / "quality" / path).exists()
+    ]
 
 
 def found_in_quality_folder(env: Environment, *needles: str) -> list[str]:
