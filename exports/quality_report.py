@@ -350,7 +350,7 @@ def write_quality_report(
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         stream.write(page)
     os.replace(temporary, destination / "index.html")
-    # GX's own indexes list only the run each rendered last; the way in is this page
+    # GX's own index lists only the run it rendered last; the way in is this page
     redirect = templating.inline(environment, "quality/gx_index.html")
     if (destination / "gx" / "index.html").exists():
         (destination / "gx" / "index.html").write_text(redirect, encoding="utf-8")

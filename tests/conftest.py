@@ -116,27 +116,26 @@ def run_assets(definitions, name: str, selection, instance=None):
     )
 
 
-def ingest_and_build(env: Environment, instance=None):
-    """A real Dagster run of the ingestion and the dbt build only (the assets of refresh_all's
-    groups ``ingestion`` and ``transformation``), for the cases about what dbt builds: the gate,
-    the publication and the exports are tested where they are the subject."""
+def _run_groups(env: Environment, name: str, groups: tuple[str, ...], instance=None):
+    """A real Dagster run, called ``name``, of refresh_all's assets in ``groups`` only."""
     import dagster as dg
 
     from orchestration.definitions import build_definitions
 
-    selection = dg.AssetSelection.groups("ingestion", "transformation")
-    return run_assets(build_definitions(env), "ingest_and_build", selection, instance)
+    return run_assets(build_definitions(env), name, dg.AssetSelection.groups(*groups), instance)
+
+
+def ingest_and_build(env: Environment, instance=None):
+    """A real Dagster run of the ingestion and the dbt build only (the assets of refresh_all's
+    groups ``ingestion`` and ``transformation``), for the cases about what dbt builds: the gate,
+    the publication and the exports are tested where they are the subject."""
+    return _run_groups(env, "ingest_and_build", ("ingestion", "transformation"), instance)
 
 
 def refresh_marts(env: Environment, instance=None):
     """A real Dagster run of refresh_all without its exports (the groups ``ingestion``,
     ``transformation`` and ``publish``), for the cases about what is published to ``marts``."""
-    import dagster as dg
-
-    from orchestration.definitions import build_definitions
-
-    selection = dg.AssetSelection.groups("ingestion", "transformation", "publish")
-    return run_assets(build_definitions(env), "refresh_marts", selection, instance)
+    return _run_groups(env, "refresh_marts", ("ingestion", "transformation", "publish"), instance)
 
 
 @pytest.fixture
