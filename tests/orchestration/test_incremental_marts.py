@@ -32,21 +32,12 @@ def refresh_all(env: Environment, instance: dg.DagsterInstance) -> None:
     assert ingest_and_build(env, instance).success
 
 
-@pytest.fixture(scope="module")
-def first_build(tmp_path_factory):
-    """A warehouse after one refresh_all of the small demo (built once for the module)."""
-    folder = tmp_path_factory.mktemp("first-build")
-    with pytest.MonkeyPatch.context() as monkeypatch, DemoServer() as server:
-        env = use_environment(monkeypatch, folder, server)
-        refresh_all(env, dg.DagsterInstance.ephemeral())
-    return env.warehouse_path
-
-
 @pytest.fixture
-def warehouse(first_build, tmp_path, monkeypatch, demo_server) -> Environment:
-    """This test's copy of the first build, with the environment pointing at it."""
+def warehouse(demo_baseline, tmp_path, monkeypatch, demo_server) -> Environment:
+    """This test's copy of the warehouse after one refresh_all of the small demo (conftest's
+    demo_baseline: its incremental models' first, full build), the environment pointing at it."""
     env = use_environment(monkeypatch, tmp_path, demo_server)
-    shutil.copy(first_build, env.warehouse_path)
+    shutil.copy(demo_baseline / "warehouse.duckdb", env.warehouse_path)
     return env
 
 
