@@ -3,6 +3,8 @@ configuration, and the embedded demo API on a free loopback port."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 from pathlib import Path
@@ -185,12 +187,17 @@ def open_from_disk(browser, page: Path) -> None:
     WebDriverWait(browser, 30).until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
 
+# what the demo baseline's `make run` printed (its stage lines and summary)
+BASELINE_OUTPUT = "make-run-output.txt"
+
+
 @pytest.fixture(scope="session")
 def demo_baseline(tmp_path_factory) -> Path:
-    """A folder after one real refresh_all of the small demo with the demo inbox (warehouse,
-    exports, inbox, pipeline.yml); tests copy it or read it, never change it. Built once per
-    `make test`: the first pytest-xdist worker to ask builds it in the session's shared temporary
-    folder while the other waits on the lock, then both use it."""
+    """A folder after one `make run` of the small demo with the demo inbox (warehouse, exports,
+    inbox, pipeline.yml, the Dagster instance in dagster_home/ and what the run printed in
+    BASELINE_OUTPUT); tests copy it or read it, never change it. Built once per `make test`: the
+    first pytest-xdist worker to ask builds it in the session's shared temporary folder while
+    the other waits on the lock, then both use it."""
     from filelock import FileLock
 
     shared = tmp_path_factory.getbasetemp()
@@ -207,17 +214,17 @@ def demo_baseline(tmp_path_factory) -> Path:
 
 
 def _build_demo_baseline(folder: Path) -> None:
-    import dagster as dg
+    """`make run` as the README's first command runs it (orchestration.run: the demo inbox
+    dropped, refresh_all, then the quality report job), on the small demo config."""
+    from orchestration.run import main
 
-    from demo.synthetic_inbox import write_demo_inbox
-    from orchestration.definitions import build_definitions
-
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        env = point_environment(monkeypatch, folder)
-        write_demo_inbox(env.inbox_dir)  # surveys and complaints, as `make run` drops them
-        result = (
-            build_definitions(env)
-            .resolve_job_def("refresh_all")
-            .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-        )
-        assert result.success
+    home = folder / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
+    output = io.StringIO()
+    with pytest.MonkeyPatch.context() as monkeypatch, contextlib.redirect_stdout(output):
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        point_environment(monkeypatch, folder)
+        code = main([])
+    (folder / BASELINE_OUTPUT).write_text(output.getvalue(), encoding="utf-8")
+    assert code == 0, output.getvalue()

@@ -57,7 +57,7 @@ def council_tax(folder: Path, period: str) -> float:
 
 
 def test_a_bad_revision_is_blocked_stays_blocked_and_goes_out_only_corrected_or_waived(
-    demo_baseline, tmp_path, monkeypatch
+    demo_baseline, tmp_path, monkeypatch, capsys
 ):
     from orchestration.definitions import build_definitions
 
@@ -93,7 +93,10 @@ def test_a_bad_revision_is_blocked_stays_blocked_and_goes_out_only_corrected_or_
 
         # 1. a revision to 250% for the home council: blocked, nothing published, the run fails naming the check
         server.revise("91023", "E08000009", period, 250.0)
+        capsys.readouterr()
         blocked = refresh(FULL_REFRESH)
+        # this copy's warehouse path is not the baseline's, so the parse it kept is refused (step 2's control)
+        assert "Unable to do partial parsing because profile has changed" in capsys.readouterr().out
         assert not blocked.success
         failure = next(e for e in blocked.all_events if e.event_type_value == "STEP_FAILURE")
         assert failure.step_key == "marts__publication"
@@ -111,6 +114,10 @@ def test_a_bad_revision_is_blocked_stays_blocked_and_goes_out_only_corrected_or_
         assert not again.success and [d for _, d, _, _ in attempts(folder)] == ["published", "blocked", "blocked"]
         assert [json.loads(b) for _, _, b, _ in attempts(folder)[1:]] == [[{"check": c} for c in BLOCKING]] * 2
         assert published(folder) == before
+        # dbt re-used the parse this warehouse's last build kept (orchestration/dbt.py reuse_parse):
+        # no file, var or profile changed since, so it did not parse the project again
+        dbt_output = capsys.readouterr().out  # dagster-dbt echoes dbt's own lines to stdout
+        assert "Running with dbt=" in dbt_output and "Unable to do partial parsing" not in dbt_output
 
         # 3. an export materialised alone after a blocked run refuses, naming why
         alone = defs.resolve_implicit_global_asset_job_def().execute_in_process(
