@@ -87,6 +87,12 @@ class _Fault:
     remaining: int
     path_prefix: str | None
     params: dict[str, Any] = field(default_factory=dict)
+    query_contains: str | None = None
+
+    def matches(self, path: str, query: str) -> bool:
+        return (self.path_prefix is None or path.startswith(self.path_prefix)) and (
+            self.query_contains is None or self.query_contains in query
+        )
 
 
 class Faults:
@@ -96,7 +102,18 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
 
-    def add(self, kind: str, times: int = 1, path_prefix: str | None = None, **params: Any) -> None:
+    def add(
+        self,
+        kind: str,
+        times: int = 1,
+        path_prefix: str | None = None,
+        *,
+        query_contains: str | None = None,
+        **params: Any,
+    ) -> None:
+        """Queue ``kind`` for the next ``times`` requests whose path starts with ``path_prefix``
+        and whose query (credentials removed, as sent) contains ``query_contains``, e.g.
+        ``"metricType=90101&area=E08000009"`` for one /data call of a pull."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
         if times < 1:
@@ -108,7 +125,7 @@ class Faults:
                 "an 'edit' fault needs edit=<function of the JSON document returning the document to send>"
             )
         with self._lock:
-            self._faults.append(_Fault(kind, times, path_prefix, params))
+            self._faults.append(_Fault(kind, times, path_prefix, params, query_contains))
 
     def clear(self) -> None:
         with self._lock:
@@ -119,11 +136,11 @@ class Faults:
         with self._lock:
             return sum(f.remaining for f in self._faults)
 
-    def take(self, path: str) -> _Fault | None:
-        """The first fault matching ``path``, one of its ``times`` consumed."""
+    def take(self, path: str, query: str = "") -> _Fault | None:
+        """The first fault matching ``path`` and ``query``, one of its ``times`` consumed."""
         with self._lock:
             for fault in self._faults:
-                if fault.path_prefix is None or path.startswith(fault.path_prefix):
+                if fault.matches(path, query):
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)
@@ -516,7 +533,9 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, public_query = redacted.partition("?")
         try:
             self._authenticate()
-            reply = self._reply(path, dict(parse_qsl(public_query, keep_blank_values=True)), demo.faults.take(path))
+            reply = self._reply(
+                path, dict(parse_qsl(public_query, keep_blank_values=True)), demo.faults.take(path, public_query)
+            )
         except ApiError as error:
             reply = _error_reply(error.status, error.message, error.error_code)
         demo.requests.append(

@@ -20,7 +20,6 @@ from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
 from demo.server import DemoServer
 from ingestion.lginform.load import KEYS
 from tests.conftest import point_environment, small_config
-from tests.reliability.snapshots import table_fingerprints
 
 FAMILY = "API faults"
 LGINFORM_TABLES = tuple(KEYS)
@@ -262,38 +261,41 @@ def test_reordered_rows_give_the_same_raw_rows(tried, clean, tmp_path, monkeypat
 
 # -- refused answers: their metric types fall behind, the rest loads -----------------------------------
 
+GROUP = "Trafford_CIPFA_Near_Neighbours"
+# fault, its parameters, the metric type whose /data answer for the comparison group it spoils,
+# what the check's description must name, the case and what must hold. All three are planted in
+# one run: with one metric type per /data call, each spoils a metric type of its own and the
+# fourth (91023) is the rest that must publish.
 REFUSED = [
-    pytest.param(
+    (
         "truncated_json",
         {},
-        ["/data?metricType=", "not valid JSON"],
+        "90005",
+        ["/data?metricType=90005", "not valid JSON"],
         "a complete HTTP 200 whose JSON body is cut in half (on one /data answer)",
-        "that answer's metric types are held back and named (request and reason) in the check and audit.api_requests; "
-        "their raw rows and sync state exactly as before; the run goes on and the other metric types publish",
-        id="truncated-json",
+        "that answer's metric type is held back and named (request and reason) in the check and audit.api_requests; "
+        "its raw rows and sync state exactly as before; the run goes on and the other metric types publish",
     ),
-    pytest.param(
+    (
         "duplicate_rows",
         {"count": 1, "conflicting": True},
-        ["/data?metricType=", "conflicting duplicate rows", "repeats area E"],
+        "90101",
+        ["/data?metricType=90101", "conflicting duplicate rows", "repeats area E"],
         "a /data answer repeating an area row with different values",
-        "that answer's metric types are held back, naming the request and the area (which value is right cannot be "
-        "known); their raw rows and sync state exactly as before; the others publish",
-        id="conflicting-duplicates",
+        "that answer's metric type is held back, naming the request and the area (which value is right cannot be "
+        "known); its raw rows and sync state exactly as before; the others publish",
     ),
-    pytest.param(
+    (
         "empty_group",
         {},
-        [
-            "comparison group 'Trafford_CIPFA_Near_Neighbours' expanded to no areas",
-            "area=Trafford_CIPFA_Near_Neighbours",
-        ],
-        "the comparison-group id Trafford_CIPFA_Near_Neighbours expanding to no areas",
-        "that answer's metric types are held back naming the group (no silent empty benchmark); their raw rows and "
+        "91003",
+        [f"comparison group '{GROUP}' expanded to no areas", f"area={GROUP}"],
+        f"the comparison-group id {GROUP} expanding to no areas",
+        "that answer's metric type is held back naming the group (no silent empty benchmark); its raw rows and "
         "sync state exactly as before; the others publish",
-        id="empty-group",
     ),
 ]
+HELD_BACK = [metric_type for _, _, metric_type, *_ in REFUSED]
 
 
 def _sync_state(path: Path) -> dict[str, tuple]:
@@ -306,21 +308,33 @@ def _sync_state(path: Path) -> dict[str, tuple]:
         }
 
 
-@pytest.mark.parametrize("fault, params, named, what, expected", REFUSED)
-def test_a_refused_answer_holds_back_its_metric_types_and_the_rest_publishes(
-    tried, demo_baseline, tmp_path, monkeypatch, fault, params, named, what, expected
+def _values_of(path: Path, metric_types: list[str]) -> list[tuple]:
+    """Every raw value row of ``metric_types``, every column, in one order."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(
+            "SELECT * FROM raw.lginform_values WHERE list_contains(?, metric_type_id) ORDER BY ALL", [metric_types]
+        ).fetchall()
+
+
+def test_each_refused_answer_holds_back_its_metric_type_and_the_rest_publishes(
+    tried, demo_baseline, tmp_path, monkeypatch
 ):
-    tried(what, expected, FAMILY)
+    for _, _, _, _, what, expected in REFUSED:
+        tried(what, expected, FAMILY)
     folder = tmp_path / "pipeline"
     shutil.copytree(demo_baseline, folder)
     warehouse = folder / "warehouse.duckdb"
-    values_before = table_fingerprints(warehouse, "table_name = 'lginform_values'")
+    values_before = _values_of(warehouse, HELD_BACK)
     sync_before = _sync_state(warehouse)
+    config = _config()
+    config["lginform"]["batch_size"] = 1  # one /data call per metric type and area token
 
     with DemoServer() as server:
-        # the first /data answer only (metric types 90005 and 90101 for the group): the rest are good
-        server.faults.add(fault, times=1, path_prefix="/data", **params)
-        _, defs = _definitions(monkeypatch, folder, server)
+        for fault, params, metric_type, *_ in REFUSED:
+            server.faults.add(
+                fault, times=1, path_prefix="/data", query_contains=f"metricType={metric_type}&area={GROUP}", **params
+            )
+        _, defs = _definitions(monkeypatch, folder, server, config)
         result = defs.resolve_job_def("refresh_all").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), run_config=FULL_REFRESH, raise_on_error=False
         )
@@ -333,23 +347,25 @@ def test_a_refused_answer_holds_back_its_metric_types_and_the_rest_publishes(
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == "metric_types_current"
     )
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
-    assert check.metadata["metric_types_behind"].value == ["90005", "90101"]
-    for text in named:
-        assert text in check.description
+    assert check.metadata["metric_types_behind"].value == HELD_BACK
+    for _, _, _, named, *_ in REFUSED:
+        for text in named:
+            assert text in check.description
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "candidate/fct_indicator_values" in materialised and "marts/publication" in materialised
     assert "exports/open_data" in materialised
-    # the held-back metric types: raw rows as they were, sync state not advanced; the others re-pulled
-    assert table_fingerprints(warehouse, "table_name = 'lginform_values'") == values_before
+    # the held-back metric types: raw rows as they were, sync state not advanced; the other re-pulled
+    assert _values_of(warehouse, HELD_BACK) == values_before
     sync_after = _sync_state(warehouse)
-    assert {m: sync_after[m] for m in ("90005", "90101")} == {m: sync_before[m] for m in ("90005", "90101")}
-    assert all(sync_after[m] != sync_before[m] for m in ("91003", "91023"))
+    assert {m: sync_after[m] for m in HELD_BACK} == {m: sync_before[m] for m in HELD_BACK}
+    assert sync_after["91023"] != sync_before["91023"]
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        [(metric_types, error)] = connection.execute(
-            "SELECT metric_types, error FROM audit.api_requests WHERE error IS NOT NULL"
-        ).fetchall()
-    assert metric_types == "90005,90101"
-    assert all(text in error for text in named if not text.startswith(("/data", "area=")))
+        errors = dict(
+            connection.execute("SELECT metric_types, error FROM audit.api_requests WHERE error IS NOT NULL").fetchall()
+        )
+    assert sorted(errors) == HELD_BACK  # one refused request per fault, naming its metric type
+    for _, _, metric_type, named, *_ in REFUSED:
+        assert all(text in errors[metric_type] for text in named if not text.startswith(("/data", "area=")))
 
 
 # -- the demo server's new switches themselves ------------------------------------------------------
@@ -398,5 +414,9 @@ def test_the_new_demo_switches_alter_only_what_they_name(tried):
         assert (
             json.loads(client.get_json("/metricTypes/91003", []).body)["metricType"]["identifier"] == "91003"
         )  # not /data: unchanged
+        # a fault for another call's query does not fire on this one
+        server.faults.add("reorder_rows", times=1, path_prefix="/data", query_contains="metricType=90005&")
+        assert rows() == clean and server.faults.pending() == 1
+        server.faults.clear()
         assert rows() == clean and server.faults.pending() == 0
         client.close()
