@@ -20,6 +20,8 @@ import pytest
 from exports.partitions import MANIFEST
 from tests.conftest import point_environment, run_assets
 
+REPO = Path(__file__).parents[2]
+
 MART_SUITES = (
     "benchmarks",
     "complaints_by_ward",
@@ -30,25 +32,40 @@ MART_SUITES = (
 )
 
 
-@pytest.fixture(scope="module")
-def run_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
-    """The transformation and exports groups (their checks included) run by Dagster with
-    WAREHOUSE=postgres, on a copy of the baseline's landed rows, into a database of its own."""
-    import dagster as dg
-
-    from orchestration.definitions import build_definitions
-
-    folder = tmp_path_factory.mktemp("pipeline-on-postgres")
-    shutil.copy(demo_baseline / "warehouse.duckdb", folder / "warehouse.duckdb")
+def _create_database(postgres_server: dict[str, str], name: str) -> None:
     server = psycopg2.connect(
         host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf"
     )
     server.autocommit = True  # CREATE DATABASE cannot run in a transaction
     try:
-        server.cursor().execute("CREATE DATABASE lgperf_pipeline")
+        server.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+        server.cursor().execute(f"CREATE DATABASE {name}")
     finally:
         server.close()
+
+
+@pytest.fixture(scope="module")
+def run_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
+    """The transformation and exports groups (their checks included) run by Dagster with
+    WAREHOUSE=postgres, on a copy of the baseline's landed rows, into a database of its own;
+    Dagster's own storage (runs, events, the warehouse pool's slots) on the same server too, as
+    the project's dagster-postgres.yaml sets it, in a database ``dagster``."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import ensure_warehouse_pool
+
+    folder = tmp_path_factory.mktemp("pipeline-on-postgres")
+    shutil.copy(demo_baseline / "warehouse.duckdb", folder / "warehouse.duckdb")
+    _create_database(postgres_server, "lgperf_pipeline")
+    _create_database(postgres_server, "dagster")
+    dagster_url = f"postgresql://postgres@{postgres_server['PGHOST']}:{postgres_server['PGPORT']}/dagster"
+    home = folder / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster-postgres.yaml", home / "dagster.yaml")
     with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        monkeypatch.setenv("DAGSTER_POSTGRES_URL", dagster_url.replace("postgresql:", "postgresql+psycopg2:"))
         env = point_environment(
             monkeypatch,
             folder,  # the baseline's small demo config
@@ -56,8 +73,34 @@ def run_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
         )
         assert env.warehouse == "postgres"
         selection = dg.AssetSelection.groups("transformation", "publish", "exports")
-        result = run_assets(build_definitions(env), "on_postgres", selection)
-    return {"folder": folder, "result": result, "database": {**postgres_server, "PGDATABASE": "lgperf_pipeline"}}
+        with dg.DagsterInstance.get() as instance:
+            storage = (type(instance.run_storage).__name__, type(instance.event_log_storage).__name__)
+            ensure_warehouse_pool(instance)
+            result = run_assets(build_definitions(env), "on_postgres", selection, instance)
+    return {
+        "folder": folder,
+        "result": result,
+        "database": {**postgres_server, "PGDATABASE": "lgperf_pipeline"},
+        "dagster": {"url": dagster_url, "storage": storage},
+    }
+
+
+def test_dagster_keeps_the_run_on_postgres_storage(run_on_postgres):
+    """The run above, with dagster-postgres.yaml as DAGSTER_HOME's instance: its run, its events
+    and the warehouse pool's slots are in PostgreSQL, so every machine sharing it queues on it."""
+    assert run_on_postgres["dagster"]["storage"] == ("PostgresRunStorage", "PostgresEventLogStorage")
+    run_id = run_on_postgres["result"].run_id
+    with psycopg2.connect(run_on_postgres["dagster"]["url"]) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT status FROM runs WHERE run_id = %s", (run_id,))
+        assert cursor.fetchall() == [("SUCCESS",)]
+        cursor.execute(
+            "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+            (run_id,),
+        )
+        assert cursor.fetchall()[0][0] >= 20
+        cursor.execute("SELECT DISTINCT concurrency_key FROM concurrency_slots")
+        assert ("warehouse",) in cursor.fetchall()
 
 
 def test_dbt_built_the_marts_on_the_server_not_in_the_file(run_on_postgres, demo_baseline):

@@ -2,7 +2,7 @@
 
 The small demo's raw tables are copied from the DuckDB warehouse of one real run; dbt's
 `postgres` target builds every model and passes every test (unit tests included); the marts
-equal DuckDB's row for row. Dagster runs the pipeline unchanged on PostgreSQL storage."""
+equal DuckDB's row for row. (Dagster on PostgreSQL storage: test_postgres_pipeline.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import math
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import duckdb
 import psycopg2
@@ -23,8 +22,6 @@ from lgperf import postgres
 from lgperf.settings import DBT_PROJECT_DIR, load_pipeline_config
 from lgperf.warehouse import python_owned_tables
 from orchestration import dbt
-
-REPO = Path(__file__).parents[2]
 
 
 def _plain(value):
@@ -183,51 +180,3 @@ def test_the_marts_on_postgres_equal_duckdbs(built_on_postgres, postgres_server)
                 if not _same(a[i], e[i])
             ]
             assert mismatches == [], mismatches[:5]
-
-
-def test_dagster_runs_the_pipeline_unchanged_on_postgres_storage(postgres_server, tmp_path, monkeypatch):
-    import dagster as dg
-    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
-
-    from orchestration.definitions import build_definitions
-    from orchestration.resources import ensure_warehouse_pool
-    from tests.conftest import point_environment
-
-    url = f"postgresql+psycopg2://postgres@{postgres_server['PGHOST']}:{postgres_server['PGPORT']}/dagster"
-    connection = psycopg2.connect(
-        host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf"
-    )
-    connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
-    try:
-        connection.cursor().execute("DROP DATABASE IF EXISTS dagster")
-        connection.cursor().execute("CREATE DATABASE dagster")
-    finally:
-        connection.close()
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster-postgres.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_POSTGRES_URL", url)
-    env = point_environment(monkeypatch, tmp_path)
-    with dg.DagsterInstance.get() as instance:
-        assert isinstance(instance.run_storage, PostgresRunStorage)
-        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
-        ensure_warehouse_pool(instance)
-        result = (
-            build_definitions(env)
-            .resolve_job_def("refresh_all")
-            .execute_in_process(instance=instance, raise_on_error=False)
-        )
-        assert result.success
-    with psycopg2.connect(url.replace("+psycopg2", "")) as connection:
-        cursor = connection.cursor()
-        cursor.execute("SELECT status FROM runs WHERE run_id = %s", (result.run_id,))
-        assert cursor.fetchall() == [("SUCCESS",)]
-        cursor.execute(
-            "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
-            (result.run_id,),
-        )
-        assert cursor.fetchall()[0][0] >= 20
-        # the warehouse pool's slots live in PostgreSQL: every machine sharing it queues on it
-        cursor.execute("SELECT DISTINCT concurrency_key FROM concurrency_slots")
-        assert ("warehouse",) in cursor.fetchall()
