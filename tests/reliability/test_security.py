@@ -80,8 +80,10 @@ def plant_complaint(inbox: Path) -> None:
 @pytest.fixture(scope="module")
 def canary_runs(tmp_path_factory):
     """A refresh_all and the quality report against a demo API that only accepts the canary
-    credentials, with a planted personal-data complaint; then a refresh_all whose secret the API
-    refuses (401). Everything a run leaves behind is collected."""
+    credentials, with a planted personal-data complaint and two transient faults on the way (a
+    429 and a 502, each retried, signed afresh); a second refresh_all once the usage allowance is
+    used up; then a refresh_all whose secret the API refuses (401). Everything a run leaves
+    behind is collected."""
     from demo.server import DemoServer
     from demo.synthetic_inbox import write_demo_inbox
     from orchestration.definitions import build_definitions
@@ -116,10 +118,17 @@ def canary_runs(tmp_path_factory):
                 write_demo_inbox(env.inbox_dir)
                 plant_complaint(env.inbox_dir)
                 defs = build_definitions(env)
+                server.faults.add("rate_limit", times=1, retry_after=0)
+                server.faults.add("server_error", times=1, status=502)
                 good = defs.resolve_job_def("refresh_all").execute_in_process(instance=instance, raise_on_error=False)
                 quality = defs.resolve_job_def("quality_report_job").execute_in_process(
                     instance=instance, raise_on_error=False
                 )
+                server.faults.add("usage_limit", times=50, path_prefix="/periods")
+                exhausted = defs.resolve_job_def("refresh_all").execute_in_process(
+                    instance=instance, raise_on_error=False
+                )
+                requests = len(server.requests)
             with (
                 pytest.MonkeyPatch.context() as monkeypatch,
                 DemoServer(application_key=CANARY_KEY, secret="the-right-secret") as server,
@@ -153,6 +162,8 @@ def canary_runs(tmp_path_factory):
         "good": good,
         "quality": quality,
         "failed": failed,
+        "exhausted": exhausted,
+        "requests": requests,
         "logs": "\n".join(captured),
         "env": env,
     }
@@ -160,18 +171,22 @@ def canary_runs(tmp_path_factory):
 
 def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried):
     tried(
-        "LGINFORM_SECRET and the application key set to unique canaries; a good run, the quality report, "
-        "and a run the API refuses (401)",
+        "LGINFORM_SECRET and the application key set to unique canaries; a good run (a 429 and a 502 retried on "
+        "the way), the quality report, a run once the usage allowance is used up, and a run the API refuses (401)",
         "neither canary in logs, stdout/stderr, Dagster event records, exception messages, audit.api_requests, "
         "raw.lginform_responses, the warehouse file, dbt's run logs, DAGSTER_HOME or any file under EXPORT_DIR",
         "security",
     )
     runs = canary_runs
     assert runs["good"].success and runs["quality"].success
-    assert not runs["failed"].success
+    assert not runs["failed"].success and not runs["exhausted"].success
+    assert runs["requests"] > 5  # the canaries were really used
+    assert "retrying after attempt" in runs["logs"]  # the transient faults were met, and logged
+    spent = next(e for e in runs["exhausted"].all_events if e.event_type_value == "STEP_FAILURE")
+    assert "usage allowance is used up" in spent.event_specific_data.error.message
     instance: dg.DagsterInstance = runs["instance"]
     haystacks: dict[str, str] = {"logging, stdout and stderr of the runs": runs["logs"]}
-    for name in ("good", "quality", "failed"):
+    for name in ("good", "quality", "exhausted", "failed"):
         run_id = runs[name].run_id
         haystacks[f"event records of {name}"] = "\n".join(dg.serialize_value(e) for e in instance.all_logs(run_id))
         for dbt_file in (PROJECT_ROOT / "dbt_project" / "target" / "runs" / run_id).rglob("*"):
@@ -191,7 +206,7 @@ def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried
         requests = connection.execute("SELECT count(*) FROM audit.api_requests").fetchone()[0]
         stored = connection.execute("SELECT count(*) FROM raw.lginform_responses").fetchone()[0]
     assert requests > 0 and stored > 0  # requests were made and recorded, signed with the canary
-    for canary in (CANARY_SECRET, CANARY_KEY):
+    for canary in (CANARY_SECRET, CANARY_KEY, "Signature=", "ApplicationKey="):  # nor a signed request's query
         leaks = [where for where, text in haystacks.items() if canary in text]
         assert leaks == [], f"{canary[:13]}... found in {leaks}"
     assert len(haystacks) > 20
