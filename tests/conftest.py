@@ -27,22 +27,28 @@ def pytest_configure(config: pytest.Config) -> None:
 # The files that run the pipeline most often, longest first (from `pytest --durations=0` on 2
 # cores). They are handed out first (with `--no-loadscope-reorder`: pytest-xdist would otherwise
 # put the files with the most tests first, and these single long scenarios last), so the files
-# left for the end are short ones and neither worker idles long waiting for the other.
+# left for the end are short ones and neither worker idles long waiting for the other. The second
+# and fourth need no demo baseline: the second worker starts on them while the first builds it.
 LONGEST_FIRST = [
     "tests/orchestration/test_publication_flow.py",
+    "tests/ingestion/test_inbox_operations.py",
     "tests/orchestration/test_incremental_marts.py",
+    "tests/reliability/test_bad_input.py",
     "tests/reliability/test_concurrency.py",
-    "tests/orchestration/test_end_to_end.py",
     "tests/orchestration/test_quality_gate.py",
     "tests/reliability/test_process_faults.py",
-    "tests/orchestration/test_spc_baselines.py",
-    "tests/reliability/test_api_faults.py",
-    "tests/orchestration/test_code_changes_rebuild.py",
-    "tests/reliability/test_security.py",
-    "tests/postgres/test_postgres_warehouse.py",
-    "tests/orchestration/test_dialects_end_to_end.py",
+    "tests/orchestration/test_end_to_end.py",
     "tests/orchestration/test_officer_returns_cycle.py",
+    "tests/reliability/test_security.py",
+    "tests/orchestration/test_dialects_end_to_end.py",
     "tests/postgres/test_postgres_pipeline.py",
+    "tests/orchestration/test_spc_baselines.py",
+    "tests/orchestration/test_code_changes_rebuild.py",
+    "tests/postgres/test_postgres_warehouse.py",
+    "tests/reliability/test_api_faults.py",
+    "tests/reliability/test_idempotency.py",
+    "tests/orchestration/test_dbt_wiring.py",
+    "tests/exports/test_open_data.py",
 ]
 
 
@@ -187,44 +193,65 @@ def open_from_disk(browser, page: Path) -> None:
     WebDriverWait(browser, 30).until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
 
-# what the demo baseline's `make run` printed (its stage lines and summary)
-BASELINE_OUTPUT = "make-run-output.txt"
+# what a shared folder's `make run` printed (its stage lines and summary)
+RUN_OUTPUT = "make-run-output.txt"
 
 
-@pytest.fixture(scope="session")
-def demo_baseline(tmp_path_factory) -> Path:
-    """A folder after one `make run` of the small demo with the demo inbox (warehouse, exports,
-    inbox, pipeline.yml, the Dagster instance in dagster_home/ and what the run printed in
-    BASELINE_OUTPUT); tests copy it or read it, never change it. Built once per `make test`: the
-    first pytest-xdist worker to ask builds it in the session's shared temporary folder while
-    the other waits on the lock, then both use it."""
+def _shared_folder(tmp_path_factory, name: str, build) -> Path:
+    """A folder ``build(folder)`` makes once per `make test`: the first pytest-xdist worker to ask
+    builds it in the session's shared temporary folder while the other waits on the lock, then
+    both use it. Tests copy it or read it, never change it."""
     from filelock import FileLock
 
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the session's folder, above each worker's own
-    folder, built = shared / "demo-baseline", shared / "demo-baseline.built"
-    with FileLock(shared / "demo-baseline.lock"):
+    folder, built = shared / name, shared / f"{name}.built"
+    with FileLock(shared / f"{name}.lock"):
         if not built.exists():
             shutil.rmtree(folder, ignore_errors=True)  # what a build that failed left
-            folder.mkdir()
-            _build_demo_baseline(folder)
+            build(folder)
             built.touch()
     return folder
 
 
-def _build_demo_baseline(folder: Path) -> None:
+@pytest.fixture(scope="session")
+def demo_baseline(tmp_path_factory) -> Path:
+    """A folder after one `make run` of the small demo with the demo inbox: warehouse, exports,
+    inbox, pipeline.yml, the Dagster instance in dagster_home/ and what the run printed in
+    RUN_OUTPUT."""
+
+    def build(folder: Path) -> None:
+        folder.mkdir()
+        (folder / "dagster_home").mkdir()
+        shutil.copy(Path(__file__).parents[1] / "dagster.yaml", folder / "dagster_home" / "dagster.yaml")
+        _make_run(folder)
+
+    return _shared_folder(tmp_path_factory, "demo-baseline", build)
+
+
+@pytest.fixture(scope="session")
+def demo_second_run(demo_baseline, tmp_path_factory) -> Path:
+    """A copy of demo_baseline after a second `make run` on the same inputs (the same demo API,
+    the demo inbox dropped again), RUN_OUTPUT holding what the second run printed."""
+
+    def build(folder: Path) -> None:
+        shutil.copytree(demo_baseline, folder)
+        _make_run(folder)
+
+    return _shared_folder(tmp_path_factory, "demo-second-run", build)
+
+
+def _make_run(folder: Path) -> None:
     """`make run` as the README's first command runs it (orchestration.run: the demo inbox
-    dropped, refresh_all, then the quality report job), on the small demo config."""
+    dropped, refresh_all, then the quality report job), on ``folder`` with the small demo config
+    and the Dagster instance in ``folder``/dagster_home."""
     from orchestration.run import main
 
-    home = folder / "dagster_home"
-    home.mkdir()
-    shutil.copy(Path(__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as monkeypatch, contextlib.redirect_stdout(output):
-        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        monkeypatch.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
         point_environment(monkeypatch, folder)
         code = main([])
-    (folder / BASELINE_OUTPUT).write_text(output.getvalue(), encoding="utf-8")
+    (folder / RUN_OUTPUT).write_text(output.getvalue(), encoding="utf-8")
     assert code == 0, output.getvalue()

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import BASELINE_OUTPUT, SMALL_METRIC_TYPES, point_environment
+from conftest import RUN_OUTPUT, SMALL_METRIC_TYPES, point_environment
 
 from demo.catalogue import TRAFFORD, build_catalogue
 from demo.synthetic_inbox import demo_manifest
@@ -59,23 +59,20 @@ def query_file(warehouse: Path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
-def test_make_run_twice_loads_once_and_exports_the_same_bytes(demo_baseline, tmp_path, monkeypatch, capsys):
+def test_make_run_twice_loads_once_and_exports_the_same_bytes(demo_baseline, demo_second_run, monkeypatch):
     """The first `make run` is conftest's demo_baseline (orchestration.run's main on an empty
-    folder, what it printed kept); the second runs on a copy of it, with the same inputs."""
-    from orchestration.run import main
-
-    first_out = (demo_baseline / BASELINE_OUTPUT).read_text(encoding="utf-8")
-    shutil.copytree(demo_baseline, tmp_path / "run")
-    pipeline_env = point_environment(monkeypatch, tmp_path / "run")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "run" / "dagster_home"))  # the first run's instance
+    folder, what it printed kept); the second is conftest's demo_second_run, the same again on a
+    copy of it with the same inputs."""
+    first, second = demo_baseline / "warehouse.duckdb", demo_second_run / "warehouse.duckdb"
+    first_out = (demo_baseline / RUN_OUTPUT).read_text(encoding="utf-8")
     expected = expected_values()
-    loaded = set(
-        query(pipeline_env, "SELECT indicator_id, area_code, period_id, value FROM marts.fct_indicator_values")
-    )
+    loaded = set(query_file(first, "SELECT indicator_id, area_code, period_id, value FROM marts.fct_indicator_values"))
     assert loaded == expected  # every cell as the API served it; null stays null
     assert any(v is None for *_, v in loaded)
 
-    files = sorted((pipeline_env.export_dir / "open-data" / "indicator_values").glob("*.csv"))  # one per financial year
+    files = sorted(
+        ((demo_baseline / "exports") / "open-data" / "indicator_values").glob("*.csv")
+    )  # one per financial year
     lines = []
     for csv_path in files:
         text = csv_path.read_text(encoding="utf-8").splitlines()
@@ -112,56 +109,55 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(demo_baseline, tmp
     )
     assert str(demo_baseline / "exports" / "open-data") in first_out
     # the demo inbox was dropped and landed, file by file
-    surveys = query(pipeline_env, "SELECT count(*) FROM raw.inbox_files WHERE folder = 'surveys'")[0][0]
+    surveys = query_file(first, "SELECT count(*) FROM raw.inbox_files WHERE folder = 'surveys'")[0][0]
     assert (
         surveys
-        == len([p for p in (pipeline_env.inbox_dir / "surveys" / "processed").iterdir() if p.suffix != ".txt"])
+        == len([p for p in ((demo_baseline / "inbox") / "surveys" / "processed").iterdir() if p.suffix != ".txt"])
         >= 2
     )
-    assert [p.name for p in (pipeline_env.inbox_dir / "surveys").iterdir()] == ["processed"]  # each taken, filed away
+    assert [p.name for p in ((demo_baseline / "inbox") / "surveys").iterdir()] == [
+        "processed"
+    ]  # each taken, filed away
     # every demo row is either accepted or quarantined, as the demo planted it
-    received, accepted, quarantined = query(
-        pipeline_env, "SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined) FROM raw.inbox_files"
+    received, accepted, quarantined = query_file(
+        first, "SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined) FROM raw.inbox_files"
     )[0]
     manifest = demo_manifest()
     assert received == sum(f.rows_received for f in manifest) == accepted + quarantined
     assert quarantined == sum(
         n for f in manifest for r, n in f.messy_reasons.items() if r != "corrected_record_from_earlier_file"
     )
-    staged = query(
-        pipeline_env,
+    staged = query_file(
+        first,
         "SELECT (SELECT count(*) FROM staging.stg_inbox__survey_responses), "
         "(SELECT count(*) FROM staging.stg_inbox__complaints)",
     )[0]
     corrected = sum(f.messy_reasons.get("corrected_record_from_earlier_file", 0) for f in manifest)
-    surveys_accepted, complaints_accepted = query(
-        pipeline_env, "SELECT (SELECT count(*) FROM raw.survey_responses), (SELECT count(*) FROM raw.complaints)"
+    surveys_accepted, complaints_accepted = query_file(
+        first, "SELECT (SELECT count(*) FROM raw.survey_responses), (SELECT count(*) FROM raw.complaints)"
     )[0]
     assert staged == (surveys_accepted, complaints_accepted - corrected)  # the corrected record replaces the first
 
-    exports_before = digest(pipeline_env.export_dir / "open-data")
     counts = (
         "SELECT (SELECT count(*) FROM raw.lginform_values), (SELECT count(*) FROM raw.inbox_files), "
         "(SELECT count(*) FROM raw.lginform_responses WHERE endpoint = '/data')"
     )
-    raw_before = query(pipeline_env, counts)
-
-    assert main([]) == 0
-    second_out = capsys.readouterr().out
+    second_out = (demo_second_run / RUN_OUTPUT).read_text(encoding="utf-8")
     assert re.search(rf"lginform\s+raw\.lginform_values\s+{len(expected):,} / 0\n", second_out)
     second_log = Path(re.search(r"log \(dbt and Dagster\) +(\S+)\n", second_out).group(1))
-    assert second_log.parent == pipeline_env.warehouse_path.parent / "dagster_home" / "logs"
+    assert second_log.parent == demo_second_run / "dagster_home" / "logs"
     assert "Running with dbt=" in second_log.read_text(encoding="utf-8")
-    assert query(pipeline_env, counts) == raw_before
+    assert query_file(second, counts) == query_file(first, counts)
     # the second run asked what changed, made no /data call, and kept that answer too
-    assert query(
-        pipeline_env, "SELECT count(*) FROM raw.lginform_responses WHERE request LIKE '%dataChangedSince=%'"
+    assert query_file(
+        second, "SELECT count(*) FROM raw.lginform_responses WHERE request LIKE '%dataChangedSince=%'"
     ) == [(1,)]
-    assert digest(pipeline_env.export_dir / "open-data") == exports_before
+    assert digest(demo_second_run / "exports" / "open-data") == digest(demo_baseline / "exports" / "open-data")
     # both runs are in the instance's history, and the auditor's report covers both
-    instance = dg.DagsterInstance.get()
-    assert len(instance.get_runs(dg.RunsFilter(job_name="refresh_all"))) == 2
-    report = (pipeline_env.export_dir / "quality" / "index.html").read_text(encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(demo_second_run / "dagster_home"))  # its dagster.yaml reads it
+    with dg.DagsterInstance.from_config(str(demo_second_run / "dagster_home")) as instance:
+        assert len(instance.get_runs(dg.RunsFilter(job_name="refresh_all"))) == 2
+    report = (demo_second_run / "exports" / "quality" / "index.html").read_text(encoding="utf-8")
     assert report.count("gate passed") == 2
 
 
