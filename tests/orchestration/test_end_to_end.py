@@ -64,15 +64,14 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(demo_baseline, dem
     folder, what it printed kept); the second is conftest's demo_second_run, the same again on a
     copy of it with the same inputs."""
     first, second = demo_baseline / "warehouse.duckdb", demo_second_run / "warehouse.duckdb"
+    exports, inbox = demo_baseline / "exports", demo_baseline / "inbox"
     first_out = (demo_baseline / RUN_OUTPUT).read_text(encoding="utf-8")
     expected = expected_values()
     loaded = set(query_file(first, "SELECT indicator_id, area_code, period_id, value FROM marts.fct_indicator_values"))
     assert loaded == expected  # every cell as the API served it; null stays null
     assert any(v is None for *_, v in loaded)
 
-    files = sorted(
-        ((demo_baseline / "exports") / "open-data" / "indicator_values").glob("*.csv")
-    )  # one per financial year
+    files = sorted((exports / "open-data" / "indicator_values").glob("*.csv"))  # one per financial year
     lines = []
     for csv_path in files:
         text = csv_path.read_text(encoding="utf-8").splitlines()
@@ -107,17 +106,11 @@ def test_make_run_twice_loads_once_and_exports_the_same_bytes(demo_baseline, dem
         r"\(thresholds.freshness\): [1-9][\d,]* rows do not \(the quality report lists them\)\n",
         first_out,
     )
-    assert str(demo_baseline / "exports" / "open-data") in first_out
+    assert str(exports / "open-data") in first_out
     # the demo inbox was dropped and landed, file by file
     surveys = query_file(first, "SELECT count(*) FROM raw.inbox_files WHERE folder = 'surveys'")[0][0]
-    assert (
-        surveys
-        == len([p for p in ((demo_baseline / "inbox") / "surveys" / "processed").iterdir() if p.suffix != ".txt"])
-        >= 2
-    )
-    assert [p.name for p in ((demo_baseline / "inbox") / "surveys").iterdir()] == [
-        "processed"
-    ]  # each taken, filed away
+    assert surveys == len([p for p in (inbox / "surveys" / "processed").iterdir() if p.suffix != ".txt"]) >= 2
+    assert [p.name for p in (inbox / "surveys").iterdir()] == ["processed"]  # each taken, filed away
     # every demo row is either accepted or quarantined, as the demo planted it
     received, accepted, quarantined = query_file(
         first, "SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined) FROM raw.inbox_files"
