@@ -88,6 +88,19 @@ def postgres_server() -> dict[str, str]:
         shutil.rmtree(data.parent, ignore_errors=True)
 
 
+def create_database(server: dict[str, str], name: str) -> None:
+    """A fresh, empty database ``name`` on ``server`` (dropped first if a run left one)."""
+    import psycopg2
+
+    admin = psycopg2.connect(host=server["PGHOST"], port=server["PGPORT"], user="postgres", dbname="postgres")
+    admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.cursor().execute(f"CREATE DATABASE {name}")
+    finally:
+        admin.close()
+
+
 @pytest.fixture
 def on_postgres(postgres_server, monkeypatch) -> dict[str, str]:
     """This test's environment pointing at the server (WAREHOUSE=postgres and the PG* variables)."""

@@ -19,6 +19,7 @@ import pytest
 
 from exports.partitions import MANIFEST
 from tests.conftest import point_environment, run_assets
+from tests.postgres.conftest import create_database
 
 REPO = Path(__file__).parents[2]
 
@@ -30,18 +31,6 @@ MART_SUITES = (
     "indicator_performance",
     "resident_satisfaction",
 )
-
-
-def _create_database(postgres_server: dict[str, str], name: str) -> None:
-    server = psycopg2.connect(
-        host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname="lgperf"
-    )
-    server.autocommit = True  # CREATE DATABASE cannot run in a transaction
-    try:
-        server.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
-        server.cursor().execute(f"CREATE DATABASE {name}")
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +46,15 @@ def run_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("pipeline-on-postgres")
     shutil.copy(demo_baseline / "warehouse.duckdb", folder / "warehouse.duckdb")
-    _create_database(postgres_server, "lgperf_pipeline")
-    _create_database(postgres_server, "dagster")
-    dagster_url = f"postgresql://postgres@{postgres_server['PGHOST']}:{postgres_server['PGPORT']}/dagster"
+    create_database(postgres_server, "lgperf_pipeline")
+    create_database(postgres_server, "dagster")
+    dagster_database = f"postgres@{postgres_server['PGHOST']}:{postgres_server['PGPORT']}/dagster"
     home = folder / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster-postgres.yaml", home / "dagster.yaml")
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("DAGSTER_HOME", str(home))
-        monkeypatch.setenv("DAGSTER_POSTGRES_URL", dagster_url.replace("postgresql:", "postgresql+psycopg2:"))
+        monkeypatch.setenv("DAGSTER_POSTGRES_URL", f"postgresql+psycopg2://{dagster_database}")
         env = point_environment(
             monkeypatch,
             folder,  # the baseline's small demo config
@@ -81,7 +70,7 @@ def run_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
         "folder": folder,
         "result": result,
         "database": {**postgres_server, "PGDATABASE": "lgperf_pipeline"},
-        "dagster": {"url": dagster_url, "storage": storage},
+        "dagster": {"url": f"postgresql://{dagster_database}", "storage": storage},
     }
 
 

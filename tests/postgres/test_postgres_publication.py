@@ -9,6 +9,7 @@ import psycopg2
 import pytest
 
 from lgperf import publication as wap
+from tests.postgres.conftest import create_database
 
 
 @pytest.fixture
@@ -18,11 +19,7 @@ def server(postgres_server):
             host=postgres_server["PGHOST"], port=postgres_server["PGPORT"], user="postgres", dbname=database
         )
 
-    admin = connect("postgres")
-    admin.autocommit = True
-    admin.cursor().execute("DROP DATABASE IF EXISTS lgperf_swap")
-    admin.cursor().execute("CREATE DATABASE lgperf_swap")
-    admin.close()
+    create_database(postgres_server, "lgperf_swap")
     setup = connect()
     with setup, setup.cursor() as cursor:
         cursor.execute(

@@ -17,6 +17,7 @@ from psycopg2 import errors
 
 from lgperf import postgres, postgres_roles, warehouse
 from lgperf import publication as wap
+from tests.postgres.conftest import create_database
 
 DATABASE = "lgperf_roles"
 USERS = {"bi_user": "lgperf_bi", "auditor_user": "lgperf_auditor", "nobody_user": None}
@@ -50,9 +51,7 @@ def _publish(server: dict[str, str], publication_id: str, rows: int) -> None:
 def warehouse_with_roles(postgres_server, tmp_path_factory):
     """A database of its own: the landing's raw and audit tables copied in (one publication
     recorded in audit), one publication swapped into marts (10 rows), and three login users."""
-    with _connect(postgres_server, database="postgres") as admin:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        admin.cursor().execute(f"CREATE DATABASE {DATABASE}")
+    create_database(postgres_server, DATABASE)
     landing = tmp_path_factory.mktemp("roles") / "warehouse.duckdb"
     with warehouse.connect(landing) as connection:
         wap.record(
