@@ -229,15 +229,20 @@ def test_a_file_rewritten_while_it_is_read_is_left_for_the_next_look_then_taken_
 
 def test_a_file_rewritten_again_and_again_is_taken_whole_or_not_at_all(tmp_path):
     """A real writer rewrites the file in place, slowly, chunk by chunk, pausing between copies,
-    while the inbox (settle time 0.1 s) keeps looking: every version taken is one the writer
-    wrote whole, and its hash, rows and archive agree; a look during a copy leaves the file."""
+    while the inbox (settle time 0.5 s) keeps looking: every version taken is one the writer
+    wrote whole, and its hash, rows and archive agree; a look during a copy leaves the file.
+    Settling is the contract for a writer that never stalls mid-copy for the settle time (one
+    that may uses a marker): the writer here writes a chunk every few milliseconds, and the
+    settle time is half a second because a thread on a loaded 2-core machine can stall for a
+    tenth of one (at 0.1 s the test once saw a torn copy taken after such a stall)."""
     inbox = tmp_path / "inbox"
     (inbox / "surveys").mkdir(parents=True)
     path = inbox / "surveys" / "wave.csv"
     versions = [csv_bytes(surveys(5_000, Weight=weight)) for weight in ("1.2", "1.4", "1.6")]  # the same length
     assert len({len(v) for v in versions}) == 1
     path.write_bytes(versions[0])
-    stop, turn = threading.Event(), [0]
+    stop, turn, longest_stall = threading.Event(), [0], [0.0]
+    settle = 0.5
 
     def writer():
         while not stop.is_set():
@@ -245,13 +250,17 @@ def test_a_file_rewritten_again_and_again_is_taken_whole_or_not_at_all(tmp_path)
             content = versions[turn[0] % len(versions)]
             try:
                 with open(path, "r+b") as handle:
+                    last = None
                     for start in range(0, len(content), 32 * 1024):
+                        now = time.monotonic()  # the gap since the last chunk: how long the copy stood still
+                        longest_stall[0] = max(longest_stall[0], now - (last or now))
+                        last = now
                         handle.write(content[start : start + 32 * 1024])
                         handle.flush()
                         time.sleep(0.002)
             except FileNotFoundError:  # taken: the reader puts it back
                 pass
-            time.sleep(0.15 * (turn[0] % 3))  # a pause of 0, 0.15 or 0.3 s between copies
+            time.sleep(1.5 * settle * (turn[0] % 3))  # a pause of 0, 1.5 or 3 settle times between copies
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
@@ -261,7 +270,11 @@ def test_a_file_rewritten_again_and_again_is_taken_whole_or_not_at_all(tmp_path)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and not {"waiting", "loaded"} <= set(statuses) or len(statuses) < 30:
                 for outcome in ingest(
-                    connection, inbox, "surveys", run_id=f"try-{len(statuses)}", readiness=Readiness(settle_seconds=0.1)
+                    connection,
+                    inbox,
+                    "surveys",
+                    run_id=f"try-{len(statuses)}",
+                    readiness=Readiness(settle_seconds=settle),
                 ):
                     statuses.append(outcome.status)
                     if outcome.filed_as is not None:
@@ -275,7 +288,9 @@ def test_a_file_rewritten_again_and_again_is_taken_whole_or_not_at_all(tmp_path)
     whole = {hashlib.sha256(v).hexdigest(): v for v in versions}
     assert stored and {"waiting", "loaded"} <= set(statuses), statuses
     for sha, content, rows in stored:
-        assert sha in whole and gzip.decompress(content) == whole[sha] and rows == 5_000
+        assert sha in whole and gzip.decompress(content) == whole[sha] and rows == 5_000, (
+            f"a torn copy was taken; the writer's longest stall mid-copy: {longest_stall[0]:.3f} s (settle {settle} s)"
+        )
 
 
 def test_a_slow_copy_is_not_taken_early(tmp_path):
