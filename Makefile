@@ -28,7 +28,7 @@ run: install ## the whole pipeline once on the demo (synthetic data, asked for w
 # out in the order tests/conftest.py collects them, the longest first. TEST_WORKERS=0: serial.
 # The 30 slowest tests are listed at the end, so CI's log says where the time goes.
 TEST_WORKERS ?= auto
-test: install ## the whole test suite, on every core
+test: install ## the whole test suite but the long cases (make soak), on every core
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 
 # The unit tests: no Dagster run, no dbt build, no browser, no demo baseline, no PostgreSQL, nothing
@@ -42,8 +42,12 @@ CHECK_TESTS := tests/demo tests/ingestion tests/lgperf tests/exports/test_format
 check: venv ## the unit tests (a subset of make test, at most a minute)
 	$(BIN)/python -m pytest -q $(CHECK_TESTS)
 
-soak: install ## every reliability case, the long soak runs included (not part of make test), then docs/reliability.md's table
-	$(BIN)/python -m pytest -m "soak or not soak" tests/reliability
+# The long cases make test leaves out, marked `soak`: the scenarios of several whole-pipeline
+# refreshes (the publication flow, the officers' returns cycle, concurrency, process kills, the
+# incremental marts, dialects, SPC baselines, PostgreSQL) and the repeated reliability runs. CI runs
+# make test, then this. The table step needs the last make test's results too.
+soak: install ## the long cases (marked soak; not part of make test), then docs/reliability.md's table
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30 -m soak
 	$(BIN)/python -m tests.reliability.table
 
 dev: install ## the Dagster UI (and daemon) on http://127.0.0.1:3000: needs LGINFORM_BASE_URL, or LGPERF_DEMO=1 for the demo

@@ -25,29 +25,33 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The files that run the pipeline most often, longest first (from `pytest --durations=0` on 2
-# cores). They are handed out first (with `--no-loadscope-reorder`: pytest-xdist would otherwise
-# put the files with the most tests first, and these single long scenarios last), so the files
-# left for the end are short ones and neither worker idles long waiting for the other. The second
-# and fourth need no demo baseline: the second worker starts on them while the first builds it.
+# cores): first make soak's (marked `soak`), then make test's. They are handed out first (with
+# `--no-loadscope-reorder`: pytest-xdist would otherwise put the files with the most tests first,
+# and these single long scenarios last), so the files left for the end are short ones and neither
+# worker idles long waiting for the other.
 LONGEST_FIRST = [
-    "tests/orchestration/test_publication_flow.py",
-    "tests/ingestion/test_inbox_operations.py",
-    "tests/orchestration/test_incremental_marts.py",
-    "tests/reliability/test_bad_input.py",
-    "tests/reliability/test_concurrency.py",
-    "tests/orchestration/test_quality_gate.py",
     "tests/reliability/test_process_faults.py",
-    "tests/orchestration/test_end_to_end.py",
+    "tests/orchestration/test_incremental_marts.py",
+    "tests/orchestration/test_publication_flow.py",
+    "tests/reliability/test_concurrency.py",
     "tests/orchestration/test_officer_returns_cycle.py",
-    "tests/reliability/test_security.py",
     "tests/orchestration/test_dialects_end_to_end.py",
     "tests/postgres/test_postgres_pipeline.py",
     "tests/orchestration/test_spc_baselines.py",
     "tests/orchestration/test_code_changes_rebuild.py",
     "tests/postgres/test_postgres_warehouse.py",
+    # make test: the first worker builds the baseline while the second takes files that need none
+    "tests/orchestration/test_quality_gate.py",
+    "tests/ingestion/test_inbox_operations.py",
+    "tests/exports/test_disclosure.py",
+    "tests/reliability/test_bad_input.py",
+    "tests/exports/test_ward_disclosure.py",
+    "tests/ingestion/test_lginform_client.py",
+    "tests/orchestration/test_end_to_end.py",
+    "tests/reliability/test_security.py",
     "tests/reliability/test_api_faults.py",
-    "tests/reliability/test_idempotency.py",
     "tests/orchestration/test_dbt_wiring.py",
+    "tests/reliability/test_idempotency.py",
     "tests/exports/test_open_data.py",
 ]
 

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration import dbt
 from tests.conftest import ingest_and_build, point_environment, small_config
@@ -28,6 +29,7 @@ def last_builds(folder: Path) -> dict[str, tuple[str, str]]:
     return {model: (mode, reason) for model, mode, reason in rows}
 
 
+@pytest.mark.soak  # three refreshes of a copied baseline (about a minute): `make soak`, not `make test`
 def test_a_changed_macro_rebuilds_the_marts_that_use_it_and_only_those(demo_baseline, tmp_path, monkeypatch):
     folder = tmp_path / "pipeline"
     shutil.copytree(demo_baseline, folder)

@@ -10,11 +10,15 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 import yaml
 
 from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
 from demo.server import DemoServer
 from tests.conftest import point_environment
+
+# A scenario of several whole-pipeline refreshes (a minute or more): `make soak` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.soak
 
 FULL_REFRESH = {"ops": {"indicators_raw": {"config": {"full_refresh": True}}}}
 MEANING = {

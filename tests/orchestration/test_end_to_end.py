@@ -176,6 +176,7 @@ def test_every_value_traces_to_its_stored_response(demo_baseline):
     assert "ApplicationKey" not in stored[0] and "Signature" not in stored[0]
 
 
+@pytest.mark.soak  # a refresh of its own (the publication flow and the gate's cases cover blocking too): make soak
 def test_a_failed_gate_blocks_the_export_and_leaves_the_old_one_untouched(demo_baseline, tmp_path, monkeypatch):
     from orchestration.definitions import build_definitions
 

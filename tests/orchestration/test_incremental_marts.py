@@ -17,6 +17,9 @@ from demo.server import DemoServer
 from lgperf.settings import DBT_PROJECT_DIR, Environment, load_pipeline_config
 from orchestration.dbt import build_args, dbt_executable
 
+# A scenario of several whole-pipeline refreshes (a minute or more): `make soak` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.soak
+
 # the incremental models, by schema: the staging values (as large as the fact) and three marts
 INCREMENTAL = {
     "stg_lginform__values": "staging",

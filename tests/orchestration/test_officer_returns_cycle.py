@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 from conftest import open_from_disk, point_environment
 from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
@@ -31,6 +32,9 @@ from lgperf.officer_returns import (
     VALUE,
 )
 from tests.ingestion.test_officer_returns import filled
+
+# A scenario of several whole-pipeline refreshes (a minute or more): `make soak` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.soak
 
 ROUND = "fin_2025_26_q2"  # the small demo judges dates as at 1 November 2025
 OWNER_FILE = "head-of-exchequer-services.xlsx"  # owns 91003, a special cause of concern in the small demo

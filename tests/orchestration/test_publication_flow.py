@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 import yaml
 
 from demo import DEMO_APPLICATION_KEY, DEMO_SECRET
@@ -20,6 +21,9 @@ from demo.server import DemoServer
 from lgperf import publication as wap
 from tests.conftest import point_environment
 from tests.reliability.snapshots import table_fingerprints
+
+# A scenario of several whole-pipeline refreshes (a minute or more): `make soak` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.soak
 
 FULL_REFRESH = {"ops": {"indicators_raw": {"config": {"full_refresh": True}}}}
 OPEN_DATA = dg.AssetKey(["exports", "open_data"])

@@ -7,10 +7,14 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 import yaml
 
 from lgperf.settings import PROJECT_ROOT
 from tests.conftest import point_environment, refresh_marts, small_config
+
+# A scenario of several whole-pipeline refreshes (a minute or more): `make soak` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.soak
 
 CLAIMANT_COUNT = {
     "path": str(PROJECT_ROOT / "demo" / "data" / "trafford_claimant_count.csv"),

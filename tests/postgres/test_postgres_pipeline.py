@@ -21,6 +21,9 @@ from exports.partitions import MANIFEST
 from tests.conftest import point_environment, run_assets
 from tests.postgres.conftest import create_database
 
+# A scenario of several whole-pipeline refreshes (a minute or more): `make soak` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.soak
+
 REPO = Path(__file__).parents[2]
 
 MART_SUITES = (

@@ -44,6 +44,10 @@ def _rows(cursor, query: str) -> list[tuple]:
     return [tuple(_plain(v) for v in row) for row in cursor.fetchall()]
 
 
+# A dbt build on a PostgreSQL server (about a minute): `make soak` runs this file, `make test` leaves it out.
+pytestmark = pytest.mark.soak
+
+
 @pytest.fixture(scope="module")
 def built_on_postgres(demo_baseline, postgres_server, tmp_path_factory):
     """The demo's raw tables copied into PostgreSQL and `dbt build` run there, once."""

@@ -2,9 +2,10 @@
 
 A case calls the ``tried`` fixture once (or once per parameter) with the fault or input it
 tried, the outcome it expects and its family. When the session ends, every recorded case and
-whether it held go to ``test-artifacts/reliability.json``; ``python -m tests.reliability.table``
-turns that file into the table in docs/reliability.md. Long cases are marked ``soak`` and run only under
-``make soak``.
+whether it held go to ``test-artifacts/reliability.json``, the long cases (marked ``soak``, run
+only by ``make soak``) to ``test-artifacts/reliability-soak.json``: each run rewrites the file of the
+cases it ran. ``python -m tests.reliability.table`` turns the two files into the table in
+docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 RESULTS = Path(os.environ.get("RELIABILITY_RESULTS", Path(__file__).parents[2] / "test-artifacts" / "reliability.json"))
+SOAK_RESULTS = RESULTS.with_name(f"{RESULTS.stem}-soak.json")  # the cases only `make soak` runs
 FAMILIES = ("API faults", "process faults", "concurrency", "idempotency", "bad input", "security")
 _cases: dict[str, dict] = {}
 
@@ -42,12 +44,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for index, case in enumerate(cases):
         key = f"{report.nodeid}#{index}"
         if held or key not in _cases or _cases[key]["held"]:  # a failure in teardown overrides a passed call
-            _cases[key] = {**case, "test": report.nodeid, "held": bool(held)}
+            _cases[key] = {**case, "test": report.nodeid, "held": bool(held), "soak": "soak" in report.keywords}
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if not _cases:
-        return
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     ordered = sorted(_cases.values(), key=lambda c: (FAMILIES.index(c["family"]), c["test"], c["what"]))
-    RESULTS.write_text(json.dumps(ordered, indent=2) + "\n", encoding="utf-8")
+    for path, soak in ((RESULTS, False), (SOAK_RESULTS, True)):
+        cases = [case for case in ordered if case["soak"] == soak]
+        if cases:  # a run that ran none of this kind leaves the last run's file as it was
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(cases, indent=2) + "\n", encoding="utf-8")

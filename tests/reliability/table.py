@@ -1,5 +1,5 @@
 """Write docs/reliability.md's table of what was tried and what held, from test-artifacts/reliability.json
-(left there by the last ``make test`` or ``make soak``).
+(left there by the last ``make test``) and test-artifacts/reliability-soak.json (by the last ``make soak``).
 
     python -m tests.reliability.table
 """
@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.reliability.conftest import FAMILIES, RESULTS
+from tests.reliability.conftest import FAMILIES, RESULTS, SOAK_RESULTS
 
 README = Path(__file__).parents[2] / "docs" / "reliability.md"
 START, END = "<!-- reliability:start -->", "<!-- reliability:end -->"
@@ -24,22 +24,23 @@ def table(cases: list[dict]) -> str:
     lines = [
         f"{held} of {len(cases)} cases held.",
         "",
-        "| family | tried | expected | held |",
-        "| --- | --- | --- | --- |",
+        "| family | tried | expected | held | run by |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for case in sorted(cases, key=lambda c: FAMILIES.index(c["family"])):
         lines.append(
             f"| {case['family']} | {cell(case['what'])} | {cell(case['expected'])} | "
-            f"{'yes' if case['held'] else '**no**'} |"
+            f"{'yes' if case['held'] else '**no**'} | {'make soak' if case['soak'] else 'make test'} |"
         )
     return "\n".join(lines)
 
 
 def main() -> int:
-    if not RESULTS.exists():
-        print(f"{RESULTS} is missing: run `make test` first", file=sys.stderr)
-        return 1
-    cases = json.loads(RESULTS.read_text(encoding="utf-8"))
+    for path, command in ((RESULTS, "make test"), (SOAK_RESULTS, "make soak")):
+        if not path.exists():
+            print(f"{path} is missing: run `{command}` first", file=sys.stderr)
+            return 1
+    cases = [case for path in (RESULTS, SOAK_RESULTS) for case in json.loads(path.read_text(encoding="utf-8"))]
     text = README.read_text(encoding="utf-8")
     if START not in text or END not in text:
         print(f"{README} has no {START} ... {END} markers", file=sys.stderr)

@@ -316,6 +316,7 @@ def _values_of(path: Path, metric_types: list[str]) -> list[tuple]:
         ).fetchall()
 
 
+@pytest.mark.soak  # a refresh of its own: make soak, not make test
 def test_each_refused_answer_holds_back_its_metric_type_and_the_rest_publishes(
     tried, demo_baseline, tmp_path, monkeypatch
 ):

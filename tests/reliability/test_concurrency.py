@@ -30,6 +30,9 @@ import yaml
 
 from tests.conftest import small_config
 
+# A scenario of several whole-pipeline refreshes (a minute or more): `make soak` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.soak
+
 ROOT = Path(__file__).parents[2]
 LOCK_ERROR = re.compile(r"could not set lock|conflicting lock|database is locked", re.IGNORECASE)
 
@@ -208,7 +211,6 @@ def test_two_make_runs_at_once_queue_on_the_warehouse_pool(tmp_path, monkeypatch
         assert complaints[0] == complaints[1] > 0
 
 
-@pytest.mark.soak
 def test_without_the_pool_the_second_writer_hits_the_lock(tmp_path, tried):
     tried(
         "the same two runs with the pool removed from DAGSTER_HOME/dagster.yaml and no limit in storage (the control)",

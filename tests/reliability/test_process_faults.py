@@ -25,6 +25,9 @@ import pytest
 from orchestration.dbt import RUN_ARTIFACTS_DIR
 from tests.reliability.snapshots import table_fingerprints
 
+# A scenario of several whole-pipeline refreshes (a minute or more): `make soak` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.soak
+
 FAMILY = "process faults"
 PROJECT_ROOT = Path(__file__).parents[2]
 PUBLISHED = ("open-data", "bi", "report")
@@ -274,7 +277,6 @@ def test_killed_in_each_stage_and_each_next_run_recovers(tried, folder):
     next_run_completes(folder, exports_before)
 
 
-@pytest.mark.soak
 @pytest.mark.parametrize(
     "case, kill",
     [(LOAD, kill_inside_the_raw_load), (DBT, kill_during_dbt), (EXPORT, kill_while_exporting)],
@@ -304,7 +306,6 @@ def _with_full_refresh(config: Path) -> str:
 # -- soak: kills at random moments, repeated ---------------------------------------------------------
 
 
-@pytest.mark.soak
 def test_killed_at_random_moments_then_every_next_run_recovers(tried, folder):
     tried(
         "SIGKILL at 6 random moments of refresh_all (and once just before the open-data swap)",

@@ -169,6 +169,7 @@ def canary_runs(tmp_path_factory):
     }
 
 
+@pytest.mark.soak  # canary_runs is three refreshes: make soak, not make test
 def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried):
     tried(
         "LGINFORM_SECRET and the application key set to unique canaries; a good run (a 429 and a 502 retried on "
@@ -212,6 +213,7 @@ def test_the_canary_secret_is_never_logged_stored_or_exported(canary_runs, tried
     assert len(haystacks) > 20
 
 
+@pytest.mark.soak  # the same runs: make soak
 def test_personal_data_in_complaint_text_never_reaches_an_export(canary_runs, tried):
     tried(
         "a complaint whose summary holds an email, phone number, NI number, postcode and a titled name",
@@ -238,6 +240,7 @@ def test_personal_data_in_complaint_text_never_reaches_an_export(canary_runs, tr
     assert leaks == []
 
 
+@pytest.mark.soak  # the same runs: make soak
 def test_a_run_against_a_service_carries_no_demonstration_label(canary_runs, tried):
     tried(
         "a run against an LG Inform service (LGINFORM_BASE_URL set, the demo not asked for)",
