@@ -14,6 +14,9 @@ import yaml
 
 from lgperf.settings import Environment
 
+# the reliability cases' results file: a plugin of the whole session, so pytest-xdist's controller has it
+pytest_plugins = ["tests.reliability.results"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Parse the dbt project once, before pytest-xdist starts its workers: each worker imports

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.reliability.conftest import FAMILIES, RESULTS, SOAK_RESULTS
+from tests.reliability.results import FAMILIES, RESULTS, SOAK_RESULTS
 
 README = Path(__file__).parents[2] / "docs" / "reliability.md"
 START, END = "<!-- reliability:start -->", "<!-- reliability:end -->"
@@ -41,6 +41,13 @@ def main() -> int:
             print(f"{path} is missing: run `{command}` first", file=sys.stderr)
             return 1
     cases = [case for path in (RESULTS, SOAK_RESULTS) for case in json.loads(path.read_text(encoding="utf-8"))]
+    missing = [family for family in FAMILIES if not any(case["family"] == family for case in cases)]
+    if missing:  # every family has cases: a family without any means a results file lost them
+        print(
+            f"no {', '.join(missing)} cases in {RESULTS.name} or {SOAK_RESULTS.name}: run both again",
+            file=sys.stderr,
+        )
+        return 1
     text = README.read_text(encoding="utf-8")
     if START not in text or END not in text:
         print(f"{README} has no {START} ... {END} markers", file=sys.stderr)
