@@ -28,8 +28,9 @@ run: install ## the whole pipeline once on the demo (synthetic data, asked for w
 # out in the order tests/conftest.py collects them, the longest first. TEST_WORKERS=0: serial.
 # The 30 slowest tests are listed at the end, so CI's log says where the time goes.
 TEST_WORKERS ?= auto
+PYTEST_ON_EVERY_CORE := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 test: install ## the whole test suite but the long cases (make soak), on every core
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
+	$(PYTEST_ON_EVERY_CORE)
 
 # The unit tests: no Dagster run, no dbt build, no browser, no demo baseline, no PostgreSQL, nothing
 # timed against the clock; under a minute on 2 cores. Left out: the slowest modules (the inbox's
@@ -42,12 +43,10 @@ CHECK_TESTS := tests/demo tests/ingestion tests/lgperf tests/exports/test_format
 check: venv ## the unit tests (a subset of make test, at most a minute)
 	$(BIN)/python -m pytest -q $(CHECK_TESTS)
 
-# The long cases make test leaves out, marked `soak`: the scenarios of several whole-pipeline
-# refreshes (the publication flow, the officers' returns cycle, concurrency, process kills, the
-# incremental marts, dialects, SPC baselines, PostgreSQL) and the repeated reliability runs. CI runs
-# make test, then this. The table step needs the last make test's results too.
+# The long cases make test leaves out: those marked `soak` in their files (docs/developing.md lists
+# them). CI runs make test, then this. The table step needs the last make test's results too.
 soak: install ## the long cases (marked soak; not part of make test), then docs/reliability.md's table
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30 -m soak
+	$(PYTEST_ON_EVERY_CORE) -m soak
 	$(BIN)/python -m tests.reliability.table
 
 dev: install ## the Dagster UI (and daemon) on http://127.0.0.1:3000: needs LGINFORM_BASE_URL, or LGPERF_DEMO=1 for the demo

@@ -23,6 +23,9 @@ from lgperf.settings import DBT_PROJECT_DIR, load_pipeline_config
 from lgperf.warehouse import python_owned_tables
 from orchestration import dbt
 
+# A dbt build on a PostgreSQL server (about a minute): `make soak` runs this file, `make test` leaves it out.
+pytestmark = pytest.mark.soak
+
 
 def _plain(value):
     """A value as both engines' Python drivers can compare it."""
@@ -42,10 +45,6 @@ def _same(a, b) -> bool:
 def _rows(cursor, query: str) -> list[tuple]:
     cursor.execute(query)
     return [tuple(_plain(v) for v in row) for row in cursor.fetchall()]
-
-
-# A dbt build on a PostgreSQL server (about a minute): `make soak` runs this file, `make test` leaves it out.
-pytestmark = pytest.mark.soak
 
 
 @pytest.fixture(scope="module")
